@@ -1,0 +1,40 @@
+//! Seeds, pause flags, oracle program ids and parameter caps. Seeds are defined
+//! here once; [`crate::pda`] derives every address from them for the program,
+//! the client and the tests alike.
+
+use anchor_lang::prelude::*;
+
+pub const CONFIG_SEED: &[u8] = b"config";
+pub const MARKET_SEED: &[u8] = b"market";
+pub const POOL_VAULT_SEED: &[u8] = b"pool_vault";
+pub const LP_MINT_SEED: &[u8] = b"lp_mint";
+pub const TOKEN_SEED: &[u8] = b"token";
+pub const SHARE_MINT_SEED: &[u8] = b"share_mint";
+pub const TOKEN_VAULT_SEED: &[u8] = b"token_vault";
+
+/// Pause flags (bit set), the same bits on config (global), market and token.
+pub const PAUSE_MINT: u8 = 1;
+pub const PAUSE_REDEEM: u8 = 2;
+pub const PAUSE_REBALANCE: u8 = 4;
+pub const PAUSE_LIQUIDITY: u8 = 8;
+pub const PAUSE_ALL: u8 = PAUSE_MINT | PAUSE_REDEEM | PAUSE_REBALANCE | PAUSE_LIQUIDITY;
+
+/// Pyth legacy oracle program (mainnet-beta).
+pub const PYTH_LEGACY_MAINNET: Pubkey = pubkey!("FsJ3A3u2vn5cTVofAjvy6y5kwABJAqYWpe4975bi2epH");
+/// Pyth legacy oracle program (devnet).
+pub const PYTH_LEGACY_DEVNET: Pubkey = pubkey!("gSbePebfvPy7tRqimPoVecS2UsBvYv46ynrzWocc92s");
+/// Pyth Solana Receiver program, owner of pull `PriceUpdateV2` accounts.
+pub const PYTH_RECEIVER: Pubkey = pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ");
+
+/// Parameter caps enforced by the one validation function of each account.
+pub const MAX_TRADE_FEE_BPS: u16 = 100;
+pub const MAX_BORROW_RATE_BPS: u32 = 10_000;
+pub const MAX_OI_CAP_BPS: u32 = 100_000;
+pub const MAX_ORACLE_AGE_SLOTS: u64 = 1_500;
+pub const MAX_ORACLE_AGE_SECS: i64 = 600;
+pub const MAX_CONF_BPS: u16 = 1_000;
+pub const MAX_LEVERAGE_BPS: u32 = 100_000;
+pub const MIN_LEVERAGE_BPS: u32 = 1_000;
+pub const MAX_MINT_REDEEM_FEE_BPS: u16 = 500;
+pub const MAX_STREAMING_FEE_BPS: u32 = 1_000;
+pub const MAX_KEEPER_REWARD_CAP_BPS: u16 = 100;

@@ -1,0 +1,88 @@
+//! Every error the program returns. Messages say what was expected.
+
+use anchor_lang::prelude::*;
+
+#[error_code]
+pub enum ErrorCode {
+    #[msg("Arithmetic overflow: an amount or price is outside the supported range")]
+    MathOverflow,
+    #[msg("Amount must be greater than zero")]
+    ZeroAmount,
+    #[msg("Slippage bound exceeded: the output is below the minimum you asked for")]
+    SlippageExceeded,
+    #[msg("Signer is not the admin stored in the config")]
+    NotAdmin,
+    #[msg("Signer is not the pending admin stored in the config")]
+    NotPendingAdmin,
+    #[msg("No admin transfer is pending")]
+    NoPendingAdmin,
+    #[msg("Operation is paused (global, market or token pause flag set)")]
+    Paused,
+    #[msg("Invalid pause flags: expected a non-empty subset of mint|redeem|rebalance|liquidity")]
+    InvalidPauseFlags,
+    #[msg("Invalid market parameters: see the program log for the failed bound")]
+    InvalidMarketParams,
+    #[msg("Invalid token parameters: see the program log for the failed bound")]
+    InvalidTokenParams,
+    #[msg("Oracle account is not the one pinned by the market")]
+    OracleWrongAccount,
+    #[msg("Oracle account is not owned by the Pyth program for its kind")]
+    OracleWrongOwner,
+    #[msg("Oracle account data could not be parsed as the expected Pyth account")]
+    OracleInvalidData,
+    #[msg("Oracle price is stale: older than the market's max age")]
+    OracleStale,
+    #[msg("Oracle price status is not Trading")]
+    OracleNotTrading,
+    #[msg("Oracle price is zero or negative")]
+    OraclePriceNotPositive,
+    #[msg("Oracle feed id does not match the market's feed id")]
+    OracleWrongFeed,
+    #[msg("Oracle confidence interval is wider than the market allows")]
+    OracleConfidenceTooWide,
+    #[msg("Pull oracle update is not fully verified")]
+    OracleNotFullyVerified,
+    #[msg("Collateral mint does not match the market")]
+    WrongCollateralMint,
+    #[msg("Token account owner does not match the signer or the expected owner")]
+    WrongTokenOwner,
+    #[msg("Share mint does not match the leveraged token")]
+    WrongShareMint,
+    #[msg("Vault does not match the one stored in the market or token")]
+    WrongVault,
+    #[msg("LP mint does not match the market")]
+    WrongLpMint,
+    #[msg("Leveraged token does not belong to this market")]
+    WrongMarket,
+    #[msg("Treasury token account is not owned by the config's treasury")]
+    WrongTreasury,
+    #[msg("The same account was passed for two roles that must differ")]
+    DuplicateAccount,
+    #[msg("Token is wiped: its equity was lost in a crash; no mints, redeem pays 0")]
+    TokenWiped,
+    #[msg("Rebalance not needed: no trigger (deviation, time, band, ripcord, chunk) holds")]
+    RebalanceNotNeeded,
+    #[msg("Open interest would exceed the market's cap relative to pool value")]
+    OpenInterestCapExceeded,
+    #[msg("Mint would issue zero shares")]
+    ZeroSharesOut,
+    #[msg("Redeem amount exceeds the share supply")]
+    InsufficientShares,
+    #[msg("Withdrawal would leave less liquidity than open interest requires")]
+    WithdrawalBreaksOpenInterestCap,
+    #[msg("Nothing to collect")]
+    NothingToCollect,
+}
+
+impl From<crate::math::MathError> for ErrorCode {
+    fn from(_: crate::math::MathError) -> Self {
+        ErrorCode::MathOverflow
+    }
+}
+
+impl From<crate::math::MathError> for anchor_lang::error::Error {
+    fn from(e: crate::math::MathError) -> Self {
+        let code: ErrorCode = e.into();
+        code.into()
+    }
+}

@@ -1,0 +1,157 @@
+//! One event per state change, carrying enough to rebuild history off-chain.
+
+use anchor_lang::prelude::*;
+
+#[event]
+pub struct ConfigInitialized {
+    pub admin: Pubkey,
+    pub treasury: Pubkey,
+}
+
+#[event]
+pub struct AdminProposed {
+    pub admin: Pubkey,
+    pub pending_admin: Pubkey,
+}
+
+#[event]
+pub struct AdminAccepted {
+    pub old_admin: Pubkey,
+    pub new_admin: Pubkey,
+}
+
+/// `scope`: 0 = global, 1 = market, 2 = token; `target` is the market or token.
+#[event]
+pub struct PauseSet {
+    pub scope: u8,
+    pub target: Pubkey,
+    pub old_flags: u8,
+    pub new_flags: u8,
+}
+
+#[event]
+pub struct MarketCreated {
+    pub market: Pubkey,
+    pub collateral_mint: Pubkey,
+    pub oracle_id: [u8; 32],
+    pub oracle_kind: u8,
+    pub params: crate::state::MarketParams,
+}
+
+#[event]
+pub struct MarketParamsUpdated {
+    pub market: Pubkey,
+    pub old: crate::state::MarketParams,
+    pub new: crate::state::MarketParams,
+}
+
+#[event]
+pub struct TokenCreated {
+    pub token: Pubkey,
+    pub market: Pubkey,
+    pub target_leverage_bps: i32,
+    pub params: crate::state::TokenParams,
+}
+
+#[event]
+pub struct TokenParamsUpdated {
+    pub token: Pubkey,
+    pub old: crate::state::TokenParams,
+    pub new: crate::state::TokenParams,
+}
+
+#[event]
+pub struct LiquidityDeposited {
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    pub amount: u64,
+    pub lp_out: u64,
+    pub pool_value: u128,
+    pub lp_supply_after: u64,
+}
+
+#[event]
+pub struct LiquidityWithdrawn {
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    pub lp_in: u64,
+    pub amount_out: u64,
+    pub pool_value: u128,
+    pub lp_supply_after: u64,
+}
+
+/// Settlement of a token's position against the pool (part of mint, redeem, rebalance).
+#[event]
+pub struct PositionSettled {
+    pub token: Pubkey,
+    pub price: u128,
+    pub pnl: i128,
+    pub borrow_fee: u64,
+    pub streaming_fee: u64,
+    /// Positive: pool → token vault.
+    pub transfer: i128,
+    pub equity_after: u64,
+}
+
+#[event]
+pub struct Minted {
+    pub token: Pubkey,
+    pub user: Pubkey,
+    pub collateral_in: u64,
+    pub mint_fee: u64,
+    pub trade_fee: u64,
+    pub shares_out: u64,
+    pub price: u128,
+    pub delta_base: i128,
+    pub equity_after: u64,
+    pub supply_after: u64,
+}
+
+#[event]
+pub struct Redeemed {
+    pub token: Pubkey,
+    pub user: Pubkey,
+    pub shares_in: u64,
+    pub redeem_fee: u64,
+    pub trade_fee: u64,
+    pub collateral_out: u64,
+    pub price: u128,
+    pub delta_base: i128,
+    pub equity_after: u64,
+    pub supply_after: u64,
+}
+
+#[event]
+pub struct Rebalanced {
+    pub token: Pubkey,
+    pub caller: Pubkey,
+    /// Bit set of `math::rebalance::TRIGGER_*`.
+    pub triggers: u8,
+    /// Name of the highest-priority trigger.
+    pub trigger: String,
+    pub price: u128,
+    pub leverage_before_bps: i64,
+    pub leverage_after_bps: i64,
+    pub trade_notional: i128,
+    pub trade_fee: u64,
+    pub keeper_reward: u64,
+    pub chunk_in_progress: bool,
+    pub equity_after: u64,
+    pub base_after: i128,
+}
+
+#[event]
+pub struct TokenWiped {
+    pub token: Pubkey,
+    pub price: u128,
+    pub loss: u128,
+    pub paid_to_pool: u64,
+    pub bad_debt: u64,
+}
+
+#[event]
+pub struct FeesCollected {
+    pub token: Pubkey,
+    pub treasury_account: Pubkey,
+    pub amount: u64,
+}

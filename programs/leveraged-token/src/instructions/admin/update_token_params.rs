@@ -1,0 +1,25 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::CONFIG_SEED;
+use crate::errors::ErrorCode;
+use crate::events::TokenParamsUpdated;
+use crate::state::{Config, LeveragedToken, TokenParams};
+
+#[derive(Accounts)]
+pub struct UpdateTokenParams<'info> {
+    pub admin: Signer<'info>,
+    #[account(seeds = [CONFIG_SEED], bump = config.bump, has_one = admin @ ErrorCode::NotAdmin)]
+    pub config: Box<Account<'info, Config>>,
+    #[account(mut)]
+    pub token: Box<Account<'info, LeveragedToken>>,
+}
+
+/// Replace the token's parameters (its target leverage is fixed at creation).
+pub fn process_update_token_params(ctx: Context<UpdateTokenParams>, params: TokenParams) -> Result<()> {
+    let token = &mut ctx.accounts.token;
+    params.validate(token.target_leverage_bps)?;
+    let old = token.params;
+    token.params = params;
+    emit!(TokenParamsUpdated { token: token.key(), old, new: params });
+    Ok(())
+}

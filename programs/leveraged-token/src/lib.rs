@@ -1,0 +1,139 @@
+//! # Leveraged tokens on Solana
+//!
+//! A leveraged token is an SPL token whose holders get a constant multiple of an
+//! asset's return (3x long, 1x short, …). This program keeps, per token:
+//!
+//! * a **share mint** (authority: the token PDA) — what holders own;
+//! * a **collateral vault** (authority: the token PDA) — the token's equity plus
+//!   protocol fees held for the treasury;
+//! * a **perp position** (signed base size and its mark) whose counterparty is
+//!   the market's **LP pool**: a real vault of collateral owned by liquidity
+//!   providers through an LP mint.
+//!
+//! ## Flows
+//! * `mint` / `redeem`: settle the position against the pool at the Pyth price
+//!   (PnL and borrow fee move as one token transfer), then issue or burn shares
+//!   at NAV, valued on the side of the oracle's confidence interval worse for
+//!   the user, and grow or shrink the position so other holders' leverage is
+//!   unchanged.
+//! * `rebalance`: permissionless; succeeds only when a trigger holds — price moved
+//!   past the deviation threshold, `max_slots` passed, leverage left its band,
+//!   the ripcord bound was crossed, or a capped (chunked) rebalance is still in
+//!   progress — and then trades the position back to target against the pool at
+//!   the oracle price (no public market order, nothing to front-run), pays the
+//!   trade fee to the pool and a bounded reward to the caller.
+//! * `deposit_liquidity` / `withdraw_liquidity`: LPs enter and exit at the pool
+//!   value, which counts traders' unrealised PnL and unpaid borrow fees.
+//! * Bad debt: a loss beyond a token's vault is absorbed by the pool; the token
+//!   is wiped (no mints, redeem pays 0) and says so in an event.
+//!
+//! ## Layout
+//! `math/` is pure (no Solana types) and shared with the client, keeper and
+//! tests; `state/` holds one file per account; `instructions/` one file per
+//! instruction; `settlement.rs` is the program-side glue mint, redeem and
+//! rebalance share; `oracle.rs` reads both Pyth account kinds; `pda.rs` derives
+//! every address from the seeds in `constants.rs`.
+
+#![allow(unexpected_cfgs)]
+
+use anchor_lang::prelude::*;
+
+pub mod constants;
+pub mod errors;
+pub mod events;
+pub mod instructions;
+pub mod math;
+pub mod oracle;
+pub mod pda;
+pub mod settlement;
+pub mod state;
+
+pub use instructions::*;
+pub use state::{MarketParams, OracleKind, TokenParams};
+
+declare_id!("C9uyyqiLLhH1kmGtrcyCWr5vJGWWSkzPB9yEUvZ655nv");
+
+#[program]
+pub mod leveraged_token {
+    use super::*;
+
+    /// Create the global config; the signer becomes admin.
+    pub fn initialize_config(ctx: Context<InitializeConfig>, treasury: Pubkey) -> Result<()> {
+        instructions::process_initialize_config(ctx, treasury)
+    }
+
+    /// Admin proposes a new admin (step one of two).
+    pub fn propose_admin(ctx: Context<ProposeAdmin>, new_admin: Pubkey) -> Result<()> {
+        instructions::process_propose_admin(ctx, new_admin)
+    }
+
+    /// The proposed admin accepts (step two of two).
+    pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        instructions::process_accept_admin(ctx)
+    }
+
+    /// Set or clear global pause flags.
+    pub fn set_global_pause(ctx: Context<SetGlobalPause>, mask: u8, paused: bool) -> Result<()> {
+        instructions::process_set_global_pause(ctx, mask, paused)
+    }
+
+    /// Set or clear a market's pause flags.
+    pub fn set_market_pause(ctx: Context<SetMarketPause>, mask: u8, paused: bool) -> Result<()> {
+        instructions::process_set_market_pause(ctx, mask, paused)
+    }
+
+    /// Set or clear a token's pause flags.
+    pub fn set_token_pause(ctx: Context<SetTokenPause>, mask: u8, paused: bool) -> Result<()> {
+        instructions::process_set_token_pause(ctx, mask, paused)
+    }
+
+    /// Replace a market's parameters (validated).
+    pub fn update_market_params(ctx: Context<UpdateMarketParams>, params: MarketParams) -> Result<()> {
+        instructions::process_update_market_params(ctx, params)
+    }
+
+    /// Replace a token's parameters (validated).
+    pub fn update_token_params(ctx: Context<UpdateTokenParams>, params: TokenParams) -> Result<()> {
+        instructions::process_update_token_params(ctx, params)
+    }
+
+    /// Create a market (oracle feed + collateral mint) with its LP pool.
+    pub fn create_market(ctx: Context<CreateMarket>, oracle_kind: OracleKind, oracle_id: [u8; 32], params: MarketParams) -> Result<()> {
+        instructions::process_create_market(ctx, oracle_kind, oracle_id, params)
+    }
+
+    /// Deposit collateral into a market's LP pool.
+    pub fn deposit_liquidity(ctx: Context<DepositLiquidity>, amount: u64, min_lp_out: u64) -> Result<()> {
+        instructions::process_deposit_liquidity(ctx, amount, min_lp_out)
+    }
+
+    /// Withdraw collateral from a market's LP pool.
+    pub fn withdraw_liquidity(ctx: Context<WithdrawLiquidity>, lp_amount: u64, min_out: u64) -> Result<()> {
+        instructions::process_withdraw_liquidity(ctx, lp_amount, min_out)
+    }
+
+    /// Create a leveraged token with a fixed signed target leverage.
+    pub fn create_leveraged_token(ctx: Context<CreateLeveragedToken>, target_leverage_bps: i32, params: TokenParams) -> Result<()> {
+        instructions::process_create_leveraged_token(ctx, target_leverage_bps, params)
+    }
+
+    /// Deposit collateral, receive shares at NAV.
+    pub fn mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares_out: u64) -> Result<()> {
+        instructions::process_mint(ctx, collateral_amount, min_shares_out)
+    }
+
+    /// Burn shares, receive collateral at NAV.
+    pub fn redeem(ctx: Context<RedeemShares>, shares: u64, min_collateral_out: u64) -> Result<()> {
+        instructions::process_redeem(ctx, shares, min_collateral_out)
+    }
+
+    /// Permissionless, gated rebalance back to target leverage.
+    pub fn rebalance(ctx: Context<Rebalance>) -> Result<()> {
+        instructions::process_rebalance(ctx)
+    }
+
+    /// Permissionless: send a token's protocol fees to the treasury.
+    pub fn collect_fees(ctx: Context<CollectFees>) -> Result<()> {
+        instructions::process_collect_fees(ctx)
+    }
+}

@@ -1,0 +1,161 @@
+//! Settlement of a token's perp position against the LP pool at the oracle price.
+//!
+//! Each mint, redeem and rebalance first settles: unrealised PnL and the borrow
+//! fee accrued since the last settlement move between the token vault and the
+//! pool vault as one token transfer, and the position's cost is re-marked to the
+//! current value. After settlement a token's equity is exactly its vault balance
+//! minus the protocol fees it holds for the treasury.
+
+use super::fees::borrow_fee_ceil;
+use super::position::notional_floor;
+use super::{i128_to_u64, MathError, MathResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettleInput {
+    pub base: i128,
+    /// Notional at the last settlement (what the position is marked at).
+    pub cost: i128,
+    pub price: u128,
+    pub borrow_index: u128,
+    pub borrow_snapshot: u128,
+    pub vault_amount: u64,
+    pub fees_owed: u64,
+    /// Collateral the pool vault holds to pay winners.
+    pub pool_amount: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettleOutcome {
+    /// New mark (cost) of the position.
+    pub value: i128,
+    /// value − cost.
+    pub pnl: i128,
+    pub borrow_fee: u64,
+    /// Collateral to move: positive pool → token vault, negative token vault → pool.
+    pub transfer: i128,
+    /// Profit the pool could not pay (it held less than owed).
+    pub pool_shortfall: u64,
+    /// Loss beyond everything the token vault held, absorbed by the pool.
+    pub bad_debt: u64,
+    /// The loss reached the token's equity: the token is wiped.
+    pub wiped: bool,
+    /// Protocol fees the token still holds after settlement.
+    pub fees_owed: u64,
+    /// Equity after settlement (vault − fees owed).
+    pub equity: u64,
+}
+
+/// Settle a position. Losses are paid first from the token's equity, then from
+/// the protocol fees it holds (the pool is senior to the treasury); what is left
+/// is bad debt. A loss that takes all equity wipes the token.
+pub fn settle(i: &SettleInput) -> MathResult<SettleOutcome> {
+    if i.fees_owed > i.vault_amount {
+        return Err(MathError::InvalidInput);
+    }
+    let value = notional_floor(i.base, i.price)?;
+    let pnl = value.checked_sub(i.cost).ok_or(MathError::Overflow)?;
+    let borrow = borrow_fee_ceil(i.cost.unsigned_abs(), i.borrow_index, i.borrow_snapshot)?;
+    let borrow_fee = super::to_u64(borrow)?;
+    let net = pnl.checked_sub(i128::from(borrow_fee)).ok_or(MathError::Overflow)?;
+    let equity_before = i.vault_amount - i.fees_owed;
+    let mut out = SettleOutcome {
+        value,
+        pnl,
+        borrow_fee,
+        transfer: 0,
+        pool_shortfall: 0,
+        bad_debt: 0,
+        wiped: false,
+        fees_owed: i.fees_owed,
+        equity: equity_before,
+    };
+    if net >= 0 {
+        let owed = i128_to_u64(net).unwrap_or(u64::MAX);
+        let paid = owed.min(i.pool_amount);
+        out.transfer = i128::from(paid);
+        out.pool_shortfall = i128_to_u64(net - i128::from(paid))?;
+        out.equity = equity_before.checked_add(paid).ok_or(MathError::Overflow)?;
+    } else {
+        let loss = net.unsigned_abs();
+        if loss < u128::from(equity_before) {
+            out.transfer = net;
+            out.equity = equity_before - loss as u64;
+        } else {
+            let paid = loss.min(u128::from(i.vault_amount)) as u64;
+            out.transfer = -i128::from(paid);
+            out.bad_debt = super::to_u64(loss - u128::from(paid)).unwrap_or(u64::MAX);
+            out.fees_owed = i.vault_amount - paid;
+            out.equity = 0;
+            out.wiped = true;
+            out.value = 0;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::PRICE_SCALE;
+    use proptest::prelude::*;
+
+    const P: u128 = 100 * 1_000_000 * PRICE_SCALE;
+
+    fn input(base: i128, cost: i128, price: u128, vault: u64, fees: u64) -> SettleInput {
+        SettleInput { base, cost, price, borrow_index: 0, borrow_snapshot: 0, vault_amount: vault, fees_owed: fees, pool_amount: u64::MAX }
+    }
+
+    #[test]
+    fn a_profit_is_paid_by_the_pool() {
+        // 30 units long from 100 to 110: +300 USDC
+        let o = settle(&input(30_000_000_000, 3_000_000_000, P * 110 / 100, 1_000_000_000, 0)).unwrap();
+        assert_eq!(o.transfer, 300_000_000);
+        assert_eq!(o.equity, 1_300_000_000);
+        assert!(!o.wiped);
+    }
+
+    #[test]
+    fn a_loss_beyond_equity_wipes_the_token_and_the_pool_absorbs_the_rest() {
+        // 30 units long from 100 to 60: −1,200 USDC against 1,000 equity + 5 fees
+        let o = settle(&input(30_000_000_000, 3_000_000_000, P * 60 / 100, 1_005_000_000, 5_000_000)).unwrap();
+        assert!(o.wiped);
+        assert_eq!(o.transfer, -1_005_000_000);
+        assert_eq!(o.bad_debt, 195_000_000);
+        assert_eq!(o.fees_owed, 0);
+        assert_eq!(o.equity, 0);
+    }
+
+    #[test]
+    fn the_pool_pays_no_more_than_it_holds() {
+        let mut i = input(30_000_000_000, 3_000_000_000, P * 2, 1_000_000_000, 0);
+        i.pool_amount = 100;
+        let o = settle(&i).unwrap();
+        assert_eq!(o.transfer, 100);
+        assert_eq!(o.pool_shortfall, 3_000_000_000 - 100);
+    }
+
+    proptest! {
+        #[test]
+        fn settlement_conserves_collateral(
+            base in -(1i128 << 60)..(1i128 << 60), p0 in 1_000_000u128..(1u128 << 60), p1 in 1_000_000u128..(1u128 << 60),
+            vault in any::<u64>(), fees_frac in 0u64..=100, idx in 0u128..(1u128 << 60),
+        ) {
+            let fees = vault / 100 * fees_frac / 100;
+            let cost = notional_floor(base, p0).unwrap();
+            let i = SettleInput { base, cost, price: p1, borrow_index: idx, borrow_snapshot: 0, vault_amount: vault, fees_owed: fees, pool_amount: u64::MAX / 2 };
+            if let Ok(o) = settle(&i) {
+                // The token vault never sends more than it holds, and after settlement
+                // vault = equity + fees owed exactly.
+                prop_assert!(o.transfer >= -(vault as i128));
+                let vault_after = vault as i128 + o.transfer;
+                prop_assert_eq!(vault_after, o.equity as i128 + o.fees_owed as i128);
+                // Every unit of loss is either paid or recorded as bad debt.
+                if o.transfer < 0 {
+                    prop_assert_eq!((-o.transfer) as u128 + o.bad_debt as u128, (o.borrow_fee as i128 - o.pnl) as u128);
+                }
+                if o.bad_debt > 0 { prop_assert!(o.wiped); }
+                if o.wiped { prop_assert_eq!(o.equity, 0); }
+            }
+        }
+    }
+}

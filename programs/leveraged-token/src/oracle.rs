@@ -1,0 +1,125 @@
+//! Oracle reads: Pyth legacy price accounts (pyth-sdk-solana) and Pyth pull
+//! `PriceUpdateV2` accounts (borsh), selected by the market's oracle kind.
+//! Every guard fails with its own error.
+
+use anchor_lang::prelude::*;
+use pyth_sdk_solana::state::{load_price_account, GenericPriceAccount, PriceStatus};
+
+use crate::constants::{PYTH_LEGACY_DEVNET, PYTH_LEGACY_MAINNET, PYTH_RECEIVER};
+use crate::errors::ErrorCode;
+use crate::math::price::{conf_bps_ceil, normalize_price, NormalizedPrice};
+use crate::state::{Market, OracleKind};
+
+/// The legacy price account layout with 32 publisher components.
+pub type LegacyPriceAccount = GenericPriceAccount<32, ()>;
+
+/// Anchor discriminator of the receiver's `PriceUpdateV2` (sha256("account:PriceUpdateV2")[..8]).
+pub const PRICE_UPDATE_V2_DISCRIMINATOR: [u8; 8] = [34, 241, 35, 99, 157, 126, 244, 205];
+
+/// Verification level of a pull update (pyth_solana_receiver_sdk layout).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerificationLevel {
+    Partial { num_signatures: u8 },
+    Full,
+}
+
+/// Pyth price message (pythnet_sdk layout).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PriceFeedMessage {
+    pub feed_id: [u8; 32],
+    pub price: i64,
+    pub conf: u64,
+    pub exponent: i32,
+    pub publish_time: i64,
+    pub prev_publish_time: i64,
+    pub ema_price: i64,
+    pub ema_conf: u64,
+}
+
+/// Body of a `PriceUpdateV2` account after its 8-byte discriminator.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PriceUpdateV2 {
+    pub write_authority: Pubkey,
+    pub verification_level: VerificationLevel,
+    pub price_message: PriceFeedMessage,
+    pub posted_slot: u64,
+}
+
+/// Read and check the market's oracle at `clock`, returning the normalised price.
+pub fn read_price(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<NormalizedPrice> {
+    let (price, conf, expo) = match market.oracle_kind {
+        OracleKind::PythLegacy => read_legacy(market, oracle, clock)?,
+        OracleKind::PythPull => read_pull(market, oracle, clock)?,
+    };
+    let p = normalize_price(price, conf, expo, market.collateral_decimals).map_err(|_| {
+        msg!("oracle price {} x 10^{} does not fit the program's precision", price, expo);
+        ErrorCode::OraclePriceNotPositive
+    })?;
+    let width = conf_bps_ceil(&p)?;
+    if width > u128::from(market.params.max_conf_bps) {
+        msg!("oracle confidence {} bps of price, max {}", width, market.params.max_conf_bps);
+        return err!(ErrorCode::OracleConfidenceTooWide);
+    }
+    Ok(p)
+}
+
+fn read_legacy(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(i64, u64, i32)> {
+    require_keys_eq!(*oracle.key, Pubkey::new_from_array(market.oracle_id), ErrorCode::OracleWrongAccount);
+    if *oracle.owner != PYTH_LEGACY_MAINNET && *oracle.owner != PYTH_LEGACY_DEVNET {
+        msg!("oracle owner {} is not a Pyth oracle program", oracle.owner);
+        return err!(ErrorCode::OracleWrongOwner);
+    }
+    let data = oracle.try_borrow_data()?;
+    // bytemuck needs the account data aligned; on-chain it is, in some hosts it may not be.
+    let aligned: Vec<u64>;
+    let bytes: &[u8] = if (data.as_ptr() as usize) % core::mem::align_of::<LegacyPriceAccount>() == 0 {
+        &data
+    } else {
+        let mut v = vec![0u64; data.len().div_ceil(8)];
+        bytemuck::cast_slice_mut::<u64, u8>(&mut v)[..data.len()].copy_from_slice(&data);
+        aligned = v;
+        &bytemuck::cast_slice::<u64, u8>(&aligned)[..data.len()]
+    };
+    let acc = load_price_account::<32, ()>(bytes).map_err(|_| error!(ErrorCode::OracleInvalidData))?;
+    if acc.agg.status != PriceStatus::Trading {
+        return err!(ErrorCode::OracleNotTrading);
+    }
+    if acc.agg.price <= 0 {
+        return err!(ErrorCode::OraclePriceNotPositive);
+    }
+    let age = clock.slot.saturating_sub(acc.agg.pub_slot);
+    if age > market.params.max_age_slots {
+        msg!("oracle published at slot {}, now {}: {} slots old, max {}", acc.agg.pub_slot, clock.slot, age, market.params.max_age_slots);
+        return err!(ErrorCode::OracleStale);
+    }
+    Ok((acc.agg.price, acc.agg.conf, acc.expo))
+}
+
+fn read_pull(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(i64, u64, i32)> {
+    if *oracle.owner != PYTH_RECEIVER {
+        msg!("oracle owner {} is not the Pyth receiver", oracle.owner);
+        return err!(ErrorCode::OracleWrongOwner);
+    }
+    let data = oracle.try_borrow_data()?;
+    if data.len() < 8 || data[..8] != PRICE_UPDATE_V2_DISCRIMINATOR {
+        return err!(ErrorCode::OracleInvalidData);
+    }
+    let mut body: &[u8] = &data[8..];
+    let update = PriceUpdateV2::deserialize(&mut body).map_err(|_| error!(ErrorCode::OracleInvalidData))?;
+    if update.verification_level != VerificationLevel::Full {
+        return err!(ErrorCode::OracleNotFullyVerified);
+    }
+    let m = &update.price_message;
+    if m.feed_id != market.oracle_id {
+        return err!(ErrorCode::OracleWrongFeed);
+    }
+    if m.price <= 0 {
+        return err!(ErrorCode::OraclePriceNotPositive);
+    }
+    let age = clock.unix_timestamp.saturating_sub(m.publish_time);
+    if age > market.params.max_age_secs {
+        msg!("oracle published at {}, now {}: {} s old, max {}", m.publish_time, clock.unix_timestamp, age, market.params.max_age_secs);
+        return err!(ErrorCode::OracleStale);
+    }
+    Ok((m.price, m.conf, m.exponent))
+}

@@ -1,0 +1,34 @@
+//! Every program-derived address, derived in one place. The program uses the
+//! stored canonical bumps; the client, keeper and tests call these functions.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::*;
+
+pub fn config() -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[CONFIG_SEED], &crate::ID)
+}
+
+pub fn market(oracle_id: &[u8; 32], collateral_mint: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[MARKET_SEED, oracle_id, collateral_mint.as_ref()], &crate::ID)
+}
+
+pub fn pool_vault(market: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[POOL_VAULT_SEED, market.as_ref()], &crate::ID)
+}
+
+pub fn lp_mint(market: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[LP_MINT_SEED, market.as_ref()], &crate::ID)
+}
+
+pub fn leveraged_token(market: &Pubkey, target_leverage_bps: i32) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[TOKEN_SEED, market.as_ref(), &target_leverage_bps.to_le_bytes()], &crate::ID)
+}
+
+pub fn share_mint(token: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[SHARE_MINT_SEED, token.as_ref()], &crate::ID)
+}
+
+pub fn token_vault(token: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[TOKEN_VAULT_SEED, token.as_ref()], &crate::ID)
+}

@@ -1,0 +1,184 @@
+//! Program-side glue shared by mint, redeem and rebalance: settle a token's
+//! position against the pool (state only), apply a trade, and move collateral
+//! with one SPL Token transfer in the right direction.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token::{self, Token, Transfer};
+
+use crate::constants::{MARKET_SEED, TOKEN_SEED};
+use crate::errors::ErrorCode;
+use crate::events::{PositionSettled, TokenWiped};
+use crate::math::fees::streaming_fee_ceil;
+use crate::math::position::notional_floor;
+use crate::math::price::NormalizedPrice;
+use crate::math::settle::{settle, SettleInput};
+use crate::state::{LeveragedToken, Market, TokenStatus};
+
+/// What a settlement left behind.
+#[derive(Debug, Clone, Copy)]
+pub struct Settlement {
+    /// Collateral to move: positive pool → token vault, negative token vault → pool.
+    pub transfer: i128,
+    /// Equity after settlement and streaming fee.
+    pub equity: u64,
+    /// This settlement wiped the token.
+    pub wiped: bool,
+}
+
+/// Accrue the market, settle the token's PnL and borrow fee at `price`, charge
+/// the streaming fee, and re-mark the position. Updates state only; the caller
+/// moves `transfer` (plus any trade fee) with [`move_collateral`].
+pub fn settle_position(
+    market: &mut Market,
+    token: &mut LeveragedToken,
+    token_key: Pubkey,
+    price: &NormalizedPrice,
+    vault_amount: u64,
+    pool_amount: u64,
+    slot: u64,
+) -> Result<Settlement> {
+    market.accrue(slot)?;
+    let o = settle(&SettleInput {
+        base: token.base,
+        cost: token.cost,
+        price: price.price,
+        borrow_index: market.borrow_index,
+        borrow_snapshot: token.borrow_snapshot,
+        vault_amount,
+        fees_owed: token.fees_owed,
+        pool_amount,
+    })?;
+    let mut agg = market.aggregates();
+    let old = (token.base, token.cost, token.borrow_snapshot);
+    let new_base = if o.wiped { 0 } else { token.base };
+    let new_snapshot = if o.wiped { 0 } else { market.borrow_index };
+    agg.replace(old, (new_base, o.value, new_snapshot))?;
+    market.set_aggregates(&agg);
+
+    token.base = new_base;
+    token.cost = o.value;
+    token.borrow_snapshot = new_snapshot;
+    token.fees_owed = o.fees_owed;
+    token.total_borrow_fees = token.total_borrow_fees.saturating_add(o.borrow_fee);
+
+    let mut equity = o.equity;
+    let mut streaming_fee = 0;
+    if o.wiped {
+        token.status = TokenStatus::Wiped;
+        token.chunk_in_progress = false;
+        token.bad_debt = token.bad_debt.saturating_add(o.bad_debt);
+        market.bad_debt_total = market.bad_debt_total.saturating_add(o.bad_debt);
+        emit!(TokenWiped {
+            token: token_key,
+            price: price.price,
+            loss: (i128::from(o.borrow_fee) - o.pnl).unsigned_abs(),
+            paid_to_pool: (-o.transfer) as u64,
+            bad_debt: o.bad_debt,
+        });
+    } else {
+        streaming_fee = streaming_fee_ceil(equity, token.params.streaming_fee_bps, slot.saturating_sub(token.last_fee_slot))?;
+        token.fees_owed = token.fees_owed.checked_add(streaming_fee).ok_or(ErrorCode::MathOverflow)?;
+        equity -= streaming_fee;
+    }
+    token.last_fee_slot = slot;
+    emit!(PositionSettled {
+        token: token_key,
+        price: price.price,
+        pnl: o.pnl,
+        borrow_fee: o.borrow_fee,
+        streaming_fee,
+        transfer: o.transfer,
+        equity_after: equity,
+    });
+    Ok(Settlement { transfer: o.transfer, equity, wiped: o.wiped })
+}
+
+/// Change the token's base by `delta_base` at `price`, re-marking its cost and
+/// keeping the market aggregates in step.
+pub fn apply_trade(market: &mut Market, token: &mut LeveragedToken, delta_base: i128, price: u128) -> Result<()> {
+    let new_base = token.base.checked_add(delta_base).ok_or(ErrorCode::MathOverflow)?;
+    let new_cost = notional_floor(new_base, price)?;
+    let mut agg = market.aggregates();
+    agg.replace((token.base, token.cost, token.borrow_snapshot), (new_base, new_cost, token.borrow_snapshot))?;
+    market.set_aggregates(&agg);
+    token.base = new_base;
+    token.cost = new_cost;
+    Ok(())
+}
+
+/// Seeds of a token PDA, owned so they can be borrowed for a CPI.
+pub struct TokenSigner {
+    market: Pubkey,
+    leverage: [u8; 4],
+    bump: [u8; 1],
+}
+
+impl TokenSigner {
+    pub fn new(token: &LeveragedToken) -> Self {
+        Self { market: token.market, leverage: token.target_leverage_bps.to_le_bytes(), bump: [token.bump] }
+    }
+    pub fn seeds(&self) -> [&[u8]; 4] {
+        [TOKEN_SEED, self.market.as_ref(), &self.leverage, &self.bump]
+    }
+}
+
+/// Seeds of a market PDA, owned so they can be borrowed for a CPI.
+pub struct MarketSigner {
+    oracle_id: [u8; 32],
+    collateral_mint: Pubkey,
+    bump: [u8; 1],
+}
+
+impl MarketSigner {
+    pub fn new(market: &Market) -> Self {
+        Self { oracle_id: market.oracle_id, collateral_mint: market.collateral_mint, bump: [market.bump] }
+    }
+    pub fn seeds(&self) -> [&[u8]; 4] {
+        [MARKET_SEED, &self.oracle_id, self.collateral_mint.as_ref(), &self.bump]
+    }
+}
+
+/// SPL Token transfer signed by a PDA.
+pub fn transfer_signed<'info>(
+    token_program: &Program<'info, Token>,
+    from: AccountInfo<'info>,
+    to: AccountInfo<'info>,
+    authority: AccountInfo<'info>,
+    seeds: &[&[u8]],
+    amount: u64,
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    token::transfer(
+        CpiContext::new_with_signer(token_program.key(), Transfer { from, to, authority }, &[seeds]),
+        amount,
+    )
+}
+
+/// Accounts for one net collateral movement between a token vault and its pool.
+pub struct CollateralLeg<'a, 'info> {
+    pub token_program: &'a Program<'info, Token>,
+    pub token_vault: AccountInfo<'info>,
+    pub pool_vault: AccountInfo<'info>,
+    pub token: AccountInfo<'info>,
+    pub market: AccountInfo<'info>,
+    pub token_signer: &'a TokenSigner,
+    pub market_signer: &'a MarketSigner,
+}
+
+/// Move `net` collateral in one transfer: positive pool → token vault (signed
+/// by the market), negative token vault → pool (signed by the token).
+pub fn move_collateral(leg: &CollateralLeg, net: i128) -> Result<()> {
+    let amount = u64::try_from(net.unsigned_abs()).map_err(|_| error!(ErrorCode::MathOverflow))?;
+    if net > 0 {
+        transfer_signed(leg.token_program, leg.pool_vault.clone(), leg.token_vault.clone(), leg.market.clone(), &leg.market_signer.seeds(), amount)
+    } else {
+        transfer_signed(leg.token_program, leg.token_vault.clone(), leg.pool_vault.clone(), leg.token.clone(), &leg.token_signer.seeds(), amount)
+    }
+}
+
+/// Effective pause flags of a token: global | market | token.
+pub fn paused(config_flags: u8, market_flags: u8, token_flags: u8, flag: u8) -> bool {
+    (config_flags | market_flags | token_flags) & flag != 0
+}

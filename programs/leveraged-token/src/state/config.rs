@@ -1,0 +1,29 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::PAUSE_ALL;
+
+/// Global configuration (one PDA, seeds `["config"]`).
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Config {
+    /// May create markets and tokens, update parameters and pause. Can never move funds.
+    pub admin: Pubkey,
+    /// Proposed next admin (`Pubkey::default()` when none): two-step transfer.
+    pub pending_admin: Pubkey,
+    /// Owner of the token accounts that receive protocol fees.
+    pub treasury: Pubkey,
+    /// Global pause flags (`PAUSE_*`), OR-ed with the market's and token's.
+    pub pause_flags: u8,
+    pub bump: u8,
+    pub market_count: u32,
+}
+
+pub const CONFIG_SPACE: usize = 8 + 32 * 3 + 1 + 1 + 4;
+const _: () = assert!(8 + Config::INIT_SPACE == CONFIG_SPACE);
+const _: () = assert!(PAUSE_ALL == 0b1111);
+
+impl Config {
+    pub fn has_pending_admin(&self) -> bool {
+        self.pending_admin != Pubkey::default()
+    }
+}

@@ -1,0 +1,70 @@
+use anchor_lang::prelude::*;
+
+use crate::math::shares::TokenBook;
+use crate::state::TokenParams;
+
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenStatus {
+    Active,
+    /// A loss took all equity: no mints, redeem pays 0, position closed. Final.
+    Wiped,
+}
+
+/// A leveraged token: share mint, collateral vault and perp position.
+/// PDA seeds `["token", market, target_leverage_bps (i32 LE)]`.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct LeveragedToken {
+    pub bump: u8,
+    pub share_mint_bump: u8,
+    pub vault_bump: u8,
+    pub status: TokenStatus,
+    pub pause_flags: u8,
+    /// A capped rebalance left the position short of target.
+    pub chunk_in_progress: bool,
+    /// Signed target leverage in bps (30000 = 3x long, −10000 = 1x short).
+    pub target_leverage_bps: i32,
+    pub market: Pubkey,
+    /// Share mint, authority = this token.
+    pub share_mint: Pubkey,
+    /// Collateral vault, authority = this token.
+    pub vault: Pubkey,
+    pub params: TokenParams,
+    /// Signed base size × BASE_SCALE.
+    pub base: i128,
+    /// Notional at the last settlement.
+    pub cost: i128,
+    /// Market borrow index at the last settlement.
+    pub borrow_snapshot: u128,
+    pub last_rebalance_price: u128,
+    pub last_rebalance_slot: u64,
+    pub last_fee_slot: u64,
+    /// Protocol fees (mint, redeem, streaming) held in the vault for the treasury.
+    pub fees_owed: u64,
+    pub rebalance_count: u64,
+    pub mint_count: u64,
+    pub redeem_count: u64,
+    pub total_keeper_rewards: u64,
+    pub total_trade_fees: u64,
+    pub total_borrow_fees: u64,
+    pub bad_debt: u64,
+}
+
+pub const TOKEN_SPACE: usize = 8 + 6 + 4 + 32 * 3 + (4 * 4 + 8 * 3 + 2 * 3 + 4) + 16 * 4 + 8 * 3 + 8 * 7;
+const _: () = assert!(8 + LeveragedToken::INIT_SPACE == TOKEN_SPACE);
+
+impl LeveragedToken {
+    pub fn is_wiped(&self) -> bool {
+        self.status == TokenStatus::Wiped
+    }
+
+    /// The book the mint/redeem quotes need, given the settled equity and supply.
+    pub fn book(&self, equity: u64, supply: u64) -> TokenBook {
+        TokenBook {
+            equity,
+            supply,
+            base: self.base,
+            target_leverage_bps: i64::from(self.target_leverage_bps),
+        }
+    }
+}

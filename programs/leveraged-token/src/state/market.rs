@@ -1,0 +1,78 @@
+use anchor_lang::prelude::*;
+
+use crate::math::pool::Aggregates;
+use crate::state::MarketParams;
+
+/// Oracle kinds a market may use.
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OracleKind {
+    /// Pyth push oracle price account (pyth-sdk-solana); pinned by address.
+    PythLegacy,
+    /// Pyth pull `PriceUpdateV2` account (Pyth Solana Receiver); pinned by feed id.
+    PythPull,
+}
+
+/// A market: one oracle feed and one collateral mint, with the LP pool that is
+/// the counterparty of every token's perp position in it.
+/// PDA seeds `["market", oracle_id, collateral_mint]`.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Market {
+    pub bump: u8,
+    pub pool_vault_bump: u8,
+    pub lp_mint_bump: u8,
+    pub collateral_decimals: u8,
+    pub pause_flags: u8,
+    pub oracle_kind: OracleKind,
+    /// Legacy: the price account's address. Pull: the Pyth feed id.
+    pub oracle_id: [u8; 32],
+    pub collateral_mint: Pubkey,
+    /// Pool vault: token account of the collateral mint, authority = this market.
+    pub pool_vault: Pubkey,
+    /// LP share mint, authority = this market.
+    pub lp_mint: Pubkey,
+    pub params: MarketParams,
+    /// Cumulative borrow fee per unit of notional × INDEX_SCALE.
+    pub borrow_index: u128,
+    pub last_accrual_slot: u64,
+    /// Σ over tokens of base, cost, |cost| and |cost| × snapshot.
+    pub net_base: i128,
+    pub net_cost: i128,
+    pub total_abs_cost: u128,
+    pub weighted_snapshot: u128,
+    pub token_count: u32,
+    /// Total bad debt the pool has absorbed.
+    pub bad_debt_total: u64,
+}
+
+pub const MARKET_SPACE: usize = 8 + 5 + 1 + 32 * 4 + (2 + 4 + 4 + 8 + 8 + 2) + 16 + 8 + 16 * 4 + 4 + 8;
+const _: () = assert!(8 + Market::INIT_SPACE == MARKET_SPACE);
+
+impl Market {
+    pub fn aggregates(&self) -> Aggregates {
+        Aggregates {
+            net_base: self.net_base,
+            net_cost: self.net_cost,
+            total_abs_cost: self.total_abs_cost,
+            weighted_snapshot: self.weighted_snapshot,
+        }
+    }
+
+    pub fn set_aggregates(&mut self, a: &Aggregates) {
+        self.net_base = a.net_base;
+        self.net_cost = a.net_cost;
+        self.total_abs_cost = a.total_abs_cost;
+        self.weighted_snapshot = a.weighted_snapshot;
+    }
+
+    /// Accrue the borrow index up to `slot`.
+    pub fn accrue(&mut self, slot: u64) -> Result<()> {
+        let elapsed = slot.saturating_sub(self.last_accrual_slot);
+        if elapsed > 0 {
+            let d = crate::math::fees::borrow_index_delta_floor(self.params.borrow_rate_bps, elapsed)?;
+            self.borrow_index = self.borrow_index.checked_add(d).ok_or(crate::errors::ErrorCode::MathOverflow)?;
+            self.last_accrual_slot = slot;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,11 @@
+//! Program accounts, one file each. Sizes are asserted at compile time.
+
+pub mod config;
+pub mod leveraged_token;
+pub mod market;
+pub mod params;
+
+pub use config::*;
+pub use leveraged_token::*;
+pub use market::*;
+pub use params::*;

@@ -1,0 +1,117 @@
+//! Parameter sets and the one validation function for each, used by create and
+//! update alike.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::*;
+use crate::errors::ErrorCode;
+use crate::math::rebalance::GateParams;
+use crate::math::BPS;
+
+/// Market (LP pool and oracle) parameters.
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketParams {
+    /// Fee on every notional traded against the pool, paid to the pool.
+    pub trade_fee_bps: u16,
+    /// Annual borrow fee on open notional, paid to the pool, accrued per slot.
+    pub borrow_rate_bps: u32,
+    /// Gross open interest may not exceed this fraction of pool value.
+    pub oi_cap_bps: u32,
+    /// Legacy oracle: max age of `pub_slot` in slots.
+    pub max_age_slots: u64,
+    /// Pull oracle: max age of `publish_time` in seconds.
+    pub max_age_secs: i64,
+    /// Max confidence half-width in bps of price.
+    pub max_conf_bps: u16,
+}
+
+impl MarketParams {
+    /// The one validation function for market parameters.
+    pub fn validate(&self) -> Result<()> {
+        let checks: [(bool, &str); 6] = [
+            (self.trade_fee_bps <= MAX_TRADE_FEE_BPS, "trade_fee_bps <= 100"),
+            (self.borrow_rate_bps <= MAX_BORROW_RATE_BPS, "borrow_rate_bps <= 10000"),
+            (self.oi_cap_bps > 0 && self.oi_cap_bps <= MAX_OI_CAP_BPS, "0 < oi_cap_bps <= 100000"),
+            (self.max_age_slots > 0 && self.max_age_slots <= MAX_ORACLE_AGE_SLOTS, "0 < max_age_slots <= 1500"),
+            (self.max_age_secs > 0 && self.max_age_secs <= MAX_ORACLE_AGE_SECS, "0 < max_age_secs <= 600"),
+            (self.max_conf_bps > 0 && self.max_conf_bps <= MAX_CONF_BPS, "0 < max_conf_bps <= 1000"),
+        ];
+        for (ok, what) in checks {
+            if !ok {
+                msg!("invalid market params: expected {}, got {:?}", what, self);
+                return err!(ErrorCode::InvalidMarketParams);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Leveraged-token parameters (the target leverage is fixed at creation: it is
+/// part of the token's address).
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenParams {
+    /// |leverage| band: rebalance when outside [band_min, band_max].
+    pub band_min_bps: u32,
+    pub band_max_bps: u32,
+    /// |leverage| at which a rebalance ignores the per-call cap.
+    pub ripcord_bps: u32,
+    /// Rebalance when |price / last rebalance price − 1| reaches this.
+    pub deviation_bps: u32,
+    /// Rebalance when this many slots passed since the last one.
+    pub max_slots: u64,
+    /// Max |notional| per rebalance call (0 = uncapped); the rest continues in later calls.
+    pub max_notional_per_call: u64,
+    /// Reward to the rebalance caller, in collateral units...
+    pub keeper_reward: u64,
+    /// ...capped at this fraction of the token's equity.
+    pub keeper_reward_cap_bps: u16,
+    pub mint_fee_bps: u16,
+    pub redeem_fee_bps: u16,
+    /// Annual management fee on equity, to the treasury.
+    pub streaming_fee_bps: u32,
+}
+
+impl TokenParams {
+    /// The one validation function for token parameters:
+    /// 0.1x ≤ |target| ≤ 10x; band_min ≤ |target| ≤ band_max < ripcord ≤ 2 × 10x;
+    /// 0 < deviation < the move that would zero equity at |target| (1/|L|);
+    /// max_slots > 0; fees within caps.
+    pub fn validate(&self, target_leverage_bps: i32) -> Result<()> {
+        let t = target_leverage_bps.unsigned_abs();
+        let zeroing_move_bps = if t == 0 { 0 } else { (BPS * BPS / u128::from(t)) as u64 };
+        let checks: [(bool, &str); 9] = [
+            ((MIN_LEVERAGE_BPS..=MAX_LEVERAGE_BPS).contains(&t), "1000 <= |target_leverage_bps| <= 100000"),
+            (self.band_min_bps <= t && t <= self.band_max_bps, "band_min_bps <= |target| <= band_max_bps"),
+            (self.band_max_bps < self.ripcord_bps && self.ripcord_bps <= 2 * MAX_LEVERAGE_BPS, "band_max_bps < ripcord_bps <= 200000"),
+            (self.deviation_bps > 0 && u64::from(self.deviation_bps) < zeroing_move_bps, "0 < deviation_bps < 10000 * 10000 / |target|"),
+            (self.max_slots > 0, "max_slots > 0"),
+            (self.keeper_reward_cap_bps <= MAX_KEEPER_REWARD_CAP_BPS, "keeper_reward_cap_bps <= 100"),
+            (self.mint_fee_bps <= MAX_MINT_REDEEM_FEE_BPS, "mint_fee_bps <= 500"),
+            (self.redeem_fee_bps <= MAX_MINT_REDEEM_FEE_BPS, "redeem_fee_bps <= 500"),
+            (self.streaming_fee_bps <= MAX_STREAMING_FEE_BPS, "streaming_fee_bps <= 1000"),
+        ];
+        for (ok, what) in checks {
+            if !ok {
+                msg!("invalid token params: expected {}, got target {} and {:?}", what, target_leverage_bps, self);
+                return err!(ErrorCode::InvalidTokenParams);
+            }
+        }
+        Ok(())
+    }
+
+    /// The gate parameters the pure math needs.
+    pub fn gate(&self, target_leverage_bps: i32, trade_fee_bps: u16) -> GateParams {
+        GateParams {
+            target_leverage_bps: i64::from(target_leverage_bps),
+            band_min_bps: self.band_min_bps,
+            band_max_bps: self.band_max_bps,
+            ripcord_bps: self.ripcord_bps,
+            deviation_bps: self.deviation_bps,
+            max_slots: self.max_slots,
+            max_notional_per_call: self.max_notional_per_call,
+            keeper_reward: self.keeper_reward,
+            keeper_reward_cap_bps: self.keeper_reward_cap_bps,
+            trade_fee_bps,
+        }
+    }
+}
