@@ -72,6 +72,8 @@ pub enum ErrorCode {
     WithdrawalBreaksOpenInterestCap,
     #[msg("Nothing to collect")]
     NothingToCollect,
+    #[msg("Source token account holds less than the amount")]
+    InsufficientFunds,
 }
 
 impl From<crate::math::MathError> for ErrorCode {

@@ -123,3 +123,29 @@ fn read_pull(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(i6
     }
     Ok((m.price, m.conf, m.exponent))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    #[test]
+    fn pull_discriminator_is_anchors_hash_of_the_account_name() {
+        let h = Sha256::digest(b"account:PriceUpdateV2");
+        assert_eq!(&h[..8], &PRICE_UPDATE_V2_DISCRIMINATOR);
+    }
+
+    #[test]
+    fn pull_update_layout_is_133_bytes_after_the_discriminator() {
+        let u = PriceUpdateV2 {
+            write_authority: Pubkey::default(),
+            verification_level: VerificationLevel::Full,
+            price_message: PriceFeedMessage { feed_id: [1; 32], price: 1, conf: 1, exponent: -8, publish_time: 1, prev_publish_time: 0, ema_price: 1, ema_conf: 1 },
+            posted_slot: 1,
+        };
+        // 32 + 1 (Full) + 84 + 8; Partial adds one byte for num_signatures.
+        let mut v = Vec::new();
+        u.serialize(&mut v).unwrap();
+        assert_eq!(v.len(), 32 + 1 + 84 + 8);
+    }
+}

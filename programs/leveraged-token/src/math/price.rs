@@ -79,7 +79,7 @@ mod tests {
 
     #[test]
     fn confidence_rounds_up_when_precision_is_lost() {
-        let p = normalize_price(1_000_000_000, 1, -30, 0).unwrap();
+        let p = normalize_price(1_000_000_000_000_000_000, 1, -28, 0).unwrap();
         assert_eq!(p.price, 100);
         assert_eq!(p.conf, 1);
     }

@@ -41,6 +41,7 @@ pub fn process_deposit_liquidity(ctx: Context<DepositLiquidity>, amount: u64, mi
     require!(amount > 0, ErrorCode::ZeroAmount);
     let a = &ctx.accounts;
     require!(!paused(a.config.pause_flags, a.market.pause_flags, 0, PAUSE_LIQUIDITY), ErrorCode::Paused);
+    require!(amount <= a.owner_collateral.amount, ErrorCode::InsufficientFunds);
     let clock = Clock::get()?;
     let market = &mut ctx.accounts.market;
     market.accrue(clock.slot)?;

@@ -48,6 +48,7 @@ pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares
     let a = &ctx.accounts;
     require!(!paused(a.config.pause_flags, a.market.pause_flags, a.token.pause_flags, PAUSE_MINT), ErrorCode::Paused);
     require!(!a.token.is_wiped(), ErrorCode::TokenWiped);
+    require!(collateral_amount <= a.user_collateral.amount, ErrorCode::InsufficientFunds);
     let clock = Clock::get()?;
     let price = oracle::read_price(&a.market, &a.oracle.to_account_info(), &clock)?;
     let (vault_amount, pool_amount, supply) = (a.token_vault.amount, a.pool_vault.amount, a.share_mint.supply);

@@ -1,0 +1,186 @@
+//! Typed instruction builders, one per program instruction.
+
+use anchor_lang::prelude::{Pubkey, System};
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::{Id, InstructionData, ToAccountMetas};
+use anchor_spl::token::Token;
+use leveraged_token::{accounts as acc, instruction as data, pda, MarketParams, OracleKind, TokenParams, ID};
+
+use crate::{MarketKeys, TokenKeys};
+
+fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction { program_id: ID, accounts: accounts.to_account_metas(None), data: data.data() }
+}
+
+fn config() -> Pubkey {
+    pda::config().0
+}
+
+pub fn initialize_config(admin: Pubkey, treasury: Pubkey) -> Instruction {
+    build(acc::InitializeConfig { admin, config: config(), system_program: System::id() }, data::InitializeConfig { treasury })
+}
+
+pub fn propose_admin(admin: Pubkey, new_admin: Pubkey) -> Instruction {
+    build(acc::ProposeAdmin { admin, config: config() }, data::ProposeAdmin { new_admin })
+}
+
+pub fn accept_admin(new_admin: Pubkey) -> Instruction {
+    build(acc::AcceptAdmin { new_admin, config: config() }, data::AcceptAdmin {})
+}
+
+pub fn set_global_pause(admin: Pubkey, mask: u8, paused: bool) -> Instruction {
+    build(acc::SetGlobalPause { admin, config: config() }, data::SetGlobalPause { mask, paused })
+}
+
+pub fn set_market_pause(admin: Pubkey, market: Pubkey, mask: u8, paused: bool) -> Instruction {
+    build(acc::SetMarketPause { admin, config: config(), market }, data::SetMarketPause { mask, paused })
+}
+
+pub fn set_token_pause(admin: Pubkey, token: Pubkey, mask: u8, paused: bool) -> Instruction {
+    build(acc::SetTokenPause { admin, config: config(), token }, data::SetTokenPause { mask, paused })
+}
+
+pub fn update_market_params(admin: Pubkey, market: Pubkey, params: MarketParams) -> Instruction {
+    build(acc::UpdateMarketParams { admin, config: config(), market }, data::UpdateMarketParams { params })
+}
+
+pub fn update_token_params(admin: Pubkey, token: Pubkey, params: TokenParams) -> Instruction {
+    build(acc::UpdateTokenParams { admin, config: config(), token }, data::UpdateTokenParams { params })
+}
+
+pub fn create_market(admin: Pubkey, m: &MarketKeys, oracle_kind: OracleKind, params: MarketParams) -> Instruction {
+    build(
+        acc::CreateMarket {
+            admin,
+            config: config(),
+            collateral_mint: m.collateral_mint,
+            oracle: m.oracle,
+            market: m.market,
+            pool_vault: m.pool_vault,
+            lp_mint: m.lp_mint,
+            token_program: Token::id(),
+            system_program: System::id(),
+        },
+        data::CreateMarket { oracle_kind, oracle_id: m.oracle_id, params },
+    )
+}
+
+pub fn deposit_liquidity(owner: Pubkey, m: &MarketKeys, owner_collateral: Pubkey, owner_lp: Pubkey, amount: u64, min_lp_out: u64) -> Instruction {
+    build(
+        acc::DepositLiquidity {
+            owner,
+            config: config(),
+            market: m.market,
+            oracle: m.oracle,
+            pool_vault: m.pool_vault,
+            lp_mint: m.lp_mint,
+            owner_collateral,
+            owner_lp,
+            token_program: Token::id(),
+        },
+        data::DepositLiquidity { amount, min_lp_out },
+    )
+}
+
+pub fn withdraw_liquidity(owner: Pubkey, m: &MarketKeys, owner_collateral: Pubkey, owner_lp: Pubkey, lp_amount: u64, min_out: u64) -> Instruction {
+    build(
+        acc::WithdrawLiquidity {
+            owner,
+            config: config(),
+            market: m.market,
+            oracle: m.oracle,
+            pool_vault: m.pool_vault,
+            lp_mint: m.lp_mint,
+            owner_collateral,
+            owner_lp,
+            token_program: Token::id(),
+        },
+        data::WithdrawLiquidity { lp_amount, min_out },
+    )
+}
+
+pub fn create_leveraged_token(admin: Pubkey, t: &TokenKeys, params: TokenParams) -> Instruction {
+    build(
+        acc::CreateLeveragedToken {
+            admin,
+            config: config(),
+            market: t.market.market,
+            collateral_mint: t.market.collateral_mint,
+            token: t.token,
+            share_mint: t.share_mint,
+            vault: t.vault,
+            token_program: Token::id(),
+            system_program: System::id(),
+        },
+        data::CreateLeveragedToken { target_leverage_bps: t.target_leverage_bps, params },
+    )
+}
+
+pub fn mint(user: Pubkey, t: &TokenKeys, user_collateral: Pubkey, user_shares: Pubkey, collateral_amount: u64, min_shares_out: u64) -> Instruction {
+    build(
+        acc::MintShares {
+            user,
+            config: config(),
+            market: t.market.market,
+            token: t.token,
+            oracle: t.market.oracle,
+            token_vault: t.vault,
+            pool_vault: t.market.pool_vault,
+            share_mint: t.share_mint,
+            user_collateral,
+            user_shares,
+            token_program: Token::id(),
+        },
+        data::Mint { collateral_amount, min_shares_out },
+    )
+}
+
+pub fn redeem(user: Pubkey, t: &TokenKeys, user_shares: Pubkey, user_collateral: Pubkey, shares: u64, min_collateral_out: u64) -> Instruction {
+    build(
+        acc::RedeemShares {
+            user,
+            config: config(),
+            market: t.market.market,
+            token: t.token,
+            oracle: t.market.oracle,
+            token_vault: t.vault,
+            pool_vault: t.market.pool_vault,
+            share_mint: t.share_mint,
+            user_shares,
+            user_collateral,
+            token_program: Token::id(),
+        },
+        data::Redeem { shares, min_collateral_out },
+    )
+}
+
+pub fn rebalance(caller: Pubkey, t: &TokenKeys, caller_collateral: Pubkey) -> Instruction {
+    build(
+        acc::Rebalance {
+            caller,
+            config: config(),
+            market: t.market.market,
+            token: t.token,
+            oracle: t.market.oracle,
+            token_vault: t.vault,
+            pool_vault: t.market.pool_vault,
+            caller_collateral,
+            token_program: Token::id(),
+        },
+        data::Rebalance {},
+    )
+}
+
+pub fn collect_fees(t: &TokenKeys, treasury_collateral: Pubkey) -> Instruction {
+    build(
+        acc::CollectFees {
+            config: config(),
+            market: t.market.market,
+            token: t.token,
+            token_vault: t.vault,
+            treasury_collateral,
+            token_program: Token::id(),
+        },
+        data::CollectFees {},
+    )
+}

@@ -1,0 +1,79 @@
+//! The addresses an instruction needs, derived once from a market's identity.
+
+use anchor_lang::prelude::Pubkey;
+use leveraged_token::pda;
+use leveraged_token::state::{LeveragedToken, Market, OracleKind};
+
+/// Addresses of a market and its LP pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarketKeys {
+    pub market: Pubkey,
+    pub collateral_mint: Pubkey,
+    /// The oracle account passed to instructions (legacy: the pinned price
+    /// account; pull: any fresh `PriceUpdateV2` account for the feed).
+    pub oracle: Pubkey,
+    pub oracle_id: [u8; 32],
+    pub pool_vault: Pubkey,
+    pub lp_mint: Pubkey,
+}
+
+impl MarketKeys {
+    /// Keys of the market for a Pyth legacy price account.
+    pub fn legacy(price_account: Pubkey, collateral_mint: Pubkey) -> Self {
+        Self::new(price_account.to_bytes(), price_account, collateral_mint)
+    }
+
+    /// Keys of the market for a Pyth pull feed, reading prices from `update_account`.
+    pub fn pull(feed_id: [u8; 32], update_account: Pubkey, collateral_mint: Pubkey) -> Self {
+        Self::new(feed_id, update_account, collateral_mint)
+    }
+
+    pub fn new(oracle_id: [u8; 32], oracle: Pubkey, collateral_mint: Pubkey) -> Self {
+        let (market, _) = pda::market(&oracle_id, &collateral_mint);
+        Self {
+            market,
+            collateral_mint,
+            oracle,
+            oracle_id,
+            pool_vault: pda::pool_vault(&market).0,
+            lp_mint: pda::lp_mint(&market).0,
+        }
+    }
+
+    /// Keys of an on-chain market; `oracle` overrides the pull update account.
+    pub fn from_market(market: &Market, oracle: Option<Pubkey>) -> Self {
+        let default_oracle = match market.oracle_kind {
+            OracleKind::PythLegacy => Pubkey::new_from_array(market.oracle_id),
+            OracleKind::PythPull => Pubkey::default(),
+        };
+        Self::new(market.oracle_id, oracle.unwrap_or(default_oracle), market.collateral_mint)
+    }
+
+    /// Keys of the token with `target_leverage_bps` on this market.
+    pub fn token(&self, target_leverage_bps: i32) -> TokenKeys {
+        let (token, _) = pda::leveraged_token(&self.market, target_leverage_bps);
+        TokenKeys {
+            market: *self,
+            token,
+            target_leverage_bps,
+            share_mint: pda::share_mint(&token).0,
+            vault: pda::token_vault(&token).0,
+        }
+    }
+}
+
+/// Addresses of a leveraged token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenKeys {
+    pub market: MarketKeys,
+    pub token: Pubkey,
+    pub target_leverage_bps: i32,
+    pub share_mint: Pubkey,
+    pub vault: Pubkey,
+}
+
+impl TokenKeys {
+    pub fn from_token(market: MarketKeys, token: &LeveragedToken) -> Self {
+        market.token(token.target_leverage_bps)
+    }
+}

@@ -1,0 +1,302 @@
+//! Fixtures: Pyth accounts of both kinds, default parameters, and a `World`
+//! with a config, a market with liquidity, a 3x long and a 1x short token, and
+//! funded users.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::AnchorSerialize;
+use leveraged_token::constants::{PYTH_LEGACY_DEVNET, PYTH_RECEIVER};
+use leveraged_token::oracle::{PriceFeedMessage, PriceUpdateV2, VerificationLevel, PRICE_UPDATE_V2_DISCRIMINATOR};
+use leveraged_token::state::LeveragedToken;
+use leveraged_token_sdk::{ix, MarketKeys, MarketParams, OracleKind, TokenKeys, TokenParams};
+use pyth_sdk_solana::state::{AccountType, PriceStatus, SolanaPriceAccount, MAGIC, VERSION_2};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use crate::Bank;
+
+/// USDC-like collateral: 6 decimals.
+pub const DECIMALS: u8 = 6;
+pub const USDC: u64 = 1_000_000;
+/// Pyth exponent used by the fixtures (prices are USD × 1e8).
+pub const EXPO: i32 = -8;
+/// $1 in the fixtures' oracle units.
+pub const USD: i64 = 100_000_000;
+
+/// Bytes of a Pyth legacy price account.
+pub fn legacy_price_account(price: i64, conf: u64, expo: i32, pub_slot: u64, status: PriceStatus) -> Vec<u8> {
+    let mut acc: SolanaPriceAccount = bytemuck::Zeroable::zeroed();
+    acc.magic = MAGIC;
+    acc.ver = VERSION_2;
+    acc.atype = AccountType::Price as u32;
+    acc.size = core::mem::size_of::<SolanaPriceAccount>() as u32;
+    acc.expo = expo;
+    acc.agg.price = price;
+    acc.agg.conf = conf;
+    acc.agg.status = status;
+    acc.agg.pub_slot = pub_slot;
+    acc.valid_slot = pub_slot;
+    acc.last_slot = pub_slot;
+    bytemuck::bytes_of(&acc).to_vec()
+}
+
+/// Bytes of a Pyth pull `PriceUpdateV2` account.
+pub fn pull_price_account(feed_id: [u8; 32], price: i64, conf: u64, expo: i32, publish_time: i64, level: VerificationLevel, posted_slot: u64) -> Vec<u8> {
+    let update = PriceUpdateV2 {
+        write_authority: Pubkey::new_unique(),
+        verification_level: level,
+        price_message: PriceFeedMessage { feed_id, price, conf, exponent: expo, publish_time, prev_publish_time: publish_time - 1, ema_price: price, ema_conf: conf },
+        posted_slot,
+    };
+    let mut data = PRICE_UPDATE_V2_DISCRIMINATOR.to_vec();
+    update.serialize(&mut data).unwrap();
+    data
+}
+
+pub fn market_params() -> MarketParams {
+    MarketParams { trade_fee_bps: 5, borrow_rate_bps: 1_000, oi_cap_bps: 20_000, max_age_slots: 25, max_age_secs: 60, max_conf_bps: 200 }
+}
+
+/// Defaults scaled to the target: band ±20 %, ripcord +40 % (+50 % for |L| ≤ 1).
+pub fn token_params(target_leverage_bps: i32) -> TokenParams {
+    let t = target_leverage_bps.unsigned_abs();
+    TokenParams {
+        band_min_bps: t * 8 / 10,
+        band_max_bps: t * 12 / 10,
+        ripcord_bps: if t <= 10_000 { t * 15 / 10 } else { t * 14 / 10 },
+        deviation_bps: 1_000,
+        max_slots: 216_000,
+        max_notional_per_call: 0,
+        keeper_reward: USDC,
+        keeper_reward_cap_bps: 10,
+        mint_fee_bps: 10,
+        redeem_fee_bps: 10,
+        streaming_fee_bps: 200,
+    }
+}
+
+/// A user with collateral, LP and share accounts.
+pub struct User {
+    pub kp: Keypair,
+    pub collateral: Pubkey,
+    pub lp: Pubkey,
+    pub long: Pubkey,
+    pub short: Pubkey,
+}
+
+impl User {
+    pub fn key(&self) -> Pubkey {
+        self.kp.pubkey()
+    }
+}
+
+pub struct World {
+    pub bank: Bank,
+    pub admin: Keypair,
+    pub treasury: Keypair,
+    pub treasury_collateral: Pubkey,
+    pub collateral: Pubkey,
+    pub market: MarketKeys,
+    pub long: TokenKeys,
+    pub short: TokenKeys,
+    pub lp: User,
+    pub alice: User,
+    pub bob: User,
+    /// Current oracle price (USD × 1e8) and confidence.
+    pub price: i64,
+    pub conf: u64,
+}
+
+pub const LONG_3X: i32 = 30_000;
+pub const SHORT_1X: i32 = -10_000;
+
+impl World {
+    /// Config, a legacy-oracle market at $100 with 1,000,000 USDC of liquidity,
+    /// a 3x long and a 1x short token, and users alice and bob with 100,000 USDC each.
+    pub async fn new() -> Self {
+        let mut bank = Bank::new().await;
+        let admin = bank.funded_keypair().await;
+        let treasury = Keypair::new();
+        let collateral = bank.create_mint(DECIMALS).await;
+        let oracle = Pubkey::new_unique();
+        let market = MarketKeys::legacy(oracle, collateral);
+        let long = market.token(LONG_3X);
+        let short = market.token(SHORT_1X);
+        let treasury_collateral = bank.create_token_account(collateral, treasury.pubkey()).await;
+        let mut w = World {
+            lp: Self::user_stub(),
+            alice: Self::user_stub(),
+            bob: Self::user_stub(),
+            bank,
+            admin,
+            treasury,
+            treasury_collateral,
+            collateral,
+            market,
+            long,
+            short,
+            price: 100 * USD,
+            conf: 5 * USD as u64 / 100,
+        };
+        w.publish().await;
+        let a = w.admin.pubkey();
+        w.bank.send(&[ix::initialize_config(a, w.treasury.pubkey())], &[&w.admin]).await.unwrap();
+        w.bank.send(&[ix::create_market(a, &w.market, OracleKind::PythLegacy, market_params())], &[&w.admin]).await.unwrap();
+        w.bank.send(&[ix::create_leveraged_token(a, &w.long, token_params(LONG_3X))], &[&w.admin]).await.unwrap();
+        w.bank.send(&[ix::create_leveraged_token(a, &w.short, token_params(SHORT_1X))], &[&w.admin]).await.unwrap();
+        w.lp = w.new_user(1_000_000 * USDC).await;
+        w.alice = w.new_user(100_000 * USDC).await;
+        w.bob = w.new_user(100_000 * USDC).await;
+        let (lp, m) = (&w.lp, w.market);
+        let ix = ix::deposit_liquidity(lp.key(), &m, lp.collateral, lp.lp, 1_000_000 * USDC, 0);
+        let kp = w.lp.kp.insecure_clone();
+        w.bank.send(&[ix], &[&kp]).await.unwrap();
+        w
+    }
+
+    fn user_stub() -> User {
+        User { kp: Keypair::new(), collateral: Pubkey::default(), lp: Pubkey::default(), long: Pubkey::default(), short: Pubkey::default() }
+    }
+
+    /// A funded user holding `amount` collateral and empty LP and share accounts.
+    pub async fn new_user(&mut self, amount: u64) -> User {
+        let kp = self.bank.funded_keypair().await;
+        let collateral = self.bank.create_token_account(self.collateral, kp.pubkey()).await;
+        self.bank.mint_to(self.collateral, collateral, amount).await;
+        let lp = self.bank.create_token_account(self.market.lp_mint, kp.pubkey()).await;
+        let long = self.bank.create_token_account(self.long.share_mint, kp.pubkey()).await;
+        let short = self.bank.create_token_account(self.short.share_mint, kp.pubkey()).await;
+        User { kp, collateral, lp, long, short }
+    }
+
+    /// Write the current price to the oracle, published at the current slot.
+    pub async fn publish(&mut self) {
+        let slot = self.bank.slot().await;
+        self.write_oracle(self.price, self.conf, slot, PriceStatus::Trading);
+    }
+
+    /// Move the oracle to `price` (USD × 1e8) now.
+    pub async fn set_price(&mut self, price: i64) {
+        self.price = price;
+        self.publish().await;
+    }
+
+    /// Write arbitrary oracle fields (for stale, halted, negative prices).
+    pub fn write_oracle(&mut self, price: i64, conf: u64, pub_slot: u64, status: PriceStatus) {
+        let data = legacy_price_account(price, conf, EXPO, pub_slot, status);
+        self.bank.set_account(self.market.oracle, 1_000_000_000, data, PYTH_LEGACY_DEVNET);
+    }
+
+    /// Advance `slots` and republish the current price.
+    pub async fn warp(&mut self, slots: u64) {
+        self.bank.warp(slots).await;
+        self.publish().await;
+    }
+
+    pub fn shares_of(&self, user: &User, t: &TokenKeys) -> Pubkey {
+        if t.token == self.long.token { user.long } else { user.short }
+    }
+
+    pub async fn mint(&mut self, who: Who, t: TokenKeys, amount: u64, min_out: u64) -> crate::TxOutcome {
+        let u = self.user(who);
+        let ix = ix::mint(u.key(), &t, u.collateral, self.shares_of(u, &t), amount, min_out);
+        let kp = u.kp.insecure_clone();
+        self.bank.send(&[ix], &[&kp]).await
+    }
+
+    pub async fn redeem(&mut self, who: Who, t: TokenKeys, shares: u64, min_out: u64) -> crate::TxOutcome {
+        let u = self.user(who);
+        let ix = ix::redeem(u.key(), &t, self.shares_of(u, &t), u.collateral, shares, min_out);
+        let kp = u.kp.insecure_clone();
+        self.bank.send(&[ix], &[&kp]).await
+    }
+
+    /// Rebalance `t`, the reward going to `who`'s collateral account.
+    pub async fn rebalance(&mut self, who: Who, t: TokenKeys) -> crate::TxOutcome {
+        let u = self.user(who);
+        let ix = ix::rebalance(u.key(), &t, u.collateral);
+        let kp = u.kp.insecure_clone();
+        self.bank.send(&[ix], &[&kp]).await
+    }
+
+    pub fn user(&self, who: Who) -> &User {
+        match who {
+            Who::Lp => &self.lp,
+            Who::Alice => &self.alice,
+            Who::Bob => &self.bob,
+        }
+    }
+
+    pub async fn token_state(&mut self, t: TokenKeys) -> LeveragedToken {
+        self.bank.account(t.token).await
+    }
+
+    pub async fn market_state(&mut self) -> leveraged_token::state::Market {
+        self.bank.account(self.market.market).await
+    }
+
+    /// Every account a mint/redeem/rebalance/liquidity call can touch.
+    pub fn all_accounts(&self) -> Vec<Pubkey> {
+        let mut v = vec![
+            self.market.market,
+            self.market.pool_vault,
+            self.market.lp_mint,
+            self.long.token,
+            self.long.vault,
+            self.long.share_mint,
+            self.short.token,
+            self.short.vault,
+            self.short.share_mint,
+            self.treasury_collateral,
+            leveraged_token::pda::config().0,
+        ];
+        for u in [&self.lp, &self.alice, &self.bob] {
+            v.extend([u.collateral, u.lp, u.long, u.short, u.key()]);
+        }
+        v
+    }
+
+    /// Snapshot of every account in [`World::all_accounts`].
+    pub async fn snapshot(&mut self) -> Vec<Option<solana_account::Account>> {
+        let keys = self.all_accounts();
+        self.bank.snapshot(&keys).await
+    }
+
+    /// Assert a failed transaction left every account byte-for-byte unchanged.
+    pub async fn assert_unchanged(&mut self, before: &[Option<solana_account::Account>]) {
+        let after = self.snapshot().await;
+        let keys = self.all_accounts();
+        for (i, (b, a)) in before.iter().zip(after.iter()).enumerate() {
+            assert_eq!(b, a, "account {} changed after a failed transaction", keys[i]);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    Lp,
+    Alice,
+    Bob,
+}
+
+/// Pull-oracle constants for tests.
+pub const FEED_ID: [u8; 32] = [7; 32];
+pub const RECEIVER: Pubkey = PYTH_RECEIVER;
+
+impl World {
+    /// Send `ix` signed by `signer`, assert it fails with `code`, and assert
+    /// every account of the world is byte-for-byte unchanged.
+    pub async fn refused(&mut self, ix: anchor_lang::solana_program::instruction::Instruction, signer: &Keypair, code: leveraged_token::errors::ErrorCode) {
+        let before = self.snapshot().await;
+        let out = self.bank.send(&[ix], &[signer]).await;
+        out.expect_err(code);
+        self.assert_unchanged(&before).await;
+    }
+
+    /// As [`World::refused`], for an Anchor framework error.
+    pub async fn refused_by_anchor(&mut self, ix: anchor_lang::solana_program::instruction::Instruction, signer: &Keypair, code: anchor_lang::error::ErrorCode) {
+        let before = self.snapshot().await;
+        let out = self.bank.send(&[ix], &[signer]).await;
+        out.expect_anchor_err(code);
+        self.assert_unchanged(&before).await;
+    }
+}
