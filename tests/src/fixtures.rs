@@ -285,17 +285,17 @@ pub const RECEIVER: Pubkey = PYTH_RECEIVER;
 impl World {
     /// Send `ix` signed by `signer`, assert it fails with `code`, and assert
     /// every account of the world is byte-for-byte unchanged.
-    pub async fn refused(&mut self, ix: anchor_lang::solana_program::instruction::Instruction, signer: &Keypair, code: leveraged_token::errors::ErrorCode) {
+    pub async fn refused(&mut self, ix: anchor_lang::solana_program::instruction::Instruction, signers: &[&Keypair], code: leveraged_token::errors::ErrorCode) {
         let before = self.snapshot().await;
-        let out = self.bank.send(&[ix], &[signer]).await;
+        let out = self.bank.send(&[ix], signers).await;
         out.expect_err(code);
         self.assert_unchanged(&before).await;
     }
 
     /// As [`World::refused`], for an Anchor framework error.
-    pub async fn refused_by_anchor(&mut self, ix: anchor_lang::solana_program::instruction::Instruction, signer: &Keypair, code: anchor_lang::error::ErrorCode) {
+    pub async fn refused_by_anchor(&mut self, ix: anchor_lang::solana_program::instruction::Instruction, signers: &[&Keypair], code: anchor_lang::error::ErrorCode) {
         let before = self.snapshot().await;
-        let out = self.bank.send(&[ix], &[signer]).await;
+        let out = self.bank.send(&[ix], signers).await;
         out.expect_anchor_err(code);
         self.assert_unchanged(&before).await;
     }

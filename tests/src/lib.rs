@@ -22,6 +22,8 @@ use solana_transaction_error::TransactionError;
 
 pub use leveraged_token::errors::ErrorCode;
 pub use leveraged_token_sdk as sdk;
+pub use solana_keypair::Keypair as TestKeypair;
+pub use solana_signer::Signer as TestSigner;
 
 /// `processor!` needs one lifetime: leak copies of the inputs (a few bytes per
 /// instruction) and call the program's real entrypoint.
@@ -83,7 +85,8 @@ impl TxOutcome {
 /// Decode Anchor events of type `T` from transaction logs.
 pub fn decode_events<T: AnchorDeserialize + Discriminator>(logs: &[String]) -> Vec<T> {
     logs.iter()
-        .filter_map(|l| l.strip_prefix("Program data: "))
+        // A validator logs `Program data: …`; the native bank prefixes `Program log: `.
+        .filter_map(|l| l.split_once("Program data: ").map(|(_, b)| b))
         .filter_map(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
         .filter(|d| d.starts_with(T::DISCRIMINATOR))
         .filter_map(|d| T::deserialize(&mut &d[T::DISCRIMINATOR.len()..]).ok())

@@ -2,6 +2,27 @@
 
 use anchor_lang::prelude::*;
 
+/// Emit an Anchor event. On SBF this is exactly `emit!`. On the host, where
+/// solana-program-test runs the program natively and Anchor's `sol_log_data`
+/// is a no-op, the same bytes are also logged through the bank's syscall stubs
+/// as `Program data: <base64>`, so tests, the demo and the keeper see events.
+#[macro_export]
+macro_rules! emit_event {
+    ($ev:expr) => {{
+        let ev = $ev;
+        #[cfg(not(target_os = "solana"))]
+        $crate::events::host_log_event(&ev);
+        anchor_lang::prelude::emit!(ev);
+    }};
+}
+
+#[cfg(not(target_os = "solana"))]
+pub fn host_log_event<E: anchor_lang::Event>(event: &E) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(event.data());
+    solana_sysvar::program_stubs::sol_log(&format!("Program data: {b64}"));
+}
+
 #[event]
 pub struct ConfigInitialized {
     pub admin: Pubkey,

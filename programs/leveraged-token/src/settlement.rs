@@ -68,7 +68,7 @@ pub fn settle_position(
         token.chunk_in_progress = false;
         token.bad_debt = token.bad_debt.saturating_add(o.bad_debt);
         market.bad_debt_total = market.bad_debt_total.saturating_add(o.bad_debt);
-        emit!(TokenWiped {
+        crate::emit_event!(TokenWiped {
             token: token_key,
             price: price.price,
             loss: (i128::from(o.borrow_fee) - o.pnl).unsigned_abs(),
@@ -81,7 +81,7 @@ pub fn settle_position(
         equity -= streaming_fee;
     }
     token.last_fee_slot = slot;
-    emit!(PositionSettled {
+    crate::emit_event!(PositionSettled {
         token: token_key,
         price: price.price,
         pnl: o.pnl,

@@ -24,6 +24,6 @@ pub fn process_accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
     let old_admin = config.admin;
     config.admin = ctx.accounts.new_admin.key();
     config.pending_admin = Pubkey::default();
-    emit!(AdminAccepted { old_admin, new_admin: config.admin });
+    crate::emit_event!(AdminAccepted { old_admin, new_admin: config.admin });
     Ok(())
 }

@@ -23,6 +23,6 @@ pub fn process_initialize_config(ctx: Context<InitializeConfig>, treasury: Pubke
     config.pause_flags = 0;
     config.bump = ctx.bumps.config;
     config.market_count = 0;
-    emit!(ConfigInitialized { admin: config.admin, treasury });
+    crate::emit_event!(ConfigInitialized { admin: config.admin, treasury });
     Ok(())
 }

@@ -16,6 +16,6 @@ pub struct ProposeAdmin<'info> {
 pub fn process_propose_admin(ctx: Context<ProposeAdmin>, new_admin: Pubkey) -> Result<()> {
     let config = &mut ctx.accounts.config;
     config.pending_admin = new_admin;
-    emit!(AdminProposed { admin: config.admin, pending_admin: new_admin });
+    crate::emit_event!(AdminProposed { admin: config.admin, pending_admin: new_admin });
     Ok(())
 }

@@ -30,7 +30,7 @@ pub struct SetGlobalPause<'info> {
 pub fn process_set_global_pause(ctx: Context<SetGlobalPause>, mask: u8, paused: bool) -> Result<()> {
     let config = &mut ctx.accounts.config;
     let (old_flags, new_flags) = apply(&mut config.pause_flags, mask, paused)?;
-    emit!(PauseSet { scope: SCOPE_GLOBAL, target: config.key(), old_flags, new_flags });
+    crate::emit_event!(PauseSet { scope: SCOPE_GLOBAL, target: config.key(), old_flags, new_flags });
     Ok(())
 }
 
@@ -46,7 +46,7 @@ pub struct SetMarketPause<'info> {
 pub fn process_set_market_pause(ctx: Context<SetMarketPause>, mask: u8, paused: bool) -> Result<()> {
     let market = &mut ctx.accounts.market;
     let (old_flags, new_flags) = apply(&mut market.pause_flags, mask, paused)?;
-    emit!(PauseSet { scope: SCOPE_MARKET, target: market.key(), old_flags, new_flags });
+    crate::emit_event!(PauseSet { scope: SCOPE_MARKET, target: market.key(), old_flags, new_flags });
     Ok(())
 }
 
@@ -62,6 +62,6 @@ pub struct SetTokenPause<'info> {
 pub fn process_set_token_pause(ctx: Context<SetTokenPause>, mask: u8, paused: bool) -> Result<()> {
     let token = &mut ctx.accounts.token;
     let (old_flags, new_flags) = apply(&mut token.pause_flags, mask, paused)?;
-    emit!(PauseSet { scope: SCOPE_TOKEN, target: token.key(), old_flags, new_flags });
+    crate::emit_event!(PauseSet { scope: SCOPE_TOKEN, target: token.key(), old_flags, new_flags });
     Ok(())
 }

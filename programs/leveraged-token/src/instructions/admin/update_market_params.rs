@@ -22,6 +22,6 @@ pub fn process_update_market_params(ctx: Context<UpdateMarketParams>, params: Ma
     market.accrue(Clock::get()?.slot)?;
     let old = market.params;
     market.params = params;
-    emit!(MarketParamsUpdated { market: market.key(), old, new: params });
+    crate::emit_event!(MarketParamsUpdated { market: market.key(), old, new: params });
     Ok(())
 }

@@ -20,6 +20,6 @@ pub fn process_update_token_params(ctx: Context<UpdateTokenParams>, params: Toke
     params.validate(token.target_leverage_bps)?;
     let old = token.params;
     token.params = params;
-    emit!(TokenParamsUpdated { token: token.key(), old, new: params });
+    crate::emit_event!(TokenParamsUpdated { token: token.key(), old, new: params });
     Ok(())
 }

@@ -70,7 +70,7 @@ pub fn process_create_market(ctx: Context<CreateMarket>, oracle_kind: OracleKind
 
     let config = &mut ctx.accounts.config;
     config.market_count = config.market_count.checked_add(1).ok_or(ErrorCode::MathOverflow)?;
-    emit!(MarketCreated {
+    crate::emit_event!(MarketCreated {
         market: market.key(),
         collateral_mint: market.collateral_mint,
         oracle_id,

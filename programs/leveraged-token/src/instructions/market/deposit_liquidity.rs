@@ -71,7 +71,7 @@ pub fn process_deposit_liquidity(ctx: Context<DepositLiquidity>, amount: u64, mi
         ),
         lp_out,
     )?;
-    emit!(LiquidityDeposited {
+    crate::emit_event!(LiquidityDeposited {
         market: a.market.key(),
         owner: a.owner.key(),
         amount,

@@ -74,7 +74,7 @@ pub fn process_withdraw_liquidity(ctx: Context<WithdrawLiquidity>, lp_amount: u6
     )?;
     let signer = MarketSigner::new(&a.market);
     transfer_signed(&a.token_program, a.pool_vault.to_account_info(), a.owner_collateral.to_account_info(), a.market.to_account_info(), &signer.seeds(), out)?;
-    emit!(LiquidityWithdrawn {
+    crate::emit_event!(LiquidityWithdrawn {
         market: a.market.key(),
         owner: a.owner.key(),
         lp_in: lp_amount,

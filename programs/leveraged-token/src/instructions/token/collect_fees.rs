@@ -34,6 +34,6 @@ pub fn process_collect_fees(ctx: Context<CollectFees>) -> Result<()> {
     let a = &ctx.accounts;
     let signer = TokenSigner::new(&a.token);
     transfer_signed(&a.token_program, a.token_vault.to_account_info(), a.treasury_collateral.to_account_info(), a.token.to_account_info(), &signer.seeds(), amount)?;
-    emit!(FeesCollected { token: a.token.key(), treasury_account: a.treasury_collateral.key(), amount });
+    crate::emit_event!(FeesCollected { token: a.token.key(), treasury_account: a.treasury_collateral.key(), amount });
     Ok(())
 }

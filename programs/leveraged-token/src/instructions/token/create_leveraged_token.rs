@@ -68,6 +68,6 @@ pub fn process_create_leveraged_token(ctx: Context<CreateLeveragedToken>, target
     t.borrow_snapshot = market.borrow_index;
     t.last_rebalance_slot = slot;
     t.last_fee_slot = slot;
-    emit!(TokenCreated { token: t.key(), market: t.market, target_leverage_bps, params });
+    crate::emit_event!(TokenCreated { token: t.key(), market: t.market, target_leverage_bps, params });
     Ok(())
 }

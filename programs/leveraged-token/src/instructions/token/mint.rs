@@ -111,7 +111,7 @@ pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares
         ),
         q.shares_out,
     )?;
-    emit!(Minted {
+    crate::emit_event!(Minted {
         token: token_key,
         user: a.user.key(),
         collateral_in: collateral_amount,

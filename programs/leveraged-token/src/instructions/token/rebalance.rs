@@ -77,7 +77,7 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
         token.rebalance_count += 1;
         token.total_keeper_rewards = token.total_keeper_rewards.saturating_add(plan.keeper_reward);
         token.total_trade_fees = token.total_trade_fees.saturating_add(plan.trade_fee);
-        emit!(Rebalanced {
+        crate::emit_event!(Rebalanced {
             token: token_key,
             caller,
             triggers: plan.triggers,

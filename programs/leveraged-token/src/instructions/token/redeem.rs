@@ -103,7 +103,7 @@ pub fn process_redeem(ctx: Context<RedeemShares>, shares: u64, min_collateral_ou
     };
     move_collateral(&leg, net)?;
     transfer_signed(&a.token_program, a.token_vault.to_account_info(), a.user_collateral.to_account_info(), a.token.to_account_info(), &token_signer.seeds(), out)?;
-    emit!(Redeemed {
+    crate::emit_event!(Redeemed {
         token: token_key,
         user: a.user.key(),
         shares_in: shares,
