@@ -1,0 +1,226 @@
+//! The rebalance gate: each trigger opens it, nothing else does, a closed gate
+//! writes nothing, chunked and ripcord trades, rewards, and bad debt.
+#![allow(deprecated)]
+#![allow(async_fn_in_trait)]
+
+use leveraged_token::events::{Rebalanced, TokenWiped};
+use leveraged_token::math::rebalance::*;
+use leveraged_token::state::TokenStatus;
+use leveraged_token_sdk::{constants::*, ix, TokenKeys, TokenParams};
+use leveraged_token_tests::fixtures::*;
+use leveraged_token_tests::{swap_account, ErrorCode, TestSigner};
+
+const DEPOSIT: u64 = 10_000 * USDC;
+
+async fn world_with_positions() -> World {
+    let mut w = World::new().await;
+    w.mint(Who::Alice, w.long, DEPOSIT, 0).await.unwrap();
+    w.mint(Who::Alice, w.short, DEPOSIT, 0).await.unwrap();
+    w
+}
+
+/// Gate helpers as methods, so `w.helper(w.long)` borrows cleanly.
+trait Gate {
+    async fn set_params(&mut self, t: TokenKeys, f: impl Fn(&mut TokenParams));
+    async fn rebalance_ok(&mut self, t: TokenKeys) -> Rebalanced;
+    async fn refused_not_needed(&mut self, t: TokenKeys);
+}
+
+impl Gate for World {
+    async fn set_params(&mut self, t: TokenKeys, f: impl Fn(&mut TokenParams)) {
+        let mut p = self.token_state(t).await.params;
+        f(&mut p);
+        let admin = self.admin.insecure_clone();
+        self.bank.send(&[ix::update_token_params(admin.pubkey(), t.token, p)], &[&admin]).await.unwrap();
+    }
+
+    /// Rebalance as Bob and return the one event it emits.
+    async fn rebalance_ok(&mut self, t: TokenKeys) -> Rebalanced {
+        let out = self.rebalance(Who::Bob, t).await;
+        let ev = out.events::<Rebalanced>();
+        out.unwrap();
+        assert_eq!(ev.len(), 1, "one Rebalanced event per rebalance");
+        ev.into_iter().next().unwrap()
+    }
+
+    async fn refused_not_needed(&mut self, t: TokenKeys) {
+        let bob = self.bob.kp.insecure_clone();
+        let ix = ix::rebalance(bob.pubkey(), &t, self.bob.collateral);
+        self.refused(ix, &[&bob], ErrorCode::RebalanceNotNeeded).await;
+    }
+}
+
+#[tokio::test]
+async fn with_no_trigger_rebalance_fails_and_writes_nothing() {
+    let mut w = world_with_positions().await;
+    w.refused_not_needed(w.long).await;
+    w.refused_not_needed(w.short).await;
+    // A 9 % move: the 3x long drifts to 2.58x (inside 2.4–3.6) and 9 % < the 10 % threshold.
+    w.set_price(109 * USD).await;
+    w.refused_not_needed(w.long).await;
+}
+
+#[tokio::test]
+async fn a_price_move_past_the_deviation_threshold_opens_the_gate() {
+    let mut w = world_with_positions().await;
+    w.set_price(110 * USD).await;
+    let bob_before = w.bank.balance(w.bob.collateral).await;
+    let ev = w.rebalance_ok(w.long).await;
+    assert_eq!(ev.triggers, TRIGGER_DEVIATION);
+    assert_eq!(ev.trigger, "deviation");
+    // 3 × 1.1 / 1.3 = 2.538x before; back to 3x after (within 2 bps).
+    assert!((25_380..=25_390).contains(&ev.leverage_before_bps), "{}", ev.leverage_before_bps);
+    assert!((ev.leverage_after_bps - 30_000).abs() <= 2, "{}", ev.leverage_after_bps);
+    assert!(ev.trade_notional > 0, "a long buys after a rise");
+    // Reward: min(1 USDC, 10 bps of ≈13,000 USDC equity) = 1 USDC, to the caller.
+    assert_eq!(ev.keeper_reward, USDC);
+    assert_eq!(w.bank.balance(w.bob.collateral).await, bob_before + USDC);
+    let t = w.token_state(w.long).await;
+    assert_eq!(t.rebalance_count, 1);
+    assert!(!t.chunk_in_progress);
+}
+
+#[tokio::test]
+async fn a_rise_makes_the_short_buy_back_too() {
+    let mut w = world_with_positions().await;
+    w.set_price(110 * USD).await;
+    let ev = w.rebalance_ok(w.short).await;
+    // −1 × 1.1 / 0.9 = −1.222x: outside the 0.8–1.2 band and past the deviation threshold.
+    assert_eq!(ev.triggers, TRIGGER_BAND | TRIGGER_DEVIATION);
+    assert!(ev.leverage_before_bps <= -12_220 && ev.leverage_before_bps > -12_230, "{}", ev.leverage_before_bps);
+    assert!((ev.leverage_after_bps + 10_000).abs() <= 2);
+    assert!(ev.trade_notional > 0, "short and long leveraged tokens both buy after rises");
+}
+
+#[tokio::test]
+async fn enough_slots_open_the_gate_on_time_alone() {
+    let mut w = world_with_positions().await;
+    w.warp(216_000 - 10).await;
+    w.refused_not_needed(w.long).await;
+    w.warp(10).await;
+    let ev = w.rebalance_ok(w.long).await;
+    assert_eq!(ev.triggers, TRIGGER_TIME);
+    // A day of fees took (3 × 10 %/yr borrow + 2 %/yr streaming) / 365 = 0.0877 % of equity:
+    // 3 / (1 − 0.000877) = 3.0026x.
+    assert!((30_024..=30_028).contains(&ev.leverage_before_bps), "{}", ev.leverage_before_bps);
+    assert!((ev.leverage_after_bps - 30_000).abs() <= 2);
+}
+
+#[tokio::test]
+async fn leaving_the_band_opens_the_gate_below_the_deviation_threshold() {
+    let mut w = world_with_positions().await;
+    w.set_params(w.long, |p| p.deviation_bps = 3_000).await;
+    // −8 %: 3 × 0.92 / 0.76 = 3.63x > 3.6x band max, and 8 % < 30 %.
+    w.set_price(92 * USD).await;
+    let ev = w.rebalance_ok(w.long).await;
+    assert_eq!(ev.triggers, TRIGGER_BAND);
+    assert!(ev.trade_notional < 0, "a long sells after a fall");
+    assert!((ev.leverage_after_bps - 30_000).abs() <= 2);
+}
+
+#[tokio::test]
+async fn a_capped_rebalance_continues_in_chunks_until_target() {
+    let mut w = world_with_positions().await;
+    w.set_params(w.long, |p| p.max_notional_per_call = 2_000 * USDC).await;
+    // +10 %: the trade needed is A(L² − L)r = 10,000 × 6 × 0.1 ≈ 6,000 USDC (less fees).
+    w.set_price(110 * USD).await;
+    let first = w.rebalance_ok(w.long).await;
+    assert_eq!(first.triggers, TRIGGER_DEVIATION);
+    assert_eq!(first.trade_notional, 2_000 * USDC as i128);
+    assert!(first.chunk_in_progress);
+    let second = w.rebalance_ok(w.long).await;
+    assert_eq!(second.triggers, TRIGGER_CHUNK);
+    assert_eq!(second.trade_notional, 2_000 * USDC as i128);
+    let third = w.rebalance_ok(w.long).await;
+    assert_eq!(third.triggers, TRIGGER_CHUNK);
+    assert!(!third.chunk_in_progress, "the third chunk reaches target");
+    assert!(third.trade_notional < 2_000 * USDC as i128);
+    assert!((third.leverage_after_bps - 30_000).abs() <= 2);
+    w.refused_not_needed(w.long).await;
+}
+
+#[tokio::test]
+async fn the_ripcord_trades_all_the_way_back_despite_the_per_call_cap() {
+    let mut w = world_with_positions().await;
+    w.set_params(w.long, |p| p.max_notional_per_call = 100 * USDC).await;
+    // −13 %: 3 × 0.87 / 0.61 = 4.28x ≥ the 4.2x ripcord.
+    w.set_price(87 * USD).await;
+    let ev = w.rebalance_ok(w.long).await;
+    assert_ne!(ev.triggers & TRIGGER_RIPCORD, 0);
+    assert_eq!(ev.trigger, "ripcord");
+    assert!(!ev.chunk_in_progress);
+    assert!(ev.trade_notional < -(100 * USDC as i128));
+    assert!((ev.leverage_after_bps - 30_000).abs() <= 2);
+}
+
+#[tokio::test]
+async fn calling_again_right_after_a_rebalance_earns_nothing_and_changes_nothing() {
+    let mut w = world_with_positions().await;
+    w.set_price(110 * USD).await;
+    w.rebalance_ok(w.long).await;
+    for _ in 0..3 {
+        w.refused_not_needed(w.long).await;
+    }
+    assert_eq!(w.token_state(w.long).await.rebalance_count, 1);
+}
+
+#[tokio::test]
+async fn rebalance_refuses_pause_stale_oracle_foreign_vault_and_wrong_reward_mint() {
+    let mut w = world_with_positions().await;
+    w.set_price(110 * USD).await;
+    let bob = w.bob.kp.insecure_clone();
+    let admin = w.admin.insecure_clone();
+    let good = ix::rebalance(bob.pubkey(), &w.long, w.bob.collateral);
+
+    w.bank.send(&[ix::set_token_pause(admin.pubkey(), w.long.token, PAUSE_REBALANCE, true)], &[&admin]).await.unwrap();
+    w.refused(good.clone(), &[&bob], ErrorCode::Paused).await;
+    w.bank.send(&[ix::set_token_pause(admin.pubkey(), w.long.token, PAUSE_REBALANCE, false)], &[&admin]).await.unwrap();
+
+    w.refused(swap_account(good.clone(), w.long.vault, w.short.vault), &[&bob], ErrorCode::WrongVault).await;
+    w.refused(swap_account(good.clone(), w.market.pool_vault, w.short.vault), &[&bob], ErrorCode::WrongVault).await;
+    let other_mint = w.bank.create_mint(6).await;
+    let wrong = w.bank.create_token_account(other_mint, bob.pubkey()).await;
+    w.refused(swap_account(good.clone(), w.bob.collateral, wrong), &[&bob], ErrorCode::WrongCollateralMint).await;
+
+    let slot = w.bank.slot().await;
+    w.bank.warp(30).await;
+    w.write_oracle(110 * USD, 1_000, slot, pyth_sdk_solana::state::PriceStatus::Trading);
+    w.refused(good, &[&bob], ErrorCode::OracleStale).await;
+}
+
+#[tokio::test]
+async fn a_crash_beyond_equity_wipes_the_token_and_the_pool_absorbs_the_bad_debt() {
+    let mut w = world_with_positions().await;
+    let vault = w.bank.balance(w.long.vault).await;
+    let pool = w.bank.balance(w.market.pool_vault).await;
+    let t0 = w.token_state(w.long).await;
+    // −40 % in one print: a 3x long loses 120 % of its equity.
+    w.set_price(60 * USD).await;
+    let out = w.rebalance(Who::Bob, w.long).await;
+    let wiped = out.events::<TokenWiped>();
+    out.unwrap();
+    assert_eq!(wiped.len(), 1);
+    let t = w.token_state(w.long).await;
+    assert_eq!(t.status, TokenStatus::Wiped);
+    assert_eq!(t.base, 0);
+    // The whole vault went to the pool; the rest of the loss is bad debt.
+    assert_eq!(w.bank.balance(w.long.vault).await, 0);
+    assert_eq!(w.bank.balance(w.market.pool_vault).await, pool + vault);
+    let loss = (t0.cost - leveraged_token::math::position::notional_floor(t0.base, 60 * USDC as u128 * 1_000_000_000_000).unwrap()) as u64;
+    assert!(wiped[0].bad_debt > 0 && wiped[0].bad_debt <= loss - (vault - t0.fees_owed));
+    assert_eq!(w.market_state().await.bad_debt_total, wiped[0].bad_debt);
+    assert_eq!(w.market_state().await.net_base, w.token_state(w.short).await.base);
+
+    // Wiped is final: no mints, no rebalances, redeem burns shares and pays 0.
+    let alice = w.alice.kp.insecure_clone();
+    w.refused(ix::mint(alice.pubkey(), &w.long, w.alice.collateral, w.alice.long, USDC, 0), &[&alice], ErrorCode::TokenWiped).await;
+    let bob = w.bob.kp.insecure_clone();
+    w.refused(ix::rebalance(bob.pubkey(), &w.long, w.bob.collateral), &[&bob], ErrorCode::TokenWiped).await;
+    let shares = w.bank.balance(w.alice.long).await;
+    let coll = w.bank.balance(w.alice.collateral).await;
+    w.redeem(Who::Alice, w.long, shares, 0).await.unwrap();
+    assert_eq!(w.bank.balance(w.alice.long).await, 0);
+    assert_eq!(w.bank.balance(w.alice.collateral).await, coll);
+    // The short token on the same market is untouched by the long's wipe and still works.
+    w.rebalance_ok(w.short).await;
+}
