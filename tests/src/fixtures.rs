@@ -3,16 +3,15 @@
 //! funded users.
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::AnchorSerialize;
 use leveraged_token::constants::{PYTH_LEGACY_DEVNET, PYTH_RECEIVER};
-use leveraged_token::oracle::{PriceFeedMessage, PriceUpdateV2, VerificationLevel, PRICE_UPDATE_V2_DISCRIMINATOR};
 use leveraged_token::state::LeveragedToken;
 use leveraged_token_sdk::{ix, MarketKeys, MarketParams, OracleKind, TokenKeys, TokenParams};
-use pyth_sdk_solana::state::{AccountType, PriceStatus, SolanaPriceAccount, MAGIC, VERSION_2};
+use pyth_sdk_solana::state::PriceStatus;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::Bank;
+pub use leveraged_token_sdk::oracle_fixture::{legacy_price_account, pull_price_account};
 
 /// USDC-like collateral: 6 decimals.
 pub const DECIMALS: u8 = 6;
@@ -21,36 +20,6 @@ pub const USDC: u64 = 1_000_000;
 pub const EXPO: i32 = -8;
 /// $1 in the fixtures' oracle units.
 pub const USD: i64 = 100_000_000;
-
-/// Bytes of a Pyth legacy price account.
-pub fn legacy_price_account(price: i64, conf: u64, expo: i32, pub_slot: u64, status: PriceStatus) -> Vec<u8> {
-    let mut acc: SolanaPriceAccount = bytemuck::Zeroable::zeroed();
-    acc.magic = MAGIC;
-    acc.ver = VERSION_2;
-    acc.atype = AccountType::Price as u32;
-    acc.size = core::mem::size_of::<SolanaPriceAccount>() as u32;
-    acc.expo = expo;
-    acc.agg.price = price;
-    acc.agg.conf = conf;
-    acc.agg.status = status;
-    acc.agg.pub_slot = pub_slot;
-    acc.valid_slot = pub_slot;
-    acc.last_slot = pub_slot;
-    bytemuck::bytes_of(&acc).to_vec()
-}
-
-/// Bytes of a Pyth pull `PriceUpdateV2` account.
-pub fn pull_price_account(feed_id: [u8; 32], price: i64, conf: u64, expo: i32, publish_time: i64, level: VerificationLevel, posted_slot: u64) -> Vec<u8> {
-    let update = PriceUpdateV2 {
-        write_authority: Pubkey::new_unique(),
-        verification_level: level,
-        price_message: PriceFeedMessage { feed_id, price, conf, exponent: expo, publish_time, prev_publish_time: publish_time - 1, ema_price: price, ema_conf: conf },
-        posted_slot,
-    };
-    let mut data = PRICE_UPDATE_V2_DISCRIMINATOR.to_vec();
-    update.serialize(&mut data).unwrap();
-    data
-}
 
 pub fn market_params() -> MarketParams {
     MarketParams { trade_fee_bps: 5, borrow_rate_bps: 1_000, oi_cap_bps: 20_000, max_age_slots: 25, max_age_secs: 60, max_conf_bps: 200 }

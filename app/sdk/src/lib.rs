@@ -4,8 +4,12 @@
 //! pure `math` module — the same code the program runs, not a copy. This crate
 //! adds typed instruction builders for every instruction.
 
+#![allow(deprecated)]
+
+pub mod bank;
 pub mod ix;
 pub mod keys;
+pub mod oracle_fixture;
 
 pub use keys::{MarketKeys, TokenKeys};
 pub use leveraged_token::{self as program, constants, errors::ErrorCode, math, pda, state, MarketParams, OracleKind, TokenParams, ID as PROGRAM_ID};

@@ -1,0 +1,232 @@
+//! The in-process bank: the program runs natively in solana-program-test's
+//! bank (through `processor!`), SPL Token runs as the real BPF program. Used by
+//! the tests, `lt demo`, `lt replay` and the keeper's bank backend.
+//!
+//! It creates mints and token accounts, writes Pyth accounts of both kinds,
+//! warps slots, sends transactions, reads balances and decodes events.
+
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::{AccountDeserialize, AnchorDeserialize, Discriminator};
+use anchor_spl::token::spl_token;
+use base64::Engine;
+use solana_account::{Account, AccountSharedData};
+use solana_keypair::Keypair;
+use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+use leveraged_token::errors::ErrorCode;
+
+
+/// `processor!` needs one lifetime: leak copies of the inputs (a few bytes per
+/// instruction) and call the program's real entrypoint.
+fn process_instruction(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> anchor_lang::solana_program::entrypoint::ProgramResult {
+    let program_id: &'static Pubkey = Box::leak(Box::new(*program_id));
+    let accounts: &[AccountInfo] = Box::leak(accounts.to_vec().into_boxed_slice());
+    let data: &'static [u8] = Box::leak(data.to_vec().into_boxed_slice());
+    leveraged_token::entry(program_id, accounts, data)
+}
+
+/// What a processed transaction returned.
+#[derive(Debug, Clone)]
+pub struct TxOutcome {
+    pub result: Result<(), TransactionError>,
+    pub logs: Vec<String>,
+}
+
+impl TxOutcome {
+    /// Panic with the logs unless the transaction succeeded.
+    #[track_caller]
+    pub fn unwrap(self) -> Vec<String> {
+        if let Err(e) = &self.result {
+            panic!("transaction failed: {e:?}\n{}", self.logs.join("\n"));
+        }
+        self.logs
+    }
+
+    /// The custom error code the transaction failed with, if any.
+    pub fn custom_error(&self) -> Option<u32> {
+        match &self.result {
+            Err(TransactionError::InstructionError(_, solana_instruction_error::InstructionError::Custom(c))) => Some(*c),
+            _ => None,
+        }
+    }
+
+    /// Assert the transaction failed with this program error.
+    #[track_caller]
+    pub fn expect_err(&self, code: ErrorCode) {
+        self.expect_code(u32::from(code), &format!("{code:?}"));
+    }
+
+    /// Assert the transaction failed with this Anchor framework error.
+    #[track_caller]
+    pub fn expect_anchor_err(&self, code: anchor_lang::error::ErrorCode) {
+        self.expect_code(u32::from(code), &format!("{code:?}"));
+    }
+
+    #[track_caller]
+    fn expect_code(&self, want: u32, name: &str) {
+        assert_eq!(self.custom_error(), Some(want), "expected {name} ({want}), got {:?}\n{}", self.result, self.logs.join("\n"));
+    }
+
+    /// Decode every event of type `T` the transaction emitted.
+    pub fn events<T: AnchorDeserialize + Discriminator>(&self) -> Vec<T> {
+        decode_events(&self.logs)
+    }
+}
+
+/// Decode Anchor events of type `T` from transaction logs.
+pub fn decode_events<T: AnchorDeserialize + Discriminator>(logs: &[String]) -> Vec<T> {
+    logs.iter()
+        // A validator logs `Program data: …`; the native bank prefixes `Program log: `.
+        .filter_map(|l| l.split_once("Program data: ").map(|(_, b)| b))
+        .filter_map(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .filter(|d| d.starts_with(T::DISCRIMINATOR))
+        .filter_map(|d| T::deserialize(&mut &d[T::DISCRIMINATOR.len()..]).ok())
+        .collect()
+}
+
+/// The in-process bank with the program loaded.
+pub struct Bank {
+    pub ctx: ProgramTestContext,
+    nonce: u32,
+}
+
+impl Bank {
+    pub async fn new() -> Self {
+        let mut pt = ProgramTest::new("leveraged_token", leveraged_token::ID, processor!(process_instruction));
+        pt.prefer_bpf(false);
+        let ctx = pt.start_with_context().await;
+        Self { ctx, nonce: 0 }
+    }
+
+    pub fn payer(&self) -> Pubkey {
+        self.ctx.payer.pubkey()
+    }
+
+    /// Send `ixs` with the context payer paying fees and `signers` signing. A
+    /// compute-budget instruction with a per-call value keeps identical
+    /// instruction lists from colliding as duplicate transactions.
+    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> TxOutcome {
+        self.nonce += 1;
+        let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - self.nonce)];
+        all.extend_from_slice(ixs);
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
+        let mut keys: Vec<&Keypair> = vec![&self.ctx.payer];
+        keys.extend(signers.iter().copied().filter(|k| k.pubkey() != self.ctx.payer.pubkey()));
+        let tx = Transaction::new_signed_with_payer(&all, Some(&self.ctx.payer.pubkey()), &keys, blockhash);
+        match self.ctx.banks_client.process_transaction_with_metadata(tx).await {
+            Ok(r) => TxOutcome { result: r.result, logs: r.metadata.map(|m| m.log_messages).unwrap_or_default() },
+            Err(BanksClientError::TransactionError(e)) => TxOutcome { result: Err(e), logs: vec![] },
+            Err(e) => panic!("bank error: {e:?}"),
+        }
+    }
+
+    /// A new keypair funded with 10 SOL.
+    pub async fn funded_keypair(&mut self) -> Keypair {
+        let k = Keypair::new();
+        self.set_account(k.pubkey(), 10_000_000_000, vec![], anchor_lang::solana_program::system_program::ID);
+        k
+    }
+
+    pub fn set_account(&mut self, key: Pubkey, lamports: u64, data: Vec<u8>, owner: Pubkey) {
+        let acc = Account { lamports, data, owner, executable: false, rent_epoch: 0 };
+        self.ctx.set_account(&key, &AccountSharedData::from(acc));
+    }
+
+    pub async fn raw_account(&mut self, key: Pubkey) -> Option<Account> {
+        self.ctx.banks_client.get_account(key).await.expect("get_account")
+    }
+
+    /// Decode an Anchor or SPL account.
+    pub async fn account<T: AccountDeserialize>(&mut self, key: Pubkey) -> T {
+        let acc = self.raw_account(key).await.unwrap_or_else(|| panic!("account {key} missing"));
+        T::try_deserialize(&mut acc.data.as_slice()).expect("decode account")
+    }
+
+    pub async fn create_mint(&mut self, decimals: u8) -> Pubkey {
+        let mint = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let space = spl_token::state::Mint::LEN;
+        let payer = self.payer();
+        let ixs = [
+            anchor_lang::solana_program::system_instruction::create_account(&payer, &mint.pubkey(), rent.minimum_balance(space), space as u64, &spl_token::ID),
+            spl_token::instruction::initialize_mint2(&spl_token::ID, &mint.pubkey(), &payer, None, decimals).unwrap(),
+        ];
+        self.send(&ixs, &[&mint]).await.unwrap();
+        mint.pubkey()
+    }
+
+    pub async fn create_token_account(&mut self, mint: Pubkey, owner: Pubkey) -> Pubkey {
+        let acc = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let space = spl_token::state::Account::LEN;
+        let payer = self.payer();
+        let ixs = [
+            anchor_lang::solana_program::system_instruction::create_account(&payer, &acc.pubkey(), rent.minimum_balance(space), space as u64, &spl_token::ID),
+            spl_token::instruction::initialize_account3(&spl_token::ID, &acc.pubkey(), &mint, &owner).unwrap(),
+        ];
+        self.send(&ixs, &[&acc]).await.unwrap();
+        acc.pubkey()
+    }
+
+    /// Mint `amount` of a harness-created mint (the payer is its authority).
+    pub async fn mint_to(&mut self, mint: Pubkey, account: Pubkey, amount: u64) {
+        let payer = self.payer();
+        let ix = spl_token::instruction::mint_to(&spl_token::ID, &mint, &account, &payer, &[], amount).unwrap();
+        self.send(&[ix], &[]).await.unwrap();
+    }
+
+    pub async fn balance(&mut self, token_account: Pubkey) -> u64 {
+        let acc = self.raw_account(token_account).await.expect("token account");
+        spl_token::state::Account::unpack(&acc.data).expect("token account data").amount
+    }
+
+    pub async fn supply(&mut self, mint: Pubkey) -> u64 {
+        let acc = self.raw_account(mint).await.expect("mint");
+        spl_token::state::Mint::unpack(&acc.data).expect("mint data").supply
+    }
+
+    pub async fn slot(&mut self) -> u64 {
+        self.clock().await.slot
+    }
+
+    pub async fn clock(&mut self) -> anchor_lang::prelude::Clock {
+        self.ctx.banks_client.get_sysvar().await.expect("clock")
+    }
+
+    /// Advance the bank by `slots` slots.
+    pub async fn warp(&mut self, slots: u64) {
+        let now = self.slot().await;
+        self.ctx.warp_to_slot(now + slots).expect("warp");
+    }
+
+    /// Every byte and lamport of `keys`, to compare before and after a failed transaction.
+    pub async fn snapshot(&mut self, keys: &[Pubkey]) -> Vec<Option<Account>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(self.raw_account(*k).await);
+        }
+        out
+    }
+}
+
+use anchor_lang::solana_program::program_pack::Pack;
+
+/// Replace every occurrence of account `from` in `ix` by `to` (to mount attacks).
+pub fn swap_account(mut ix: Instruction, from: Pubkey, to: Pubkey) -> Instruction {
+    for m in ix.accounts.iter_mut().filter(|m| m.pubkey == from) {
+        m.pubkey = to;
+    }
+    ix
+}
+
+/// Mark `key` as not signing in `ix` (a missing-signer attack).
+pub fn unsign(mut ix: Instruction, key: Pubkey) -> Instruction {
+    for m in ix.accounts.iter_mut().filter(|m| m.pubkey == key) {
+        m.is_signer = false;
+    }
+    ix
+}
