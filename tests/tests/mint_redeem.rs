@@ -248,3 +248,16 @@ async fn a_mint_beyond_the_open_interest_cap_is_refused() {
     let ixm = ix::mint(whale.key(), &w.long, whale.collateral, whale.long, 700_000 * USDC, 0);
     w.refused(ixm, &[&whale.kp], ErrorCode::OpenInterestCapExceeded).await;
 }
+
+#[tokio::test]
+async fn an_oracle_price_older_than_the_last_one_used_is_refused() {
+    let mut w = World::new().await;
+    w.warp(10).await;
+    w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await.unwrap();
+    let used = w.bank.slot().await;
+    // Still within the 25-slot age limit, but older than the price the market already used.
+    w.write_oracle(90 * USD, 1_000, used - 5, PriceStatus::Trading);
+    let a = w.alice.kp.insecure_clone();
+    let ixm = ix::mint(a.pubkey(), &w.long, w.alice.collateral, w.alice.long, 100 * USDC, 0);
+    w.refused(ixm, &[&a], ErrorCode::OraclePriceRegressed).await;
+}

@@ -10,6 +10,7 @@ pub mod bank;
 pub mod ix;
 pub mod keys;
 pub mod oracle_fixture;
+pub mod prices;
 
 pub use keys::{MarketKeys, TokenKeys};
 pub use leveraged_token::{self as program, constants, errors::ErrorCode, math, pda, state, MarketParams, OracleKind, TokenParams, ID as PROGRAM_ID};

@@ -74,6 +74,10 @@ pub enum ErrorCode {
     NothingToCollect,
     #[msg("Source token account holds less than the amount")]
     InsufficientFunds,
+    #[msg("Oracle price is older than the last price this market used")]
+    OraclePriceRegressed,
+    #[msg("Oracle publish time is ahead of the cluster clock")]
+    OracleTimestampInFuture,
 }
 
 impl From<crate::math::MathError> for ErrorCode {

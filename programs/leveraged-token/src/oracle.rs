@@ -45,25 +45,43 @@ pub struct PriceUpdateV2 {
     pub posted_slot: u64,
 }
 
-/// Read and check the market's oracle at `clock`, returning the normalised price.
-pub fn read_price(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<NormalizedPrice> {
-    let (price, conf, expo) = match market.oracle_kind {
+/// How far ahead of the cluster clock a pull update's `publish_time` may be
+/// (validator clocks drift a few seconds; anything beyond is refused).
+pub const MAX_FUTURE_SECS: i64 = 10;
+
+/// Read and check the market's oracle, refuse a price older than the last one
+/// the market used (so nobody can pick an older update inside the age window
+/// after a newer one landed), and record its publish time.
+pub fn read_fresh_price(market: &mut Market, oracle: &AccountInfo, clock: &Clock) -> Result<NormalizedPrice> {
+    let (price, published) = read_price(market, oracle, clock)?;
+    if published < market.last_oracle_publish {
+        msg!("oracle published at {}, older than the {} this market already used", published, market.last_oracle_publish);
+        return err!(ErrorCode::OraclePriceRegressed);
+    }
+    market.last_oracle_publish = published;
+    Ok(price)
+}
+
+/// Read and check the market's oracle at `clock`: the normalised price and its
+/// publish time (legacy: `pub_slot`; pull: `publish_time`).
+pub fn read_price(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(NormalizedPrice, i64)> {
+    let (price, conf, expo, published) = match market.oracle_kind {
         OracleKind::PythLegacy => read_legacy(market, oracle, clock)?,
         OracleKind::PythPull => read_pull(market, oracle, clock)?,
     };
     let p = normalize_price(price, conf, expo, market.collateral_decimals).map_err(|_| {
         msg!("oracle price {} x 10^{} does not fit the program's precision", price, expo);
-        ErrorCode::OraclePriceNotPositive
+        ErrorCode::OracleInvalidData
     })?;
     let width = conf_bps_ceil(&p)?;
     if width > u128::from(market.params.max_conf_bps) {
         msg!("oracle confidence {} bps of price, max {}", width, market.params.max_conf_bps);
         return err!(ErrorCode::OracleConfidenceTooWide);
     }
-    Ok(p)
+    Ok((p, published))
 }
 
-fn read_legacy(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(i64, u64, i32)> {
+fn read_legacy(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(i64, u64, i32, i64)> {
     require_keys_eq!(*oracle.key, Pubkey::new_from_array(market.oracle_id), ErrorCode::OracleWrongAccount);
     if *oracle.owner != PYTH_LEGACY_MAINNET && *oracle.owner != PYTH_LEGACY_DEVNET {
         msg!("oracle owner {} is not a Pyth oracle program", oracle.owner);
@@ -92,10 +110,11 @@ fn read_legacy(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(
         msg!("oracle published at slot {}, now {}: {} slots old, max {}", acc.agg.pub_slot, clock.slot, age, market.params.max_age_slots);
         return err!(ErrorCode::OracleStale);
     }
-    Ok((acc.agg.price, acc.agg.conf, acc.expo))
+    let published = i64::try_from(acc.agg.pub_slot).map_err(|_| error!(ErrorCode::OracleInvalidData))?;
+    Ok((acc.agg.price, acc.agg.conf, acc.expo, published))
 }
 
-fn read_pull(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(i64, u64, i32)> {
+fn read_pull(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(i64, u64, i32, i64)> {
     if *oracle.owner != PYTH_RECEIVER {
         msg!("oracle owner {} is not the Pyth receiver", oracle.owner);
         return err!(ErrorCode::OracleWrongOwner);
@@ -116,12 +135,16 @@ fn read_pull(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(i6
     if m.price <= 0 {
         return err!(ErrorCode::OraclePriceNotPositive);
     }
+    if m.publish_time > clock.unix_timestamp.saturating_add(MAX_FUTURE_SECS) {
+        msg!("oracle publish_time {} is ahead of the cluster clock {}", m.publish_time, clock.unix_timestamp);
+        return err!(ErrorCode::OracleTimestampInFuture);
+    }
     let age = clock.unix_timestamp.saturating_sub(m.publish_time);
     if age > market.params.max_age_secs {
         msg!("oracle published at {}, now {}: {} s old, max {}", m.publish_time, clock.unix_timestamp, age, market.params.max_age_secs);
         return err!(ErrorCode::OracleStale);
     }
-    Ok((m.price, m.conf, m.exponent))
+    Ok((m.price, m.conf, m.exponent, m.publish_time))
 }
 
 #[cfg(test)]

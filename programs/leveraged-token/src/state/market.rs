@@ -43,9 +43,12 @@ pub struct Market {
     pub token_count: u32,
     /// Total bad debt the pool has absorbed.
     pub bad_debt_total: u64,
+    /// Publish time (pull: unix seconds; legacy: slot) of the newest price used:
+    /// older prices are refused.
+    pub last_oracle_publish: i64,
 }
 
-pub const MARKET_SPACE: usize = 8 + 5 + 1 + 32 * 4 + (2 + 4 + 4 + 8 + 8 + 2) + 16 + 8 + 16 * 4 + 4 + 8;
+pub const MARKET_SPACE: usize = 8 + 5 + 1 + 32 * 4 + (2 + 4 + 4 + 8 + 8 + 2) + 16 + 8 + 16 * 4 + 4 + 8 + 8;
 const _: () = assert!(8 + Market::INIT_SPACE == MARKET_SPACE);
 
 impl Market {

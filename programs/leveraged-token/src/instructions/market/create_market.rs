@@ -15,7 +15,7 @@ pub struct CreateMarket<'info> {
     #[account(mut, seeds = [CONFIG_SEED], bump = config.bump, has_one = admin @ ErrorCode::NotAdmin)]
     pub config: Box<Account<'info, Config>>,
     pub collateral_mint: Box<Account<'info, Mint>>,
-    /// CHECK: read and fully validated by `oracle::read_price` (owner, layout, feed, age).
+    /// CHECK: read and fully validated by `oracle::read_fresh_price` (owner, layout, feed, age).
     pub oracle: UncheckedAccount<'info>,
     #[account(
         init,
@@ -66,7 +66,8 @@ pub fn process_create_market(ctx: Context<CreateMarket>, oracle_kind: OracleKind
     market.params = params;
     market.borrow_index = 0;
     market.last_accrual_slot = clock.slot;
-    oracle::read_price(market, &ctx.accounts.oracle.to_account_info(), &clock)?;
+    market.last_oracle_publish = i64::MIN;
+    oracle::read_fresh_price(market, &ctx.accounts.oracle.to_account_info(), &clock)?;
 
     let config = &mut ctx.accounts.config;
     config.market_count = config.market_count.checked_add(1).ok_or(ErrorCode::MathOverflow)?;

@@ -17,7 +17,7 @@ pub struct DepositLiquidity<'info> {
     pub config: Box<Account<'info, Config>>,
     #[account(mut)]
     pub market: Box<Account<'info, Market>>,
-    /// CHECK: validated by `oracle::read_price` against the market.
+    /// CHECK: validated by `oracle::read_fresh_price` against the market.
     pub oracle: UncheckedAccount<'info>,
     #[account(mut, address = market.pool_vault @ ErrorCode::WrongVault)]
     pub pool_vault: Box<Account<'info, TokenAccount>>,
@@ -45,7 +45,7 @@ pub fn process_deposit_liquidity(ctx: Context<DepositLiquidity>, amount: u64, mi
     let clock = Clock::get()?;
     let market = &mut ctx.accounts.market;
     market.accrue(clock.slot)?;
-    let price = oracle::read_price(market, &ctx.accounts.oracle.to_account_info(), &clock)?;
+    let price = oracle::read_fresh_price(market, &ctx.accounts.oracle.to_account_info(), &clock)?;
     let value = pool_value(ctx.accounts.pool_vault.amount, &market.aggregates(), market.borrow_index, price.price, price.conf, Side::High)?;
     let lp_out = to_u64(lp_for_deposit_floor(amount, ctx.accounts.lp_mint.supply, value)?)?;
     require!(lp_out > 0, ErrorCode::ZeroSharesOut);

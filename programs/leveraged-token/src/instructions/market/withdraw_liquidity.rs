@@ -17,7 +17,7 @@ pub struct WithdrawLiquidity<'info> {
     pub config: Box<Account<'info, Config>>,
     #[account(mut)]
     pub market: Box<Account<'info, Market>>,
-    /// CHECK: validated by `oracle::read_price` against the market.
+    /// CHECK: validated by `oracle::read_fresh_price` against the market.
     pub oracle: UncheckedAccount<'info>,
     #[account(mut, address = market.pool_vault @ ErrorCode::WrongVault)]
     pub pool_vault: Box<Account<'info, TokenAccount>>,
@@ -50,7 +50,7 @@ pub fn process_withdraw_liquidity(ctx: Context<WithdrawLiquidity>, lp_amount: u6
     let clock = Clock::get()?;
     let market = &mut ctx.accounts.market;
     market.accrue(clock.slot)?;
-    let price = oracle::read_price(market, &ctx.accounts.oracle.to_account_info(), &clock)?;
+    let price = oracle::read_fresh_price(market, &ctx.accounts.oracle.to_account_info(), &clock)?;
     let vault_amount = ctx.accounts.pool_vault.amount;
     let value = pool_value(vault_amount, &market.aggregates(), market.borrow_index, price.price, price.conf, Side::Low)?;
     let out = to_u64(collateral_for_lp_floor(lp_amount, ctx.accounts.lp_mint.supply, value, vault_amount)?)?;

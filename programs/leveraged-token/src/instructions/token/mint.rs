@@ -19,7 +19,7 @@ pub struct MintShares<'info> {
     pub market: Box<Account<'info, Market>>,
     #[account(mut, has_one = market @ ErrorCode::WrongMarket)]
     pub token: Box<Account<'info, LeveragedToken>>,
-    /// CHECK: validated by `oracle::read_price` against the market.
+    /// CHECK: validated by `oracle::read_fresh_price` against the market.
     pub oracle: UncheckedAccount<'info>,
     #[account(mut, address = token.vault @ ErrorCode::WrongVault)]
     pub token_vault: Box<Account<'info, TokenAccount>>,
@@ -50,11 +50,12 @@ pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares
     require!(!a.token.is_wiped(), ErrorCode::TokenWiped);
     require!(collateral_amount <= a.user_collateral.amount, ErrorCode::InsufficientFunds);
     let clock = Clock::get()?;
-    let price = oracle::read_price(&a.market, &a.oracle.to_account_info(), &clock)?;
     let (vault_amount, pool_amount, supply) = (a.token_vault.amount, a.pool_vault.amount, a.share_mint.supply);
     let token_key = a.token.key();
+    let oracle_info = a.oracle.to_account_info();
 
     let market = &mut ctx.accounts.market;
+    let price = oracle::read_fresh_price(market, &oracle_info, &clock)?;
     let token = &mut ctx.accounts.token;
     let s = settle_position(market, token, token_key, &price, vault_amount, pool_amount, clock.slot)?;
     // A settlement that wipes the token must land through `rebalance`; a mint into it never does.

@@ -19,7 +19,7 @@ pub struct Rebalance<'info> {
     pub market: Box<Account<'info, Market>>,
     #[account(mut, has_one = market @ ErrorCode::WrongMarket)]
     pub token: Box<Account<'info, LeveragedToken>>,
-    /// CHECK: validated by `oracle::read_price` against the market.
+    /// CHECK: validated by `oracle::read_fresh_price` against the market.
     pub oracle: UncheckedAccount<'info>,
     #[account(mut, address = token.vault @ ErrorCode::WrongVault)]
     pub token_vault: Box<Account<'info, TokenAccount>>,
@@ -46,12 +46,13 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
     require!(!paused(a.config.pause_flags, a.market.pause_flags, a.token.pause_flags, PAUSE_REBALANCE), ErrorCode::Paused);
     require!(!a.token.is_wiped(), ErrorCode::TokenWiped);
     let clock = Clock::get()?;
-    let price = oracle::read_price(&a.market, &a.oracle.to_account_info(), &clock)?;
     let (vault_amount, pool_amount) = (a.token_vault.amount, a.pool_vault.amount);
     let token_key = a.token.key();
     let caller = a.caller.key();
+    let oracle_info = a.oracle.to_account_info();
 
     let market = &mut ctx.accounts.market;
+    let price = oracle::read_fresh_price(market, &oracle_info, &clock)?;
     let token = &mut ctx.accounts.token;
     let s = settle_position(market, token, token_key, &price, vault_amount, pool_amount, clock.slot)?;
     let (net, reward) = if s.wiped {

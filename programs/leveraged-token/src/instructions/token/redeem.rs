@@ -18,7 +18,7 @@ pub struct RedeemShares<'info> {
     pub market: Box<Account<'info, Market>>,
     #[account(mut, has_one = market @ ErrorCode::WrongMarket)]
     pub token: Box<Account<'info, LeveragedToken>>,
-    /// CHECK: validated by `oracle::read_price` against the market (not read for a wiped token).
+    /// CHECK: validated by `oracle::read_fresh_price` against the market (not read for a wiped token).
     pub oracle: UncheckedAccount<'info>,
     #[account(mut, address = token.vault @ ErrorCode::WrongVault)]
     pub token_vault: Box<Account<'info, TokenAccount>>,
@@ -61,7 +61,7 @@ pub fn process_redeem(ctx: Context<RedeemShares>, shares: u64, min_collateral_ou
     let (net, redeem_fee, trade_fee, out, delta_base, equity_after) = if token.is_wiped() {
         (0i128, 0, 0, 0, 0, 0)
     } else {
-        let price = oracle::read_price(market, &ctx.accounts.oracle.to_account_info(), &clock)?;
+        let price = oracle::read_fresh_price(market, &ctx.accounts.oracle.to_account_info(), &clock)?;
         price_seen = price.price;
         let s = settle_position(market, token, token_key, &price, vault_amount, pool_amount, clock.slot)?;
         if s.wiped {
