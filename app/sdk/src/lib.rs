@@ -7,6 +7,7 @@
 #![allow(deprecated)]
 
 pub mod bank;
+pub mod decide;
 pub mod ix;
 pub mod keys;
 pub mod oracle_fixture;

@@ -78,6 +78,8 @@ pub enum ErrorCode {
     OraclePriceRegressed,
     #[msg("Oracle publish time is ahead of the cluster clock")]
     OracleTimestampInFuture,
+    #[msg("Pool is insolvent: traders' unrealised profit exceeds its assets; deposits refused")]
+    PoolInsolvent,
 }
 
 impl From<crate::math::MathError> for ErrorCode {

@@ -19,18 +19,23 @@ pub struct Aggregates {
     pub total_abs_cost: u128,
     /// Σ |cost| × borrow snapshot, to know accrued borrow fees in O(1).
     pub weighted_snapshot: u128,
+    /// Σ |base|: gross open interest in base units (× price = current gross notional).
+    pub gross_base: u128,
 }
 
 impl Aggregates {
     fn apply(&mut self, base: i128, cost: i128, snapshot: u128, add: bool) -> MathResult<()> {
         let abs = cost.unsigned_abs();
         let w = abs.checked_mul(snapshot).ok_or(MathError::Overflow)?;
+        let b = base.unsigned_abs();
         if add {
+            self.gross_base = self.gross_base.checked_add(b).ok_or(MathError::Overflow)?;
             self.net_base = self.net_base.checked_add(base).ok_or(MathError::Overflow)?;
             self.net_cost = self.net_cost.checked_add(cost).ok_or(MathError::Overflow)?;
             self.total_abs_cost = self.total_abs_cost.checked_add(abs).ok_or(MathError::Overflow)?;
             self.weighted_snapshot = self.weighted_snapshot.checked_add(w).ok_or(MathError::Overflow)?;
         } else {
+            self.gross_base = self.gross_base.checked_sub(b).ok_or(MathError::InvalidInput)?;
             self.net_base = self.net_base.checked_sub(base).ok_or(MathError::Overflow)?;
             self.net_cost = self.net_cost.checked_sub(cost).ok_or(MathError::Overflow)?;
             self.total_abs_cost = self.total_abs_cost.checked_sub(abs).ok_or(MathError::InvalidInput)?;
@@ -43,6 +48,11 @@ impl Aggregates {
     pub fn replace(&mut self, old: (i128, i128, u128), new: (i128, i128, u128)) -> MathResult<()> {
         self.apply(old.0, old.1, old.2, false)?;
         self.apply(new.0, new.1, new.2, true)
+    }
+
+    /// Gross open interest at `price`: Σ |base| × price, rounded up.
+    pub fn gross_notional_ceil(&self, price: u128) -> MathResult<u128> {
+        super::mul_div_ceil(self.gross_base, price, super::NOTIONAL_DIVISOR)
     }
 
     /// Borrow fees accrued and not yet settled, rounded down.
@@ -85,10 +95,10 @@ pub fn collateral_for_lp_floor(lp: u64, lp_supply: u64, value_low: u128, vault_a
     Ok(assets_for_shares_floor(u128::from(lp), u128::from(lp_supply), value_low)?.min(u128::from(vault_amount)))
 }
 
-/// Gross open interest is within `cap_bps` of the pool value.
-pub fn open_interest_within_cap(total_abs_cost: u128, value: u128, cap_bps: u32) -> MathResult<bool> {
+/// Gross open interest (current notional) is within `cap_bps` of the pool value.
+pub fn open_interest_within_cap(gross_notional: u128, value: u128, cap_bps: u32) -> MathResult<bool> {
     let limit = mul_div_floor(value, u128::from(cap_bps), BPS)?;
-    Ok(total_abs_cost <= limit)
+    Ok(gross_notional <= limit)
 }
 
 #[cfg(test)]

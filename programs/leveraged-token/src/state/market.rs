@@ -35,11 +35,13 @@ pub struct Market {
     /// Cumulative borrow fee per unit of notional × INDEX_SCALE.
     pub borrow_index: u128,
     pub last_accrual_slot: u64,
-    /// Σ over tokens of base, cost, |cost| and |cost| × snapshot.
+    /// Σ over tokens of base, cost, |cost|, |cost| × snapshot and |base|.
     pub net_base: i128,
     pub net_cost: i128,
     pub total_abs_cost: u128,
     pub weighted_snapshot: u128,
+    /// Σ |base| over tokens: gross open interest in base units.
+    pub gross_base: u128,
     pub token_count: u32,
     /// Total bad debt the pool has absorbed.
     pub bad_debt_total: u64,
@@ -48,7 +50,7 @@ pub struct Market {
     pub last_oracle_publish: i64,
 }
 
-pub const MARKET_SPACE: usize = 8 + 5 + 1 + 32 * 4 + (2 + 4 + 4 + 8 + 8 + 2) + 16 + 8 + 16 * 4 + 4 + 8 + 8;
+pub const MARKET_SPACE: usize = 8 + 5 + 1 + 32 * 4 + (2 + 4 + 4 + 8 + 8 + 2) + 16 + 8 + 16 * 5 + 4 + 8 + 8;
 const _: () = assert!(8 + Market::INIT_SPACE == MARKET_SPACE);
 
 impl Market {
@@ -58,6 +60,7 @@ impl Market {
             net_cost: self.net_cost,
             total_abs_cost: self.total_abs_cost,
             weighted_snapshot: self.weighted_snapshot,
+            gross_base: self.gross_base,
         }
     }
 
@@ -66,6 +69,7 @@ impl Market {
         self.net_cost = a.net_cost;
         self.total_abs_cost = a.total_abs_cost;
         self.weighted_snapshot = a.weighted_snapshot;
+        self.gross_base = a.gross_base;
     }
 
     /// Accrue the borrow index up to `slot`.

@@ -78,12 +78,13 @@ impl TokenParams {
     /// max_slots > 0; fees within caps.
     pub fn validate(&self, target_leverage_bps: i32) -> Result<()> {
         let t = target_leverage_bps.unsigned_abs();
-        let zeroing_move_bps = if t == 0 { 0 } else { (BPS * BPS / u128::from(t)) as u64 };
+
         let checks: [(bool, &str); 9] = [
             ((MIN_LEVERAGE_BPS..=MAX_LEVERAGE_BPS).contains(&t), "1000 <= |target_leverage_bps| <= 100000"),
             (self.band_min_bps <= t && t <= self.band_max_bps, "band_min_bps <= |target| <= band_max_bps"),
             (self.band_max_bps < self.ripcord_bps && self.ripcord_bps <= 2 * MAX_LEVERAGE_BPS, "band_max_bps < ripcord_bps <= 200000"),
-            (self.deviation_bps > 0 && u64::from(self.deviation_bps) < zeroing_move_bps, "0 < deviation_bps < 10000 * 10000 / |target|"),
+            // deviation < 1/|L| (in bps: 1e8 / |target_bps|), compared exactly: deviation × |target| < 1e8.
+            (self.deviation_bps > 0 && u128::from(self.deviation_bps) * u128::from(t) < BPS * BPS, "0 < deviation_bps < 10000 * 10000 / |target|"),
             (self.max_slots > 0, "max_slots > 0"),
             (self.keeper_reward_cap_bps <= MAX_KEEPER_REWARD_CAP_BPS, "keeper_reward_cap_bps <= 100"),
             (self.mint_fee_bps <= MAX_MINT_REDEEM_FEE_BPS, "mint_fee_bps <= 500"),

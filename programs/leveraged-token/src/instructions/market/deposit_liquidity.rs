@@ -47,6 +47,11 @@ pub fn process_deposit_liquidity(ctx: Context<DepositLiquidity>, amount: u64, mi
     market.accrue(clock.slot)?;
     let price = oracle::read_fresh_price(market, &ctx.accounts.oracle.to_account_info(), &clock)?;
     let value = pool_value(ctx.accounts.pool_vault.amount, &market.aggregates(), market.borrow_index, price.price, price.conf, Side::High)?;
+    // A pool whose traders' profits exceed its assets is insolvent: a deposit
+    // would only pay its debts. Refuse rather than price the deposit at zero.
+    if value == 0 && ctx.accounts.lp_mint.supply > 0 {
+        return err!(ErrorCode::PoolInsolvent);
+    }
     let lp_out = to_u64(lp_for_deposit_floor(amount, ctx.accounts.lp_mint.supply, value)?)?;
     require!(lp_out > 0, ErrorCode::ZeroSharesOut);
     if lp_out < min_lp_out {

@@ -59,8 +59,9 @@ pub fn process_withdraw_liquidity(ctx: Context<WithdrawLiquidity>, lp_amount: u6
         return err!(ErrorCode::SlippageExceeded);
     }
     let value_after = value - u128::from(out);
-    if !open_interest_within_cap(market.total_abs_cost, value_after, market.params.oi_cap_bps)? {
-        msg!("open interest {} would exceed {} bps of pool value {}", market.total_abs_cost, market.params.oi_cap_bps, value_after);
+    let open_interest = market.aggregates().gross_notional_ceil(price.price)?;
+    if !open_interest_within_cap(open_interest, value_after, market.params.oi_cap_bps)? {
+        msg!("open interest {} would exceed {} bps of pool value {}", open_interest, market.params.oi_cap_bps, value_after);
         return err!(ErrorCode::WithdrawalBreaksOpenInterestCap);
     }
 

@@ -79,8 +79,9 @@ pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares
     let net = s.transfer - i128::from(q.trade_fee);
     let pool_after = u64::try_from(i128::from(pool_amount) - net).map_err(|_| error!(ErrorCode::MathOverflow))?;
     let value = pool_value(pool_after, &market.aggregates(), market.borrow_index, price.price, price.conf, Side::Low)?;
-    if !open_interest_within_cap(market.total_abs_cost, value, market.params.oi_cap_bps)? {
-        msg!("open interest {} would exceed {} bps of pool value {}", market.total_abs_cost, market.params.oi_cap_bps, value);
+    let open_interest = market.aggregates().gross_notional_ceil(price.price)?;
+    if !open_interest_within_cap(open_interest, value, market.params.oi_cap_bps)? {
+        msg!("open interest {} would exceed {} bps of pool value {}", open_interest, market.params.oi_cap_bps, value);
         return err!(ErrorCode::OpenInterestCapExceeded);
     }
 

@@ -1,0 +1,124 @@
+//! "Would rebalance now, and why": the keeper's Decide step and the CLI's
+//! status, computed with the program's own pure math on fetched accounts —
+//! the same settlement and gate the program runs, so a keeper only sends what
+//! the program will accept.
+
+use leveraged_token::math::fees::{borrow_index_delta_floor, streaming_fee_ceil};
+use leveraged_token::math::position::leverage_bps;
+use leveraged_token::math::price::NormalizedPrice;
+use leveraged_token::math::rebalance::{plan_rebalance, trigger_name, GateState, RebalancePlan};
+use leveraged_token::math::settle::{settle, SettleInput};
+use leveraged_token::math::shares::{assets_for_shares_floor, VIRTUAL_SHARES};
+use leveraged_token::math::{MathResult, BPS};
+use leveraged_token::state::{LeveragedToken, Market};
+
+/// Everything the decision needs, as fetched from chain (or the bank).
+#[derive(Debug, Clone)]
+pub struct TokenView {
+    pub market: Market,
+    pub token: LeveragedToken,
+    pub vault_amount: u64,
+    pub pool_amount: u64,
+    pub share_supply: u64,
+}
+
+/// The token's book after the settlement the next instruction would make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    pub equity: u64,
+    pub wiped: bool,
+    pub bad_debt: u64,
+    pub leverage_bps: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The gate is open: send `rebalance`; `trigger` names the reason.
+    Rebalance { plan: RebalancePlan, trigger: &'static str },
+    /// The settlement would wipe the token: send `rebalance` to land it.
+    Wipe { bad_debt: u64 },
+    /// No trigger holds: sending would fail with `RebalanceNotNeeded`.
+    NotNeeded { leverage_bps: Option<i64> },
+    /// Wiped already, or rebalance paused at token or market level.
+    Skip { reason: &'static str },
+}
+
+/// Settle the view at `price` and `slot` exactly as the program would.
+pub fn settle_view(v: &TokenView, price: &NormalizedPrice, slot: u64) -> MathResult<Settled> {
+    let index = v.market.borrow_index + borrow_index_delta_floor(v.market.params.borrow_rate_bps, slot.saturating_sub(v.market.last_accrual_slot))?;
+    let o = settle(&SettleInput {
+        base: v.token.base,
+        cost: v.token.cost,
+        price: price.price,
+        borrow_index: index,
+        borrow_snapshot: v.token.borrow_snapshot,
+        vault_amount: v.vault_amount,
+        fees_owed: v.token.fees_owed,
+        pool_amount: v.pool_amount,
+    })?;
+    if o.wiped {
+        return Ok(Settled { equity: 0, wiped: true, bad_debt: o.bad_debt, leverage_bps: None });
+    }
+    let fee = streaming_fee_ceil(o.equity, v.token.params.streaming_fee_bps, slot.saturating_sub(v.token.last_fee_slot))?;
+    let equity = o.equity - fee;
+    Ok(Settled { equity, wiped: false, bad_debt: 0, leverage_bps: leverage_bps(v.token.base, price.price, i128::from(equity))? })
+}
+
+/// Decide whether `rebalance` would succeed now (pause flags of the config are
+/// the caller's to check; token and market flags are checked here).
+pub fn decide(v: &TokenView, price: &NormalizedPrice, slot: u64) -> MathResult<Decision> {
+    use leveraged_token::constants::PAUSE_REBALANCE;
+    if v.token.is_wiped() {
+        return Ok(Decision::Skip { reason: "wiped" });
+    }
+    if (v.token.pause_flags | v.market.pause_flags) & PAUSE_REBALANCE != 0 {
+        return Ok(Decision::Skip { reason: "rebalance paused" });
+    }
+    let s = settle_view(v, price, slot)?;
+    if s.wiped {
+        return Ok(Decision::Wipe { bad_debt: s.bad_debt });
+    }
+    let gate = v.token.params.gate(v.token.target_leverage_bps, v.market.params.trade_fee_bps);
+    let state = GateState {
+        base: v.token.base,
+        equity: s.equity,
+        price: price.price,
+        last_rebalance_price: v.token.last_rebalance_price,
+        last_rebalance_slot: v.token.last_rebalance_slot,
+        slot,
+        chunk_in_progress: v.token.chunk_in_progress,
+    };
+    Ok(match plan_rebalance(&gate, &state)? {
+        Some(plan) => Decision::Rebalance { trigger: trigger_name(plan.triggers), plan },
+        None => Decision::NotNeeded { leverage_bps: s.leverage_bps },
+    })
+}
+
+/// Collateral one whole share (10^decimals units) redeems for at equity, before
+/// fees and the confidence haircut.
+pub fn nav_per_share(equity: u64, supply: u64, decimals: u8) -> MathResult<u128> {
+    let one = 10u128.pow(u32::from(decimals));
+    if supply == 0 {
+        return Ok(one * (u128::from(equity) + VIRTUAL_SHARES) / VIRTUAL_SHARES);
+    }
+    assets_for_shares_floor(one, u128::from(supply), u128::from(equity))
+}
+
+/// How far the nearest triggers are: the prices at which the deviation
+/// trigger fires, and the slots left until the time trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Distance {
+    pub deviation_down_price: u128,
+    pub deviation_up_price: u128,
+    pub slots_to_time_trigger: u64,
+}
+
+pub fn distance(v: &TokenView, slot: u64) -> Distance {
+    let p = v.token.last_rebalance_price;
+    let d = u128::from(v.token.params.deviation_bps);
+    Distance {
+        deviation_down_price: p * (BPS - d.min(BPS)) / BPS,
+        deviation_up_price: p * (BPS + d) / BPS,
+        slots_to_time_trigger: v.token.params.max_slots.saturating_sub(slot.saturating_sub(v.token.last_rebalance_slot)),
+    }
+}

@@ -1,0 +1,350 @@
+//! Admin instructions: one-time config, admin-only gates, the two-step admin
+//! transfer, parameter and pause-mask validation, parameter updates, and the
+//! permissionless fee collection to the treasury.
+#![allow(deprecated)]
+
+use anchor_lang::prelude::Pubkey;
+use leveraged_token::events::{AdminAccepted, AdminProposed, FeesCollected, MarketParamsUpdated, PauseSet, TokenParamsUpdated};
+use leveraged_token::state::Config;
+use leveraged_token_sdk::{constants::*, ix, MarketKeys, MarketParams, OracleKind, TokenKeys, TokenParams};
+use leveraged_token_tests::fixtures::*;
+use leveraged_token_tests::{ErrorCode, TestKeypair, TestSigner};
+use pyth_sdk_solana::state::PriceStatus;
+
+fn config_key() -> Pubkey {
+    leveraged_token::pda::config().0
+}
+
+/// As `World::refused`, and the accounts the refused instruction would have
+/// created (`absent`) still do not exist.
+async fn refused_creating(w: &mut World, ix: anchor_lang::solana_program::instruction::Instruction, signers: &[&TestKeypair], code: ErrorCode, absent: &[Pubkey]) {
+    w.refused(ix, signers, code).await;
+    for k in absent {
+        assert!(w.bank.raw_account(*k).await.is_none(), "account {k} was created by a refused instruction");
+    }
+}
+
+/// A live legacy Pyth account at a fresh address and the keys of the (not yet
+/// created) market on it.
+async fn new_market_keys(w: &mut World) -> MarketKeys {
+    let oracle = Pubkey::new_unique();
+    let slot = w.bank.slot().await;
+    w.bank.set_account(oracle, 1_000_000_000, legacy_price_account(50 * USD, USD as u64 / 100, EXPO, slot, PriceStatus::Trading), PYTH_LEGACY_DEVNET);
+    MarketKeys::legacy(oracle, w.collateral)
+}
+
+fn token_accounts(t: &TokenKeys) -> [Pubkey; 3] {
+    [t.token, t.share_mint, t.vault]
+}
+
+fn market_accounts(m: &MarketKeys) -> [Pubkey; 3] {
+    [m.market, m.pool_vault, m.lp_mint]
+}
+
+#[tokio::test]
+async fn initialize_config_a_second_time_fails_and_leaves_the_config_unchanged() {
+    let mut w = World::new().await;
+    let before = w.bank.raw_account(config_key()).await.expect("config exists");
+    let attacker = w.bank.funded_keypair().await;
+    for signer in [w.admin.insecure_clone(), attacker] {
+        // The config PDA exists and holds lamports, so Anchor 1.2's `init` takes its
+        // "prefunded" path and asks the system program for `CreateAccountAllowPrefund`.
+        // The system program refuses it either way: this bank's (agave 3.1) does not
+        // know that instruction (InvalidInstructionData); one that does refuses an
+        // account that already has data (SystemError::AccountAlreadyInUse = 0).
+        // Either way no one can re-take the admin seat.
+        let out = w.bank.send(&[ix::initialize_config(signer.pubkey(), signer.pubkey())], &[&signer]).await;
+        assert!(out.result.is_err(), "re-initialisation succeeded");
+        let refused_by_system_program = matches!(
+            &out.result,
+            Err(solana_transaction_error::TransactionError::InstructionError(1, e))
+                if *e == solana_instruction_error::InstructionError::InvalidInstructionData
+                    || *e == solana_instruction_error::InstructionError::Custom(0)
+        );
+        assert!(refused_by_system_program, "{:?}\n{}", out.result, out.logs.join("\n"));
+        assert!(out.logs.iter().any(|l| l.starts_with("Program 11111111111111111111111111111111 failed")), "{}", out.logs.join("\n"));
+        assert_eq!(w.bank.raw_account(config_key()).await.as_ref(), Some(&before));
+    }
+    let c: Config = w.bank.account(config_key()).await;
+    assert_eq!(c.admin, w.admin.pubkey());
+    assert_eq!(c.treasury, w.treasury.pubkey());
+}
+
+#[tokio::test]
+async fn every_admin_instruction_refuses_a_signer_other_than_the_admin() {
+    let mut w = World::new().await;
+    let x = w.bank.funded_keypair().await;
+    let k = x.pubkey();
+    w.refused(ix::propose_admin(k, k), &[&x], ErrorCode::NotAdmin).await;
+    w.refused(ix::set_global_pause(k, PAUSE_ALL, true), &[&x], ErrorCode::NotAdmin).await;
+    w.refused(ix::set_market_pause(k, w.market.market, PAUSE_ALL, true), &[&x], ErrorCode::NotAdmin).await;
+    w.refused(ix::set_token_pause(k, w.long.token, PAUSE_ALL, true), &[&x], ErrorCode::NotAdmin).await;
+    let mut mp = market_params();
+    mp.trade_fee_bps = 100;
+    w.refused(ix::update_market_params(k, w.market.market, mp), &[&x], ErrorCode::NotAdmin).await;
+    let mut tp = token_params(LONG_3X);
+    tp.mint_fee_bps = 500;
+    w.refused(ix::update_token_params(k, w.long.token, tp), &[&x], ErrorCode::NotAdmin).await;
+}
+
+#[tokio::test]
+async fn only_the_admin_can_create_a_market() {
+    let mut w = World::new().await;
+    let x = w.bank.funded_keypair().await;
+    let m = new_market_keys(&mut w).await;
+    let ixc = ix::create_market(x.pubkey(), &m, OracleKind::PythLegacy, market_params());
+    refused_creating(&mut w, ixc, &[&x], ErrorCode::NotAdmin, &market_accounts(&m)).await;
+    // The same market is creatable by the admin: the refusal was the signer.
+    let admin = w.admin.insecure_clone();
+    w.bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params())], &[&admin]).await.unwrap();
+    let c: Config = w.bank.account(config_key()).await;
+    assert_eq!(c.market_count, 2);
+}
+
+#[tokio::test]
+async fn only_the_admin_can_create_a_leveraged_token() {
+    let mut w = World::new().await;
+    let x = w.bank.funded_keypair().await;
+    let t = w.market.token(20_000);
+    let ixc = ix::create_leveraged_token(x.pubkey(), &t, token_params(20_000));
+    refused_creating(&mut w, ixc, &[&x], ErrorCode::NotAdmin, &token_accounts(&t)).await;
+    let admin = w.admin.insecure_clone();
+    w.bank.send(&[ix::create_leveraged_token(admin.pubkey(), &t, token_params(20_000))], &[&admin]).await.unwrap();
+    assert_eq!(w.market_state().await.token_count, 3);
+}
+
+#[tokio::test]
+async fn admin_transfer_takes_two_steps_and_the_old_admin_loses_every_right() {
+    let mut w = World::new().await;
+    let old = w.admin.insecure_clone();
+    let new = w.bank.funded_keypair().await;
+    let stranger = w.bank.funded_keypair().await;
+
+    let out = w.bank.send(&[ix::propose_admin(old.pubkey(), new.pubkey())], &[&old]).await;
+    out.clone().unwrap();
+    let ev = out.events::<AdminProposed>();
+    assert_eq!(ev.len(), 1);
+    assert_eq!((ev[0].admin, ev[0].pending_admin), (old.pubkey(), new.pubkey()));
+    let c: Config = w.bank.account(config_key()).await;
+    // Proposing alone changes nothing about who is admin.
+    assert_eq!((c.admin, c.pending_admin), (old.pubkey(), new.pubkey()));
+
+    // Anyone but the proposed key is refused.
+    w.refused(ix::accept_admin(stranger.pubkey()), &[&stranger], ErrorCode::NotPendingAdmin).await;
+    w.refused(ix::accept_admin(old.pubkey()), &[&old], ErrorCode::NotPendingAdmin).await;
+
+    let out = w.bank.send(&[ix::accept_admin(new.pubkey())], &[&new]).await;
+    out.clone().unwrap();
+    let ev = out.events::<AdminAccepted>();
+    assert_eq!(ev.len(), 1);
+    assert_eq!((ev[0].old_admin, ev[0].new_admin), (old.pubkey(), new.pubkey()));
+    let c: Config = w.bank.account(config_key()).await;
+    assert_eq!((c.admin, c.pending_admin), (new.pubkey(), Pubkey::default()));
+
+    // The old admin is now an outsider.
+    w.refused(ix::set_global_pause(old.pubkey(), PAUSE_MINT, true), &[&old], ErrorCode::NotAdmin).await;
+    w.refused(ix::propose_admin(old.pubkey(), old.pubkey()), &[&old], ErrorCode::NotAdmin).await;
+    // The new admin can pause.
+    let out = w.bank.send(&[ix::set_global_pause(new.pubkey(), PAUSE_MINT, true)], &[&new]).await;
+    out.clone().unwrap();
+    let ev = out.events::<PauseSet>();
+    assert_eq!(ev.len(), 1);
+    assert_eq!((ev[0].scope, ev[0].old_flags, ev[0].new_flags), (0, 0, PAUSE_MINT));
+    let c: Config = w.bank.account(config_key()).await;
+    assert_eq!(c.pause_flags, PAUSE_MINT);
+    // The proposal was consumed: accepting again is refused.
+    w.refused(ix::accept_admin(new.pubkey()), &[&new], ErrorCode::NoPendingAdmin).await;
+}
+
+#[tokio::test]
+async fn accept_admin_with_nothing_pending_is_refused() {
+    let mut w = World::new().await;
+    let x = w.bank.funded_keypair().await;
+    w.refused(ix::accept_admin(x.pubkey()), &[&x], ErrorCode::NoPendingAdmin).await;
+    // A proposal of the default key cancels: nothing is pending again.
+    let admin = w.admin.insecure_clone();
+    w.bank.send(&[ix::propose_admin(admin.pubkey(), x.pubkey())], &[&admin]).await.unwrap();
+    w.bank.send(&[ix::propose_admin(admin.pubkey(), Pubkey::default())], &[&admin]).await.unwrap();
+    w.refused(ix::accept_admin(x.pubkey()), &[&x], ErrorCode::NoPendingAdmin).await;
+}
+
+#[tokio::test]
+async fn invalid_market_parameters_are_refused_on_update_and_create() {
+    let mut w = World::new().await;
+    let admin = w.admin.insecure_clone();
+    let a = admin.pubkey();
+    let cases: [(&str, fn(&mut MarketParams)); 6] = [
+        ("trade fee above 100 bps", |p| p.trade_fee_bps = MAX_TRADE_FEE_BPS + 1),
+        ("zero oi cap", |p| p.oi_cap_bps = 0),
+        ("zero max age in slots", |p| p.max_age_slots = 0),
+        ("zero max age in seconds", |p| p.max_age_secs = 0),
+        ("conf above 1000 bps", |p| p.max_conf_bps = MAX_CONF_BPS + 1),
+        ("borrow rate above 10000 bps", |p| p.borrow_rate_bps = MAX_BORROW_RATE_BPS + 1),
+    ];
+    let m = new_market_keys(&mut w).await;
+    for (what, f) in cases {
+        let mut p = market_params();
+        f(&mut p);
+        println!("market case: {what}");
+        w.refused(ix::update_market_params(a, w.market.market, p), &[&admin], ErrorCode::InvalidMarketParams).await;
+        refused_creating(&mut w, ix::create_market(a, &m, OracleKind::PythLegacy, p), &[&admin], ErrorCode::InvalidMarketParams, &market_accounts(&m)).await;
+    }
+    // The bounds themselves are accepted.
+    let edge = MarketParams { trade_fee_bps: MAX_TRADE_FEE_BPS, borrow_rate_bps: MAX_BORROW_RATE_BPS, oi_cap_bps: MAX_OI_CAP_BPS, max_age_slots: MAX_ORACLE_AGE_SLOTS, max_age_secs: MAX_ORACLE_AGE_SECS, max_conf_bps: MAX_CONF_BPS };
+    w.bank.send(&[ix::update_market_params(a, w.market.market, edge)], &[&admin]).await.unwrap();
+}
+
+#[tokio::test]
+async fn invalid_token_parameters_are_refused_on_update() {
+    let mut w = World::new().await;
+    let admin = w.admin.insecure_clone();
+    let a = admin.pubkey();
+    // For the 3x long: band 24,000..36,000, ripcord 42,000.
+    let cases: [(&str, fn(&mut TokenParams)); 7] = [
+        ("band_min above |target|", |p| p.band_min_bps = 30_001),
+        ("band_max below |target|", |p| p.band_max_bps = 29_999),
+        ("ripcord not above band_max", |p| p.ripcord_bps = p.band_max_bps),
+        // 1e8 / 30,000 = 3,333.3 bps is the move that zeroes a 3x token.
+        ("deviation at the zeroing move", |p| p.deviation_bps = 3_334),
+        ("zero deviation", |p| p.deviation_bps = 0),
+        ("zero max_slots", |p| p.max_slots = 0),
+        ("mint fee above 500 bps", |p| p.mint_fee_bps = MAX_MINT_REDEEM_FEE_BPS + 1),
+    ];
+    for (what, f) in cases {
+        let mut p = token_params(LONG_3X);
+        f(&mut p);
+        println!("token case: {what}");
+        w.refused(ix::update_token_params(a, w.long.token, p), &[&admin], ErrorCode::InvalidTokenParams).await;
+    }
+    let mut p = token_params(LONG_3X);
+    p.redeem_fee_bps = MAX_MINT_REDEEM_FEE_BPS + 1;
+    w.refused(ix::update_token_params(a, w.long.token, p), &[&admin], ErrorCode::InvalidTokenParams).await;
+    // Just inside the deviation bound is accepted.
+    let mut p = token_params(LONG_3X);
+    p.deviation_bps = 3_332;
+    w.bank.send(&[ix::update_token_params(a, w.long.token, p)], &[&admin]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_token_with_invalid_target_leverage_or_parameters_cannot_be_created() {
+    let mut w = World::new().await;
+    let admin = w.admin.insecure_clone();
+    let a = admin.pubkey();
+    // Target 0 and 20x are outside 0.1x..=10x whatever the other parameters.
+    for target in [0, 200_000, -200_000, 999] {
+        let t = w.market.token(target);
+        refused_creating(&mut w, ix::create_leveraged_token(a, &t, token_params(LONG_3X)), &[&admin], ErrorCode::InvalidTokenParams, &token_accounts(&t)).await;
+    }
+    // A valid target with parameters that fail the band check.
+    let t = w.market.token(20_000);
+    let mut p = token_params(20_000);
+    p.band_min_bps = 20_001;
+    refused_creating(&mut w, ix::create_leveraged_token(a, &t, p), &[&admin], ErrorCode::InvalidTokenParams, &token_accounts(&t)).await;
+    assert_eq!(w.market_state().await.token_count, 2);
+}
+
+#[tokio::test]
+async fn pause_masks_that_are_empty_or_carry_unknown_bits_are_refused() {
+    let mut w = World::new().await;
+    let admin = w.admin.insecure_clone();
+    let a = admin.pubkey();
+    for mask in [0u8, 0x10, 0x80, PAUSE_ALL | 0x10] {
+        for paused in [true, false] {
+            w.refused(ix::set_global_pause(a, mask, paused), &[&admin], ErrorCode::InvalidPauseFlags).await;
+            w.refused(ix::set_market_pause(a, w.market.market, mask, paused), &[&admin], ErrorCode::InvalidPauseFlags).await;
+            w.refused(ix::set_token_pause(a, w.long.token, mask, paused), &[&admin], ErrorCode::InvalidPauseFlags).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_parameter_update_is_stored_and_emits_the_old_and_new_parameters() {
+    let mut w = World::new().await;
+    let admin = w.admin.insecure_clone();
+    let old = token_params(LONG_3X);
+    let new = TokenParams {
+        band_min_bps: 25_000,
+        band_max_bps: 35_000,
+        ripcord_bps: 45_000,
+        deviation_bps: 2_000,
+        max_slots: 10_000,
+        max_notional_per_call: 50_000 * USDC,
+        keeper_reward: 2 * USDC,
+        keeper_reward_cap_bps: 20,
+        mint_fee_bps: 30,
+        redeem_fee_bps: 40,
+        streaming_fee_bps: 300,
+    };
+    assert_eq!(w.token_state(w.long).await.params, old);
+    let out = w.bank.send(&[ix::update_token_params(admin.pubkey(), w.long.token, new)], &[&admin]).await;
+    out.clone().unwrap();
+    let ev = out.events::<TokenParamsUpdated>();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].token, w.long.token);
+    assert_eq!(ev[0].old, old);
+    assert_eq!(ev[0].new, new);
+    let t = w.token_state(w.long).await;
+    assert_eq!(t.params, new);
+    assert_eq!(t.target_leverage_bps, LONG_3X);
+    // The other token is untouched.
+    assert_eq!(w.token_state(w.short).await.params, token_params(SHORT_1X));
+}
+
+#[tokio::test]
+async fn a_market_parameter_update_is_stored_and_emits_the_old_and_new_parameters() {
+    let mut w = World::new().await;
+    let admin = w.admin.insecure_clone();
+    let old = market_params();
+    let new = MarketParams { trade_fee_bps: 7, borrow_rate_bps: 2_000, oi_cap_bps: 30_000, max_age_slots: 50, max_age_secs: 30, max_conf_bps: 100 };
+    assert_eq!(w.market_state().await.params, old);
+    let out = w.bank.send(&[ix::update_market_params(admin.pubkey(), w.market.market, new)], &[&admin]).await;
+    out.clone().unwrap();
+    let ev = out.events::<MarketParamsUpdated>();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].market, w.market.market);
+    assert_eq!(ev[0].old, old);
+    assert_eq!(ev[0].new, new);
+    assert_eq!(w.market_state().await.params, new);
+}
+
+#[tokio::test]
+async fn collect_fees_moves_exactly_the_fees_owed_to_the_treasury_once() {
+    let mut w = World::new().await;
+    w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await.unwrap();
+    let owed = w.token_state(w.long).await.fees_owed;
+    // The 10 bps mint fee on 1,000 USDC.
+    assert_eq!(owed, USDC);
+    let vault = w.bank.balance(w.long.vault).await;
+    let treasury = w.bank.balance(w.treasury_collateral).await;
+    assert_eq!(treasury, 0);
+    let t_before = w.token_state(w.long).await;
+
+    // Permissionless: no signer but the fee payer.
+    let out = w.bank.send(&[ix::collect_fees(&w.long, w.treasury_collateral)], &[]).await;
+    out.clone().unwrap();
+    assert_eq!(w.bank.balance(w.treasury_collateral).await, treasury + owed);
+    assert_eq!(w.bank.balance(w.long.vault).await, vault - owed);
+    let t = w.token_state(w.long).await;
+    assert_eq!(t.fees_owed, 0);
+    // Only fees moved: the position is untouched.
+    assert_eq!((t.base, t.cost), (t_before.base, t_before.cost));
+    let ev = out.events::<FeesCollected>();
+    assert_eq!(ev.len(), 1);
+    assert_eq!((ev[0].token, ev[0].treasury_account, ev[0].amount), (w.long.token, w.treasury_collateral, owed));
+
+    w.refused(ix::collect_fees(&w.long, w.treasury_collateral), &[], ErrorCode::NothingToCollect).await;
+}
+
+#[tokio::test]
+async fn collect_fees_refuses_a_collateral_account_not_owned_by_the_treasury() {
+    let mut w = World::new().await;
+    w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await.unwrap();
+    assert!(w.token_state(w.long).await.fees_owed > 0);
+    // A caller's own collateral account.
+    w.refused(ix::collect_fees(&w.long, w.bob.collateral), &[], ErrorCode::WrongTreasury).await;
+    // The treasury's owner key with a token account of another mint is refused too.
+    let other_mint = w.bank.create_mint(DECIMALS).await;
+    let other = w.bank.create_token_account(other_mint, w.treasury.pubkey()).await;
+    w.refused(ix::collect_fees(&w.long, other), &[], ErrorCode::WrongCollateralMint).await;
+    assert_eq!(w.bank.balance(other).await, 0);
+}
