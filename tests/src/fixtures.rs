@@ -22,25 +22,11 @@ pub const EXPO: i32 = -8;
 pub const USD: i64 = 100_000_000;
 
 pub fn market_params() -> MarketParams {
-    MarketParams { trade_fee_bps: 5, borrow_rate_bps: 1_000, oi_cap_bps: 20_000, max_age_slots: 25, max_age_secs: 60, max_conf_bps: 200 }
+    leveraged_token_sdk::defaults::market_params()
 }
 
-/// Defaults scaled to the target: band ±20 %, ripcord +40 % (+50 % for |L| ≤ 1).
 pub fn token_params(target_leverage_bps: i32) -> TokenParams {
-    let t = target_leverage_bps.unsigned_abs();
-    TokenParams {
-        band_min_bps: t * 8 / 10,
-        band_max_bps: t * 12 / 10,
-        ripcord_bps: if t <= 10_000 { t * 15 / 10 } else { t * 14 / 10 },
-        deviation_bps: 1_000,
-        max_slots: 216_000,
-        max_notional_per_call: 0,
-        keeper_reward: USDC,
-        keeper_reward_cap_bps: 10,
-        mint_fee_bps: 10,
-        redeem_fee_bps: 10,
-        streaming_fee_bps: 200,
-    }
+    leveraged_token_sdk::defaults::token_params(target_leverage_bps, USDC)
 }
 
 /// A user with collateral, LP and share accounts.

@@ -8,6 +8,7 @@
 
 pub mod bank;
 pub mod decide;
+pub mod defaults;
 pub mod ix;
 pub mod keys;
 pub mod oracle_fixture;

@@ -1,0 +1,265 @@
+//! `lt demo`: the program in an in-process bank, driven through real price
+//! history by a keeper that rebalances whenever the gate opens.
+//!
+//! Steps: create a USDC-like mint, a Pyth price account, the config, a market
+//! with a 1,000,000 USDC LP pool, a 3x long and a 1x short token; a holder
+//! mints 10,000 USDC of each; then every point of the price path is written to
+//! the oracle (four points a day: open, nearer extreme, other extreme, close),
+//! slots advance with time, and the keeper's Decide step (the program's own
+//! math) fires `rebalance` when it would pass. At the end the holder redeems,
+//! fees go to the treasury and the LP withdraws; the P&L of each is printed.
+
+use std::path::PathBuf;
+
+use anchor_lang::prelude::Pubkey;
+use anyhow::{bail, Context, Result};
+use leveraged_token::events::{Rebalanced, TokenWiped};
+use leveraged_token::math::price::normalize_price;
+use leveraged_token::state::{LeveragedToken, Market};
+use leveraged_token_sdk::bank::Bank;
+use leveraged_token_sdk::decide::{decide, nav_per_share, settle_view, Decision, TokenView};
+use leveraged_token_sdk::oracle_fixture::legacy_price_account;
+use leveraged_token_sdk::prices::{load_path, PricePoint, DAY_MS};
+use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+const DECIMALS: u8 = 6;
+const USDC: u64 = 1_000_000;
+const SLOT_MS: i64 = 400;
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Price history: CryptoDataDownload daily CSV or `timestamp,price` CSV.
+    /// Default: ../shared/data/Binance_BTCUSDT_d.csv if present, else a built-in path.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// Days of history to run (from the oldest).
+    #[arg(long, default_value_t = 90)]
+    days: usize,
+}
+
+fn default_csv() -> Option<PathBuf> {
+    let candidates = [
+        PathBuf::from("../shared/data/Binance_BTCUSDT_d.csv"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/Binance_BTCUSDT_d.csv"),
+    ];
+    candidates.into_iter().find(|p| p.exists())
+}
+
+/// A deterministic 90-day path (integer-only random walk) for machines without the data.
+fn builtin_path(days: usize) -> Vec<PricePoint> {
+    let mut price: i64 = 30_000 * 100_000_000;
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut out = Vec::new();
+    for i in 0..days * 4 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let step_bps = (seed % 601) as i64 - 300; // ±3 % per 6 h
+        price += price / 10_000 * step_bps;
+        out.push(PricePoint { unix_ms: 1_600_000_000_000 + i as i64 * DAY_MS / 4, price_e8: price });
+    }
+    out
+}
+
+struct Demo {
+    bank: Bank,
+    market: MarketKeys,
+    tokens: Vec<(&'static str, TokenKeys)>,
+    keeper: Keypair,
+    keeper_collateral: Pubkey,
+    price_e8: i64,
+}
+
+impl Demo {
+    async fn publish(&mut self, price_e8: i64) {
+        self.price_e8 = price_e8;
+        let slot = self.bank.slot().await;
+        let data = legacy_price_account(price_e8, (price_e8 / 2_000) as u64, -8, slot, pyth_sdk_solana::state::PriceStatus::Trading);
+        self.bank.set_account(self.market.oracle, 1_000_000_000, data, leveraged_token::constants::PYTH_LEGACY_DEVNET);
+    }
+
+    async fn view(&mut self, t: &TokenKeys) -> TokenView {
+        TokenView {
+            market: self.bank.account::<Market>(self.market.market).await,
+            token: self.bank.account::<LeveragedToken>(t.token).await,
+            vault_amount: self.bank.balance(t.vault).await,
+            pool_amount: self.bank.balance(self.market.pool_vault).await,
+            share_supply: self.bank.supply(t.share_mint).await,
+        }
+    }
+
+    fn price(&self) -> leveraged_token::math::price::NormalizedPrice {
+        normalize_price(self.price_e8, 0, -8, DECIMALS).expect("positive price")
+    }
+
+    async fn nav(&mut self, t: &TokenKeys) -> Result<f64> {
+        let v = self.view(t).await;
+        let slot = self.bank.slot().await;
+        let s = settle_view(&v, &self.price(), slot).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        Ok(nav_per_share(s.equity, v.share_supply, DECIMALS).map_err(|e| anyhow::anyhow!("{e:?}"))? as f64 / USDC as f64)
+    }
+}
+
+fn usd(units: u64) -> String {
+    format!("{:.2}", units as f64 / USDC as f64)
+}
+
+fn date(unix_ms: i64) -> String {
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = unix_ms.div_euclid(DAY_MS) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+pub async fn run(args: DemoArgs) -> Result<()> {
+    let (path, source) = match args.csv.clone().or_else(default_csv) {
+        Some(p) => {
+            let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+            let (points, missing) = load_path(&text).with_context(|| format!("parsing {}", p.display()))?;
+            (points, format!("{} ({} missing days in the file)", p.display(), missing))
+        }
+        None => (builtin_path(args.days), "built-in deterministic path (../shared/data not found)".to_string()),
+    };
+    let start = path.first().context("empty price path")?.unix_ms;
+    let path: Vec<PricePoint> = path.into_iter().filter(|p| p.unix_ms < start + args.days as i64 * DAY_MS).collect();
+    if path.len() < 2 {
+        bail!("need at least two price points, got {}", path.len());
+    }
+    println!("lt demo — leveraged tokens in an in-process bank (program run natively, SPL Token as BPF)");
+    println!("price path: {source}: {} points over {} days from {}\n", path.len(), args.days, date(start));
+
+    // --- deployment -------------------------------------------------------------
+    let mut bank = Bank::new().await;
+    let admin = bank.funded_keypair().await;
+    let treasury = Keypair::new();
+    let usdc = bank.create_mint(DECIMALS).await;
+    let market = MarketKeys::legacy(Pubkey::new_unique(), usdc);
+    let long = market.token(30_000);
+    let short = market.token(-10_000);
+    let keeper = bank.funded_keypair().await;
+    let keeper_collateral = bank.create_token_account(usdc, keeper.pubkey()).await;
+    let mut d = Demo { bank, market, tokens: vec![("3x long", long), ("1x short", short)], keeper, keeper_collateral, price_e8: 0 };
+    d.publish(path[0].price_e8).await;
+    let a = admin.pubkey();
+    d.bank.send(&[ix::initialize_config(a, treasury.pubkey())], &[&admin]).await.unwrap();
+    d.bank.send(&[ix::create_market(a, &market, OracleKind::PythLegacy, defaults::market_params())], &[&admin]).await.unwrap();
+    for (_, t) in d.tokens.clone() {
+        d.bank.send(&[ix::create_leveraged_token(a, &t, defaults::token_params(t.target_leverage_bps, USDC))], &[&admin]).await.unwrap();
+    }
+    let treasury_collateral = d.bank.create_token_account(usdc, treasury.pubkey()).await;
+
+    let lp = d.bank.funded_keypair().await;
+    let lp_collateral = d.bank.create_token_account(usdc, lp.pubkey()).await;
+    let lp_shares = d.bank.create_token_account(market.lp_mint, lp.pubkey()).await;
+    d.bank.mint_to(usdc, lp_collateral, 1_000_000 * USDC).await;
+    d.bank.send(&[ix::deposit_liquidity(lp.pubkey(), &market, lp_collateral, lp_shares, 1_000_000 * USDC, 0)], &[&lp]).await.unwrap();
+
+    let holder = d.bank.funded_keypair().await;
+    let holder_collateral = d.bank.create_token_account(usdc, holder.pubkey()).await;
+    d.bank.mint_to(usdc, holder_collateral, 20_000 * USDC).await;
+    let mut holder_shares = Vec::new();
+    for (_, t) in d.tokens.clone() {
+        let acc = d.bank.create_token_account(t.share_mint, holder.pubkey()).await;
+        d.bank.send(&[ix::mint(holder.pubkey(), &t, holder_collateral, acc, 10_000 * USDC, 0)], &[&holder]).await.unwrap();
+        holder_shares.push(acc);
+    }
+    println!("deployed: market {} (pool 1,000,000 USDC), tokens 3x long {} and 1x short {}", market.market, long.token, short.token);
+    println!("holder minted 10,000 USDC of each at ${:.2}\n", path[0].price_e8 as f64 / 1e8);
+
+    // --- the path ---------------------------------------------------------------
+    println!("{:<10} {:>10} {:<9} {:<10} {:>8} {:>8} {:>14} {:>10}", "date", "price", "token", "trigger", "lev in", "lev out", "traded USDC", "NAV/share");
+    let mut ideal = [1.0f64; 2];
+    let mut last_close = path[0].price_e8 as f64;
+    let mut rebalances = 0;
+    for (i, p) in path.iter().enumerate().skip(1) {
+        let slots = ((p.unix_ms - path[i - 1].unix_ms) / SLOT_MS) as u64;
+        d.bank.warp(slots.max(1)).await;
+        d.publish(p.price_e8).await;
+        // Ideal daily-reset return, compounded at each day's close.
+        if (p.unix_ms - start) % DAY_MS == 3 * DAY_MS / 4 {
+            let r = p.price_e8 as f64 / last_close - 1.0;
+            ideal[0] *= 1.0 + 3.0 * r;
+            ideal[1] *= 1.0 - r;
+            last_close = p.price_e8 as f64;
+        }
+        let slot = d.bank.slot().await;
+        for (name, t) in d.tokens.clone() {
+            let v = d.view(&t).await;
+            let decision = decide(&v, &d.price(), slot).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            if !matches!(decision, Decision::Rebalance { .. } | Decision::Wipe { .. }) {
+                continue;
+            }
+            let out = d.bank.send(&[ix::rebalance(d.keeper.pubkey(), &t, d.keeper_collateral)], &[&d.keeper.insecure_clone()]).await;
+            let events = out.events::<Rebalanced>();
+            let wiped = out.events::<TokenWiped>();
+            out.unwrap();
+            rebalances += 1;
+            let nav = d.nav(&t).await?;
+            if let Some(e) = events.first() {
+                println!(
+                    "{:<10} {:>10.2} {:<9} {:<10} {:>7.2}x {:>7.2}x {:>14.2} {:>10.4}",
+                    date(p.unix_ms),
+                    p.price_e8 as f64 / 1e8,
+                    name,
+                    e.trigger,
+                    e.leverage_before_bps as f64 / 1e4,
+                    e.leverage_after_bps as f64 / 1e4,
+                    e.trade_notional as f64 / USDC as f64,
+                    nav
+                );
+            } else if let Some(w) = wiped.first() {
+                println!("{:<10} {:>10.2} {:<9} WIPED: bad debt {} USDC absorbed by the pool", date(p.unix_ms), p.price_e8 as f64 / 1e8, name, usd(w.bad_debt));
+            }
+        }
+    }
+
+    // --- exit -------------------------------------------------------------------
+    let end_price = d.price_e8 as f64;
+    let underlying = end_price / path[0].price_e8 as f64 - 1.0;
+    println!("\n{} rebalances over {} days; underlying {:+.2}% (${:.2} → ${:.2})\n", rebalances, args.days, underlying * 100.0, path[0].price_e8 as f64 / 1e8, end_price / 1e8);
+    println!("{:<9} {:>12} {:>12} {:>9} {:>16} {:>11} {:>12} {:>12}", "token", "paid USDC", "got USDC", "return", "ideal daily 1x/3x", "rebalances", "trade fees", "keeper paid");
+    for (k, ((name, t), shares)) in d.tokens.clone().iter().zip(&holder_shares).enumerate() {
+        let before = d.bank.balance(holder_collateral).await;
+        let n = d.bank.balance(*shares).await;
+        let state: LeveragedToken = d.bank.account(t.token).await;
+        if n > 0 {
+            d.bank.send(&[ix::redeem(holder.pubkey(), t, *shares, holder_collateral, n, 0)], &[&holder]).await.unwrap();
+        }
+        let got = d.bank.balance(holder_collateral).await - before;
+        let ret = got as f64 / (10_000 * USDC) as f64 - 1.0;
+        println!(
+            "{:<9} {:>12} {:>12} {:>8.2}% {:>15.2}% {:>11} {:>12} {:>12}",
+            name,
+            usd(10_000 * USDC),
+            usd(got),
+            ret * 100.0,
+            (ideal[k] - 1.0) * 100.0,
+            state.rebalance_count,
+            usd(state.total_trade_fees),
+            usd(state.total_keeper_rewards)
+        );
+        let t_now: LeveragedToken = d.bank.account(t.token).await;
+        if t_now.fees_owed > 0 {
+            d.bank.send(&[ix::collect_fees(t, treasury_collateral)], &[]).await.unwrap();
+        }
+    }
+    let lp_n = d.bank.balance(lp_shares).await;
+    d.bank.send(&[ix::withdraw_liquidity(lp.pubkey(), &market, lp_collateral, lp_shares, lp_n, 0)], &[&lp]).await.unwrap();
+    let lp_got = d.bank.balance(lp_collateral).await;
+    println!(
+        "\nLP pool: deposited 1,000,000.00 USDC, withdrew {} USDC ({:+.4}%): trade fees, borrow fees and the holders' losses, less their gains",
+        usd(lp_got),
+        (lp_got as f64 / 1e12 - 1.0) * 100.0
+    );
+    println!("treasury: {} USDC of mint/redeem/streaming fees; keeper: {} USDC of rewards", usd(d.bank.balance(treasury_collateral).await), usd(d.bank.balance(d.keeper_collateral).await));
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Default market and token parameters, used by the demo, the deploy config
+//! and the tests. Every value passes the program's one validation function.
+
+use leveraged_token::{MarketParams, TokenParams};
+
+/// 5 bps trade fee, 10 %/yr borrow, OI ≤ 2× pool value, oracle ≤ 25 slots /
+/// 60 s old, confidence ≤ 2 % of price.
+pub fn market_params() -> MarketParams {
+    MarketParams { trade_fee_bps: 5, borrow_rate_bps: 1_000, oi_cap_bps: 20_000, max_age_slots: 25, max_age_secs: 60, max_conf_bps: 200 }
+}
+
+/// Band ±20 % of |target|, ripcord at +40 % (+50 % for |L| ≤ 1), rebalance on a
+/// 10 % move or daily (216,000 slots), uncapped trades, keeper reward 1 unit of
+/// collateral (`one_unit`) capped at 10 bps of equity, 10 bps mint/redeem fee,
+/// 2 %/yr streaming fee.
+pub fn token_params(target_leverage_bps: i32, one_unit: u64) -> TokenParams {
+    let t = target_leverage_bps.unsigned_abs();
+    TokenParams {
+        band_min_bps: t * 8 / 10,
+        band_max_bps: t * 12 / 10,
+        ripcord_bps: if t <= 10_000 { t * 15 / 10 } else { t * 14 / 10 },
+        deviation_bps: 1_000,
+        max_slots: 216_000,
+        max_notional_per_call: 0,
+        keeper_reward: one_unit,
+        keeper_reward_cap_bps: 10,
+        mint_fee_bps: 10,
+        redeem_fee_bps: 10,
+        streaming_fee_bps: 200,
+    }
+}
