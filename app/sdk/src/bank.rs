@@ -124,6 +124,15 @@ impl Bank {
         }
     }
 
+    /// Process a transaction built and signed by the caller.
+    pub async fn process(&mut self, tx: Transaction) -> TxOutcome {
+        match self.ctx.banks_client.process_transaction_with_metadata(tx).await {
+            Ok(r) => TxOutcome { result: r.result, logs: r.metadata.map(|m| m.log_messages).unwrap_or_default() },
+            Err(BanksClientError::TransactionError(e)) => TxOutcome { result: Err(e), logs: vec![] },
+            Err(e) => TxOutcome { result: Err(TransactionError::BlockhashNotFound), logs: vec![format!("bank error: {e}")] },
+        }
+    }
+
     /// A new keypair funded with 10 SOL.
     pub async fn funded_keypair(&mut self) -> Keypair {
         let k = Keypair::new();

@@ -7,6 +7,7 @@
 #![allow(deprecated)]
 
 pub mod bank;
+pub mod chain;
 pub mod decide;
 pub mod defaults;
 pub mod ix;

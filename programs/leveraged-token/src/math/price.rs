@@ -86,14 +86,14 @@ mod tests {
 
     proptest! {
         #[test]
-        fn every_price_from_1e_minus_8_to_1e12_normalizes(mantissa in 1i64..=1_000_000_000_000_000_000, expo in -18i32..=0, dec in 0u8..=9) {
-            // value = mantissa * 10^expo; keep 1e-8 <= value <= 1e12
-            let digits = (mantissa as f64).log10().floor() as i32; // test-only float
-            let value_exp = digits + expo;
-            prop_assume!((-8..=12).contains(&value_exp));
+        fn every_price_from_1e_minus_8_to_1e12_normalizes(value_exp in -8i32..=12, extra in 0i32..=5, r in any::<u64>(), dec in 0u8..=9) {
+            // value = mantissa × 10^expo with 10^digits ≤ mantissa < 10^(digits+1) and 1e-8 ≤ value < 1e13.
+            let digits = value_exp.max(0) + extra;
+            let expo = value_exp - digits;
+            let lo = 10i64.pow(digits as u32);
+            let mantissa = lo + (r % (9 * lo as u64)) as i64;
             let p = normalize_price(mantissa, 0, expo, dec).unwrap();
             // At 1e-8 quote per base with 0 decimals the price still has >= 4 significant digits.
-            prop_assert!(p.price >= PRICE_SCALE / 100_000_000);
             prop_assert!(p.price >= 10_000);
         }
     }

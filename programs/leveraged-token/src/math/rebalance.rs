@@ -117,12 +117,18 @@ pub fn plan_rebalance(p: &GateParams, s: &GateState) -> MathResult<Option<Rebala
     let current = notional_floor(s.base, s.price)?;
 
     // Aim at target × (equity − reward − fee(trade)); the fee depends on the
-    // trade, so iterate: each pass shrinks the error by |L| × fee rate (≤ 0.1).
+    // trade, so iterate to the fixed point: each pass shrinks the error by
+    // |L| × fee rate (≤ 10 × 1 %), so a handful of passes reach it exactly.
     let e0 = i128::from(s.equity - keeper_reward);
     let mut trade = target_notional_toward_zero(p.target_leverage_bps, e0)? - current;
-    for _ in 0..3 {
-        let fee_estimate = to_u64(fee_ceil(trade.unsigned_abs(), p.trade_fee_bps)?)?.min(s.equity - keeper_reward);
-        trade = target_notional_toward_zero(p.target_leverage_bps, e0 - i128::from(fee_estimate))? - current;
+    let mut fee_used = 0u64;
+    for _ in 0..8 {
+        let fee = to_u64(fee_ceil(trade.unsigned_abs(), p.trade_fee_bps)?)?.min(s.equity - keeper_reward);
+        if fee == fee_used && trade != 0 {
+            break;
+        }
+        fee_used = fee;
+        trade = target_notional_toward_zero(p.target_leverage_bps, e0 - i128::from(fee))? - current;
     }
 
     let mut capped = false;
@@ -210,7 +216,7 @@ mod tests {
         #[test]
         fn an_uncapped_rebalance_lands_within_a_bp_or_two_of_target(
             target in prop::sample::select(vec![-30_000i64, -20_000, -10_000, 20_000, 30_000, 50_000]),
-            equity in 10_000_000u64..=1_000_000_000_000_000, drift in 5_000u128..=20_000, fee in 0u16..=100,
+            equity in 1_000_000_000u64..=1_000_000_000_000_000, drift in 8_500u128..=12_500, fee in 0u16..=100,
         ) {
             let mut p = params(target);
             p.trade_fee_bps = fee;
@@ -219,7 +225,8 @@ mod tests {
             // equity moves with the price: E' = E + base·ΔP
             let pnl = notional_floor(s0.base, s.price).unwrap() - notional_floor(s0.base, P).unwrap();
             let e = equity as i128 + pnl;
-            prop_assume!(e > 1_000_000);
+            // ±15 % / +25 % keeps every target from −3x to 5x solvent.
+            prop_assert!(e > 1_000_000);
             let s = GateState { equity: e as u64, ..s };
             if let Some(plan) = plan_rebalance(&p, &s).unwrap() {
                 prop_assert!(!plan.capped);

@@ -1,0 +1,215 @@
+//! The chain behind one trait, with two implementations: a real RPC client
+//! ([`RpcChain`]) and the in-process bank ([`BankChain`]). The keeper, the CLI
+//! and the deploy step are written against [`Chain`], so everything they do
+//! is tested in the bank.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use anchor_lang::prelude::Pubkey;
+use solana_account::Account;
+use solana_hash::Hash;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+use crate::bank::Bank;
+
+/// What happened to a simulated or sent transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxReport {
+    pub signature: String,
+    /// `None` when the transaction succeeded.
+    pub err: Option<TransactionError>,
+    pub logs: Vec<String>,
+    pub units_consumed: Option<u64>,
+}
+
+impl TxReport {
+    /// The custom program error code, if the transaction failed with one.
+    pub fn custom_error(&self) -> Option<u32> {
+        match &self.err {
+            Some(TransactionError::InstructionError(_, solana_instruction_error::InstructionError::Custom(c))) => Some(*c),
+            _ => None,
+        }
+    }
+}
+
+/// A failure to talk to the chain (not a failed transaction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainError {
+    /// The endpoint could not be reached or answered with an error.
+    Transport { url: String, message: String },
+    /// The blockhash expired before the transaction landed: rebuild and resend.
+    BlockhashExpired,
+    /// No answer in time.
+    Timeout,
+}
+
+impl fmt::Display for ChainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChainError::Transport { url, message } => write!(f, "RPC {url}: {message} (is the validator running and the URL right?)"),
+            ChainError::BlockhashExpired => write!(f, "blockhash expired before the transaction landed"),
+            ChainError::Timeout => write!(f, "timed out waiting for the RPC"),
+        }
+    }
+}
+
+impl std::error::Error for ChainError {}
+
+/// What the keeper, CLI and deploy step need from a cluster.
+#[allow(async_fn_in_trait)]
+pub trait Chain {
+    /// A human name of the endpoint, for logs and errors.
+    fn endpoint(&self) -> String;
+    /// Accounts by key, `None` for missing ones (batched by the implementation).
+    async fn accounts(&mut self, keys: &[Pubkey]) -> Result<Vec<Option<Account>>, ChainError>;
+    /// Accounts owned by `program` whose data starts with `discriminator`.
+    async fn program_accounts(&mut self, program: &Pubkey, discriminator: &[u8]) -> Result<Vec<(Pubkey, Account)>, ChainError>;
+    async fn slot(&mut self) -> Result<u64, ChainError>;
+    async fn latest_blockhash(&mut self) -> Result<Hash, ChainError>;
+    async fn simulate(&mut self, tx: &Transaction) -> Result<TxReport, ChainError>;
+    /// Send and wait for confirmation. A program failure is `Ok` with `err` set.
+    async fn send(&mut self, tx: &Transaction) -> Result<TxReport, ChainError>;
+}
+
+/// The in-process bank as a [`Chain`]. `program_accounts` returns the program's
+/// accounts among every account a transaction through this chain touched
+/// (BanksClient has no getProgramAccounts).
+pub struct BankChain {
+    pub bank: Bank,
+    seen: BTreeSet<Pubkey>,
+}
+
+impl BankChain {
+    pub fn new(bank: Bank) -> Self {
+        Self { bank, seen: BTreeSet::new() }
+    }
+
+    /// Remember accounts created outside this chain (e.g. by the bank directly).
+    pub fn track(&mut self, keys: impl IntoIterator<Item = Pubkey>) {
+        self.seen.extend(keys);
+    }
+}
+
+impl Chain for BankChain {
+    fn endpoint(&self) -> String {
+        "in-process bank".to_string()
+    }
+
+    async fn accounts(&mut self, keys: &[Pubkey]) -> Result<Vec<Option<Account>>, ChainError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(self.bank.raw_account(*k).await);
+        }
+        Ok(out)
+    }
+
+    async fn program_accounts(&mut self, program: &Pubkey, discriminator: &[u8]) -> Result<Vec<(Pubkey, Account)>, ChainError> {
+        let keys: Vec<Pubkey> = self.seen.iter().copied().collect();
+        let mut out = Vec::new();
+        for k in keys {
+            if let Some(a) = self.bank.raw_account(k).await {
+                if a.owner == *program && a.data.starts_with(discriminator) {
+                    out.push((k, a));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn slot(&mut self) -> Result<u64, ChainError> {
+        Ok(self.bank.slot().await)
+    }
+
+    async fn latest_blockhash(&mut self) -> Result<Hash, ChainError> {
+        self.bank.ctx.banks_client.get_latest_blockhash().await.map_err(|e| ChainError::Transport { url: self.endpoint(), message: e.to_string() })
+    }
+
+    async fn simulate(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
+        let r = self.bank.ctx.banks_client.simulate_transaction(tx.clone()).await.map_err(|e| ChainError::Transport { url: self.endpoint(), message: e.to_string() })?;
+        let (logs, units) = r.simulation_details.map(|d| (d.logs, d.units_consumed)).unwrap_or_default();
+        Ok(TxReport { signature: tx.signatures.first().map(|s| s.to_string()).unwrap_or_default(), err: r.result.and_then(|x| x.err()), logs, units_consumed: Some(units) })
+    }
+
+    async fn send(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
+        self.seen.extend(tx.message.account_keys.iter().copied());
+        let out = self.bank.process(tx.clone()).await;
+        Ok(TxReport { signature: tx.signatures.first().map(|s| s.to_string()).unwrap_or_default(), err: out.result.err(), logs: out.logs, units_consumed: None })
+    }
+}
+
+
+/// A real cluster through `solana-rpc-client`.
+pub struct RpcChain {
+    client: solana_rpc_client::nonblocking::rpc_client::RpcClient,
+    url: String,
+}
+
+impl RpcChain {
+    pub fn new(url: &str, commitment: solana_commitment_config::CommitmentConfig) -> Self {
+        Self { client: solana_rpc_client::nonblocking::rpc_client::RpcClient::new_with_commitment(url.to_string(), commitment), url: url.to_string() }
+    }
+
+    fn transport(&self, e: impl fmt::Display) -> ChainError {
+        ChainError::Transport { url: self.url.clone(), message: e.to_string() }
+    }
+}
+
+impl Chain for RpcChain {
+    fn endpoint(&self) -> String {
+        self.url.clone()
+    }
+
+    async fn accounts(&mut self, keys: &[Pubkey]) -> Result<Vec<Option<Account>>, ChainError> {
+        let mut out = Vec::with_capacity(keys.len());
+        // getMultipleAccounts takes at most 100 keys.
+        for chunk in keys.chunks(100) {
+            out.extend(self.client.get_multiple_accounts(chunk).await.map_err(|e| self.transport(e))?);
+        }
+        Ok(out)
+    }
+
+    async fn program_accounts(&mut self, program: &Pubkey, discriminator: &[u8]) -> Result<Vec<(Pubkey, Account)>, ChainError> {
+        use solana_account_decoder_client_types::UiAccountEncoding;
+        use solana_rpc_client_types::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+        use solana_rpc_client_types::filter::{Memcmp, RpcFilterType};
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, discriminator.to_vec()))]),
+            account_config: RpcAccountInfoConfig { encoding: Some(UiAccountEncoding::Base64), ..Default::default() },
+            ..Default::default()
+        };
+        self.client.get_program_accounts_with_config(program, config).await.map_err(|e| self.transport(e))
+    }
+
+    async fn slot(&mut self) -> Result<u64, ChainError> {
+        self.client.get_slot().await.map_err(|e| self.transport(e))
+    }
+
+    async fn latest_blockhash(&mut self) -> Result<Hash, ChainError> {
+        self.client.get_latest_blockhash().await.map_err(|e| self.transport(e))
+    }
+
+    async fn simulate(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
+        let r = self.client.simulate_transaction(tx).await.map_err(|e| self.transport(e))?.value;
+        Ok(TxReport {
+            signature: tx.signatures.first().map(|s| s.to_string()).unwrap_or_default(),
+            err: r.err.map(TransactionError::from),
+            logs: r.logs.unwrap_or_default(),
+            units_consumed: r.units_consumed,
+        })
+    }
+
+    async fn send(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
+        let signature = tx.signatures.first().map(|s| s.to_string()).unwrap_or_default();
+        match self.client.send_and_confirm_transaction(tx).await {
+            Ok(_) => Ok(TxReport { signature, err: None, logs: vec![], units_consumed: None }),
+            Err(e) => match e.get_transaction_error() {
+                Some(TransactionError::BlockhashNotFound) => Err(ChainError::BlockhashExpired),
+                Some(te) => Ok(TxReport { signature, err: Some(te), logs: vec![], units_consumed: None }),
+                None if e.to_string().contains("blockhash") => Err(ChainError::BlockhashExpired),
+                None => Err(self.transport(e)),
+            },
+        }
+    }
+}
