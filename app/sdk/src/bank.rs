@@ -129,7 +129,7 @@ impl Bank {
         match self.ctx.banks_client.process_transaction_with_metadata(tx).await {
             Ok(r) => TxOutcome { result: r.result, logs: r.metadata.map(|m| m.log_messages).unwrap_or_default() },
             Err(BanksClientError::TransactionError(e)) => TxOutcome { result: Err(e), logs: vec![] },
-            Err(e) => TxOutcome { result: Err(TransactionError::BlockhashNotFound), logs: vec![format!("bank error: {e}")] },
+            Err(e) => panic!("bank transport error (not a transaction failure): {e:?}"),
         }
     }
 

@@ -128,8 +128,11 @@ impl Chain for BankChain {
 
     async fn simulate(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
         let r = self.bank.ctx.banks_client.simulate_transaction(tx.clone()).await.map_err(|e| ChainError::Transport { url: self.endpoint(), message: e.to_string() })?;
-        let (logs, units) = r.simulation_details.map(|d| (d.logs, d.units_consumed)).unwrap_or_default();
-        Ok(TxReport { signature: tx.signatures.first().map(|s| s.to_string()).unwrap_or_default(), err: r.result.and_then(|x| x.err()), logs, units_consumed: Some(units) })
+        let (logs, units) = match r.simulation_details {
+            Some(d) => (d.logs, Some(d.units_consumed)),
+            None => (vec![], None),
+        };
+        Ok(TxReport { signature: tx.signatures.first().map(|s| s.to_string()).unwrap_or_default(), err: r.result.and_then(|x| x.err()), logs, units_consumed: units })
     }
 
     async fn send(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
@@ -208,6 +211,8 @@ impl Chain for RpcChain {
                 Some(TransactionError::BlockhashNotFound) => Err(ChainError::BlockhashExpired),
                 Some(te) => Ok(TxReport { signature, err: Some(te), logs: vec![], units_consumed: None }),
                 None if e.to_string().contains("blockhash") => Err(ChainError::BlockhashExpired),
+                // send_and_confirm gave up waiting: the transaction may or may not land.
+                None if e.to_string().contains("unable to confirm") => Err(ChainError::Timeout),
                 None => Err(self.transport(e)),
             },
         }

@@ -10,6 +10,8 @@ pub mod bank;
 pub mod chain;
 pub mod decide;
 pub mod defaults;
+pub mod deploy;
+pub mod errors;
 pub mod ix;
 pub mod keys;
 pub mod oracle_fixture;

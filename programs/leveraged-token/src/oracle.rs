@@ -90,6 +90,8 @@ fn read_legacy(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(
     let data = oracle.try_borrow_data()?;
     // bytemuck needs the account data aligned; on-chain it is, in some hosts it may not be.
     let aligned: Vec<u64>;
+    // `%` rather than `is_multiple_of`: SBF platform-tools ship an older rustc.
+    #[allow(clippy::manual_is_multiple_of)]
     let bytes: &[u8] = if (data.as_ptr() as usize) % core::mem::align_of::<LegacyPriceAccount>() == 0 {
         &data
     } else {

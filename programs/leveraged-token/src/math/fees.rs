@@ -26,7 +26,7 @@ pub fn streaming_fee_ceil(equity: u64, fee_bps_per_year: u32, slots: u64) -> Mat
         .checked_mul(u128::from(fee_bps_per_year))
         .ok_or(MathError::Overflow)?;
     let fee = mul_div_ceil(num, u128::from(slots), BPS * SLOTS_PER_YEAR)?;
-    Ok(to_u64(fee.min(u128::from(equity)))?)
+    to_u64(fee.min(u128::from(equity)))
 }
 
 /// A fee of `bps` on an amount, rounded up.

@@ -1,0 +1,531 @@
+//! The footprint scenario: one deterministic bank world in which every
+//! measured instruction runs exactly once, as the transaction a real client
+//! would send (the signer pays, no compute-budget instruction).
+//!
+//! This file is shared: the bench binary (`lt-bench`) uses it as a module and
+//! `tests/tests/footprint.rs` includes it with `#[path]`, so the byte and CPI
+//! counts the test asserts are exactly the ones `docs/footprint.md` reports. It
+//! therefore uses only crates both packages depend on.
+//!
+//! Determinism (needed for repeatable callgrind counts): every keypair comes
+//! from a fixed seed, the oracle and treasury are fixed addresses, slots are
+//! warped explicitly and prices are fixed. The PDAs, their bumps (and so the
+//! number of `find_program_address` attempts an `init` makes) and every
+//! amount are the same in every run.
+
+#![allow(deprecated)]
+#![allow(dead_code)]
+
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_spl::token::spl_token;
+use leveraged_token::constants::PYTH_LEGACY_DEVNET;
+use leveraged_token_sdk::{defaults, ix, oracle_fixture, MarketKeys, OracleKind, TokenKeys};
+use pyth_sdk_solana::state::PriceStatus;
+use solana_account::{Account, AccountSharedData};
+use solana_keypair::Keypair;
+use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+/// Largest serialized transaction a validator accepts (IPv6 MTU − headers).
+pub const PACKET_DATA_SIZE: usize = 1_232;
+pub const DECIMALS: u8 = 6;
+pub const USDC: u64 = 1_000_000;
+/// Pyth exponent of the fixture oracle (prices are USD × 1e8).
+pub const EXPO: i32 = -8;
+pub const USD: i64 = 100_000_000;
+pub const LONG_3X: i32 = 30_000;
+/// SPL Token program id, as it appears in the logs.
+pub const SPL_TOKEN: &str = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
+pub const SYSTEM_PROGRAM: &str = "11111111111111111111111111111111";
+
+/// The instructions measured, in the order the scenario runs them.
+pub const MEASURED: [&str; 8] = [
+    "initialize_config",
+    "create_market",
+    "deposit_liquidity",
+    "create_leveraged_token",
+    "mint",
+    "rebalance",
+    "redeem",
+    "withdraw_liquidity",
+];
+
+/// A keypair from a fixed seed: the same address in every run.
+pub fn seeded(n: u8) -> Keypair {
+    Keypair::new_from_array([n; 32])
+}
+
+/// The program's entrypoint, called through an opaque function pointer so that
+/// `leveraged_token::entry` stays an out-of-line function even under fat LTO:
+/// callgrind toggles collection on that symbol. `processor!` needs one
+/// lifetime, so the inputs are leaked (a few hundred bytes per instruction),
+/// outside the measured function.
+fn process_instruction(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    let program_id: &'static Pubkey = Box::leak(Box::new(*program_id));
+    let accounts: &[AccountInfo] = Box::leak(accounts.to_vec().into_boxed_slice());
+    let data: &'static [u8] = Box::leak(data.to_vec().into_boxed_slice());
+    let entry: for<'a> fn(&'a Pubkey, &'a [AccountInfo<'a>], &'a [u8]) -> ProgramResult = std::hint::black_box(leveraged_token::entry);
+    entry(program_id, accounts, data)
+}
+
+/// What a processed transaction returned.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub result: Result<(), TransactionError>,
+    pub logs: Vec<String>,
+}
+
+impl Outcome {
+    #[track_caller]
+    pub fn unwrap(self, what: &str) -> Vec<String> {
+        if let Err(e) = &self.result {
+            panic!("{what} failed: {e:?}\n{}", self.logs.join("\n"));
+        }
+        self.logs
+    }
+}
+
+/// A minimal bank: the program natively (through [`process_instruction`]),
+/// SPL Token as the real BPF program.
+pub struct Harness {
+    pub ctx: ProgramTestContext,
+    nonce: u32,
+}
+
+impl Harness {
+    pub async fn new() -> Self {
+        let mut pt = ProgramTest::new("leveraged_token", leveraged_token::ID, processor!(process_instruction));
+        pt.prefer_bpf(false);
+        Self { ctx: pt.start_with_context().await, nonce: 0 }
+    }
+
+    pub async fn process(&mut self, tx: Transaction) -> Outcome {
+        match self.ctx.banks_client.process_transaction_with_metadata(tx).await {
+            Ok(r) => Outcome { result: r.result, logs: r.metadata.map(|m| m.log_messages).unwrap_or_default() },
+            Err(BanksClientError::TransactionError(e)) => Outcome { result: Err(e), logs: vec![] },
+            Err(e) => panic!("bank error: {e:?}"),
+        }
+    }
+
+    /// A setup transaction: the context payer pays, a per-call compute-budget
+    /// instruction keeps identical instruction lists distinct.
+    pub async fn setup(&mut self, ixs: &[Instruction], signers: &[&Keypair]) {
+        self.nonce += 1;
+        let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - self.nonce)];
+        all.extend_from_slice(ixs);
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
+        let mut keys: Vec<&Keypair> = vec![&self.ctx.payer];
+        keys.extend(signers.iter().copied().filter(|k| k.pubkey() != self.ctx.payer.pubkey()));
+        let tx = Transaction::new_signed_with_payer(&all, Some(&self.ctx.payer.pubkey()), &keys, blockhash);
+        self.process(tx).await.unwrap("setup transaction");
+    }
+
+    /// The transaction a client sends for `ix`: `signer` signs and pays, no
+    /// compute-budget instruction.
+    pub async fn client_tx(&mut self, ix: &Instruction, signer: &Keypair) -> Transaction {
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
+        Transaction::new_signed_with_payer(std::slice::from_ref(ix), Some(&signer.pubkey()), &[signer], blockhash)
+    }
+
+    pub fn set_account(&mut self, key: Pubkey, lamports: u64, data: Vec<u8>, owner: Pubkey) {
+        let acc = Account { lamports, data, owner, executable: false, rent_epoch: 0 };
+        self.ctx.set_account(&key, &AccountSharedData::from(acc));
+    }
+
+    /// Give `key` 100 SOL (a system account).
+    pub fn fund(&mut self, key: Pubkey) {
+        self.set_account(key, 100_000_000_000, vec![], anchor_lang::solana_program::system_program::ID);
+    }
+
+    pub async fn raw_account(&mut self, key: Pubkey) -> Option<Account> {
+        self.ctx.banks_client.get_account(key).await.expect("get_account")
+    }
+
+    pub async fn slot(&mut self) -> u64 {
+        self.ctx.banks_client.get_sysvar::<anchor_lang::prelude::Clock>().await.expect("clock").slot
+    }
+
+    pub async fn warp(&mut self, slots: u64) {
+        let now = self.slot().await;
+        self.ctx.warp_to_slot(now + slots).expect("warp");
+    }
+
+    pub async fn create_mint(&mut self, mint: &Keypair, decimals: u8, authority: &Pubkey) -> Pubkey {
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let space = spl_token::state::Mint::LEN;
+        let payer = self.ctx.payer.pubkey();
+        let ixs = [
+            anchor_lang::solana_program::system_instruction::create_account(&payer, &mint.pubkey(), rent.minimum_balance(space), space as u64, &spl_token::ID),
+            spl_token::instruction::initialize_mint2(&spl_token::ID, &mint.pubkey(), authority, None, decimals).unwrap(),
+        ];
+        self.setup(&ixs, &[mint]).await;
+        mint.pubkey()
+    }
+
+    pub async fn create_token_account(&mut self, account: &Keypair, mint: Pubkey, owner: Pubkey) -> Pubkey {
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let space = spl_token::state::Account::LEN;
+        let payer = self.ctx.payer.pubkey();
+        let ixs = [
+            anchor_lang::solana_program::system_instruction::create_account(&payer, &account.pubkey(), rent.minimum_balance(space), space as u64, &spl_token::ID),
+            spl_token::instruction::initialize_account3(&spl_token::ID, &account.pubkey(), &mint, &owner).unwrap(),
+        ];
+        self.setup(&ixs, &[account]).await;
+        account.pubkey()
+    }
+
+    pub async fn mint_to(&mut self, mint: Pubkey, authority: &Keypair, account: Pubkey, amount: u64) {
+        let ix = spl_token::instruction::mint_to(&spl_token::ID, &mint, &account, &authority.pubkey(), &[], amount).unwrap();
+        self.setup(&[ix], &[authority]).await;
+    }
+
+    pub async fn token_balance(&mut self, account: Pubkey) -> u64 {
+        let acc = self.raw_account(account).await.expect("token account");
+        spl_token::state::Account::unpack(&acc.data).expect("token account data").amount
+    }
+}
+
+/// Wire size of a legacy transaction: compact-u16 signature count, 64 bytes per
+/// signature, then the serialized message. Equal to `bincode::serialize(tx).len()`
+/// (the bench checks both).
+pub fn tx_wire_size(tx: &Transaction) -> usize {
+    compact_u16_len(tx.signatures.len()) + 64 * tx.signatures.len() + tx.message_data().len()
+}
+
+pub fn compact_u16_len(n: usize) -> usize {
+    match n {
+        0..=0x7f => 1,
+        0x80..=0x3fff => 2,
+        _ => 3,
+    }
+}
+
+/// One cross-program invocation our program made, read from the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cpi {
+    /// Callee program id.
+    pub program: String,
+    /// `Instruction: X` the callee logged, if any (SPL Token logs its own).
+    pub instruction: Option<String>,
+    /// Compute units the callee reported (BPF callees only; builtins are not metered in the logs).
+    pub consumed: Option<u64>,
+}
+
+/// The CPIs made by the top-level invocation of `program` in `logs`.
+///
+/// Native-mode quirk: solana-program-test runs our program natively and
+/// performs its CPIs in `SyscallStubs::sol_invoke_signed`, which logs
+/// `Program <callee> invoke [1]` (the caller's stack height) before it hands
+/// the instruction to the runtime, whose loader then logs the same callee
+/// again as `invoke [2]` (and after it, two `success` lines). A validator logs
+/// only the `[2]` line. Counting every `Program Tokenkeg… invoke` line would
+/// therefore double the count. Each CPI is counted once, at the stub's line
+/// (one per CPI, BPF or builtin callee alike); the runtime's `[2]` line must
+/// follow it at once and is checked, not counted. Our own top-level
+/// invocation is logged twice as `invoke [1]` for the same reason (runtime,
+/// then program-test's builtin wrapper).
+pub fn cpis_of(logs: &[String], program: &Pubkey) -> Vec<Cpi> {
+    let top = format!("Program {program} invoke [1]");
+    let ours_done = [format!("Program {program} success"), format!("Program {program} failed")];
+    let mut out: Vec<Cpi> = Vec::new();
+    let mut inside = false;
+    let mut expect_runtime_line: Option<String> = None;
+    for line in logs {
+        if !inside {
+            inside = *line == top;
+            continue;
+        }
+        if ours_done.iter().any(|d| line.starts_with(d.as_str())) {
+            break;
+        }
+        if *line == top {
+            // The same quirk at the top level: the runtime logs our builtin's
+            // invocation, then program-test's wrapper logs it again.
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("Program ") {
+            if let Some(callee) = rest.strip_suffix(" invoke [1]") {
+                out.push(Cpi { program: callee.to_string(), instruction: None, consumed: None });
+                expect_runtime_line = Some(format!("Program {callee} invoke [2]"));
+                continue;
+            }
+            if let Some(want) = expect_runtime_line.take() {
+                assert_eq!(*line, want, "a CPI stub line not followed by the runtime's invoke line\n{}", logs.join("\n"));
+                continue;
+            }
+            if rest.contains(" invoke [") {
+                panic!("unexpected invoke line inside our program: {line}\n{}", logs.join("\n"));
+            }
+            if let Some(last) = out.last_mut() {
+                if let Some(name) = rest.strip_prefix("log: Instruction: ") {
+                    if last.instruction.is_none() {
+                        last.instruction = Some(name.to_string());
+                    }
+                } else if let Some(tail) = rest.strip_prefix(&format!("{} consumed ", last.program)) {
+                    last.consumed = tail.split_whitespace().next().and_then(|n| n.parse().ok());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Byte lengths of the Anchor events (`Program data: <base64>`) in `logs`.
+pub fn event_sizes(logs: &[String]) -> Vec<usize> {
+    logs.iter()
+        .filter_map(|l| l.split_once("Program data: ").map(|(_, b)| b.trim()))
+        .map(|b| {
+            let pad = b.bytes().rev().take_while(|&c| c == b'=').count();
+            b.len() / 4 * 3 - pad
+        })
+        .collect()
+}
+
+/// Everything measured about one instruction's transaction.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub name: &'static str,
+    /// Serialized legacy transaction, signatures included.
+    pub tx_bytes: usize,
+    /// The same with `SetComputeUnitLimit` and `SetComputeUnitPrice` in front
+    /// (what a keeper or wallet sends with a priority fee); built, not sent.
+    pub tx_bytes_with_budget: usize,
+    pub signatures: usize,
+    /// Distinct account keys in the message (program id and fee payer included).
+    pub tx_accounts: usize,
+    /// Account metas of the instruction itself.
+    pub ix_accounts: usize,
+    pub ix_data_bytes: usize,
+    pub cpis: Vec<Cpi>,
+    pub events: Vec<usize>,
+    pub logs: Vec<String>,
+    pub tx: Transaction,
+}
+
+impl Measured {
+    pub fn cpi_count(&self, program: &str) -> usize {
+        self.cpis.iter().filter(|c| c.program == program).count()
+    }
+}
+
+/// A point the scenario reports around each measured transaction (the bench
+/// turns these into callgrind client requests).
+#[derive(Debug, Clone, Copy)]
+pub enum Mark {
+    Before(&'static str),
+    After(&'static str),
+}
+
+pub type Hook = Box<dyn FnMut(Mark)>;
+
+/// An actor with its token accounts.
+pub struct Actor {
+    pub kp: Keypair,
+    pub collateral: Pubkey,
+    pub lp: Pubkey,
+    pub shares: Pubkey,
+}
+
+impl Actor {
+    pub fn key(&self) -> Pubkey {
+        self.kp.pubkey()
+    }
+}
+
+/// The deterministic world: config, one legacy-oracle market at $100 with
+/// 1,000,000 USDC of liquidity (after `deposit_liquidity`), a 3x long token.
+pub struct World {
+    pub h: Harness,
+    pub admin: Keypair,
+    pub minter: Keypair,
+    pub treasury: Pubkey,
+    pub market: MarketKeys,
+    pub token: TokenKeys,
+    pub lp: Actor,
+    pub alice: Actor,
+    pub keeper: Actor,
+    pub price: i64,
+    pub conf: u64,
+    pub measured: Vec<Measured>,
+    hook: Hook,
+}
+
+impl World {
+    /// Bank, admin, collateral mint and oracle; no program instruction yet.
+    pub async fn bare(hook: Hook) -> Self {
+        let mut h = Harness::new().await;
+        let admin = seeded(1);
+        h.fund(admin.pubkey());
+        let minter = seeded(5);
+        let collateral = h.create_mint(&seeded(10), DECIMALS, &minter.pubkey()).await;
+        let oracle = Pubkey::new_from_array([0x0a; 32]);
+        let market = MarketKeys::legacy(oracle, collateral);
+        let token = market.token(LONG_3X);
+        let stub = |n: u8| Actor { kp: seeded(n), collateral: Pubkey::default(), lp: Pubkey::default(), shares: Pubkey::default() };
+        let mut w = World {
+            h,
+            admin,
+            minter,
+            treasury: Pubkey::new_from_array([0x09; 32]),
+            market,
+            token,
+            lp: stub(2),
+            alice: stub(3),
+            keeper: stub(4),
+            price: 100 * USD,
+            conf: 5 * USD as u64 / 100,
+            measured: Vec::new(),
+            hook,
+        };
+        w.publish().await;
+        w
+    }
+
+    /// Write the current price to the oracle, published at the current slot.
+    pub async fn publish(&mut self) {
+        let slot = self.h.slot().await;
+        let data = oracle_fixture::legacy_price_account(self.price, self.conf, EXPO, slot, PriceStatus::Trading);
+        self.h.set_account(self.market.oracle, 1_000_000_000, data, PYTH_LEGACY_DEVNET);
+    }
+
+    pub async fn set_price(&mut self, price: i64) {
+        self.price = price;
+        self.publish().await;
+    }
+
+    pub async fn warp(&mut self, slots: u64) {
+        self.h.warp(slots).await;
+        self.publish().await;
+    }
+
+    /// An actor funded with SOL and `collateral_amount` USDC, with an LP account
+    /// and a share account of the 3x token (seeds `seed`, `seed+1`, `seed+2`, `seed+3`).
+    pub async fn actor(&mut self, seed: u8, collateral_amount: u64, with_shares: bool) -> Actor {
+        let kp = seeded(seed);
+        self.h.fund(kp.pubkey());
+        let collateral = self.h.create_token_account(&seeded(seed + 1), self.market.collateral_mint, kp.pubkey()).await;
+        if collateral_amount > 0 {
+            let minter = self.minter.insecure_clone();
+            self.h.mint_to(self.market.collateral_mint, &minter, collateral, collateral_amount).await;
+        }
+        let lp = self.h.create_token_account(&seeded(seed + 2), self.market.lp_mint, kp.pubkey()).await;
+        let shares = if with_shares { self.h.create_token_account(&seeded(seed + 3), self.token.share_mint, kp.pubkey()).await } else { Pubkey::default() };
+        Actor { kp, collateral, lp, shares }
+    }
+
+    /// Send `ix` as its client would, unmeasured; panics if it fails.
+    pub async fn send(&mut self, ix: Instruction, signer: &Keypair) -> Vec<String> {
+        let tx = self.h.client_tx(&ix, signer).await;
+        self.h.process(tx).await.unwrap("transaction")
+    }
+
+    /// Send `ix` as its client would (signed and paid by `signer`), once, and
+    /// record its footprint. Panics if it fails.
+    pub async fn measure(&mut self, name: &'static str, ix: Instruction, signer: &Keypair) -> Measured {
+        let tx = self.h.client_tx(&ix, signer).await;
+        (self.hook)(Mark::Before(name));
+        let out = self.h.process(tx.clone()).await;
+        (self.hook)(Mark::After(name));
+        let logs = out.unwrap(name);
+        let with_budget = {
+            use solana_compute_budget_interface::ComputeBudgetInstruction as Cb;
+            let ixs = [Cb::set_compute_unit_limit(200_000), Cb::set_compute_unit_price(1_000), ix.clone()];
+            Transaction::new_signed_with_payer(&ixs, Some(&signer.pubkey()), &[signer], tx.message.recent_blockhash)
+        };
+        let m = Measured {
+            name,
+            tx_bytes: tx_wire_size(&tx),
+            tx_bytes_with_budget: tx_wire_size(&with_budget),
+            signatures: tx.signatures.len(),
+            tx_accounts: tx.message.account_keys.len(),
+            ix_accounts: ix.accounts.len(),
+            ix_data_bytes: ix.data.len(),
+            cpis: cpis_of(&logs, &leveraged_token::ID),
+            events: event_sizes(&logs),
+            logs,
+            tx,
+        };
+        self.measured.push(m.clone());
+        m
+    }
+
+    /// Run every measured instruction once, in [`MEASURED`] order.
+    pub async fn run(hook: Hook) -> Self {
+        let mut w = World::bare(hook).await;
+        let admin = w.admin.insecure_clone();
+        let a = admin.pubkey();
+
+        w.measure("initialize_config", ix::initialize_config(a, w.treasury), &admin).await;
+        let ix = ix::create_market(a, &w.market, OracleKind::PythLegacy, defaults::market_params());
+        w.measure("create_market", ix, &admin).await;
+
+        w.lp = w.actor(20, 1_000_000 * USDC, false).await;
+        let (lp, m) = (w.lp.kp.insecure_clone(), w.market);
+        let ix = ix::deposit_liquidity(lp.pubkey(), &m, w.lp.collateral, w.lp.lp, 1_000_000 * USDC, 0);
+        w.measure("deposit_liquidity", ix, &lp).await;
+
+        let ix = ix::create_leveraged_token(a, &w.token, defaults::token_params(LONG_3X, USDC));
+        w.measure("create_leveraged_token", ix, &admin).await;
+
+        w.alice = w.actor(30, 100_000 * USDC, true).await;
+        w.keeper = w.actor(40, 0, false).await;
+        let (alice, t) = (w.alice.kp.insecure_clone(), w.token);
+        let ix = ix::mint(alice.pubkey(), &t, w.alice.collateral, w.alice.shares, 10_000 * USDC, 0);
+        w.measure("mint", ix, &alice).await;
+
+        // +11 %: past the 10 % deviation trigger of the 3x long.
+        w.warp(10).await;
+        w.set_price(111 * USD).await;
+        let keeper = w.keeper.kp.insecure_clone();
+        let ix = ix::rebalance(keeper.pubkey(), &t, w.keeper.collateral);
+        w.measure("rebalance", ix, &keeper).await;
+
+        w.warp(10).await;
+        let shares = w.h.token_balance(w.alice.shares).await / 2;
+        let ix = ix::redeem(alice.pubkey(), &t, w.alice.shares, w.alice.collateral, shares, 0);
+        w.measure("redeem", ix, &alice).await;
+
+        let lp_shares = w.h.token_balance(w.lp.lp).await / 10;
+        let ix = ix::withdraw_liquidity(lp.pubkey(), &m, w.lp.collateral, w.lp.lp, lp_shares, 0);
+        w.measure("withdraw_liquidity", ix, &lp).await;
+        w
+    }
+
+    pub fn get(&self, name: &str) -> &Measured {
+        self.measured.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("{name} was not measured"))
+    }
+
+    /// Size and rent of every account the program creates, read from the bank.
+    pub async fn accounts(&mut self) -> Vec<AccountFootprint> {
+        let rows: [(&'static str, &'static str, Pubkey); 7] = [
+            ("Config", "initialize_config", leveraged_token::pda::config().0),
+            ("Market", "create_market", self.market.market),
+            ("pool vault (SPL token account)", "create_market", self.market.pool_vault),
+            ("LP mint (SPL mint)", "create_market", self.market.lp_mint),
+            ("LeveragedToken", "create_leveraged_token", self.token.token),
+            ("share mint (SPL mint)", "create_leveraged_token", self.token.share_mint),
+            ("token vault (SPL token account)", "create_leveraged_token", self.token.vault),
+        ];
+        let mut out = Vec::new();
+        for (what, created_by, key) in rows {
+            let acc = self.h.raw_account(key).await.unwrap_or_else(|| panic!("{what} missing"));
+            out.push(AccountFootprint { what, created_by, bytes: acc.data.len(), lamports: acc.lamports, owner: acc.owner });
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AccountFootprint {
+    pub what: &'static str,
+    pub created_by: &'static str,
+    pub bytes: usize,
+    /// Lamports the account holds in the bank (its rent-exempt deposit).
+    pub lamports: u64,
+    pub owner: Pubkey,
+}

@@ -1,0 +1,251 @@
+//! `market create|params`, `liquidity deposit|withdraw`, `token create|params`.
+
+use anchor_lang::prelude::Pubkey;
+use anyhow::{anyhow, bail, Context, Result};
+use leveraged_token::math::pool::{collateral_for_lp_floor, lp_for_deposit_floor, pool_value, Side};
+use leveraged_token::state::OracleKind;
+use leveraged_token::{MarketParams, TokenParams};
+use leveraged_token_sdk::chain::Chain;
+use leveraged_token_sdk::{defaults, ix, MarketKeys};
+
+use super::{describe, hex, less_slippage, load_market, market_keys, tx_fields, usable_price, MarketState};
+use crate::amount::{format_leverage, format_ui_amount, parse_leverage, UiAmount};
+use crate::args::{MarketCreateArgs, MarketParamFlags, OracleKindArg, TokenCreateArgs, TokenParamFlags};
+use crate::client::{create_ata_ix, decode_mint, token_amount, Client};
+use crate::report::Report;
+
+fn market_param_fields(r: &mut Report, p: &MarketParams) {
+    r.push("trade_fee_bps", p.trade_fee_bps);
+    r.push("borrow_rate_bps", p.borrow_rate_bps);
+    r.push("oi_cap_bps", p.oi_cap_bps);
+    r.push("max_age_slots", p.max_age_slots);
+    r.push("max_age_secs", p.max_age_secs);
+    r.push("max_conf_bps", p.max_conf_bps);
+}
+
+fn token_param_fields(r: &mut Report, p: &TokenParams, decimals: u8) {
+    r.push("band_min_bps", p.band_min_bps);
+    r.push("band_max_bps", p.band_max_bps);
+    r.push("ripcord_bps", p.ripcord_bps);
+    r.push("deviation_bps", p.deviation_bps);
+    r.push("max_slots", p.max_slots);
+    r.push("max_notional_per_call", format_ui_amount(p.max_notional_per_call, decimals));
+    r.push("keeper_reward", format_ui_amount(p.keeper_reward, decimals));
+    r.push("keeper_reward_cap_bps", p.keeper_reward_cap_bps);
+    r.push("mint_fee_bps", p.mint_fee_bps);
+    r.push("redeem_fee_bps", p.redeem_fee_bps);
+    r.push("streaming_fee_bps", p.streaming_fee_bps);
+}
+
+/// Parse a 32-byte feed id from 64 hex characters (optional 0x).
+pub fn parse_feed_id(s: &str) -> Result<[u8; 32]> {
+    let t = s.trim().trim_start_matches("0x");
+    if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("--feed-id must be 64 hex characters, got {s:?}");
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&t[2 * i..2 * i + 2], 16)?;
+    }
+    Ok(out)
+}
+
+pub async fn market_create<C: Chain>(c: &mut Client<C>, a: &MarketCreateArgs) -> Result<Report> {
+    let admin = c.signer_key()?;
+    let endpoint = c.endpoint();
+    let mint = decode_mint(&a.collateral_mint, c.fetch_one(a.collateral_mint).await?.as_ref(), &endpoint).context("--collateral-mint")?;
+    let (keys, kind) = match a.kind {
+        OracleKindArg::Legacy => {
+            if a.feed_id.is_some() {
+                bail!("--feed-id is for --kind pull; a legacy market is keyed by its --oracle price account");
+            }
+            (MarketKeys::legacy(a.oracle, a.collateral_mint), OracleKind::PythLegacy)
+        }
+        OracleKindArg::Pull => {
+            let feed = parse_feed_id(a.feed_id.as_deref().ok_or_else(|| anyhow!("--kind pull needs --feed-id <64 hex characters>"))?)?;
+            (MarketKeys::pull(feed, a.oracle, a.collateral_mint), OracleKind::PythPull)
+        }
+    };
+    if c.fetch_one(keys.market).await?.is_some() {
+        bail!("market {} already exists for this oracle and collateral mint", keys.market);
+    }
+    if c.fetch_one(a.oracle).await?.is_none() {
+        bail!("oracle account {} not found on {endpoint}", a.oracle);
+    }
+    let params = a.params.apply(defaults::market_params());
+    let e = c.execute(vec![ix::create_market(admin, &keys, kind, params)], &[]).await?;
+    let mut r = Report::new("market create")
+        .field("market", keys.market)
+        .field("oracle_kind", format!("{kind:?}"))
+        .field("oracle", a.oracle)
+        .field("oracle_id", hex(&keys.oracle_id))
+        .field("collateral_mint", a.collateral_mint)
+        .field("collateral_decimals", mint.decimals)
+        .field("pool_vault", keys.pool_vault)
+        .field("lp_mint", keys.lp_mint);
+    market_param_fields(&mut r, &params);
+    tx_fields(&mut r, &e);
+    Ok(r)
+}
+
+pub async fn market_params<C: Chain>(c: &mut Client<C>, market: Pubkey, flags: &MarketParamFlags) -> Result<Report> {
+    let m = c.market(market).await?;
+    if flags.is_empty() {
+        let mut r = Report::new("market params (current; pass flags to change them)").field("market", market);
+        market_param_fields(&mut r, &m.params);
+        return Ok(r);
+    }
+    let admin = c.signer_key()?;
+    let new = flags.apply(m.params);
+    let e = c.execute(vec![ix::update_market_params(admin, market, new)], &[]).await?;
+    let mut r = Report::new("market params").field("market", market);
+    market_param_fields(&mut r, &new);
+    tx_fields(&mut r, &e);
+    Ok(r)
+}
+
+fn user_account(slot: Option<(Pubkey, Option<u64>)>) -> (Pubkey, Option<u64>) {
+    slot.expect("loaded with a user")
+}
+
+pub async fn deposit<C: Chain>(c: &mut Client<C>, market: Pubkey, amount: &UiAmount, min_lp_out: Option<&UiAmount>, slippage_bps: u16, oracle: Option<Pubkey>) -> Result<Report> {
+    let owner = c.signer_key()?;
+    let st: MarketState = load_market(c, market, oracle, Some(owner)).await?;
+    let keys = market_keys(&st.market, oracle)?;
+    let dec = st.decimals();
+    let (collateral, balance) = user_account(st.user_collateral);
+    let (lp_account, lp_balance) = user_account(st.user_lp);
+    let Some(balance) = balance else {
+        bail!("the signer {owner} has no collateral account for mint {} (associated token account {collateral} does not exist)", st.market.collateral_mint);
+    };
+    let amount = amount.resolve(dec, balance)?;
+    if amount == 0 {
+        bail!("{}", describe(leveraged_token::errors::ErrorCode::ZeroAmount));
+    }
+    if amount > balance {
+        bail!("insufficient collateral: {collateral} holds {}, the deposit needs {}", format_ui_amount(balance, dec), format_ui_amount(amount, dec));
+    }
+    let mut r = Report::new("liquidity deposit").field("market", market).field("amount", format_ui_amount(amount, dec));
+    let quote = match usable_price(&st.oracle, c.simulate)? {
+        Some(p) => {
+            let value = pool_value(st.pool_amount, &st.market.aggregates(), st.index_now()?, p.price, p.conf, Side::High).map_err(|e| anyhow!("pool value: {e:?}"))?;
+            if value == 0 && st.lp_supply > 0 {
+                bail!("{}", describe(leveraged_token::errors::ErrorCode::PoolInsolvent));
+            }
+            r.push("pool_value", format_ui_amount(u64::try_from(value).unwrap_or(u64::MAX), dec));
+            Some(u64::try_from(lp_for_deposit_floor(amount, st.lp_supply, value).map_err(|e| anyhow!("quote: {e:?}"))?).unwrap_or(u64::MAX))
+        }
+        None => None,
+    };
+    let min = match min_lp_out {
+        Some(m) => m.exact(dec)?,
+        None => quote.map(|q| less_slippage(q, slippage_bps)).unwrap_or(0),
+    };
+    r.push("quote_lp_out", quote.map(|q| format_ui_amount(q, dec)));
+    r.push("min_lp_out", format_ui_amount(min, dec));
+    let mut ixs = Vec::new();
+    if lp_balance.is_none() {
+        ixs.push(create_ata_ix(&owner, &owner, &keys.lp_mint));
+    }
+    ixs.push(ix::deposit_liquidity(owner, &keys, collateral, lp_account, amount, min));
+    let e = c.execute(ixs, &[]).await?;
+    if !e.simulated {
+        let after = c.fetch(&[lp_account, collateral]).await?;
+        let lp_now = token_amount(after[0].as_ref())?.unwrap_or(0);
+        r.push("lp_received", format_ui_amount(lp_now - lp_balance.unwrap_or(0), dec));
+        r.push("lp_balance", format_ui_amount(lp_now, dec));
+        r.push("collateral_balance", format_ui_amount(token_amount(after[1].as_ref())?.unwrap_or(0), dec));
+    }
+    tx_fields(&mut r, &e);
+    Ok(r)
+}
+
+pub async fn withdraw<C: Chain>(c: &mut Client<C>, market: Pubkey, lp_amount: &UiAmount, min_out: Option<&UiAmount>, slippage_bps: u16, oracle: Option<Pubkey>) -> Result<Report> {
+    let owner = c.signer_key()?;
+    let st: MarketState = load_market(c, market, oracle, Some(owner)).await?;
+    let keys = market_keys(&st.market, oracle)?;
+    let dec = st.decimals();
+    let (collateral, collateral_balance) = user_account(st.user_collateral);
+    let (lp_account, lp_balance) = user_account(st.user_lp);
+    let Some(lp_balance) = lp_balance else {
+        bail!("the signer {owner} holds no LP shares of market {market} (associated token account {lp_account} does not exist)");
+    };
+    let lp = lp_amount.resolve(dec, lp_balance)?;
+    if lp == 0 {
+        bail!("{}", describe(leveraged_token::errors::ErrorCode::ZeroAmount));
+    }
+    if lp > lp_balance {
+        bail!("insufficient LP shares: {lp_account} holds {}, the withdrawal needs {}", format_ui_amount(lp_balance, dec), format_ui_amount(lp, dec));
+    }
+    let mut r = Report::new("liquidity withdraw").field("market", market).field("lp_amount", format_ui_amount(lp, dec));
+    let quote = match usable_price(&st.oracle, c.simulate)? {
+        Some(p) => {
+            let value = pool_value(st.pool_amount, &st.market.aggregates(), st.index_now()?, p.price, p.conf, Side::Low).map_err(|e| anyhow!("pool value: {e:?}"))?;
+            r.push("pool_value", format_ui_amount(u64::try_from(value).unwrap_or(u64::MAX), dec));
+            Some(u64::try_from(collateral_for_lp_floor(lp, st.lp_supply, value, st.pool_amount).map_err(|e| anyhow!("quote: {e:?}"))?).unwrap_or(u64::MAX))
+        }
+        None => None,
+    };
+    let min = match min_out {
+        Some(m) => m.exact(dec)?,
+        None => quote.map(|q| less_slippage(q, slippage_bps)).unwrap_or(0),
+    };
+    r.push("quote_collateral_out", quote.map(|q| format_ui_amount(q, dec)));
+    r.push("min_collateral_out", format_ui_amount(min, dec));
+    let mut ixs = Vec::new();
+    if collateral_balance.is_none() {
+        ixs.push(create_ata_ix(&owner, &owner, &st.market.collateral_mint));
+    }
+    ixs.push(ix::withdraw_liquidity(owner, &keys, collateral, lp_account, lp, min));
+    let e = c.execute(ixs, &[]).await?;
+    if !e.simulated {
+        let after = c.fetch(&[collateral, lp_account]).await?;
+        let now = token_amount(after[0].as_ref())?.unwrap_or(0);
+        r.push("collateral_received", format_ui_amount(now - collateral_balance.unwrap_or(0), dec));
+        r.push("collateral_balance", format_ui_amount(now, dec));
+        r.push("lp_balance", format_ui_amount(token_amount(after[1].as_ref())?.unwrap_or(0), dec));
+    }
+    tx_fields(&mut r, &e);
+    Ok(r)
+}
+
+pub async fn token_create<C: Chain>(c: &mut Client<C>, a: &TokenCreateArgs) -> Result<Report> {
+    let admin = c.signer_key()?;
+    let m = c.market(a.market).await?;
+    let target = parse_leverage(&a.leverage)?;
+    let dec = m.collateral_decimals;
+    let keys = MarketKeys::from_market(&m, None).token(target);
+    if c.fetch_one(keys.token).await?.is_some() {
+        bail!("a {} token already exists on market {}: {}", format_leverage(i64::from(target)), a.market, keys.token);
+    }
+    let one_unit = 10u64.checked_pow(u32::from(dec)).ok_or_else(|| anyhow!("collateral has {dec} decimals: too many"))?;
+    let params = a.params.apply(defaults::token_params(target, one_unit), dec)?;
+    let e = c.execute(vec![ix::create_leveraged_token(admin, &keys, params)], &[]).await?;
+    let mut r = Report::new("token create")
+        .field("token", keys.token)
+        .field("market", a.market)
+        .field("target_leverage", format_leverage(i64::from(target)))
+        .field("share_mint", keys.share_mint)
+        .field("vault", keys.vault);
+    token_param_fields(&mut r, &params, dec);
+    tx_fields(&mut r, &e);
+    Ok(r)
+}
+
+pub async fn token_params<C: Chain>(c: &mut Client<C>, token: Pubkey, flags: &TokenParamFlags) -> Result<Report> {
+    let t = c.token(token).await?;
+    let m = c.market(t.market).await?;
+    let dec = m.collateral_decimals;
+    if flags.is_empty() {
+        let mut r = Report::new("token params (current; pass flags to change them)").field("token", token).field("target_leverage", format_leverage(i64::from(t.target_leverage_bps)));
+        token_param_fields(&mut r, &t.params, dec);
+        return Ok(r);
+    }
+    let admin = c.signer_key()?;
+    let new = flags.apply(t.params, dec)?;
+    let e = c.execute(vec![ix::update_token_params(admin, token, new)], &[]).await?;
+    let mut r = Report::new("token params").field("token", token).field("target_leverage", format_leverage(i64::from(t.target_leverage_bps)));
+    token_param_fields(&mut r, &new, dec);
+    tx_fields(&mut r, &e);
+    Ok(r)
+}

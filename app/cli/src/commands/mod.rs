@@ -1,0 +1,245 @@
+//! The command logic, generic over [`Chain`] so the whole CLI runs against the
+//! in-process bank in tests. Each function takes parsed arguments and returns
+//! a [`Report`]; nothing here prints.
+
+pub mod admin;
+pub mod market;
+pub mod trade;
+pub mod view;
+
+use anchor_lang::prelude::Pubkey;
+use anyhow::{anyhow, bail, Result};
+use leveraged_token::errors::ErrorCode;
+use leveraged_token::math::fees::borrow_index_delta_floor;
+use leveraged_token::math::price::NormalizedPrice;
+use leveraged_token::math::PRICE_SCALE;
+use leveraged_token::state::{Config, LeveragedToken, Market, OracleKind};
+use leveraged_token_sdk::chain::Chain;
+use leveraged_token_sdk::decide::TokenView;
+use leveraged_token_sdk::{MarketKeys, TokenKeys};
+use solana_account::Account;
+
+use crate::amount::{format_fixed, format_ui_amount};
+use crate::args::*;
+use crate::client::{ata, decode_mint, decode_program_account, token_amount, Client, Executed};
+use crate::oracle::{read_oracle, ClockView, OracleReading};
+use crate::report::{Report, Value};
+
+/// Run one chain command.
+pub async fn run<C: Chain>(c: &mut Client<C>, cmd: ChainCommand) -> Result<Report> {
+    match cmd {
+        ChainCommand::Config(ConfigCmd::Init { treasury }) => admin::config_init(c, treasury).await,
+        ChainCommand::Config(ConfigCmd::Show) => admin::config_show(c).await,
+        ChainCommand::Config(ConfigCmd::ProposeAdmin { new_admin }) => admin::propose_admin(c, new_admin).await,
+        ChainCommand::Config(ConfigCmd::AcceptAdmin) => admin::accept_admin(c).await,
+        ChainCommand::Pause(scope) => admin::set_pause(c, &scope, true).await,
+        ChainCommand::Unpause(scope) => admin::set_pause(c, &scope, false).await,
+        ChainCommand::Market(MarketCmd::Create(a)) => market::market_create(c, &a).await,
+        ChainCommand::Market(MarketCmd::Params { market, params }) => market::market_params(c, market, &params).await,
+        ChainCommand::Liquidity(LiquidityCmd::Deposit { market, amount, min_lp_out, slippage, oracle }) => {
+            market::deposit(c, market, &amount, min_lp_out.as_ref(), slippage.slippage_bps, oracle.oracle).await
+        }
+        ChainCommand::Liquidity(LiquidityCmd::Withdraw { market, lp_amount, min_out, slippage, oracle }) => {
+            market::withdraw(c, market, &lp_amount, min_out.as_ref(), slippage.slippage_bps, oracle.oracle).await
+        }
+        ChainCommand::Token(TokenCmd::Create(a)) => market::token_create(c, &a).await,
+        ChainCommand::Token(TokenCmd::Params { token, params }) => market::token_params(c, token, &params).await,
+        ChainCommand::Mint(a) => trade::mint(c, &a).await,
+        ChainCommand::Redeem(a) => trade::redeem(c, &a).await,
+        ChainCommand::Rebalance(a) => trade::rebalance(c, &a).await,
+        ChainCommand::CollectFees(a) => trade::collect_fees(c, a.token).await,
+        ChainCommand::Status(a) => view::status(c, a.token, a.oracle.oracle).await,
+        ChainCommand::List => view::list(c).await,
+    }
+}
+
+/// `Name (code): message` of a program error.
+pub fn describe(code: ErrorCode) -> String {
+    format!("{} ({}): {}", code.name(), u32::from(code), code)
+}
+
+/// The market's keys; a pull market needs the price-update account from `--oracle`.
+pub fn market_keys(market: &Market, oracle: Option<Pubkey>) -> Result<MarketKeys> {
+    if market.oracle_kind == OracleKind::PythPull && oracle.is_none() {
+        bail!("this market reads a Pyth pull feed: pass --oracle <PriceUpdateV2 account> with a current update of feed {}", hex(&market.oracle_id));
+    }
+    Ok(MarketKeys::from_market(market, oracle))
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Price as collateral UI units per whole base unit.
+pub fn ui_price(p: u128, decimals: u8) -> String {
+    format_fixed(p / PRICE_SCALE, u32::from(decimals))
+}
+
+/// A market as fetched, with its pool, oracle and clock.
+pub struct MarketState {
+    pub key: Pubkey,
+    pub market: Market,
+    pub keys: MarketKeys,
+    pub config: Option<Config>,
+    pub pool_amount: u64,
+    pub lp_supply: u64,
+    pub clock: ClockView,
+    pub oracle: Result<OracleReading, String>,
+    /// The caller's collateral and LP associated token accounts (when a user was given).
+    pub user_collateral: Option<(Pubkey, Option<u64>)>,
+    pub user_lp: Option<(Pubkey, Option<u64>)>,
+}
+
+/// A token as fetched, with its market, vault, pool, share supply, oracle and clock.
+pub struct TokenState {
+    pub key: Pubkey,
+    pub keys: TokenKeys,
+    pub market: Market,
+    pub token: LeveragedToken,
+    pub config: Option<Config>,
+    pub vault_amount: u64,
+    pub pool_amount: u64,
+    pub share_supply: u64,
+    pub clock: ClockView,
+    pub oracle: Result<OracleReading, String>,
+    /// The caller's collateral and share associated token accounts (when a user was given).
+    pub user_collateral: Option<(Pubkey, Option<u64>)>,
+    pub user_shares: Option<(Pubkey, Option<u64>)>,
+}
+
+fn oracle_result(market: &Market, key: &Pubkey, acc: Option<&Account>, clock: &ClockView, pull_without_account: bool) -> Result<OracleReading, String> {
+    if pull_without_account {
+        return Err("pull market: pass --oracle <PriceUpdateV2 account> to read its price".into());
+    }
+    read_oracle(market, key, acc, clock).map_err(|e| format!("oracle {key}: {}", describe(e)))
+}
+
+/// The price a transaction can be quoted at; `None` (in `--simulate`) when
+/// the program would refuse the oracle, so the simulation shows why.
+pub fn usable_price(oracle: &Result<OracleReading, String>, simulate: bool) -> Result<Option<NormalizedPrice>> {
+    let problem = match oracle {
+        Ok(r) => match r.problem {
+            None => return Ok(Some(r.price)),
+            Some(p) => describe(p),
+        },
+        Err(e) => e.clone(),
+    };
+    if simulate {
+        Ok(None)
+    } else {
+        Err(anyhow!("{problem}; the program would refuse this transaction (--simulate shows its logs)"))
+    }
+}
+
+impl TokenState {
+    pub fn decimals(&self) -> u8 {
+        self.market.collateral_decimals
+    }
+
+    pub fn view(&self) -> TokenView {
+        TokenView { market: self.market.clone(), token: self.token.clone(), vault_amount: self.vault_amount, pool_amount: self.pool_amount, share_supply: self.share_supply }
+    }
+
+    pub fn amount(&self, units: u64) -> String {
+        format_ui_amount(units, self.decimals())
+    }
+}
+
+impl MarketState {
+    pub fn decimals(&self) -> u8 {
+        self.market.collateral_decimals
+    }
+
+    /// Borrow index accrued to the current slot.
+    pub fn index_now(&self) -> Result<u128> {
+        index_now(&self.market, self.clock.slot)
+    }
+}
+
+pub fn index_now(m: &Market, slot: u64) -> Result<u128> {
+    let d = borrow_index_delta_floor(m.params.borrow_rate_bps, slot.saturating_sub(m.last_accrual_slot)).map_err(|e| anyhow!("borrow index: {e:?}"))?;
+    Ok(m.borrow_index + d)
+}
+
+/// Fetch a token and everything a quote, a status or a transaction needs, in
+/// three round trips; `user` adds that user's collateral and share ATAs.
+pub async fn load_token<C: Chain>(c: &mut Client<C>, token_key: Pubkey, oracle: Option<Pubkey>, user: Option<Pubkey>) -> Result<TokenState> {
+    let endpoint = c.endpoint();
+    let token: LeveragedToken = c.token(token_key).await?;
+    let market: Market = c.market(token.market).await?;
+    let pull_without_account = market.oracle_kind == OracleKind::PythPull && oracle.is_none();
+    let mkeys = MarketKeys::from_market(&market, oracle);
+    let keys = TokenKeys::from_token(mkeys, &token);
+    if keys.token != token_key {
+        bail!("token {token_key} does not sit at its own address (expected {}): refusing to use it", keys.token);
+    }
+    let config_key = leveraged_token::pda::config().0;
+    let mut want = vec![config_key, keys.vault, mkeys.pool_vault, keys.share_mint, mkeys.oracle, crate::oracle::CLOCK_SYSVAR];
+    let user_atas = user.map(|u| (ata(&u, &market.collateral_mint), ata(&u, &keys.share_mint)));
+    if let Some((a, b)) = user_atas {
+        want.extend([a, b]);
+    }
+    let got = c.fetch(&want).await?;
+    let config = got[0].as_ref().and_then(|a| decode_program_account::<Config>(&config_key, Some(a), "config", &endpoint).ok());
+    let vault_amount = token_amount(got[1].as_ref())?.ok_or_else(|| anyhow!("token vault {} missing", keys.vault))?;
+    let pool_amount = token_amount(got[2].as_ref())?.ok_or_else(|| anyhow!("pool vault {} missing", mkeys.pool_vault))?;
+    let share_supply = decode_mint(&keys.share_mint, got[3].as_ref(), &endpoint)?.supply;
+    let clock = match got[5].as_ref().and_then(|a| ClockView::from_sysvar(&a.data)) {
+        Some(c) => c,
+        None => c.clock().await?,
+    };
+    let oracle = oracle_result(&market, &mkeys.oracle, got[4].as_ref(), &clock, pull_without_account);
+    let (user_collateral, user_shares) = match user_atas {
+        Some((a, b)) => (Some((a, token_amount(got[6].as_ref())?)), Some((b, token_amount(got[7].as_ref())?))),
+        None => (None, None),
+    };
+    Ok(TokenState { key: token_key, keys, market, token, config, vault_amount, pool_amount, share_supply, clock, oracle, user_collateral, user_shares })
+}
+
+/// Fetch a market with its pool, LP mint, oracle and clock; `user` adds that
+/// user's collateral and LP ATAs.
+pub async fn load_market<C: Chain>(c: &mut Client<C>, market_key: Pubkey, oracle: Option<Pubkey>, user: Option<Pubkey>) -> Result<MarketState> {
+    let endpoint = c.endpoint();
+    let market: Market = c.market(market_key).await?;
+    let pull_without_account = market.oracle_kind == OracleKind::PythPull && oracle.is_none();
+    let keys = MarketKeys::from_market(&market, oracle);
+    if keys.market != market_key {
+        bail!("market {market_key} does not sit at its own address (expected {})", keys.market);
+    }
+    let config_key = leveraged_token::pda::config().0;
+    let mut want = vec![config_key, keys.pool_vault, keys.lp_mint, keys.oracle, crate::oracle::CLOCK_SYSVAR];
+    let user_atas = user.map(|u| (ata(&u, &market.collateral_mint), ata(&u, &keys.lp_mint)));
+    if let Some((a, b)) = user_atas {
+        want.extend([a, b]);
+    }
+    let got = c.fetch(&want).await?;
+    let config = got[0].as_ref().and_then(|a| decode_program_account::<Config>(&config_key, Some(a), "config", &endpoint).ok());
+    let pool_amount = token_amount(got[1].as_ref())?.ok_or_else(|| anyhow!("pool vault {} missing", keys.pool_vault))?;
+    let lp_supply = decode_mint(&keys.lp_mint, got[2].as_ref(), &endpoint)?.supply;
+    let clock = match got[4].as_ref().and_then(|a| ClockView::from_sysvar(&a.data)) {
+        Some(c) => c,
+        None => c.clock().await?,
+    };
+    let oracle = oracle_result(&market, &keys.oracle, got[3].as_ref(), &clock, pull_without_account);
+    let (user_collateral, user_lp) = match user_atas {
+        Some((a, b)) => (Some((a, token_amount(got[5].as_ref())?)), Some((b, token_amount(got[6].as_ref())?))),
+        None => (None, None),
+    };
+    Ok(MarketState { key: market_key, market, keys, config, pool_amount, lp_supply, clock, oracle, user_collateral, user_lp })
+}
+
+/// `quote × (1 − slippage)`, rounded down.
+pub fn less_slippage(quote: u64, slippage_bps: u16) -> u64 {
+    (u128::from(quote) * u128::from(10_000u16.saturating_sub(slippage_bps)) / 10_000) as u64
+}
+
+/// The transaction part of a report.
+pub fn tx_fields(r: &mut Report, e: &Executed) {
+    r.push("simulated", e.simulated);
+    if e.simulated {
+        r.push("units_consumed", e.units_consumed);
+        r.push("logs", Value::Lines(e.logs.clone()));
+    } else {
+        r.push("signature", e.signature.clone());
+    }
+}

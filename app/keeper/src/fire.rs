@@ -1,0 +1,241 @@
+//! Fire: build, simulate, size and send one rebalance transaction.
+//!
+//! The transaction is `[set_compute_unit_limit, set_compute_unit_price,
+//! (create the keeper's collateral ATA, idempotent, when missing), rebalance]`.
+//! It is simulated first at the maximum limit; the limit sent is the simulated
+//! units × 1.15, clamped to [50_000, 1_400_000]. An expired blockhash or a
+//! timeout is retried with a fresh blockhash and exponential backoff, a bounded
+//! number of times. A program error saying the gate is closed (another keeper
+//! got there first, or the state moved) counts as skipped, not failed.
+
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
+use leveraged_token::errors::ErrorCode;
+use leveraged_token::events::Rebalanced;
+use leveraged_token_sdk::bank::decode_events;
+use leveraged_token_sdk::chain::{Chain, ChainError, TxReport};
+use leveraged_token_sdk::ix;
+use solana_compute_budget_interface::ComputeBudgetInstruction;
+use solana_hash::Hash;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+use crate::decide::Intent;
+
+pub const MIN_COMPUTE_UNITS: u32 = 50_000;
+pub const MAX_COMPUTE_UNITS: u32 = 1_400_000;
+
+/// How to fire.
+#[derive(Debug, Clone)]
+pub struct FireOptions {
+    /// Compute-unit price in micro-lamports (priority fee).
+    pub priority_fee: u64,
+    /// Simulate only.
+    pub dry_run: bool,
+    /// Attempts per step (simulate, send) on expired blockhash or timeout.
+    pub max_attempts: u32,
+    /// First backoff; doubled after every failed attempt.
+    pub backoff: Duration,
+}
+
+impl Default for FireOptions {
+    fn default() -> Self {
+        Self { priority_fee: 0, dry_run: false, max_attempts: 3, backoff: Duration::from_millis(500) }
+    }
+}
+
+/// What firing one intent came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The rebalance landed.
+    Landed { report: TxReport, compute_limit: u32, attempts: u32 },
+    /// Dry run: the simulation passed; nothing was sent.
+    Simulated { units: Option<u64>, compute_limit: u32 },
+    /// The program refused because the gate is closed (or the token was
+    /// wiped or paused meanwhile): a lost race, not a failure. `sent` tells
+    /// whether a transaction was sent (vs. refused in simulation).
+    Skipped { reason: String, sent: bool },
+    Failed { reason: String, sent: bool },
+}
+
+/// The compute-unit limit for a transaction that simulated at `units`.
+pub fn compute_unit_limit(units: Option<u64>) -> u32 {
+    match units {
+        None => MAX_COMPUTE_UNITS,
+        Some(u) => (u128::from(u) * 115).div_ceil(100).clamp(u128::from(MIN_COMPUTE_UNITS), u128::from(MAX_COMPUTE_UNITS)) as u32,
+    }
+}
+
+/// The instructions of the rebalance transaction.
+pub fn instructions(caller: &Pubkey, intent: &Intent, create_collateral: bool, compute_limit: u32, priority_fee: u64) -> Vec<Instruction> {
+    let mut ixs = vec![ComputeBudgetInstruction::set_compute_unit_limit(compute_limit), ComputeBudgetInstruction::set_compute_unit_price(priority_fee)];
+    if create_collateral {
+        ixs.push(create_associated_token_account_idempotent(caller, caller, &intent.keys.market.collateral_mint, &anchor_spl::token::ID));
+    }
+    ixs.push(ix::rebalance(*caller, &intent.keys, intent.keeper_collateral));
+    ixs
+}
+
+/// How a transaction result reads for the keeper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Class {
+    Ok,
+    /// The on-chain gate refused: someone else rebalanced, or the state moved.
+    Lost(&'static str),
+    /// Rebuild with a fresh blockhash and try again.
+    Retry,
+    Failed(String),
+}
+
+/// Program errors that mean "nothing for this keeper to do any more".
+pub fn lost_race(code: u32) -> Option<&'static str> {
+    [
+        (ErrorCode::RebalanceNotNeeded, "rebalance not needed (gate closed on chain)"),
+        (ErrorCode::TokenWiped, "token already wiped"),
+        (ErrorCode::Paused, "rebalance paused on chain"),
+    ]
+    .into_iter()
+    .find(|(e, _)| u32::from(*e) == code)
+    .map(|(_, why)| why)
+}
+
+/// Read a report; `rebalance_index` is the position of the rebalance
+/// instruction (a custom code raised by another instruction, e.g. the ATA
+/// program's, is never taken for the program's).
+pub fn classify(r: &TxReport, rebalance_index: u8) -> Class {
+    match &r.err {
+        None => Class::Ok,
+        Some(TransactionError::BlockhashNotFound) => Class::Retry,
+        Some(e) => match r.custom_error().filter(|_| matches!(e, TransactionError::InstructionError(i, _) if *i == rebalance_index)).and_then(lost_race) {
+            Some(why) => Class::Lost(why),
+            None => {
+                let detail = r.logs.iter().rev().find(|l| l.contains("Error Message") || l.contains("failed:")).map(|l| format!(": {l}")).unwrap_or_default();
+                Class::Failed(format!("{e:?}{detail}"))
+            }
+        },
+    }
+}
+
+fn retryable(e: &ChainError) -> bool {
+    matches!(e, ChainError::BlockhashExpired | ChainError::Timeout)
+}
+
+/// Simulate or send the transaction `make(blockhash)`, rebuilding it with a
+/// fresh blockhash and backing off exponentially on an expired blockhash or a
+/// timeout, at most `opts.max_attempts` times. Returns the report and the
+/// attempt it came on.
+async fn submit<C: Chain>(chain: &mut C, opts: &FireOptions, simulate: bool, make: impl Fn(Hash) -> Transaction) -> Result<(TxReport, u32), String> {
+    let what = if simulate { "simulate" } else { "send" };
+    let attempts = opts.max_attempts.max(1);
+    let mut last = String::new();
+    for attempt in 1..=attempts {
+        if attempt > 1 {
+            let wait = opts.backoff.saturating_mul(1 << (attempt - 2).min(16));
+            tracing::warn!(attempt, of = attempts, wait_ms = wait.as_millis() as u64, reason = %last, "{what}: retrying with a fresh blockhash");
+            tokio::time::sleep(wait).await;
+        }
+        let blockhash = match chain.latest_blockhash().await {
+            Ok(h) => h,
+            Err(e) if retryable(&e) => {
+                last = e.to_string();
+                continue;
+            }
+            Err(e) => return Err(format!("{what}: {e}")),
+        };
+        let tx = make(blockhash);
+        let r = if simulate { chain.simulate(&tx).await } else { chain.send(&tx).await };
+        match r {
+            Ok(report) if report.err == Some(TransactionError::BlockhashNotFound) => last = "blockhash not found".into(),
+            Ok(report) => return Ok((report, attempt)),
+            Err(e) if retryable(&e) => last = e.to_string(),
+            Err(e) => return Err(format!("{what}: {e}")),
+        }
+    }
+    Err(format!("{what}: gave up after {attempts} attempts: {last}"))
+}
+
+/// Fire one intent: simulate, size the compute limit, send (unless dry-run).
+pub async fn fire<C: Chain>(chain: &mut C, payer: &Keypair, intent: &Intent, create_collateral: bool, opts: &FireOptions) -> Outcome {
+    let caller = payer.pubkey();
+    let build = |limit: u32| move |blockhash: Hash| Transaction::new_signed_with_payer(&instructions(&caller, intent, create_collateral, limit, opts.priority_fee), Some(&caller), &[payer], blockhash);
+
+    let (sim, _) = match submit(chain, opts, true, build(MAX_COMPUTE_UNITS)).await {
+        Ok(r) => r,
+        Err(reason) => return Outcome::Failed { reason, sent: false },
+    };
+    let rebalance_index = if create_collateral { 3 } else { 2 };
+    match classify(&sim, rebalance_index) {
+        Class::Ok => {}
+        Class::Lost(why) => return Outcome::Skipped { reason: format!("simulation: {why}"), sent: false },
+        Class::Retry => unreachable!("submit retries these"),
+        Class::Failed(why) => return Outcome::Failed { reason: format!("simulation: {why}"), sent: false },
+    }
+    let compute_limit = compute_unit_limit(sim.units_consumed);
+    if opts.dry_run {
+        return Outcome::Simulated { units: sim.units_consumed, compute_limit };
+    }
+
+    let (report, attempts) = match submit(chain, opts, false, build(compute_limit)).await {
+        Ok(r) => r,
+        Err(reason) => return Outcome::Failed { reason, sent: true },
+    };
+    if report.err == Some(TransactionError::AlreadyProcessed) {
+        // A retry of a transaction that had landed after all.
+        return Outcome::Landed { report: TxReport { err: None, ..report }, compute_limit, attempts };
+    }
+    match classify(&report, rebalance_index) {
+        Class::Ok => Outcome::Landed { report, compute_limit, attempts },
+        Class::Lost(why) => Outcome::Skipped { reason: why.to_string(), sent: true },
+        Class::Retry => unreachable!("submit retries these"),
+        Class::Failed(why) => Outcome::Failed { reason: why, sent: true },
+    }
+}
+
+/// Keeper rewards paid to `caller` by `Rebalanced` events in `logs` for `token`,
+/// or `None` when the logs are not available (an RPC send returns none).
+pub fn reward_from_logs(logs: &[String], caller: &Pubkey, token: &Pubkey) -> Option<u64> {
+    if logs.is_empty() {
+        return None;
+    }
+    Some(decode_events::<Rebalanced>(logs).iter().filter(|e| e.caller == *caller && e.token == *token).map(|e| e.keeper_reward).sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compute_limit_is_simulated_units_plus_15_percent_within_bounds() {
+        assert_eq!(compute_unit_limit(Some(100_000)), 115_000);
+        assert_eq!(compute_unit_limit(Some(100_001)), 115_002, "rounded up");
+        assert_eq!(compute_unit_limit(Some(1_000)), MIN_COMPUTE_UNITS);
+        assert_eq!(compute_unit_limit(Some(0)), MIN_COMPUTE_UNITS);
+        assert_eq!(compute_unit_limit(Some(1_300_000)), MAX_COMPUTE_UNITS);
+        assert_eq!(compute_unit_limit(None), MAX_COMPUTE_UNITS);
+    }
+
+    fn report(err: Option<TransactionError>) -> TxReport {
+        TxReport { signature: String::new(), err, logs: vec![], units_consumed: None }
+    }
+
+    fn custom(index: u8, code: u32) -> Option<TransactionError> {
+        Some(TransactionError::InstructionError(index, solana_instruction_error::InstructionError::Custom(code)))
+    }
+
+    #[test]
+    fn a_closed_gate_at_the_rebalance_instruction_is_a_lost_race_not_a_failure() {
+        let not_needed = u32::from(ErrorCode::RebalanceNotNeeded);
+        assert!(matches!(classify(&report(custom(2, not_needed)), 2), Class::Lost(_)));
+        assert!(matches!(classify(&report(custom(3, u32::from(ErrorCode::TokenWiped))), 3), Class::Lost(_)));
+        // The same code from another instruction (e.g. the ATA program) is a failure.
+        assert!(matches!(classify(&report(custom(2, not_needed)), 3), Class::Failed(_)));
+        assert!(matches!(classify(&report(custom(2, u32::from(ErrorCode::OracleStale))), 2), Class::Failed(_)));
+        assert_eq!(classify(&report(Some(TransactionError::BlockhashNotFound)), 2), Class::Retry);
+        assert_eq!(classify(&report(None), 2), Class::Ok);
+    }
+}

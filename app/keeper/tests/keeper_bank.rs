@@ -1,0 +1,428 @@
+//! The keeper against the in-process bank (`BankChain`): a market with a 3x
+//! long, a 1x short and a 2x long whose deviation trigger is 20 % (so a 10 %
+//! move opens the first two gates and not the third), 1,000,000 USDC of
+//! liquidity and 10,000 USDC minted into each token.
+
+#![allow(deprecated)]
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_spl::associated_token::get_associated_token_address;
+use leveraged_token::constants::{PAUSE_REBALANCE, PYTH_LEGACY_DEVNET};
+use leveraged_token::state::LeveragedToken;
+use leveraged_token_keeper::{Counters, FireOptions, Keeper, KeeperConfig, Outcome};
+use leveraged_token_sdk::bank::Bank;
+use leveraged_token_sdk::chain::{BankChain, Chain, ChainError, TxReport};
+use leveraged_token_sdk::oracle_fixture::legacy_price_account;
+use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
+use pyth_sdk_solana::state::PriceStatus;
+use solana_account::Account;
+use solana_hash::Hash;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const DECIMALS: u8 = 6;
+const USDC: u64 = 1_000_000;
+/// $1 at the oracle's exponent −8.
+const USD: i64 = 100_000_000;
+/// The keeper reward of the default parameters: 1 USDC per rebalance.
+const REWARD: u64 = USDC;
+
+/// A [`Chain`] that counts simulations and sends, and can inject failures,
+/// drop logs (as an RPC send does) or let a competitor's transaction land
+/// just before the next send.
+struct Spy {
+    inner: BankChain,
+    simulates: usize,
+    sends: usize,
+    send_errors: VecDeque<ChainError>,
+    strip_logs: bool,
+    front_run: Option<Transaction>,
+}
+
+impl Spy {
+    fn bank(&mut self) -> &mut Bank {
+        &mut self.inner.bank
+    }
+}
+
+impl Chain for Spy {
+    fn endpoint(&self) -> String {
+        self.inner.endpoint()
+    }
+    async fn accounts(&mut self, keys: &[Pubkey]) -> Result<Vec<Option<Account>>, ChainError> {
+        self.inner.accounts(keys).await
+    }
+    async fn program_accounts(&mut self, program: &Pubkey, discriminator: &[u8]) -> Result<Vec<(Pubkey, Account)>, ChainError> {
+        self.inner.program_accounts(program, discriminator).await
+    }
+    async fn slot(&mut self) -> Result<u64, ChainError> {
+        self.inner.slot().await
+    }
+    async fn latest_blockhash(&mut self) -> Result<Hash, ChainError> {
+        self.inner.latest_blockhash().await
+    }
+    async fn simulate(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
+        self.simulates += 1;
+        self.inner.simulate(tx).await
+    }
+    async fn send(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
+        self.sends += 1;
+        if let Some(e) = self.send_errors.pop_front() {
+            return Err(e);
+        }
+        if let Some(competitor) = self.front_run.take() {
+            let r = self.inner.send(&competitor).await.unwrap();
+            assert_eq!(r.err, None, "the competitor's rebalance should land: {:?}", r.logs);
+        }
+        let mut r = self.inner.send(tx).await?;
+        if self.strip_logs {
+            r.logs.clear();
+        }
+        Ok(r)
+    }
+}
+
+struct Env {
+    chain: Spy,
+    admin: Keypair,
+    market: MarketKeys,
+    long3: TokenKeys,
+    short1: TokenKeys,
+    long2: TokenKeys,
+}
+
+impl Env {
+    async fn new() -> Self {
+        // The keeper's logs, shown for failing tests (RUST_LOG overrides).
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("leveraged_token_keeper=debug,lt_keeper=info"));
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        let mut bank = Bank::new().await;
+        let admin = bank.funded_keypair().await;
+        let treasury = Keypair::new();
+        let usdc = bank.create_mint(DECIMALS).await;
+        let market = MarketKeys::legacy(Pubkey::new_unique(), usdc);
+        let (long3, short1, long2) = (market.token(30_000), market.token(-10_000), market.token(20_000));
+        publish(&mut bank, &market, 100 * USD).await;
+        let a = admin.pubkey();
+        bank.send(&[ix::initialize_config(a, treasury.pubkey())], &[&admin]).await.unwrap();
+        bank.send(&[ix::create_market(a, &market, OracleKind::PythLegacy, defaults::market_params())], &[&admin]).await.unwrap();
+        for t in [long3, short1] {
+            bank.send(&[ix::create_leveraged_token(a, &t, defaults::token_params(t.target_leverage_bps, USDC))], &[&admin]).await.unwrap();
+        }
+        // The 2x long only rebalances on a 20 % move: a 10 % move leaves its gate closed.
+        let wide = leveraged_token::TokenParams { deviation_bps: 2_000, ..defaults::token_params(20_000, USDC) };
+        bank.send(&[ix::create_leveraged_token(a, &long2, wide)], &[&admin]).await.unwrap();
+
+        let lp = bank.funded_keypair().await;
+        let lp_collateral = bank.create_token_account(usdc, lp.pubkey()).await;
+        let lp_shares = bank.create_token_account(market.lp_mint, lp.pubkey()).await;
+        bank.mint_to(usdc, lp_collateral, 1_000_000 * USDC).await;
+        bank.send(&[ix::deposit_liquidity(lp.pubkey(), &market, lp_collateral, lp_shares, 1_000_000 * USDC, 0)], &[&lp]).await.unwrap();
+
+        let holder = bank.funded_keypair().await;
+        let holder_collateral = bank.create_token_account(usdc, holder.pubkey()).await;
+        bank.mint_to(usdc, holder_collateral, 30_000 * USDC).await;
+        for t in [long3, short1, long2] {
+            let shares = bank.create_token_account(t.share_mint, holder.pubkey()).await;
+            bank.send(&[ix::mint(holder.pubkey(), &t, holder_collateral, shares, 10_000 * USDC, 0)], &[&holder]).await.unwrap();
+        }
+
+        let mut inner = BankChain::new(bank);
+        // Created through the bank directly: tell the chain so getProgramAccounts sees them.
+        inner.track([long3.token, short1.token, long2.token]);
+        Env { chain: Spy { inner, simulates: 0, sends: 0, send_errors: VecDeque::new(), strip_logs: false, front_run: None }, admin, market, long3, short1, long2 }
+    }
+
+    fn tokens(&self) -> [TokenKeys; 3] {
+        [self.long3, self.short1, self.long2]
+    }
+
+    /// Publish `price` (USD × 1e8) at the current slot.
+    async fn set_price(&mut self, price: i64) {
+        let market = self.market;
+        publish(self.chain.bank(), &market, price).await;
+    }
+
+    /// A keeper with a fresh funded keypair and test-speed backoff.
+    async fn keeper(&mut self, dry_run: bool) -> Keeper {
+        let kp = self.chain.bank().funded_keypair().await;
+        Keeper::new(kp, KeeperConfig { fire: FireOptions { dry_run, backoff: Duration::from_millis(1), ..FireOptions::default() }, ..KeeperConfig::default() })
+    }
+
+    async fn rebalance_counts(&mut self) -> [u64; 3] {
+        let mut out = [0; 3];
+        for (o, t) in out.iter_mut().zip(self.tokens()) {
+            *o = self.chain.bank().account::<LeveragedToken>(t.token).await.rebalance_count;
+        }
+        out
+    }
+
+    fn keeper_collateral(&self, k: &Keeper) -> Pubkey {
+        get_associated_token_address(&k.pubkey(), &self.market.collateral_mint)
+    }
+
+    async fn lamports(&mut self, key: Pubkey) -> u64 {
+        self.chain.bank().raw_account(key).await.map(|a| a.lamports).unwrap_or(0)
+    }
+}
+
+async fn publish(bank: &mut Bank, market: &MarketKeys, price: i64) {
+    let slot = bank.slot().await;
+    bank.set_account(market.oracle, 1_000_000_000, legacy_price_account(price, (price / 2_000) as u64, -8, slot, PriceStatus::Trading), PYTH_LEGACY_DEVNET);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn counters(checked: u64, sent: u64, landed: u64, skipped: u64, failed: u64, simulated: u64, reward_earned: u64, loops: u64) -> Counters {
+    Counters { checked, sent, landed, skipped, failed, simulated, reward_earned, loops, loop_errors: 0 }
+}
+
+#[tokio::test]
+async fn open_gates_land_exactly_one_rebalance_per_open_token_in_one_loop() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    env.set_price(110 * USD).await; // +10 %: opens the 3x long and the 1x short, not the 2x long (20 %).
+
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    assert_eq!(report.counts, counters(3, 2, 2, 1, 0, 0, 2 * REWARD, 1));
+    assert_eq!(keeper.counters(), report.counts);
+    assert_eq!(env.rebalance_counts().await, [1, 1, 0]);
+    assert_eq!((env.chain.simulates, env.chain.sends), (2, 2), "one simulation and one send per open gate");
+    let landed: Vec<Pubkey> = report.outcomes.iter().filter(|(_, o)| matches!(o, Outcome::Landed { .. })).map(|(t, _)| *t).collect();
+    let mut want = vec![env.long3.token, env.short1.token];
+    want.sort();
+    assert_eq!(landed, want);
+    // The reward went to the keeper's ATA, created idempotently by the first rebalance.
+    let ata = env.keeper_collateral(&keeper);
+    assert_eq!(env.chain.bank().balance(ata).await, 2 * REWARD);
+
+    // The next loop sees every gate closed and sends nothing.
+    let again = keeper.run_once(&mut env.chain).await.unwrap();
+    assert_eq!(again.counts, counters(3, 0, 0, 3, 0, 0, 0, 1));
+    assert_eq!(env.rebalance_counts().await, [1, 1, 0]);
+    assert_eq!(env.chain.sends, 2);
+}
+
+#[tokio::test]
+async fn closed_gates_send_nothing_and_count_every_token_as_skipped() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    env.set_price(105 * USD).await; // +5 %: inside every band, below every deviation trigger.
+    let before = env.rebalance_counts().await;
+    let lamports = env.lamports(keeper.pubkey()).await;
+
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    assert_eq!(report.counts, counters(3, 0, 0, 3, 0, 0, 0, 1));
+    assert_eq!((env.chain.simulates, env.chain.sends), (0, 0), "no transaction attempted, not even simulated");
+    assert_eq!(env.rebalance_counts().await, before);
+    assert_eq!(env.lamports(keeper.pubkey()).await, lamports, "no fee paid");
+}
+
+#[tokio::test]
+async fn two_racing_keepers_land_one_rebalance_per_token_and_the_loser_counts_skipped_not_failed() {
+    let mut env = Env::new().await;
+    let mut a = env.keeper(false).await;
+    let mut b = env.keeper(false).await;
+    env.set_price(110 * USD).await;
+
+    // Both fetch and decide on the same state...
+    let snap_a = a.fetch(&mut env.chain).await.unwrap();
+    let snap_b = b.fetch(&mut env.chain).await.unwrap();
+    let intents_a = a.decide(&snap_a);
+    let intents_b = b.decide(&snap_b);
+    assert_eq!(intents_a.len(), 2);
+    assert_eq!(intents_b.len(), 2, "B decides to fire too: its snapshot predates A's rebalances");
+
+    // ...A fires first, then B fires on its stale decision.
+    a.fire(&mut env.chain, &intents_a).await;
+    let outcomes_b = b.fire(&mut env.chain, &intents_b).await;
+
+    assert_eq!(env.rebalance_counts().await, [1, 1, 0], "exactly one rebalance per open gate");
+    assert_eq!(a.counters(), counters(3, 2, 2, 1, 0, 0, 2 * REWARD, 0));
+    assert_eq!(b.counters(), counters(3, 0, 0, 3, 0, 0, 0, 0), "B: refused in simulation, skipped, nothing sent, nothing failed");
+    assert!(outcomes_b.iter().all(|(_, o)| matches!(o, Outcome::Skipped { sent: false, .. })), "{outcomes_b:?}");
+    let b_ata = env.keeper_collateral(&b);
+    assert!(env.chain.bank().raw_account(b_ata).await.is_none(), "B's failed simulation created nothing");
+}
+
+#[tokio::test]
+async fn a_rebalance_front_run_between_simulation_and_send_counts_skipped_not_failed() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    env.set_price(110 * USD).await;
+    // A competitor's rebalance of the first token the keeper fires lands just before the keeper's send.
+    let rival = env.chain.bank().funded_keypair().await;
+    let rival_collateral = env.chain.bank().create_token_account(env.market.collateral_mint, rival.pubkey()).await;
+    let first = *[env.long3.token, env.short1.token].iter().min().unwrap();
+    let t = if first == env.long3.token { env.long3 } else { env.short1 };
+    let blockhash = env.chain.latest_blockhash().await.unwrap();
+    let competitor = Transaction::new_signed_with_payer(&[ix::rebalance(rival.pubkey(), &t, rival_collateral)], Some(&rival.pubkey()), &[&rival], blockhash);
+    env.chain.front_run = Some(competitor);
+
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    assert_eq!(env.rebalance_counts().await, [1, 1, 0]);
+    assert_eq!(report.counts, counters(3, 2, 1, 2, 0, 0, REWARD, 1), "the front-run send is sent, refused on chain and skipped");
+    assert!(matches!(&report.outcomes[0], (tok, Outcome::Skipped { sent: true, .. }) if *tok == first), "{:?}", report.outcomes);
+}
+
+#[tokio::test]
+async fn dry_run_simulates_but_sends_nothing() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(true).await;
+    env.set_price(110 * USD).await;
+    let lamports = env.lamports(keeper.pubkey()).await;
+
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    assert_eq!(report.counts, counters(3, 0, 0, 1, 0, 2, 0, 1));
+    assert_eq!((env.chain.simulates, env.chain.sends), (2, 0));
+    assert_eq!(env.rebalance_counts().await, [0, 0, 0]);
+    let ata = env.keeper_collateral(&keeper);
+    assert!(env.chain.bank().raw_account(ata).await.is_none(), "no ATA created");
+    assert_eq!(env.lamports(keeper.pubkey()).await, lamports);
+    for (_, o) in &report.outcomes {
+        let Outcome::Simulated { compute_limit, .. } = o else { panic!("{o:?}") };
+        assert!((50_000..=1_400_000).contains(compute_limit));
+    }
+}
+
+#[tokio::test]
+async fn global_rebalance_pause_skips_every_token_without_sending() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    env.set_price(110 * USD).await;
+    let admin = env.admin.insecure_clone();
+    env.chain.bank().send(&[ix::set_global_pause(admin.pubkey(), PAUSE_REBALANCE, true)], &[&admin]).await.unwrap();
+
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    assert_eq!(report.counts, counters(3, 0, 0, 3, 0, 0, 0, 1));
+    assert_eq!((env.chain.simulates, env.chain.sends), (0, 0));
+    assert_eq!(env.rebalance_counts().await, [0, 0, 0]);
+}
+
+#[tokio::test]
+async fn a_stale_oracle_is_skipped_not_fired() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    env.set_price(110 * USD).await;
+    env.chain.bank().warp(30).await; // max_age_slots is 25
+
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    assert_eq!(report.counts, counters(3, 0, 0, 3, 0, 0, 0, 1));
+    assert_eq!((env.chain.simulates, env.chain.sends), (0, 0));
+}
+
+#[tokio::test]
+async fn an_expired_blockhash_is_retried_with_a_fresh_one_and_lands() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    env.set_price(110 * USD).await;
+    env.chain.send_errors = VecDeque::from([ChainError::BlockhashExpired, ChainError::Timeout]);
+
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    assert_eq!(report.counts, counters(3, 2, 2, 1, 0, 0, 2 * REWARD, 1));
+    assert_eq!(env.rebalance_counts().await, [1, 1, 0]);
+    assert!(matches!(report.outcomes[0].1, Outcome::Landed { attempts: 3, .. }), "{:?}", report.outcomes[0]);
+    assert_eq!(env.chain.sends, 4, "two failed attempts, then one send per token");
+}
+
+#[tokio::test]
+async fn retries_are_bounded_and_then_count_as_failed() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    env.set_price(110 * USD).await;
+    env.chain.send_errors = VecDeque::from([ChainError::Timeout, ChainError::Timeout, ChainError::Timeout]);
+
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    // The first token exhausts its 3 attempts; the second lands.
+    assert_eq!(report.counts, counters(3, 2, 1, 1, 1, 0, REWARD, 1));
+    assert!(matches!(&report.outcomes[0].1, Outcome::Failed { sent: true, reason } if reason.contains("gave up after 3 attempts")), "{:?}", report.outcomes[0]);
+    assert_eq!(env.chain.sends, 4);
+}
+
+#[tokio::test]
+async fn without_logs_the_reward_is_the_collateral_balance_delta() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    env.set_price(110 * USD).await;
+    env.chain.strip_logs = true; // as an RPC send: no logs to decode events from
+
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    assert_eq!(report.counts.reward_earned, 2 * REWARD);
+    let ata = env.keeper_collateral(&keeper);
+    assert_eq!(env.chain.bank().balance(ata).await, 2 * REWARD);
+}
+
+#[tokio::test]
+async fn tokens_created_later_are_found_at_the_next_discovery_refresh() {
+    let mut env = Env::new().await;
+    let kp = env.chain.bank().funded_keypair().await;
+    let mut keeper = Keeper::new(kp, KeeperConfig { refresh_every: 2, ..KeeperConfig::default() });
+    env.set_price(100 * USD).await;
+    assert_eq!(keeper.run_once(&mut env.chain).await.unwrap().counts.checked, 3);
+
+    // A 1x long created through the chain (so getProgramAccounts sees it).
+    let admin = env.admin.insecure_clone();
+    let long1 = env.market.token(10_000);
+    let blockhash = env.chain.latest_blockhash().await.unwrap();
+    let create = ix::create_leveraged_token(admin.pubkey(), &long1, defaults::token_params(10_000, USDC));
+    let tx = Transaction::new_signed_with_payer(&[create], Some(&admin.pubkey()), &[&admin], blockhash);
+    assert_eq!(env.chain.send(&tx).await.unwrap().err, None);
+
+    assert_eq!(keeper.run_once(&mut env.chain).await.unwrap().counts.checked, 3, "not yet rediscovered");
+    assert_eq!(keeper.run_once(&mut env.chain).await.unwrap().counts.checked, 4, "refreshed every 2 loops");
+    assert!(keeper.discovery().tokens.contains_key(&long1.token));
+}
+
+#[tokio::test]
+async fn metrics_text_and_endpoint_report_the_counters_with_their_values() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    env.set_price(110 * USD).await;
+    keeper.run_once(&mut env.chain).await.unwrap();
+
+    let text = keeper.metrics().render();
+    for line in [
+        "lt_keeper_checked_total 3",
+        "lt_keeper_sent_total 2",
+        "lt_keeper_landed_total 2",
+        "lt_keeper_skipped_total 1",
+        "lt_keeper_failed_total 0",
+        "lt_keeper_simulated_total 0",
+        "lt_keeper_reward_earned_total 2000000",
+        "lt_keeper_loops_total 1",
+        "lt_keeper_tokens 3",
+        "# TYPE lt_keeper_checked_total counter",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(leveraged_token_keeper::emit::serve_metrics(listener, keeper.metrics()));
+    let get = |path: &'static str| async move {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes()).await.unwrap();
+        let mut resp = String::new();
+        tokio::time::timeout(Duration::from_secs(5), s.read_to_string(&mut resp)).await.unwrap().unwrap();
+        resp
+    };
+    let resp = get("/metrics").await;
+    assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
+    assert!(resp.contains("Content-Type: text/plain; version=0.0.4"));
+    assert!(resp.ends_with(&text), "the endpoint serves the rendered text:\n{resp}");
+    assert!(get("/nope").await.starts_with("HTTP/1.1 404"));
+    server.abort();
+}

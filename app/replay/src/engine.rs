@@ -1,0 +1,229 @@
+//! The replay engine: the real program in the in-process bank, driven through a
+//! price path. Each point writes the Pyth account and moves the bank's clock
+//! (slots in proportion to time, 400 ms a slot); a keeper decides with the
+//! program's own math and sends `rebalance` when the gate would open (one call
+//! per token per point, so a chunked trade continues at the next point).
+
+use std::time::Instant;
+
+use anchor_lang::prelude::{Clock, Pubkey};
+use anyhow::{anyhow, Result};
+use leveraged_token::events::TokenWiped;
+use leveraged_token::math::pool::{pool_value, Side};
+use leveraged_token::math::price::{normalize_price, NormalizedPrice};
+use leveraged_token::state::{LeveragedToken, Market};
+use leveraged_token_sdk::bank::Bank;
+use leveraged_token_sdk::decide::{decide, settle_view, Decision, TokenView};
+use leveraged_token_sdk::oracle_fixture::legacy_price_account;
+use leveraged_token_sdk::prices::{PricePoint, DAY_MS};
+use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
+use solana_signer::Signer;
+
+use crate::policy::Policy;
+
+pub const DECIMALS: u8 = 6;
+pub const UNIT: u64 = 1_000_000;
+/// Each holder's mint per token.
+pub const HOLDING: u64 = 100_000 * UNIT;
+/// Each policy's LP pool.
+pub const POOL: u64 = 10_000_000 * UNIT;
+const SLOT_MS: i64 = 400;
+
+/// One token under replay.
+pub struct Run {
+    pub policy: Policy,
+    pub target_bps: i32,
+    pub keys: TokenKeys,
+    pub rows: Vec<Row>,
+    pub wiped_at: Option<String>,
+    pub bad_debt: u64,
+}
+
+/// One market per policy (its own collateral mint, the same oracle).
+struct PolicyMarket {
+    keys: MarketKeys,
+    keeper_collateral: Pubkey,
+}
+
+/// A daily observation (at each day's close).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Row {
+    pub unix_ms: i64,
+    pub price: f64,
+    /// NAV per share (collateral units per share, fees not deducted).
+    pub nav: f64,
+    /// Ideal daily-reset value per share: Π (1 + L · r_day).
+    pub ideal: f64,
+    pub leverage: f64,
+    /// Signed base size in whole units.
+    pub base: f64,
+    pub equity: f64,
+    /// Cumulative trade + borrow fees and keeper rewards (collateral units).
+    pub costs: f64,
+    pub rebalances: u64,
+    /// The market's LP pool value.
+    pub pool_value: f64,
+    /// A rebalance landed since the previous row.
+    pub rebalanced: bool,
+}
+
+pub struct Outcome {
+    pub runs: Vec<Run>,
+    pub points: usize,
+    pub instructions: u64,
+    pub wall_seconds: f64,
+    pub missing_days: usize,
+}
+
+pub struct Config {
+    pub policies: Vec<Policy>,
+    pub targets: Vec<i32>,
+}
+
+fn price_of(e8: i64) -> NormalizedPrice {
+    normalize_price(e8, 0, -8, DECIMALS).expect("positive price")
+}
+
+/// Replay `path` (oldest first) for every policy × target.
+pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut progress: impl FnMut(usize, usize)) -> Result<Outcome> {
+    let started = Instant::now();
+    let first = path.first().ok_or_else(|| anyhow!("empty price path"))?;
+    let mut bank = Bank::new().await;
+    let mut instructions: u64 = 0;
+    let admin = bank.funded_keypair().await;
+    let keeper = bank.funded_keypair().await;
+    let holder = bank.funded_keypair().await;
+    let lp = bank.funded_keypair().await;
+    let oracle = Pubkey::new_unique();
+    let mut clock: Clock = bank.clock().await;
+    let write_oracle = |bank: &mut Bank, e8: i64, slot: u64| {
+        let data = legacy_price_account(e8, (e8 / 2_000) as u64, -8, slot, pyth_sdk_solana::state::PriceStatus::Trading);
+        bank.set_account(oracle, 1_000_000_000, data, leveraged_token::constants::PYTH_LEGACY_DEVNET);
+    };
+    write_oracle(&mut bank, first.price_e8, clock.slot);
+    bank.send(&[ix::initialize_config(admin.pubkey(), admin.pubkey())], &[&admin]).await.unwrap();
+
+    let mut markets = Vec::new();
+    let mut runs = Vec::new();
+    for &policy in &cfg.policies {
+        let mint = bank.create_mint(DECIMALS).await;
+        let keys = MarketKeys::legacy(oracle, mint);
+        bank.send(&[ix::create_market(admin.pubkey(), &keys, OracleKind::PythLegacy, defaults::market_params())], &[&admin]).await.unwrap();
+        let lp_coll = bank.create_token_account(mint, lp.pubkey()).await;
+        let lp_acc = bank.create_token_account(keys.lp_mint, lp.pubkey()).await;
+        bank.mint_to(mint, lp_coll, POOL).await;
+        bank.send(&[ix::deposit_liquidity(lp.pubkey(), &keys, lp_coll, lp_acc, POOL, 0)], &[&lp]).await.unwrap();
+        let holder_coll = bank.create_token_account(mint, holder.pubkey()).await;
+        bank.mint_to(mint, holder_coll, HOLDING * cfg.targets.len() as u64).await;
+        for &target in &cfg.targets {
+            let t = keys.token(target);
+            let notional = HOLDING / 10_000 * u64::from(target.unsigned_abs());
+            bank.send(&[ix::create_leveraged_token(admin.pubkey(), &t, policy.params(target, UNIT, notional))], &[&admin]).await.unwrap();
+            let shares = bank.create_token_account(t.share_mint, holder.pubkey()).await;
+            bank.send(&[ix::mint(holder.pubkey(), &t, holder_coll, shares, HOLDING, 0)], &[&holder]).await.unwrap();
+            runs.push(Run { policy, target_bps: target, keys: t, rows: Vec::new(), wiped_at: None, bad_debt: 0 });
+        }
+        let keeper_collateral = bank.create_token_account(mint, keeper.pubkey()).await;
+        markets.push(PolicyMarket { keys, keeper_collateral });
+    }
+
+    let mut last_close = first.price_e8;
+    let mut ideal = vec![0.0f64; runs.len()];
+    let mut rebalanced = vec![false; runs.len()];
+    for (k, r) in runs.iter().enumerate() {
+        ideal[k] = nav_now(&mut bank, r, &price_of(first.price_e8), clock.slot).await?.0;
+    }
+    let mut prev_ms = first.unix_ms;
+    for (i, p) in path.iter().enumerate().skip(1) {
+        let dt = (p.unix_ms - prev_ms).max(0);
+        prev_ms = p.unix_ms;
+        clock.slot += (dt / SLOT_MS).max(1) as u64;
+        clock.unix_timestamp += dt / 1000;
+        bank.ctx.set_sysvar(&clock);
+        write_oracle(&mut bank, p.price_e8, clock.slot);
+        let price = price_of(p.price_e8);
+
+        for (k, run) in runs.iter_mut().enumerate() {
+            if run.wiped_at.is_some() {
+                continue;
+            }
+            let m = &markets[cfg.policies.iter().position(|&x| x == run.policy).unwrap()];
+            let view = fetch(&mut bank, &m.keys, &run.keys).await;
+            let decision = decide(&view, &price, clock.slot).map_err(|e| anyhow!("decide: {e:?}"))?;
+            if matches!(decision, Decision::Rebalance { .. } | Decision::Wipe { .. }) {
+                let out = bank.send(&[ix::rebalance(keeper.pubkey(), &run.keys, m.keeper_collateral)], &[&keeper]).await;
+                instructions += 1;
+                let wiped = out.events::<TokenWiped>();
+                if let Err(e) = &out.result {
+                    return Err(anyhow!("rebalance failed at {}: {e:?}\n{}", p.unix_ms, out.logs.join("\n")));
+                }
+                rebalanced[k] = true;
+                if let Some(w) = wiped.first() {
+                    run.wiped_at = Some(crate::report::date(p.unix_ms));
+                    run.bad_debt = w.bad_debt;
+                }
+            }
+        }
+
+        // A day's close is the last point of its day (the next point is on a later day).
+        let closes_day = path.get(i + 1).is_none_or(|n| n.unix_ms.div_euclid(DAY_MS) != p.unix_ms.div_euclid(DAY_MS));
+        if closes_day {
+            let r = p.price_e8 as f64 / last_close as f64 - 1.0;
+            last_close = p.price_e8;
+            for (k, run) in runs.iter_mut().enumerate() {
+                let l = f64::from(run.target_bps) / 10_000.0;
+                ideal[k] *= (1.0 + l * r).max(0.0);
+                let m = &markets[cfg.policies.iter().position(|&x| x == run.policy).unwrap()];
+                let (nav, leverage, base, equity, costs, count) = nav_now(&mut bank, run, &price, clock.slot).await?;
+                let market: Market = bank.account(m.keys.market).await;
+                let pool_amount = bank.balance(m.keys.pool_vault).await;
+                let pv = pool_value(pool_amount, &market.aggregates(), market.borrow_index, price.price, 0, Side::Low).unwrap_or(0) as f64 / UNIT as f64;
+                run.rows.push(Row {
+                    unix_ms: p.unix_ms,
+                    price: p.price_e8 as f64 / 1e8,
+                    nav,
+                    ideal: ideal[k],
+                    leverage,
+                    base,
+                    equity,
+                    costs,
+                    rebalances: count,
+                    pool_value: pv,
+                    rebalanced: std::mem::take(&mut rebalanced[k]),
+                });
+            }
+        }
+        if i % 500 == 0 {
+            progress(i, path.len());
+        }
+    }
+    progress(path.len(), path.len());
+    Ok(Outcome { runs, points: path.len(), instructions, wall_seconds: started.elapsed().as_secs_f64(), missing_days })
+}
+
+async fn fetch(bank: &mut Bank, m: &MarketKeys, t: &TokenKeys) -> TokenView {
+    TokenView {
+        market: bank.account::<Market>(m.market).await,
+        token: bank.account::<LeveragedToken>(t.token).await,
+        vault_amount: bank.balance(t.vault).await,
+        pool_amount: bank.balance(m.pool_vault).await,
+        share_supply: bank.supply(t.share_mint).await,
+    }
+}
+
+/// (NAV per share, leverage, base, equity, cumulative costs, rebalance count) now.
+async fn nav_now(bank: &mut Bank, run: &Run, price: &NormalizedPrice, slot: u64) -> Result<(f64, f64, f64, f64, f64, u64)> {
+    let view = fetch(bank, &run.keys.market, &run.keys).await;
+    let s = settle_view(&view, price, slot).map_err(|e| anyhow!("settle: {e:?}"))?;
+    let supply = view.share_supply.max(1) as f64;
+    let t = &view.token;
+    let costs = (t.total_trade_fees + t.total_borrow_fees + t.total_keeper_rewards) as f64 / UNIT as f64;
+    Ok((
+        s.equity as f64 / supply,
+        s.leverage_bps.unwrap_or(0) as f64 / 10_000.0,
+        t.base as f64 / 1e9,
+        s.equity as f64 / UNIT as f64,
+        costs,
+        t.rebalance_count,
+    ))
+}

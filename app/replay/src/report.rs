@@ -1,0 +1,117 @@
+//! Output: CSV time series, JSON summary and markdown tables.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use leveraged_token_sdk::prices::DAY_MS;
+
+use crate::engine::{Outcome, Run};
+use crate::metrics::{compute, lp_pnl, Metrics};
+
+/// Civil date (UTC) of a unix-ms timestamp.
+pub fn date(unix_ms: i64) -> String {
+    let z = unix_ms.div_euclid(DAY_MS) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+pub fn run_label(r: &Run) -> String {
+    format!("{}-{}x", r.policy.name(), f64::from(r.target_bps) / 10_000.0)
+}
+
+/// One CSV per run: date, price, nav, ideal, leverage, base, equity, costs, rebalances, pool value, rebalanced.
+pub fn write_csv(dir: &Path, asset: &str, out: &Outcome) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for r in &out.runs {
+        let mut s = String::from("date,price,nav,ideal,leverage,base,equity,costs,rebalances,pool_value,rebalanced\n");
+        for row in &r.rows {
+            writeln!(s, "{},{},{:.6},{:.6},{:.4},{:.6},{:.2},{:.2},{},{:.2},{}", date(row.unix_ms), row.price, row.nav, row.ideal, row.leverage, row.base, row.equity, row.costs, row.rebalances, row.pool_value, u8::from(row.rebalanced))?;
+        }
+        let p = dir.join(format!("{asset}-{}.csv", run_label(r)));
+        std::fs::write(&p, s).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn json_num(x: f64) -> String {
+    if x.is_finite() { format!("{x:.6}") } else { "null".into() }
+}
+
+pub fn summary_json(asset: &str, out: &Outcome) -> String {
+    let mut s = format!("{{\"asset\":\"{asset}\",\"points\":{},\"instructions\":{},\"wall_seconds\":{:.3},\"missing_days\":{},\"runs\":[", out.points, out.instructions, out.wall_seconds, out.missing_days);
+    for (i, r) in out.runs.iter().enumerate() {
+        let m = compute(r);
+        if i > 0 {
+            s.push(',');
+        }
+        write!(
+            s,
+            "{{\"policy\":\"{}\",\"leverage\":{},\"token_return\":{},\"ideal_return\":{},\"continuous_return\":{},\"underlying_return\":{},\"tracking_error\":{},\"worst_tracking_day\":{},\"rebalances_per_year\":{},\"cost_bps_per_year\":{},\"realised_decay\":{},\"predicted_decay\":{},\"max_drawdown\":{},\"worst_day\":{},\"wiped_at\":{},\"bad_debt\":{},\"lp_pnl\":{}}}",
+            m.policy,
+            m.leverage,
+            json_num(m.token_return),
+            json_num(m.ideal_return),
+            json_num(m.continuous_return),
+            json_num(m.underlying_return),
+            json_num(m.tracking_error),
+            json_num(m.worst_tracking_day),
+            json_num(m.rebalances_per_year),
+            json_num(m.cost_bps_per_year),
+            json_num(m.realised_decay),
+            json_num(m.predicted_decay),
+            json_num(m.max_drawdown),
+            json_num(m.worst_day),
+            m.wiped_at.as_ref().map(|d| format!("\"{d}\"")).unwrap_or("null".into()),
+            json_num(m.bad_debt),
+            json_num(lp_pnl(r)),
+        )
+        .unwrap();
+    }
+    s.push_str("]}\n");
+    s
+}
+
+fn pct(x: f64) -> String {
+    if x.is_finite() { format!("{:+.1}%", x * 100.0) } else { "−∞".into() }
+}
+
+/// The headline markdown table for one asset.
+pub fn markdown_table(out: &Outcome) -> String {
+    let mut s = String::from("| policy | L | token | ideal daily | continuous | TE /yr | worst TE day | rebal/yr | cost bps/yr | decay real / formula | max DD | worst day | bad debt | LP P&L |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    let mut ms: Vec<(Metrics, f64)> = out.runs.iter().map(|r| (compute(r), lp_pnl(r))).collect();
+    ms.sort_by(|a, b| a.0.leverage.partial_cmp(&b.0.leverage).unwrap().reverse().then(a.0.policy.cmp(b.0.policy)));
+    for (m, lp) in ms {
+        writeln!(
+            s,
+            "| {} | {:+} | {} | {} | {} | {:.1}% | {:.1}% | {:.0} | {:.0} | {:.2} / {:.2} | {:.1}% | {} | {} | {} |",
+            m.policy,
+            m.leverage,
+            pct(m.token_return),
+            pct(m.ideal_return),
+            pct(m.continuous_return),
+            m.tracking_error * 100.0,
+            m.worst_tracking_day * 100.0,
+            m.rebalances_per_year,
+            m.cost_bps_per_year,
+            m.realised_decay,
+            m.predicted_decay,
+            m.max_drawdown * 100.0,
+            pct(m.worst_day),
+            match &m.wiped_at {
+                Some(d) => format!("wiped {d} ({:.0} USDC)", m.bad_debt),
+                None => "0".into(),
+            },
+            pct(lp),
+        )
+        .unwrap();
+    }
+    s
+}

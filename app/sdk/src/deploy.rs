@@ -1,0 +1,681 @@
+//! Declarative deployment: a TOML file ([`DeployConfig`]) says what should
+//! exist — the config with its treasury, markets (collateral mint, oracle,
+//! parameters) and their tokens (target leverage, parameters). [`plan`] reads
+//! the chain and returns only the [`Action`]s that close the gap; [`apply`]
+//! sends them, one transaction each, signed by the admin. Running it again
+//! plans nothing and sends nothing; a run stopped half-way is finished by the
+//! next one.
+//!
+//! Any parameter left out of the file takes its value from [`crate::defaults`]
+//! (token defaults scale the keeper reward with the collateral mint's
+//! decimals, read from the chain). A change of those defaults therefore shows
+//! up in the next plan as an update.
+//!
+//! Nothing is sent unless every check passes first: placeholders and typos in
+//! the file, parameters the program's own `validate` would refuse, a config
+//! owned by another admin or with another treasury (the program cannot change
+//! a treasury), a missing collateral mint, and an oracle that `create_market`
+//! would refuse (checked with the program's own `oracle::read_price`).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_lang::solana_program::sysvar::SysvarId;
+use anchor_lang::AccountDeserialize;
+use anchor_spl::token::spl_token;
+use leveraged_token::state::{Config, LeveragedToken, Market, MarketParams, OracleKind, TokenParams};
+use serde::Deserialize;
+use solana_account::Account;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+use crate::chain::{Chain, ChainError};
+use crate::{defaults, ix, pda, MarketKeys, TokenKeys, PROGRAM_ID};
+
+// --- the file -------------------------------------------------------------------
+
+/// A deployment as written in `migrations/<cluster>.toml`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    /// Cluster name (`localnet`, `devnet`, `mainnet-beta`): messages and the default RPC URL.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// RPC URL (the command line's `--url` wins).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The program id this file is for; refused if this SDK was built for another.
+    #[serde(default)]
+    pub program_id: Option<String>,
+    /// Owner of the treasury's fee token accounts: a public key, or `"admin"`
+    /// for the deploying keypair. Set once: the program has no instruction to change it.
+    pub treasury: String,
+    #[serde(default)]
+    pub markets: Vec<MarketSpec>,
+}
+
+/// One market: a collateral mint and a Pyth feed.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MarketSpec {
+    /// A label for the plan (default: `market[i]`).
+    #[serde(default)]
+    pub name: Option<String>,
+    pub collateral_mint: String,
+    /// `legacy` (Pyth price account, pinned by address) or `pull` (PriceUpdateV2, pinned by feed id).
+    pub oracle_kind: OracleKindSpec,
+    /// Legacy: the price account. Pull: a fresh `PriceUpdateV2` account for
+    /// the feed, read once by `create_market` (not needed once the market exists).
+    #[serde(default)]
+    pub oracle: Option<String>,
+    /// Pull only: the Pyth feed id, 64 hex characters (optional `0x`).
+    #[serde(default)]
+    pub feed_id: Option<String>,
+    #[serde(default)]
+    pub params: MarketParamsSpec,
+    #[serde(default)]
+    pub tokens: Vec<TokenSpec>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OracleKindSpec {
+    Legacy,
+    Pull,
+}
+
+/// One leveraged token of a market.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSpec {
+    /// Signed, in bps: 30000 = 3x long, -10000 = 1x short. Part of the token's address.
+    pub target_leverage_bps: i32,
+    #[serde(default)]
+    pub params: TokenParamsSpec,
+}
+
+/// [`MarketParams`] with every field optional: omitted ones come from [`defaults::market_params`].
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MarketParamsSpec {
+    pub trade_fee_bps: Option<u16>,
+    pub borrow_rate_bps: Option<u32>,
+    pub oi_cap_bps: Option<u32>,
+    pub max_age_slots: Option<u64>,
+    pub max_age_secs: Option<i64>,
+    pub max_conf_bps: Option<u16>,
+}
+
+/// [`TokenParams`] with every field optional: omitted ones come from [`defaults::token_params`].
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TokenParamsSpec {
+    pub band_min_bps: Option<u32>,
+    pub band_max_bps: Option<u32>,
+    pub ripcord_bps: Option<u32>,
+    pub deviation_bps: Option<u32>,
+    pub max_slots: Option<u64>,
+    pub max_notional_per_call: Option<u64>,
+    pub keeper_reward: Option<u64>,
+    pub keeper_reward_cap_bps: Option<u16>,
+    pub mint_fee_bps: Option<u16>,
+    pub redeem_fee_bps: Option<u16>,
+    pub streaming_fee_bps: Option<u32>,
+}
+
+macro_rules! overlay {
+    ($spec:expr, $base:expr; $($f:ident),*) => {{
+        let mut p = $base;
+        $( if let Some(v) = $spec.$f { p.$f = v; } )*
+        p
+    }};
+}
+
+impl MarketParamsSpec {
+    pub fn resolve(&self) -> MarketParams {
+        overlay!(self, defaults::market_params(); trade_fee_bps, borrow_rate_bps, oi_cap_bps, max_age_slots, max_age_secs, max_conf_bps)
+    }
+}
+
+impl TokenParamsSpec {
+    /// `one_unit` is 10^decimals of the collateral mint (the default keeper reward).
+    pub fn resolve(&self, target_leverage_bps: i32, one_unit: u64) -> TokenParams {
+        overlay!(self, defaults::token_params(target_leverage_bps, one_unit);
+            band_min_bps, band_max_bps, ripcord_bps, deviation_bps, max_slots, max_notional_per_call,
+            keeper_reward, keeper_reward_cap_bps, mint_fee_bps, redeem_fee_bps, streaming_fee_bps)
+    }
+}
+
+impl DeployConfig {
+    pub fn from_toml_str(text: &str) -> Result<Self, DeployError> {
+        toml::from_str(text).map_err(|e| DeployError::Config(format!("not a valid deploy config: {e}")))
+    }
+
+    pub fn load(path: &Path) -> Result<Self, DeployError> {
+        let text = std::fs::read_to_string(path).map_err(|e| DeployError::Config(format!("reading {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| DeployError::Config(format!("{} is not a valid deploy config: {e}", path.display())))
+    }
+
+    /// The RPC URL: the file's `url`, else the public one of its `cluster`.
+    pub fn default_url(&self) -> Option<String> {
+        self.url.clone().or_else(|| {
+            match self.cluster.as_deref()? {
+                "localnet" | "localhost" => Some("http://127.0.0.1:8899"),
+                "devnet" => Some("https://api.devnet.solana.com"),
+                "testnet" => Some("https://api.testnet.solana.com"),
+                "mainnet" | "mainnet-beta" => Some("https://api.mainnet-beta.solana.com"),
+                _ => None,
+            }
+            .map(str::to_string)
+        })
+    }
+
+    /// Check everything that needs no chain: placeholders, addresses, feed
+    /// ids, duplicates and market parameters. `admin` stands in for `"admin"`.
+    pub fn resolve(&self, admin: Pubkey) -> Result<Desired, DeployError> {
+        if let Some(id) = &self.program_id {
+            let id = parse_pubkey("program_id", id, "the program id from Anchor.toml")?;
+            if id != PROGRAM_ID {
+                return Err(DeployError::Config(format!("program_id: the file is for {id}, but this build of the SDK targets {PROGRAM_ID} (declare_id! in the program)")));
+            }
+        }
+        let treasury = if self.treasury.trim() == "admin" { admin } else { parse_pubkey("treasury", &self.treasury, "the treasury's public key")? };
+        let mut markets = Vec::with_capacity(self.markets.len());
+        let mut seen_markets = BTreeSet::new();
+        for (i, m) in self.markets.iter().enumerate() {
+            let label = m.name.clone().unwrap_or_else(|| format!("market[{i}]"));
+            let at = format!("markets[{i}] ({label})");
+            let mint = parse_pubkey(&format!("{at}.collateral_mint"), &m.collateral_mint, "the collateral mint")?;
+            let (kind, keys) = match m.oracle_kind {
+                OracleKindSpec::Legacy => {
+                    if m.feed_id.is_some() {
+                        return Err(DeployError::Config(format!("{at}.feed_id: a legacy market is pinned by its price account (`oracle`); feed_id is for oracle_kind = \"pull\"")));
+                    }
+                    let oracle = m.oracle.as_deref().ok_or_else(|| DeployError::Config(format!("{at}.oracle: a legacy market needs its Pyth price account address")))?;
+                    let oracle = parse_pubkey(&format!("{at}.oracle"), oracle, "the Pyth price account address for this cluster")?;
+                    (OracleKind::PythLegacy, MarketKeys::legacy(oracle, mint))
+                }
+                OracleKindSpec::Pull => {
+                    let feed = m.feed_id.as_deref().ok_or_else(|| DeployError::Config(format!("{at}.feed_id: a pull market needs its Pyth feed id (64 hex characters)")))?;
+                    let feed = parse_feed_id(&format!("{at}.feed_id"), feed)?;
+                    let update = match &m.oracle {
+                        Some(o) => Some(parse_pubkey(&format!("{at}.oracle"), o, "a PriceUpdateV2 account of the feed")?),
+                        None => None,
+                    };
+                    (OracleKind::PythPull, MarketKeys::pull(feed, update.unwrap_or_default(), mint))
+                }
+            };
+            if !seen_markets.insert(keys.market) {
+                return Err(DeployError::Config(format!("{at}: the same oracle and collateral mint appear twice (market {})", keys.market)));
+            }
+            let params = m.params.resolve();
+            if params.validate().is_err() {
+                return Err(DeployError::Config(format!("{at}.params: MarketParams::validate refuses {params:?} (the line above says which bound)")));
+            }
+            let mut tokens = Vec::with_capacity(m.tokens.len());
+            let mut seen_tokens = BTreeSet::new();
+            for (j, t) in m.tokens.iter().enumerate() {
+                let tl = format!("{label} {}", leverage_label(t.target_leverage_bps));
+                if !seen_tokens.insert(t.target_leverage_bps) {
+                    return Err(DeployError::Config(format!("{at}.tokens[{j}] ({tl}): target_leverage_bps {} appears twice", t.target_leverage_bps)));
+                }
+                tokens.push(DesiredToken { label: tl, at: format!("{at}.tokens[{j}]"), keys: keys.token(t.target_leverage_bps), params: t.params.clone() });
+            }
+            let has_update_account = kind == OracleKind::PythLegacy || m.oracle.is_some();
+            markets.push(DesiredMarket { label, at, kind, keys, has_update_account, params, tokens });
+        }
+        Ok(Desired { treasury, markets })
+    }
+}
+
+const PLACEHOLDER_MARKERS: [&str; 6] = ["fill", "todo", "placeholder", "changeme", "<", "xxx"];
+
+fn is_placeholder(value: &str) -> bool {
+    let v = value.trim().to_ascii_lowercase();
+    v.is_empty() || PLACEHOLDER_MARKERS.iter().any(|m| v.contains(m))
+}
+
+fn parse_pubkey(at: &str, value: &str, what: &str) -> Result<Pubkey, DeployError> {
+    if is_placeholder(value) {
+        return Err(DeployError::Config(format!("{at} is still the placeholder {value:?}: fill in {what} before applying")));
+    }
+    let key = Pubkey::from_str(value.trim()).map_err(|_| DeployError::Config(format!("{at}: {value:?} is not a base58 public key ({what})")))?;
+    if key == Pubkey::default() {
+        return Err(DeployError::Config(format!("{at}: the all-zero key is not {what}")));
+    }
+    Ok(key)
+}
+
+fn parse_feed_id(at: &str, value: &str) -> Result<[u8; 32], DeployError> {
+    if is_placeholder(value) {
+        return Err(DeployError::Config(format!("{at} is still the placeholder {value:?}: fill in the Pyth feed id before applying")));
+    }
+    let s = value.trim().trim_start_matches("0x");
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(DeployError::Config(format!("{at}: expected 64 hex characters, got {value:?}")));
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("checked hex");
+    }
+    Ok(out)
+}
+
+/// `30000` → `3x long`, `-10000` → `1x short`, `25000` → `2.5x long`.
+pub fn leverage_label(bps: i32) -> String {
+    let t = bps.unsigned_abs();
+    let whole = t / 10_000;
+    let frac = t % 10_000;
+    let num = if frac == 0 { format!("{whole}") } else { format!("{whole}.{}", format!("{frac:04}").trim_end_matches('0')) };
+    format!("{num}x {}", if bps < 0 { "short" } else { "long" })
+}
+
+/// The file after the checks that need no chain.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub treasury: Pubkey,
+    pub markets: Vec<DesiredMarket>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DesiredMarket {
+    pub label: String,
+    /// Where in the file, for messages.
+    pub at: String,
+    pub kind: OracleKind,
+    pub keys: MarketKeys,
+    /// Legacy, or pull with an update account given: the market can be created.
+    pub has_update_account: bool,
+    pub params: MarketParams,
+    pub tokens: Vec<DesiredToken>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DesiredToken {
+    pub label: String,
+    pub at: String,
+    pub keys: TokenKeys,
+    pub params: TokenParamsSpec,
+}
+
+// --- the plan ---------------------------------------------------------------------
+
+/// One changed field: name, on-chain value, wanted value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldDiff {
+    pub field: &'static str,
+    pub old: String,
+    pub new: String,
+}
+
+impl fmt::Display for FieldDiff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} -> {}", self.field, self.old, self.new)
+    }
+}
+
+macro_rules! diff_fields {
+    ($old:expr, $new:expr; $($f:ident),*) => {{
+        let mut v = Vec::new();
+        $( if $old.$f != $new.$f { v.push(FieldDiff { field: stringify!($f), old: $old.$f.to_string(), new: $new.$f.to_string() }); } )*
+        v
+    }};
+}
+
+pub fn diff_market_params(old: &MarketParams, new: &MarketParams) -> Vec<FieldDiff> {
+    diff_fields!(old, new; trade_fee_bps, borrow_rate_bps, oi_cap_bps, max_age_slots, max_age_secs, max_conf_bps)
+}
+
+pub fn diff_token_params(old: &TokenParams, new: &TokenParams) -> Vec<FieldDiff> {
+    diff_fields!(old, new; band_min_bps, band_max_bps, ripcord_bps, deviation_bps, max_slots, max_notional_per_call,
+        keeper_reward, keeper_reward_cap_bps, mint_fee_bps, redeem_fee_bps, streaming_fee_bps)
+}
+
+/// One transaction of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    InitConfig { treasury: Pubkey },
+    CreateMarket { label: String, keys: MarketKeys, oracle_kind: OracleKind, params: MarketParams },
+    UpdateMarketParams { label: String, market: Pubkey, params: MarketParams, diff: Vec<FieldDiff> },
+    CreateToken { label: String, keys: TokenKeys, params: TokenParams },
+    UpdateTokenParams { label: String, token: Pubkey, params: TokenParams, diff: Vec<FieldDiff> },
+}
+
+impl Action {
+    pub fn instruction(&self, admin: Pubkey) -> anchor_lang::solana_program::instruction::Instruction {
+        match self {
+            Action::InitConfig { treasury } => ix::initialize_config(admin, *treasury),
+            Action::CreateMarket { keys, oracle_kind, params, .. } => ix::create_market(admin, keys, *oracle_kind, *params),
+            Action::UpdateMarketParams { market, params, .. } => ix::update_market_params(admin, *market, *params),
+            Action::CreateToken { keys, params, .. } => ix::create_leveraged_token(admin, keys, *params),
+            Action::UpdateTokenParams { token, params, .. } => ix::update_token_params(admin, *token, *params),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::InitConfig { treasury } => write!(f, "initialize config {} (admin = signer, treasury {treasury})", pda::config().0),
+            Action::CreateMarket { label, keys, oracle_kind, params } => {
+                write!(f, "create market {label} {}: {oracle_kind:?}, collateral {}, oracle account {}\n      params {params:?}", keys.market, keys.collateral_mint, keys.oracle)
+            }
+            Action::UpdateMarketParams { label, market, diff, .. } => write_diff(f, &format!("update market params {label} {market}"), diff),
+            Action::CreateToken { label, keys, params } => write!(f, "create token {label} {} (share mint {})\n      params {params:?}", keys.token, keys.share_mint),
+            Action::UpdateTokenParams { label, token, diff, .. } => write_diff(f, &format!("update token params {label} {token}"), diff),
+        }
+    }
+}
+
+fn write_diff(f: &mut fmt::Formatter<'_>, head: &str, diff: &[FieldDiff]) -> fmt::Result {
+    write!(f, "{head}")?;
+    for d in diff {
+        write!(f, "\n      {d}")?;
+    }
+    Ok(())
+}
+
+/// What [`apply`] would send, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub endpoint: String,
+    pub admin: Pubkey,
+    pub actions: Vec<Action>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.actions.is_empty() {
+            return writeln!(f, "plan for {} (admin {}): nothing to do, the chain matches the file", self.endpoint, self.admin);
+        }
+        writeln!(f, "plan for {} (admin {}): {} action(s), one transaction each", self.endpoint, self.admin, self.actions.len())?;
+        for (i, a) in self.actions.iter().enumerate() {
+            writeln!(f, "  {}. {a}", i + 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a plan or an apply stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeployError {
+    /// The file: syntax, unknown field, placeholder, bad address, invalid parameters.
+    Config(String),
+    /// The chain disagrees in a way no action can fix (or the program would refuse an action).
+    State(String),
+    Chain(ChainError),
+    /// An action's transaction failed; earlier actions landed, the next run plans the rest.
+    Transaction { action: String, err: TransactionError, logs: Vec<String> },
+}
+
+impl fmt::Display for DeployError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeployError::Config(m) => write!(f, "deploy config: {m}"),
+            DeployError::State(m) => write!(f, "on-chain state: {m}"),
+            DeployError::Chain(e) => write!(f, "{e}"),
+            DeployError::Transaction { action, err, logs } => {
+                write!(f, "transaction for `{action}` failed: {err:?} (actions before it landed; fix and re-run to do the rest)")?;
+                for l in logs {
+                    write!(f, "\n    {l}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for DeployError {}
+
+impl From<ChainError> for DeployError {
+    fn from(e: ChainError) -> Self {
+        DeployError::Chain(e)
+    }
+}
+
+fn decode<T: AccountDeserialize>(what: &str, key: &Pubkey, acc: &Account) -> Result<T, DeployError> {
+    if acc.owner != PROGRAM_ID {
+        return Err(DeployError::State(format!("{what} {key} is owned by {}, not the program {PROGRAM_ID}", acc.owner)));
+    }
+    T::try_deserialize(&mut acc.data.as_slice()).map_err(|e| DeployError::State(format!("{what} {key} does not decode as the program's account (layout changed?): {e}")))
+}
+
+/// The cluster clock from the Clock sysvar (bincode: five little-endian 8-byte fields).
+async fn clock<C: Chain>(chain: &mut C) -> Result<Clock, DeployError> {
+    let acc = chain.accounts(&[Clock::id()]).await?.pop().flatten();
+    let data = acc.map(|a| a.data).filter(|d| d.len() >= 40).ok_or_else(|| DeployError::State("the Clock sysvar is missing".into()))?;
+    let word = |i: usize| <[u8; 8]>::try_from(&data[8 * i..8 * i + 8]).expect("8 bytes");
+    Ok(Clock {
+        slot: u64::from_le_bytes(word(0)),
+        epoch_start_timestamp: i64::from_le_bytes(word(1)),
+        epoch: u64::from_le_bytes(word(2)),
+        leader_schedule_epoch: u64::from_le_bytes(word(3)),
+        unix_timestamp: i64::from_le_bytes(word(4)),
+    })
+}
+
+/// Would `create_market` accept this oracle account now? Runs the program's
+/// own `oracle::read_price` on a market as the instruction would build it.
+fn check_oracle(m: &DesiredMarket, decimals: u8, account: Option<Account>, clock: &Clock) -> Result<(), DeployError> {
+    let k = &m.keys;
+    let mut acc = account.ok_or_else(|| DeployError::State(format!("{}: oracle account {} does not exist on this cluster", m.at, k.oracle)))?;
+    let market = Market {
+        bump: 0,
+        pool_vault_bump: 0,
+        lp_mint_bump: 0,
+        collateral_decimals: decimals,
+        pause_flags: 0,
+        oracle_kind: m.kind,
+        oracle_id: k.oracle_id,
+        collateral_mint: k.collateral_mint,
+        pool_vault: k.pool_vault,
+        lp_mint: k.lp_mint,
+        params: m.params,
+        borrow_index: 0,
+        last_accrual_slot: clock.slot,
+        net_base: 0,
+        net_cost: 0,
+        total_abs_cost: 0,
+        weighted_snapshot: 0,
+        gross_base: 0,
+        token_count: 0,
+        bad_debt_total: 0,
+        last_oracle_publish: i64::MIN,
+    };
+    let mut lamports = acc.lamports;
+    let info = AccountInfo::new(&k.oracle, false, false, &mut lamports, &mut acc.data, &acc.owner, false);
+    leveraged_token::oracle::read_price(&market, &info, clock).map(|_| ()).map_err(|e| {
+        let why = match &e {
+            anchor_lang::error::Error::AnchorError(a) => format!("{} ({}): {}", a.error_name, a.error_code_number, a.error_msg),
+            other => other.to_string(),
+        };
+        DeployError::State(format!(
+            "{}: create_market would refuse oracle {} (owner {}) at slot {} / unix time {}: {why}",
+            m.at, k.oracle, acc.owner, clock.slot, clock.unix_timestamp
+        ))
+    })
+}
+
+/// Compare the file with the chain and list the actions that make them equal.
+/// `admin` signs and pays; it must be the config's admin unless the config is
+/// created by this plan. Nothing is sent.
+pub async fn plan<C: Chain>(chain: &mut C, config: &DeployConfig, admin: Pubkey) -> Result<Plan, DeployError> {
+    let desired = config.resolve(admin)?;
+    let endpoint = chain.endpoint();
+    let config_key = pda::config().0;
+    let mut actions = Vec::new();
+
+    let [program, cfg] = <[Option<Account>; 2]>::try_from(chain.accounts(&[PROGRAM_ID, config_key]).await?).expect("two accounts");
+    match program {
+        Some(p) if p.executable => {}
+        _ => return Err(DeployError::State(format!("program {PROGRAM_ID} is not deployed at {endpoint}: deploy it first (migrations/deploy.sh)"))),
+    }
+    let onchain_config = match cfg {
+        None => {
+            actions.push(Action::InitConfig { treasury: desired.treasury });
+            None
+        }
+        Some(acc) => {
+            let c: Config = decode("config", &config_key, &acc)?;
+            if c.treasury != desired.treasury {
+                return Err(DeployError::State(format!(
+                    "config treasury is {} but the file says {}: the program has no instruction to change the treasury, so fix the file",
+                    c.treasury, desired.treasury
+                )));
+            }
+            Some(c)
+        }
+    };
+
+    let clock = clock(chain).await?;
+    for m in &desired.markets {
+        let mint_and_market = chain.accounts(&[m.keys.collateral_mint, m.keys.market]).await?;
+        let [mint_acc, market_acc] = <[Option<Account>; 2]>::try_from(mint_and_market).expect("two accounts");
+        let mint_acc = mint_acc.ok_or_else(|| DeployError::State(format!("{}: collateral mint {} does not exist at {endpoint}", m.at, m.keys.collateral_mint)))?;
+        if mint_acc.owner != spl_token::ID {
+            return Err(DeployError::State(format!("{}: collateral mint {} is owned by {}, not SPL Token", m.at, m.keys.collateral_mint, mint_acc.owner)));
+        }
+        let mint = spl_token::state::Mint::unpack(&mint_acc.data).map_err(|e| DeployError::State(format!("{}: {} is not an SPL mint: {e}", m.at, m.keys.collateral_mint)))?;
+        let one_unit = 10u64.checked_pow(u32::from(mint.decimals)).ok_or_else(|| DeployError::State(format!("{}: mint decimals {} too large", m.at, mint.decimals)))?;
+
+        match market_acc {
+            None => {
+                if !m.has_update_account {
+                    return Err(DeployError::Config(format!("{}.oracle: creating a pull market reads one fresh PriceUpdateV2 account of the feed: give its address", m.at)));
+                }
+                let oracle_acc = chain.accounts(&[m.keys.oracle]).await?.pop().flatten();
+                check_oracle(m, mint.decimals, oracle_acc, &clock)?;
+                actions.push(Action::CreateMarket { label: m.label.clone(), keys: m.keys, oracle_kind: m.kind, params: m.params });
+            }
+            Some(acc) => {
+                let onchain: Market = decode("market", &m.keys.market, &acc)?;
+                if onchain.oracle_kind != m.kind || onchain.collateral_mint != m.keys.collateral_mint || onchain.oracle_id != m.keys.oracle_id {
+                    return Err(DeployError::State(format!("{}: market {} exists with oracle {:?} / collateral {}, not what the file says", m.at, m.keys.market, onchain.oracle_kind, onchain.collateral_mint)));
+                }
+                let diff = diff_market_params(&onchain.params, &m.params);
+                if !diff.is_empty() {
+                    actions.push(Action::UpdateMarketParams { label: m.label.clone(), market: m.keys.market, params: m.params, diff });
+                }
+            }
+        }
+
+        let token_keys: Vec<Pubkey> = m.tokens.iter().map(|t| t.keys.token).collect();
+        let token_accs = chain.accounts(&token_keys).await?;
+        for (t, acc) in m.tokens.iter().zip(token_accs) {
+            let target = t.keys.target_leverage_bps;
+            let params = t.params.resolve(target, one_unit);
+            if params.validate(target).is_err() {
+                return Err(DeployError::Config(format!("{}.params: TokenParams::validate refuses target {target} with {params:?} (the line above says which bound)", t.at)));
+            }
+            match acc {
+                None => actions.push(Action::CreateToken { label: t.label.clone(), keys: t.keys, params }),
+                Some(acc) => {
+                    let onchain: LeveragedToken = decode("token", &t.keys.token, &acc)?;
+                    let diff = diff_token_params(&onchain.params, &params);
+                    if !diff.is_empty() {
+                        actions.push(Action::UpdateTokenParams { label: t.label.clone(), token: t.keys.token, params, diff });
+                    }
+                }
+            }
+        }
+    }
+
+    if let Some(c) = onchain_config {
+        // The signer only matters when there is something to sign.
+        if !actions.is_empty() && c.admin != admin {
+            let hint = if c.pending_admin == admin { " (this key is the pending admin: accept_admin first)" } else { "" };
+            return Err(DeployError::State(format!("config admin is {}, but the signer is {admin}: only the admin can create markets and tokens or change parameters{hint}", c.admin)));
+        }
+    }
+    Ok(Plan { endpoint, admin, actions })
+}
+
+/// What [`apply`] sent: each action with its transaction signature.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    pub sent: Vec<(String, String)>,
+}
+
+/// Send `plan`'s actions in order, one transaction each, signed and paid by
+/// `admin`. Stops at the first failure (the actions before it have landed).
+pub async fn apply_plan<C: Chain>(chain: &mut C, plan: &Plan, admin: &Keypair) -> Result<ApplyReport, DeployError> {
+    if plan.admin != admin.pubkey() {
+        return Err(DeployError::Config(format!("the plan was made for admin {}, the signer is {}", plan.admin, admin.pubkey())));
+    }
+    let mut report = ApplyReport::default();
+    for a in &plan.actions {
+        let ix = a.instruction(admin.pubkey());
+        let blockhash = chain.latest_blockhash().await?;
+        let tx = Transaction::new_signed_with_payer(&[ix], Some(&admin.pubkey()), &[admin], blockhash);
+        let r = chain.send(&tx).await?;
+        let what = a.to_string().lines().next().unwrap_or_default().to_string();
+        if let Some(err) = r.err {
+            return Err(DeployError::Transaction { action: what, err, logs: r.logs });
+        }
+        report.sent.push((what, r.signature));
+    }
+    Ok(report)
+}
+
+/// [`plan`] then [`apply_plan`].
+pub async fn apply<C: Chain>(chain: &mut C, config: &DeployConfig, admin: &Keypair) -> Result<(Plan, ApplyReport), DeployError> {
+    let p = plan(chain, config, admin.pubkey()).await?;
+    let r = apply_plan(chain, &p, admin).await?;
+    Ok((p, r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINT: &str = "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU";
+
+    fn parse(extra: &str) -> Result<Desired, DeployError> {
+        DeployConfig::from_toml_str(&format!("treasury = \"admin\"\n{extra}"))?.resolve(Pubkey::new_unique())
+    }
+
+    #[test]
+    fn omitted_params_take_the_defaults_and_given_ones_override() {
+        let spec = MarketParamsSpec { trade_fee_bps: Some(7), ..Default::default() };
+        assert_eq!(spec.resolve(), MarketParams { trade_fee_bps: 7, ..defaults::market_params() });
+        let spec = TokenParamsSpec { mint_fee_bps: Some(25), ..Default::default() };
+        assert_eq!(spec.resolve(30_000, 1_000_000), TokenParams { mint_fee_bps: 25, ..defaults::token_params(30_000, 1_000_000) });
+    }
+
+    #[test]
+    fn placeholders_typos_and_bad_values_are_refused_with_the_field_named() {
+        let legacy = |oracle: &str| format!("[[markets]]\nname = \"BTC\"\ncollateral_mint = \"{MINT}\"\noracle_kind = \"legacy\"\noracle = \"{oracle}\"\n");
+        let e = parse(&legacy("FILL_IN_PYTH_PRICE_ACCOUNT")).unwrap_err().to_string();
+        assert!(e.contains("markets[0] (BTC).oracle is still the placeholder"), "{e}");
+        let e = parse(&legacy("not-a-key")).unwrap_err().to_string();
+        assert!(e.contains("not a base58 public key"), "{e}");
+        let e = parse(&(legacy(MINT) + "[markets.params]\ntrade_fe_bps = 3\n")).unwrap_err().to_string();
+        assert!(e.contains("unknown field `trade_fe_bps`"), "{e}");
+        let e = parse(&(legacy(MINT) + "[markets.params]\ntrade_fee_bps = 101\n")).unwrap_err().to_string();
+        assert!(e.contains("MarketParams::validate refuses"), "{e}");
+        let e = parse(&format!("[[markets]]\ncollateral_mint = \"{MINT}\"\noracle_kind = \"pull\"\nfeed_id = \"abc\"\n")).unwrap_err().to_string();
+        assert!(e.contains("expected 64 hex characters"), "{e}");
+        let e = parse(&(legacy(MINT) + "[[markets.tokens]]\ntarget_leverage_bps = 30000\n[[markets.tokens]]\ntarget_leverage_bps = 30000\n")).unwrap_err().to_string();
+        assert!(e.contains("appears twice"), "{e}");
+    }
+
+    #[test]
+    fn leverage_labels() {
+        assert_eq!(leverage_label(30_000), "3x long");
+        assert_eq!(leverage_label(-10_000), "1x short");
+        assert_eq!(leverage_label(25_000), "2.5x long");
+        assert_eq!(leverage_label(-1_250), "0.125x short");
+    }
+}

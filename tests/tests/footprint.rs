@@ -1,0 +1,136 @@
+//! Footprint: what each instruction's transaction costs in bytes, accounts
+//! and CPIs, and what each account costs in rent. All of it is deterministic,
+//! so it is asserted exactly here; a change that moves a figure must update the
+//! expectation below (and regenerate docs/footprint.md with
+//! `scripts/footprint.sh`). Instruction counts and timings are reported there,
+//! never asserted.
+//!
+//! The scenario is app/bench's, included as a module, so the bench's report and
+//! these assertions measure the same transactions.
+
+#![allow(deprecated)]
+
+#[path = "../../app/bench/src/scenario.rs"]
+mod scenario;
+
+use anchor_lang::prelude::Rent;
+use leveraged_token::state::{CONFIG_SPACE, MARKET_SPACE, TOKEN_SPACE};
+use scenario::*;
+
+/// Per instruction: serialized transaction bytes (one signature, no
+/// compute-budget instruction), account keys in the message, account metas of
+/// the instruction, instruction data bytes, and the CPIs it makes in order
+/// (`Sys` = system program `CreateAccount`, otherwise the SPL Token instruction).
+const EXPECTED: [(&str, usize, usize, usize, usize, &[&str]); 8] = [
+    ("initialize_config", 276, 4, 3, 40, &["Sys"]),
+    ("create_market", 503, 10, 9, 69, &["Sys", "Sys", "InitializeAccount3", "Sys", "InitializeMint2"]),
+    ("deposit_liquidity", 458, 10, 9, 24, &["Transfer", "MintTo"]),
+    ("create_leveraged_token", 496, 10, 9, 62, &["Sys", "Sys", "InitializeMint2", "Sys", "InitializeAccount3"]),
+    ("mint", 524, 12, 11, 24, &["Transfer", "Transfer", "MintTo"]),
+    ("rebalance", 442, 10, 9, 8, &["Transfer", "Transfer"]),
+    ("redeem", 524, 12, 11, 24, &["Burn", "Transfer", "Transfer"]),
+    ("withdraw_liquidity", 458, 10, 9, 24, &["Burn", "Transfer"]),
+];
+
+fn cpi_names(m: &Measured) -> Vec<String> {
+    m.cpis
+        .iter()
+        .map(|c| match c.program.as_str() {
+            SYSTEM_PROGRAM => "Sys".to_string(),
+            SPL_TOKEN => c.instruction.clone().unwrap_or_else(|| "?".into()),
+            other => panic!("{}: unexpected CPI to {other}", m.name),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_instruction_fits_a_packet_with_exact_bytes_accounts_and_cpis() {
+    let w = World::run(Box::new(|_| {})).await;
+    assert_eq!(w.measured.iter().map(|m| m.name).collect::<Vec<_>>(), MEASURED);
+    for (name, bytes, tx_accounts, ix_accounts, data, cpis) in EXPECTED {
+        let m = w.get(name);
+        assert!(m.tx_bytes <= PACKET_DATA_SIZE, "{name}: {} bytes > {PACKET_DATA_SIZE}", m.tx_bytes);
+        assert_eq!(m.signatures, 1, "{name}: one signer, who also pays");
+        assert_eq!(
+            (m.tx_bytes, m.tx_accounts, m.ix_accounts, m.ix_data_bytes, cpi_names(m)),
+            (bytes, tx_accounts, ix_accounts, data, cpis.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+            "{name}: (tx bytes, tx accounts, ix accounts, ix data, CPIs)"
+        );
+        // Wire size: compact-u16 signature count + signatures + message.
+        assert_eq!(m.tx_bytes, 1 + 64 + m.tx.message_data().len(), "{name}");
+        // Compute-unit limit and price instructions: the compute-budget program's
+        // key (32) and two instructions (program index, 0 accounts, 5 and 9 data bytes).
+        assert_eq!(m.tx_bytes_with_budget, bytes + 32 + (3 + 5) + (3 + 9), "{name}: with compute-budget instructions");
+        assert!(m.tx_bytes_with_budget <= PACKET_DATA_SIZE, "{name}");
+        for c in m.cpis.iter().filter(|c| c.program == SPL_TOKEN) {
+            let cu = c.consumed.unwrap_or_else(|| panic!("{name}: SPL Token CPI without a CU line"));
+            assert!((1..=10_000).contains(&cu), "{name}: SPL Token {:?} consumed {cu} CU", c.instruction);
+        }
+    }
+}
+
+#[tokio::test]
+async fn mint_redeem_and_rebalance_meet_their_cpi_goals() {
+    let w = World::run(Box::new(|_| {})).await;
+    for (name, goal) in [("mint", 3), ("redeem", 3), ("rebalance", 2)] {
+        let n = w.get(name).cpis.len();
+        assert!(n <= goal, "{name} makes {n} CPIs, goal ≤ {goal}");
+    }
+}
+
+#[tokio::test]
+async fn account_sizes_match_the_declared_spaces_and_hold_exactly_their_rent() {
+    let mut w = World::run(Box::new(|_| {})).await;
+    let rent = Rent::default();
+    let expected = [
+        ("Config", CONFIG_SPACE, 110),
+        ("Market", MARKET_SPACE, 294),
+        ("pool vault (SPL token account)", 165, 165),
+        ("LP mint (SPL mint)", 82, 82),
+        ("LeveragedToken", TOKEN_SPACE, 308),
+        ("share mint (SPL mint)", 82, 82),
+        ("token vault (SPL token account)", 165, 165),
+    ];
+    let accounts = w.accounts().await;
+    assert_eq!(accounts.len(), expected.len());
+    for (a, (what, space, bytes)) in accounts.iter().zip(expected) {
+        assert_eq!(a.what, what);
+        assert_eq!((a.bytes, space), (bytes, bytes), "{what}: size");
+        assert_eq!(a.lamports, rent.minimum_balance(a.bytes), "{what}: rent-exempt deposit");
+        assert_eq!(rent.minimum_balance(a.bytes), (128 + a.bytes as u64) * 6_960, "{what}: rent formula");
+    }
+}
+
+#[test]
+fn cpis_are_counted_once_despite_the_native_double_log() {
+    let ours = leveraged_token::ID;
+    let logs: Vec<String> = [
+        format!("Program {ours} invoke [1]"),
+        format!("Program {ours} invoke [1]"),
+        format!("Program {SPL_TOKEN} invoke [1]"),
+        format!("Program {SPL_TOKEN} invoke [2]"),
+        "Program log: Instruction: Transfer".to_string(),
+        format!("Program {SPL_TOKEN} consumed 4645 of 199859 compute units"),
+        format!("Program {SPL_TOKEN} success"),
+        format!("Program {SPL_TOKEN} success"),
+        format!("Program {SYSTEM_PROGRAM} invoke [1]"),
+        format!("Program {SYSTEM_PROGRAM} invoke [2]"),
+        format!("Program {SYSTEM_PROGRAM} success"),
+        format!("Program {SYSTEM_PROGRAM} success"),
+        format!("Program {ours} success"),
+        format!("Program {ours} success"),
+        // A later top-level SPL Token instruction is not ours.
+        format!("Program {SPL_TOKEN} invoke [1]"),
+    ]
+    .to_vec();
+    let naive = logs.iter().filter(|l| l.starts_with(&format!("Program {SPL_TOKEN} invoke"))).count();
+    assert_eq!(naive, 3, "counting invoke lines would see three");
+    let cpis = cpis_of(&logs, &ours);
+    assert_eq!(
+        cpis,
+        vec![
+            Cpi { program: SPL_TOKEN.into(), instruction: Some("Transfer".into()), consumed: Some(4645) },
+            Cpi { program: SYSTEM_PROGRAM.into(), instruction: None, consumed: None },
+        ]
+    );
+}
