@@ -39,6 +39,7 @@ use Want::{Anchor, Program};
 /// `World::refused` / `refused_by_anchor` (named error, every world account
 /// unchanged) and every account of `extra` unchanged too.
 async fn refused_impl(w: &mut World, ix: Instruction, signers: &[&TestKeypair], want: Want, extra: Vec<Pubkey>) {
+    println!("attack refused: {want:?}");
     let before = w.bank.snapshot(&extra).await;
     match want.clone() {
         Program(c) => w.refused(ix, signers, c).await,

@@ -6,12 +6,13 @@
 //! threads and timers make that history differ from run to run. Callgrind then
 //! reports a few hundred instructions more or less for the same handler.
 //! Between [`begin`] and [`end`] (around each measured transaction) every
-//! allocation of the calling thread is served from a bump arena instead: a constant number of
-//! instructions per call, freeing is a no-op (system memory freed inside a
-//! window is leaked), and the addresses (so memcpy's alignment paths) are the
-//! same in every run. Outside those windows the system allocator serves
-//! everything, and memory from the arena is never handed back to it. Used by
-//! `lt-bench` only, never by the program.
+//! allocation of the calling thread is served from a bump arena instead: a
+//! constant number of instructions per call, freeing is a no-op (system
+//! memory freed inside a window is leaked), and every block is page-aligned,
+//! so memcpy's and memcmp's alignment and page-crossing paths are the same in
+//! every run. Outside those windows, and on every other thread, the system
+//! allocator serves everything; arena memory is never handed back to it. Used
+//! by `lt-bench` only, never by the program or the tests.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -21,8 +22,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const ARENA_SIZE: usize = 1 << 30;
 
 thread_local! {
-    /// Set on the thread that opened a window (the main thread, where the
-    /// bank processes the transaction and the program runs). Other threads —
+    /// Set on the thread that opened a window (the scenario thread, where
+    /// the bank processes the transaction and the program runs). Other threads —
     /// the bank's background services — keep the system allocator, so their
     /// timing cannot shift the arena's layout.
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
@@ -31,6 +32,7 @@ thread_local! {
 fn active() -> bool {
     ACTIVE.try_with(Cell::get).unwrap_or(false)
 }
+
 static START: AtomicUsize = AtomicUsize::new(0);
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -43,20 +45,19 @@ fn in_arena(p: *mut u8) -> bool {
 }
 
 /// Every arena block starts on a page boundary and takes whole pages. The
-/// order of the main thread's allocations inside a window still varies a
+/// order of the scenario thread's allocations inside a window still varies a
 /// little from run to run (the bank's own bookkeeping interleaves with the
 /// program's), which would move a block's offset within its page — and
 /// memcmp's and memcpy's short paths check page crossings and alignment. With
 /// page-sized blocks every block's offset in its page is 0 whatever came
 /// before it. (A window allocates a few hundred blocks: a few MiB of address
 /// space, touched only as used.)
-const GRAIN: usize = 4096;
 const PAGE: usize = 4096;
 
 /// Bump-allocate `layout` from the arena, or `None` when it is full.
 fn bump(layout: Layout) -> Option<*mut u8> {
-    let size = (layout.size().max(1) + GRAIN - 1) & !(GRAIN - 1);
-    let extra = if layout.align() > GRAIN { layout.align() } else { 0 };
+    let size = (layout.size().max(1) + PAGE - 1) & !(PAGE - 1);
+    let extra = if layout.align() > PAGE { layout.align() } else { 0 };
     // One fetch_add reserves the block; aligning inside the reservation needs
     // no retry loop (a constant instruction count).
     let at = NEXT.fetch_add(size + extra, Ordering::Relaxed);
