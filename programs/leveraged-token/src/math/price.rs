@@ -60,7 +60,6 @@ pub fn deviation_bps_floor(p: u128, reference: u128) -> MathResult<u128> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::math::PRICE_SCALE;
     use proptest::prelude::*;
 
     #[test]
