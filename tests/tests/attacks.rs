@@ -1461,7 +1461,6 @@ async fn extreme_oracle_prices_are_priced_or_refused_by_name_never_panic() {
 /// and when the price returns to where it started the token is wiped: the
 /// holder's 600,000 USDC go to the LPs although the price round-tripped.
 #[tokio::test]
-#[ignore = "FINDING F2: unpaid profit is forfeited but the cost is re-marked to the full value (see docs/security.md)"]
 async fn finding_profit_the_pool_cannot_pay_is_charged_back_when_the_price_reverts() {
     let mut w = World::new().await;
     let whale = w.new_user(600_000 * USDC).await;
@@ -1523,7 +1522,6 @@ async fn finding_an_lp_exiting_before_a_wipe_leaves_the_bad_debt_to_the_others()
 /// 0xe) instead of failing with one of the program's named errors. No funds
 /// move (the transaction reverts); found by the fuzzer (seed 11, op 12,986).
 #[tokio::test]
-#[ignore = "FINDING F4: share supply overflow fails inside SPL Token, not with a named error (see docs/security.md)"]
 async fn finding_a_mint_that_overflows_the_share_supply_fails_inside_spl_token() {
     use leveraged_token::math::position::notional_floor;
     let mut w = World::new().await;

@@ -5,7 +5,14 @@
 //! * `FUZZ_SEED=<u64>` replays a run (default: a fresh seed from the clock,
 //!   printed at the start and in every failure message);
 //! * `FUZZ_OPS=<n>` sets the number of operations (default [`DEFAULT_OPS`]);
-//! * `FUZZ_PROGRESS=<n>` prints a progress line every n operations.
+//! * `FUZZ_PROGRESS=<n>` prints a progress line every n operations;
+//! * `FUZZ_STATS=1` prints the outcome count of every operation kind at the end;
+//! * `FUZZ_STRICT=1` makes the known finding F4 (supply overflow inside SPL
+//!   Token) a violation instead of a counted event;
+//! * `FUZZ_DEBUG_ERROR=<ErrorName>` / `FUZZ_DEBUG_WIPES=1` print each such
+//!   failure / each wipe with its context.
+//!
+//! `RUST_LOG=error` silences the bank's per-instruction debug log (faster).
 //!
 //! A run longer than [`SEGMENT_OPS`] is split into segments, each a fresh bank
 //! seeded `seed + segment`; a failure names the segment seed and the op index
@@ -13,7 +20,8 @@
 //!
 //! Invariants (checked after every operation; docs/security.md explains each):
 //! 1. conservation — per collateral mint, Σ balances of every known account ==
-//!    the mint's supply, which never changes (no collateral created or destroyed);
+//!    the mint's supply == what the harness minted (setup + faucet top-ups):
+//!    no collateral created or destroyed;
 //! 2. share and LP mints — supply == Σ holders' balances;
 //! 3. pool books — each market's aggregates equal the sums over its tokens
 //!    (net_base = Σ base, gross_base = Σ |base|, net_cost = Σ cost,
@@ -452,6 +460,9 @@ impl Fuzz {
         }
         *self.stats.entry(format!("{} -> {}", self.op_name, error_name(&out))).or_default() += 1;
         self.last_outcome = error_name(&out);
+        if std::env::var("FUZZ_DEBUG_ERROR").is_ok_and(|e| e == self.last_outcome) {
+            eprintln!("{} at op {} ({}):\n  {}", self.last_outcome, self.op, self.op_name, out.logs.iter().filter(|l| l.contains("log:") && !l.contains("Program data")).cloned().collect::<Vec<_>>().join("\n  "));
+        }
         self.last_rebalanced = out.events::<Rebalanced>().into_iter().next().map(|r| (r.trade_notional, r.trade_fee, r.keeper_reward, r.triggers));
         Exec { out, before }
     }
@@ -752,6 +763,10 @@ impl Fuzz {
         let keys = self.tokens[ti].keys;
         let e = self.exec(&[ix::mint(kp.pubkey(), &keys, coll, shares, amount, min_out)], &[&kp]).await;
         if !e.ok() {
+            if std::env::var("FUZZ_DEBUG_ERROR").is_ok_and(|x| x == self.last_outcome) {
+                let t = self.token_state(ti);
+                eprintln!("  token t{ti}: supply {}, vault {}, fees_owed {}, base {}, cost {}, view {:?}", self.supply(&keys.share_mint), self.bal(&keys.vault), t.fees_owed, t.base, t.cost, pre);
+            }
             if is_share_supply_overflow(&e.out) && std::env::var("FUZZ_STRICT").is_err() {
                 // Known finding F4 (docs/security.md): counted, not fatal unless FUZZ_STRICT is set.
                 self.figures.share_supply_overflows += 1;

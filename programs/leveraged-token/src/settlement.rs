@@ -97,7 +97,11 @@ pub fn settle_position(
 /// keeping the market aggregates in step.
 pub fn apply_trade(market: &mut Market, token: &mut LeveragedToken, delta_base: i128, price: u128) -> Result<()> {
     let new_base = token.base.checked_add(delta_base).ok_or(ErrorCode::MathOverflow)?;
-    let new_cost = notional_floor(new_base, price)?;
+    // The cost moves by the notional traded, so any profit the pool could not
+    // pay at settlement stays unrealised on the position (normally cost is
+    // already the mark and this is exactly the new mark).
+    let traded = notional_floor(new_base, price)?.checked_sub(notional_floor(token.base, price)?).ok_or(ErrorCode::MathOverflow)?;
+    let new_cost = if new_base == 0 { 0 } else { token.cost.checked_add(traded).ok_or(ErrorCode::MathOverflow)? };
     let mut agg = market.aggregates();
     agg.replace((token.base, token.cost, token.borrow_snapshot), (new_base, new_cost, token.borrow_snapshot))?;
     market.set_aggregates(&agg);

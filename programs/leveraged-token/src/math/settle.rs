@@ -74,6 +74,9 @@ pub fn settle(i: &SettleInput) -> MathResult<SettleOutcome> {
         let paid = owed.min(i.pool_amount);
         out.transfer = i128::from(paid);
         out.pool_shortfall = i128_to_u64(net - i128::from(paid))?;
+        // Re-mark only what was realised: profit the pool could not pay stays
+        // unrealised (paid later if the pool recovers, gone if the price reverts).
+        out.value = value - i128::from(out.pool_shortfall);
         out.equity = equity_before.checked_add(paid).ok_or(MathError::Overflow)?;
     } else {
         let loss = net.unsigned_abs();
@@ -132,6 +135,8 @@ mod tests {
         let o = settle(&i).unwrap();
         assert_eq!(o.transfer, 100);
         assert_eq!(o.pool_shortfall, 3_000_000_000 - 100);
+        // The unpaid profit stays unrealised: the new mark is cost + what was paid.
+        assert_eq!(o.value, 3_000_000_000 + 100);
     }
 
     proptest! {

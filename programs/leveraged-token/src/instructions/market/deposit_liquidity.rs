@@ -54,6 +54,7 @@ pub fn process_deposit_liquidity(ctx: Context<DepositLiquidity>, amount: u64, mi
     }
     let lp_out = to_u64(lp_for_deposit_floor(amount, ctx.accounts.lp_mint.supply, value)?)?;
     require!(lp_out > 0, ErrorCode::ZeroSharesOut);
+    require!(ctx.accounts.lp_mint.supply.checked_add(lp_out).is_some(), ErrorCode::MathOverflow);
     if lp_out < min_lp_out {
         msg!("lp out {} < min_lp_out {}", lp_out, min_lp_out);
         return err!(ErrorCode::SlippageExceeded);

@@ -63,6 +63,8 @@ pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares
     let was_flat = token.base == 0;
     let q = quote_mint(&token.book(s.equity, supply), price.price, price.conf, collateral_amount, token.params.mint_fee_bps, market.params.trade_fee_bps)?;
     require!(q.shares_out > 0, ErrorCode::ZeroSharesOut);
+    // The share supply must not overflow inside SPL Token (that error has no name).
+    require!(supply.checked_add(q.shares_out).is_some(), ErrorCode::MathOverflow);
     if q.shares_out < min_shares_out {
         msg!("shares out {} < min_shares_out {}", q.shares_out, min_shares_out);
         return err!(ErrorCode::SlippageExceeded);
