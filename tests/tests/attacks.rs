@@ -1461,7 +1461,7 @@ async fn extreme_oracle_prices_are_priced_or_refused_by_name_never_panic() {
 /// and when the price returns to where it started the token is wiped: the
 /// holder's 600,000 USDC go to the LPs although the price round-tripped.
 #[tokio::test]
-async fn finding_profit_the_pool_cannot_pay_is_charged_back_when_the_price_reverts() {
+async fn profit_the_pool_cannot_pay_stays_unrealised_and_a_round_trip_returns_the_deposit() {
     let mut w = World::new().await;
     let whale = w.new_user(600_000 * USDC).await;
     w.bank.send(&[ix::mint(whale.key(), &w.long, whale.collateral, whale.long, 600_000 * USDC, 0)], &[&whale.kp]).await.unwrap();
@@ -1522,7 +1522,7 @@ async fn finding_an_lp_exiting_before_a_wipe_leaves_the_bad_debt_to_the_others()
 /// 0xe) instead of failing with one of the program's named errors. No funds
 /// move (the transaction reverts); found by the fuzzer (seed 11, op 12,986).
 #[tokio::test]
-async fn finding_a_mint_that_overflows_the_share_supply_fails_inside_spl_token() {
+async fn a_mint_that_would_overflow_the_share_supply_is_refused_by_the_program() {
     use leveraged_token::math::position::notional_floor;
     let mut w = World::new().await;
     // More liquidity so the open-interest cap is not what refuses the mints below.

@@ -1467,6 +1467,13 @@ impl Fuzz {
             self.step().await;
             let name = self.op_name.clone();
             self.push_trail(format!("#{i} {name}"));
+            if let Some(tt) = std::env::var("FUZZ_TRACE_TOKEN").ok().and_then(|t| t.parse::<usize>().ok()).filter(|&t| t < self.tokens.len()) {
+                let t = self.token_state(tt);
+                let p = self.norm(self.tokens[tt].m).price;
+                let upnl = notional_floor(t.base, p).unwrap() - t.cost;
+                let holders: Vec<(u64, u128)> = (0..self.actors.len()).map(|a| (self.bal(&self.actors[a].shares[tt]), self.bound[a][tt])).collect();
+                eprintln!("#{i} {name} -> {}\n    t{tt}: vault {} fees {} supply {} base {} cost {} uPnL {upnl} status {:?} holders {holders:?}", self.last_outcome, self.bal(&self.tokens[tt].keys.vault), t.fees_owed, self.supply(&self.tokens[tt].keys.share_mint), t.base, t.cost, t.status);
+            }
             self.check_all(&name);
             // A wiped token is replaced by a fresh one on the same market, so the world keeps live tokens.
             for ti in 0..self.tokens.len() {
