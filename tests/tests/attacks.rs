@@ -1556,3 +1556,44 @@ async fn a_mint_that_would_overflow_the_share_supply_is_refused_by_the_program()
     w.assert_unchanged(&before).await;
     assert!(out.custom_error().is_some_and(|c| c >= 6000), "refused by SPL Token, not by the program: {:?}", out.result);
 }
+
+/// FINDING F2b (regression in the F2 fix, found by the fuzzer's no-free-lunch
+/// bound): profit the pool could not pay now stays on the position as
+/// unrealised PnL, but a redeem pays only the book equity (vault − fees) and
+/// `apply_trade` moves the cost by the notional traded, so the redeemer's
+/// pro-rata part of the unpaid profit is NOT written off — it stays with the
+/// remaining holders. A small holder who stays collects the whole claim when
+/// the pool is refilled. Here the whale (450,000 USDC) redeems at the top of a
+/// +110 % move against an insolvent pool; a 1x short is wiped, its vault
+/// refills the pool, and Alice, who put 10,000 USDC in the same 3x token, is
+/// paid the unpaid profit of the whale's 97.8 % of the shares.
+#[tokio::test]
+#[ignore = "FINDING F2b: a redeemer's share of unpaid profit goes to the remaining holders (see docs/security.md)"]
+async fn finding_a_redeemer_leaves_its_unpaid_profit_to_the_remaining_holders() {
+    let mut w = World::new().await;
+    let whale = w.new_user(450_000 * USDC).await;
+    let carol = w.new_user(300_000 * USDC).await;
+    w.bank.send(&[ix::mint(whale.key(), &w.long, whale.collateral, whale.long, 450_000 * USDC, 0)], &[&whale.kp]).await.unwrap();
+    w.mint(Who::Alice, w.long, 10_000 * USDC, 0).await.unwrap();
+    w.bank.send(&[ix::mint(carol.key(), &w.short, carol.collateral, carol.short, 300_000 * USDC, 0)], &[&carol.kp]).await.unwrap();
+    let alice_before = w.bank.balance(w.alice.collateral).await;
+    // +110 %: the long is owed ≈ 1.5 M, the pool holds ≈ 1.0 M; the short lost more than its equity.
+    w.set_price(210 * USD).await;
+    let shares = w.bank.balance(whale.long).await;
+    w.bank.send(&[ix::redeem(whale.key(), &w.long, whale.long, whale.collateral, shares, 0)], &[&whale.kp]).await.unwrap();
+    let whale_back = w.bank.balance(whale.collateral).await;
+    let t = w.token_state(w.long).await;
+    let p = leveraged_token::math::price::normalize_price(210 * USD, w.conf, EXPO, DECIMALS).unwrap().price;
+    let unpaid = leveraged_token::math::position::notional_floor(t.base, p).unwrap() - t.cost;
+    println!("whale redeemed at the top for {whale_back}; the token keeps an unrealised claim of {unpaid} on Alice's {} shares", w.bank.balance(w.alice.long).await);
+    // The keeper lands the short's wipe: its vault refills the pool.
+    let out = w.rebalance(Who::Bob, w.short).await;
+    assert_eq!(out.events::<leveraged_token::events::TokenWiped>().len(), 1);
+    out.unwrap();
+    let a_shares = w.bank.balance(w.alice.long).await;
+    w.redeem(Who::Alice, w.long, a_shares, 0).await.unwrap();
+    let alice_got = w.bank.balance(w.alice.collateral).await - alice_before;
+    println!("Alice put in 10,000 USDC at 3x, the price rose 110 %: she got {alice_got}");
+    // Her own claim: at most 10,000 × (1 + 3 × 1.1) = 43,000 USDC before fees.
+    assert!(alice_got <= 43_000 * USDC, "Alice got {alice_got}: the whale's unpaid profit went to her");
+}
