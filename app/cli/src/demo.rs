@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use leveraged_token::events::{Rebalanced, TokenWiped};
 use leveraged_token::math::price::normalize_price;
 use leveraged_token::state::{LeveragedToken, Market};
+use leveraged_token_replay::report::date;
 use leveraged_token_sdk::bank::Bank;
 use leveraged_token_sdk::decide::{decide, nav_per_share, settle_view, Decision, TokenView};
 use leveraged_token_sdk::oracle_fixture::legacy_price_account;
@@ -106,19 +107,6 @@ fn usd(units: u64) -> String {
     format!("{:.2}", units as f64 / USDC as f64)
 }
 
-fn date(unix_ms: i64) -> String {
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = unix_ms.div_euclid(DAY_MS) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
 
 pub async fn run(args: DemoArgs) -> Result<()> {
     let (path, source) = match args.csv.clone().or_else(default_csv) {
