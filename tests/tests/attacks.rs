@@ -1557,20 +1557,22 @@ async fn a_mint_that_would_overflow_the_share_supply_is_refused_by_the_program()
     assert!(out.custom_error().is_some_and(|c| c >= 6000), "refused by SPL Token, not by the program: {:?}", out.result);
 }
 
-/// FINDING F2b (regression in the F2 fix, found by the fuzzer's no-free-lunch
-/// bound): profit the pool could not pay now stays on the position as
-/// unrealised PnL, but a redeem pays only the book equity (vault − fees) and
-/// `apply_trade` moves the cost by the notional traded, so the redeemer's
-/// pro-rata part of the unpaid profit is NOT written off — it stays with the
-/// remaining holders. A small holder who stays collects the whole claim when
-/// the pool is refilled. Here the whale (450,000 USDC) redeems at the top of a
-/// +110 % move against an insolvent pool; a 1x short is wiped, its vault
-/// refills the pool, and Alice, who put 10,000 USDC in the same 3x token, is
-/// paid the unpaid profit of the whale's 97.8 % of the shares.
+/// Finding F2b, fixed (a regression of the F2 fix, found by the fuzzer's
+/// no-free-lunch bound): profit the pool could not pay stays on the position
+/// as an unpaid claim. A redeem pays only the book equity, so the redeemer's
+/// pro-rata part of the claim must be forfeited to the pool, not left to the
+/// holders who stay (`apply_trade` with `UnpaidClaim::ShrinkWithPosition`).
+/// The whale (450,000 USDC) redeems at the top of a +110 % move against an
+/// insolvent pool; a 1x short is wiped and its vault refills the pool; Alice,
+/// who put 10,000 USDC in the same 3x token, gets no more than her own
+/// leveraged return (before the fix she got 333,241.78 USDC).
 #[tokio::test]
-#[ignore = "FINDING F2b: a redeemer's share of unpaid profit goes to the remaining holders (see docs/security.md)"]
-async fn finding_a_redeemer_leaves_its_unpaid_profit_to_the_remaining_holders() {
+async fn a_redeemer_forfeits_its_share_of_unpaid_profit_to_the_pool_not_to_the_holders_who_stay() {
     let mut w = World::new().await;
+    // A negligible confidence interval, so the only thing that could lift Alice
+    // above her own leveraged return is someone else's claim (a redeemer's
+    // confidence haircut legitimately stays with the holders who remain).
+    w.conf = 1;
     let whale = w.new_user(450_000 * USDC).await;
     let carol = w.new_user(300_000 * USDC).await;
     w.bank.send(&[ix::mint(whale.key(), &w.long, whale.collateral, whale.long, 450_000 * USDC, 0)], &[&whale.kp]).await.unwrap();
@@ -1586,6 +1588,11 @@ async fn finding_a_redeemer_leaves_its_unpaid_profit_to_the_remaining_holders() 
     let p = leveraged_token::math::price::normalize_price(210 * USD, w.conf, EXPO, DECIMALS).unwrap().price;
     let unpaid = leveraged_token::math::position::notional_floor(t.base, p).unwrap() - t.cost;
     println!("whale redeemed at the top for {whale_back}; the token keeps an unrealised claim of {unpaid} on Alice's {} shares", w.bank.balance(w.alice.long).await);
+    // Alice's part of the claim: at most her share of the position's own move.
+    assert!(unpaid > 0 && unpaid <= 3 * 11 * 1_000 * USDC as i128, "claim left on Alice's shares: {unpaid}");
+    // While the claim is outstanding a new mint would buy into it below value: refused.
+    let m = ix::mint(whale.key(), &w.long, whale.collateral, whale.long, 1_000 * USDC, 0);
+    w.refused(m, &[&whale.kp], ErrorCode::UnpaidProfitOutstanding).await;
     // The keeper lands the short's wipe: its vault refills the pool.
     let out = w.rebalance(Who::Bob, w.short).await;
     assert_eq!(out.events::<leveraged_token::events::TokenWiped>().len(), 1);
@@ -1596,4 +1603,5 @@ async fn finding_a_redeemer_leaves_its_unpaid_profit_to_the_remaining_holders() 
     println!("Alice put in 10,000 USDC at 3x, the price rose 110 %: she got {alice_got}");
     // Her own claim: at most 10,000 × (1 + 3 × 1.1) = 43,000 USDC before fees.
     assert!(alice_got <= 43_000 * USDC, "Alice got {alice_got}: the whale's unpaid profit went to her");
+    assert!(alice_got > 10_000 * USDC, "Alice's own claim was paid once the pool was refilled: {alice_got}");
 }

@@ -30,7 +30,7 @@ all_variants!(
         WrongCollateralMint, WrongTokenOwner, WrongShareMint, WrongVault, WrongLpMint, WrongMarket, WrongTreasury,
         DuplicateAccount, TokenWiped, RebalanceNotNeeded, OpenInterestCapExceeded, ZeroSharesOut, InsufficientShares,
         WithdrawalBreaksOpenInterestCap, NothingToCollect, InsufficientFunds, OraclePriceRegressed,
-        OracleTimestampInFuture, PoolInsolvent,
+        OracleTimestampInFuture, PoolInsolvent, UnpaidProfitOutstanding,
     ]
 );
 

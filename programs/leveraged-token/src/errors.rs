@@ -80,6 +80,8 @@ pub enum ErrorCode {
     OracleTimestampInFuture,
     #[msg("Pool is insolvent: traders' unrealised profit exceeds its assets; deposits refused")]
     PoolInsolvent,
+    #[msg("The pool owes this token profit it could not pay; mints are refused until it is paid or the price reverts")]
+    UnpaidProfitOutstanding,
 }
 
 impl From<crate::math::MathError> for ErrorCode {

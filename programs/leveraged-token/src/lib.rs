@@ -26,6 +26,11 @@
 //!   value, which counts traders' unrealised PnL and unpaid borrow fees.
 //! * Bad debt: a loss beyond a token's vault is absorbed by the pool; the token
 //!   is wiped (no mints, redeem pays 0) and says so in an event.
+//! * Pool shortfall: profit the pool vault cannot pay stays on the position as
+//!   an unpaid claim (paid at a later settlement if the pool recovers, gone if
+//!   the price reverts). A redeemer's share of the claim is forfeited to the
+//!   pool, never passed to the holders who stay; mints are refused
+//!   (`UnpaidProfitOutstanding`) while a claim is outstanding.
 //!
 //! ## Layout
 //! `math/` is pure (no Solana types) and shared with the client, keeper and

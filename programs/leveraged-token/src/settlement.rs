@@ -9,6 +9,7 @@ use crate::constants::{MARKET_SEED, TOKEN_SEED};
 use crate::errors::ErrorCode;
 use crate::events::{PositionSettled, TokenWiped};
 use crate::math::fees::streaming_fee_ceil;
+use crate::math::fixed::mul_div_signed_toward_zero;
 use crate::math::position::notional_floor;
 use crate::math::price::NormalizedPrice;
 use crate::math::settle::{settle, SettleInput};
@@ -93,21 +94,52 @@ pub fn settle_position(
     Ok(Settlement { transfer: o.transfer, equity, wiped: o.wiped })
 }
 
+/// What happens to profit the pool owed but could not pay (the "unpaid claim",
+/// `notional(base) − cost` after settlement) when the position changes size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnpaidClaim {
+    /// The holders stay the same (rebalance): the whole claim stays on the
+    /// position, so the trade moves the cost by exactly the notional traded.
+    Keep,
+    /// Holders leave (redeem): the claim shrinks to the shares that stay,
+    /// `claim × remaining / supply` rounded toward zero; the leavers' part of it
+    /// is forfeited to the pool, never passed to the holders who stay. (By
+    /// shares, not by base: the redeem's confidence haircut keeps a little more
+    /// base than the leavers' fraction, and that must not carry claim with it.)
+    ShrinkWithShares { remaining: u64, supply: u64 },
+}
+
 /// Change the token's base by `delta_base` at `price`, re-marking its cost and
-/// keeping the market aggregates in step.
-pub fn apply_trade(market: &mut Market, token: &mut LeveragedToken, delta_base: i128, price: u128) -> Result<()> {
+/// keeping the market aggregates in step. Call right after settlement (the
+/// cost is then the mark less any unpaid claim).
+pub fn apply_trade(market: &mut Market, token: &mut LeveragedToken, delta_base: i128, price: u128, rule: UnpaidClaim) -> Result<()> {
     let new_base = token.base.checked_add(delta_base).ok_or(ErrorCode::MathOverflow)?;
-    // The cost moves by the notional traded, so any profit the pool could not
-    // pay at settlement stays unrealised on the position (normally cost is
-    // already the mark and this is exactly the new mark).
-    let traded = notional_floor(new_base, price)?.checked_sub(notional_floor(token.base, price)?).ok_or(ErrorCode::MathOverflow)?;
-    let new_cost = if new_base == 0 { 0 } else { token.cost.checked_add(traded).ok_or(ErrorCode::MathOverflow)? };
+    let new_cost = if new_base == 0 {
+        0
+    } else {
+        let claim = unpaid_claim(token, price)?;
+        let kept = match rule {
+            UnpaidClaim::Keep => claim,
+            UnpaidClaim::ShrinkWithShares { supply: 0, .. } => 0,
+            UnpaidClaim::ShrinkWithShares { remaining, supply } => {
+                require!(remaining <= supply, ErrorCode::MathOverflow);
+                mul_div_signed_toward_zero(claim, u128::from(remaining), u128::from(supply))?
+            }
+        };
+        notional_floor(new_base, price)?.checked_sub(kept).ok_or(ErrorCode::MathOverflow)?
+    };
     let mut agg = market.aggregates();
     agg.replace((token.base, token.cost, token.borrow_snapshot), (new_base, new_cost, token.borrow_snapshot))?;
     market.set_aggregates(&agg);
     token.base = new_base;
     token.cost = new_cost;
     Ok(())
+}
+
+/// Profit the pool owes the position but could not pay at the last settlement
+/// (zero unless the pool ran short): `notional(base) − cost` at `price`.
+pub fn unpaid_claim(token: &LeveragedToken, price: u128) -> Result<i128> {
+    Ok(notional_floor(token.base, price)?.checked_sub(token.cost).ok_or(ErrorCode::MathOverflow)?)
 }
 
 /// Seeds of a token PDA, owned so they can be borrowed for a CPI.

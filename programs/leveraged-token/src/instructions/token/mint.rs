@@ -7,7 +7,7 @@ use crate::events::Minted;
 use crate::math::pool::{open_interest_within_cap, pool_value, Side};
 use crate::math::shares::quote_mint;
 use crate::oracle;
-use crate::settlement::{apply_trade, move_collateral, paused, settle_position, CollateralLeg, MarketSigner, TokenSigner};
+use crate::settlement::{apply_trade, move_collateral, paused, settle_position, unpaid_claim, CollateralLeg, MarketSigner, TokenSigner, UnpaidClaim};
 use crate::state::{Config, LeveragedToken, Market};
 
 #[derive(Accounts)]
@@ -60,6 +60,9 @@ pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares
     let s = settle_position(market, token, token_key, &price, vault_amount, pool_amount, clock.slot)?;
     // A settlement that wipes the token must land through `rebalance`; a mint into it never does.
     require!(!s.wiped, ErrorCode::TokenWiped);
+    // While the pool owes the holders profit it could not pay, a new share would
+    // buy into that claim at a NAV that leaves it out: refuse until it is paid.
+    require!(unpaid_claim(token, price.price)? <= 0, ErrorCode::UnpaidProfitOutstanding);
     let was_flat = token.base == 0;
     let q = quote_mint(&token.book(s.equity, supply), price.price, price.conf, collateral_amount, token.params.mint_fee_bps, market.params.trade_fee_bps)?;
     require!(q.shares_out > 0, ErrorCode::ZeroSharesOut);
@@ -70,7 +73,7 @@ pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares
         return err!(ErrorCode::SlippageExceeded);
     }
     token.fees_owed = token.fees_owed.checked_add(q.mint_fee).ok_or(ErrorCode::MathOverflow)?;
-    apply_trade(market, token, q.delta_base, price.price)?;
+    apply_trade(market, token, q.delta_base, price.price, UnpaidClaim::Keep)?;
     if was_flat {
         token.last_rebalance_price = price.price;
         token.last_rebalance_slot = clock.slot;

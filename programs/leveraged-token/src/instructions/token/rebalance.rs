@@ -6,7 +6,7 @@ use crate::errors::ErrorCode;
 use crate::events::Rebalanced;
 use crate::math::rebalance::{plan_rebalance, trigger_name, GateState};
 use crate::oracle;
-use crate::settlement::{apply_trade, move_collateral, paused, settle_position, transfer_signed, CollateralLeg, MarketSigner, TokenSigner};
+use crate::settlement::{apply_trade, move_collateral, paused, settle_position, transfer_signed, CollateralLeg, MarketSigner, TokenSigner, UnpaidClaim};
 use crate::state::{Config, LeveragedToken, Market};
 
 #[derive(Accounts)]
@@ -71,7 +71,7 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
         let Some(plan) = plan_rebalance(&gate, &state)? else {
             return err!(ErrorCode::RebalanceNotNeeded);
         };
-        apply_trade(market, token, plan.delta_base, price.price)?;
+        apply_trade(market, token, plan.delta_base, price.price, UnpaidClaim::Keep)?;
         token.chunk_in_progress = plan.capped;
         token.last_rebalance_price = price.price;
         token.last_rebalance_slot = clock.slot;

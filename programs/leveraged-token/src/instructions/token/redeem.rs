@@ -6,7 +6,7 @@ use crate::errors::ErrorCode;
 use crate::events::Redeemed;
 use crate::math::shares::quote_redeem;
 use crate::oracle;
-use crate::settlement::{apply_trade, move_collateral, paused, settle_position, transfer_signed, CollateralLeg, MarketSigner, TokenSigner};
+use crate::settlement::{apply_trade, move_collateral, paused, settle_position, transfer_signed, CollateralLeg, MarketSigner, TokenSigner, UnpaidClaim};
 use crate::state::{Config, LeveragedToken, Market};
 
 #[derive(Accounts)]
@@ -69,7 +69,7 @@ pub fn process_redeem(ctx: Context<RedeemShares>, shares: u64, min_collateral_ou
         } else {
             let q = quote_redeem(&token.book(s.equity, supply), price.price, price.conf, shares, token.params.redeem_fee_bps, market.params.trade_fee_bps)?;
             token.fees_owed = token.fees_owed.checked_add(q.redeem_fee).ok_or(ErrorCode::MathOverflow)?;
-            apply_trade(market, token, q.delta_base, price.price)?;
+            apply_trade(market, token, q.delta_base, price.price, UnpaidClaim::ShrinkWithShares { remaining: supply - shares, supply })?;
             if token.base == 0 {
                 token.chunk_in_progress = false;
             }
