@@ -71,6 +71,15 @@ pub trait Chain {
     async fn simulate(&mut self, tx: &Transaction) -> Result<TxReport, ChainError>;
     /// Send and wait for confirmation. A program failure is `Ok` with `err` set.
     async fn send(&mut self, tx: &Transaction) -> Result<TxReport, ChainError>;
+    /// What became of `tx` (by its first signature): `None` if the cluster
+    /// has not processed it (not landed, or dropped), `Some(Ok(()))` landed,
+    /// `Some(Err(e))` processed and failed. Lets a sender whose `send` timed
+    /// out learn whether it landed before sending again. Chains that cannot
+    /// tell answer with an error (the caller must assume nothing).
+    async fn transaction_status(&mut self, tx: &Transaction) -> Result<Option<Result<(), TransactionError>>, ChainError> {
+        let _ = tx;
+        Err(ChainError::Transport { url: self.endpoint(), message: "transaction status not supported".into() })
+    }
 }
 
 /// The in-process bank as a [`Chain`]. `program_accounts` returns the program's
@@ -139,6 +148,12 @@ impl Chain for BankChain {
         self.seen.extend(tx.message.account_keys.iter().copied());
         let out = self.bank.process(tx.clone()).await;
         Ok(TxReport { signature: tx.signatures.first().map(|s| s.to_string()).unwrap_or_default(), err: out.result.err(), logs: out.logs, units_consumed: None })
+    }
+
+    async fn transaction_status(&mut self, tx: &Transaction) -> Result<Option<Result<(), TransactionError>>, ChainError> {
+        let Some(sig) = tx.signatures.first() else { return Ok(None) };
+        let status = self.bank.ctx.banks_client.get_transaction_status(*sig).await.map_err(|e| ChainError::Transport { url: self.endpoint(), message: e.to_string() })?;
+        Ok(status.map(|s| s.err.map_or(Ok(()), Err)))
     }
 }
 
@@ -216,5 +231,10 @@ impl Chain for RpcChain {
                 None => Err(self.transport(e)),
             },
         }
+    }
+
+    async fn transaction_status(&mut self, tx: &Transaction) -> Result<Option<Result<(), TransactionError>>, ChainError> {
+        let Some(sig) = tx.signatures.first() else { return Ok(None) };
+        self.client.get_signature_status(sig).await.map_err(|e| self.transport(e))
     }
 }
