@@ -121,20 +121,56 @@ pub fn classify(r: &TxReport, rebalance_index: u8) -> Class {
     }
 }
 
+/// Worth another attempt: an expired blockhash, a timeout, or a transport
+/// error (an HTTP 429/503, a dropped connection) — all transient, and the
+/// attempts are bounded.
 fn retryable(e: &ChainError) -> bool {
-    matches!(e, ChainError::BlockhashExpired | ChainError::Timeout)
+    matches!(e, ChainError::BlockhashExpired | ChainError::Timeout | ChainError::Transport { .. })
+}
+
+/// Why `submit` gave up, and whether a transaction went out.
+struct SubmitError {
+    reason: String,
+    sent: bool,
+}
+
+/// What became of transactions sent whose answer never came: the first one
+/// the chain says it processed (landed or failed), as a report.
+async fn resolve_pending<C: Chain>(chain: &mut C, pending: &[Transaction]) -> Option<TxReport> {
+    for tx in pending {
+        let signature = tx.signatures.first().map(|s| s.to_string()).unwrap_or_default();
+        match chain.transaction_status(tx).await {
+            Ok(Some(result)) => {
+                tracing::info!(%signature, landed = result.is_ok(), "an earlier send whose answer was lost was processed: not sending again");
+                return Some(TxReport { signature, err: result.err(), logs: vec![], units_consumed: None });
+            }
+            Ok(None) => {}
+            Err(e) => tracing::debug!(%signature, error = %e, "status of an earlier send unknown"),
+        }
+    }
+    None
 }
 
 /// Simulate or send the transaction `make(blockhash)`, rebuilding it with a
-/// fresh blockhash and backing off exponentially on an expired blockhash or a
-/// timeout, at most `opts.max_attempts` times. Returns the report and the
-/// attempt it came on.
-async fn submit<C: Chain>(chain: &mut C, opts: &FireOptions, simulate: bool, make: impl Fn(Hash) -> Transaction) -> Result<(TxReport, u32), String> {
+/// fresh blockhash and backing off exponentially on an expired blockhash, a
+/// timeout or a transport error, at most `opts.max_attempts` times. Before
+/// sending again after a send whose outcome is unknown (timeout, transport
+/// error), and before giving up, it asks the chain whether an earlier send
+/// was processed, so a transaction that landed but whose answer was lost is
+/// reported as landed and not sent again on the gate it closed. Returns the
+/// report and the attempt it came on.
+async fn submit<C: Chain>(chain: &mut C, opts: &FireOptions, simulate: bool, make: impl Fn(Hash) -> Transaction) -> Result<(TxReport, u32), SubmitError> {
     let what = if simulate { "simulate" } else { "send" };
     let attempts = opts.max_attempts.max(1);
     let mut last = String::new();
+    let mut sent = false;
+    // Sent transactions whose outcome is unknown.
+    let mut pending: Vec<Transaction> = Vec::new();
     for attempt in 1..=attempts {
         if attempt > 1 {
+            if let Some(report) = resolve_pending(chain, &pending).await {
+                return Ok((report, attempt - 1));
+            }
             let wait = opts.backoff.saturating_mul(1 << (attempt - 2).min(16));
             tracing::warn!(attempt, of = attempts, wait_ms = wait.as_millis() as u64, reason = %last, "{what}: retrying with a fresh blockhash");
             tokio::time::sleep(wait).await;
@@ -145,18 +181,40 @@ async fn submit<C: Chain>(chain: &mut C, opts: &FireOptions, simulate: bool, mak
                 last = e.to_string();
                 continue;
             }
-            Err(e) => return Err(format!("{what}: {e}")),
+            Err(e) => return Err(SubmitError { reason: format!("{what}: {e}"), sent }),
         };
         let tx = make(blockhash);
-        let r = if simulate { chain.simulate(&tx).await } else { chain.send(&tx).await };
+        let r = if simulate {
+            chain.simulate(&tx).await
+        } else {
+            sent = true;
+            chain.send(&tx).await
+        };
         match r {
             Ok(report) if report.err == Some(TransactionError::BlockhashNotFound) => last = "blockhash not found".into(),
+            // An identical transaction was processed before (a resend of one
+            // whose answer was lost): report how that one went, if known.
+            Ok(report) if !simulate && report.err == Some(TransactionError::AlreadyProcessed) => {
+                return Ok(match chain.transaction_status(&tx).await {
+                    Ok(Some(result)) => (TxReport { err: result.err(), ..report }, attempt),
+                    _ => (report, attempt),
+                });
+            }
             Ok(report) => return Ok((report, attempt)),
-            Err(e) if retryable(&e) => last = e.to_string(),
-            Err(e) => return Err(format!("{what}: {e}")),
+            Err(e) if retryable(&e) => {
+                // A send that timed out or errored may still have landed.
+                if !simulate && e != ChainError::BlockhashExpired && !pending.iter().any(|p| p.signatures == tx.signatures) {
+                    pending.push(tx);
+                }
+                last = e.to_string();
+            }
+            Err(e) => return Err(SubmitError { reason: format!("{what}: {e}"), sent }),
         }
     }
-    Err(format!("{what}: gave up after {attempts} attempts: {last}"))
+    if let Some(report) = resolve_pending(chain, &pending).await {
+        return Ok((report, attempts));
+    }
+    Err(SubmitError { reason: format!("{what}: gave up after {attempts} attempts: {last}"), sent })
 }
 
 /// Fire one intent: simulate, size the compute limit, send (unless dry-run).
@@ -166,7 +224,7 @@ pub async fn fire<C: Chain>(chain: &mut C, payer: &Keypair, intent: &Intent, cre
 
     let (sim, _) = match submit(chain, opts, true, build(MAX_COMPUTE_UNITS)).await {
         Ok(r) => r,
-        Err(reason) => return Outcome::Failed { reason, sent: false },
+        Err(e) => return Outcome::Failed { reason: e.reason, sent: false },
     };
     let rebalance_index = if create_collateral { 3 } else { 2 };
     match classify(&sim, rebalance_index) {
@@ -182,10 +240,13 @@ pub async fn fire<C: Chain>(chain: &mut C, payer: &Keypair, intent: &Intent, cre
 
     let (report, attempts) = match submit(chain, opts, false, build(compute_limit)).await {
         Ok(r) => r,
-        Err(reason) => return Outcome::Failed { reason, sent: true },
+        // `sent`: whether any transaction went out (not when every attempt
+        // failed before sending, e.g. fetching the blockhash).
+        Err(e) => return Outcome::Failed { reason: e.reason, sent: e.sent },
     };
     if report.err == Some(TransactionError::AlreadyProcessed) {
-        // A retry of a transaction that had landed after all.
+        // A retry of a transaction that had landed after all (its status
+        // could not be read; `submit` asks the chain first).
         return Outcome::Landed { report: TxReport { err: None, ..report }, compute_limit, attempts };
     }
     match classify(&report, rebalance_index) {

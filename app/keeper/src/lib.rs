@@ -21,6 +21,7 @@
 pub mod cli;
 pub mod decide;
 pub mod emit;
+pub mod faults;
 pub mod fetch;
 pub mod fire;
 pub mod oracle;
@@ -106,9 +107,15 @@ impl Keeper {
         let snap = fetch::fetch(chain, &mut self.discovery, &keeper).await?;
         self.metrics.tokens.store(self.discovery.tokens.len() as u64, Ordering::Relaxed);
         self.metrics.last_slot.store(snap.slot, Ordering::Relaxed);
+        // What the chain shows wins over what a send reported: a rebalance
+        // reported landed that never did (dropped, or rolled back with its
+        // fork) did not create the ATA either, and without the create
+        // instruction every later rebalance would fail. Creating is idempotent.
         for t in &snap.tokens {
             if t.keeper_collateral_balance.is_some() {
                 self.collateral_ready.insert(t.keeper_collateral);
+            } else {
+                self.collateral_ready.remove(&t.keeper_collateral);
             }
         }
         for (token, why) in &snap.unreadable {

@@ -85,6 +85,9 @@ impl Chain for Spy {
         }
         Ok(r)
     }
+    async fn transaction_status(&mut self, tx: &Transaction) -> Result<Option<Result<(), solana_transaction_error::TransactionError>>, ChainError> {
+        self.inner.transaction_status(tx).await
+    }
 }
 
 struct Env {
