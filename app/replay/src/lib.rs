@@ -6,5 +6,6 @@
 pub mod cli;
 pub mod engine;
 pub mod metrics;
+pub mod plots;
 pub mod policy;
 pub mod report;
