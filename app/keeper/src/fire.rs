@@ -3,10 +3,12 @@
 //! The transaction is `[set_compute_unit_limit, set_compute_unit_price,
 //! (create the keeper's collateral ATA, idempotent, when missing), rebalance]`.
 //! It is simulated first at the maximum limit; the limit sent is the simulated
-//! units × 1.15, clamped to [50_000, 1_400_000]. An expired blockhash or a
-//! timeout is retried with a fresh blockhash and exponential backoff, a bounded
-//! number of times. A program error saying the gate is closed (another keeper
-//! got there first, or the state moved) counts as skipped, not failed.
+//! units × 1.15, clamped to [50_000, 1_400_000]. An expired blockhash, a
+//! timeout or a transport error is retried with a fresh blockhash and
+//! exponential backoff, a bounded number of times; before sending again after
+//! a send whose answer was lost, the keeper asks the chain whether it landed.
+//! A program error saying the gate is closed (another keeper got there first,
+//! or the state moved) counts as skipped, not failed.
 
 use std::time::Duration;
 
