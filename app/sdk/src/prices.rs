@@ -162,6 +162,38 @@ pub fn intraday_path(candles: &[Candle]) -> Vec<PricePoint> {
     out
 }
 
+/// The oracle between the four daily points: a real feed publishes every slot,
+/// so a move from one point to the next passes through the prices between.
+/// Inserts points between consecutive points **of the same UTC day** so that no
+/// step moves more than `max_step_bps` (geometric steps, evenly spaced in time);
+/// the original points are kept exactly, and nothing is inserted across a day
+/// boundary (a day's close stays its last point). `max_step_bps = 0` returns
+/// the path unchanged: every move between points is one jump, as if the oracle
+/// had been silent in between. Off-chain only (uses floats).
+pub fn fill_path(path: &[PricePoint], max_step_bps: u32) -> Vec<PricePoint> {
+    if max_step_bps == 0 || path.is_empty() {
+        return path.to_vec();
+    }
+    let step = (1.0 + f64::from(max_step_bps) / 10_000.0).ln();
+    let mut out = Vec::with_capacity(path.len() * 2);
+    out.push(path[0]);
+    for w in path.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if a.unix_ms.div_euclid(DAY_MS) == b.unix_ms.div_euclid(DAY_MS) && a.price_e8 > 0 && b.price_e8 > 0 {
+            let log_move = (b.price_e8 as f64 / a.price_e8 as f64).ln();
+            // The tiny slack keeps a move of exactly k steps at k steps.
+            let n = ((log_move.abs() / step) - 1e-9).ceil().max(1.0) as i64;
+            for k in 1..n {
+                let f = k as f64 / n as f64;
+                let price_e8 = (a.price_e8 as f64 * (log_move * f).exp()).round() as i64;
+                out.push(PricePoint { unix_ms: a.unix_ms + (b.unix_ms - a.unix_ms) * k / n, price_e8 });
+            }
+        }
+        out.push(b);
+    }
+    out
+}
+
 /// Read a price file of either format and return its path (daily candles are
 /// expanded with [`intraday_path`]) and the number of missing days.
 pub fn load_path(text: &str) -> Result<(Vec<PricePoint>, usize), ParseError> {
@@ -226,6 +258,35 @@ mod tests {
         // open 4261.48 is nearer the low 4200.74 than the high 4485.39
         let prices: Vec<i64> = p.iter().map(|x| x.price_e8).collect();
         assert_eq!(prices, vec![426_148_000_000, 420_074_000_000, 448_539_000_000, 428_508_000_000]);
+    }
+
+    #[test]
+    fn a_filled_path_keeps_every_point_moves_at_most_the_step_within_a_day_and_never_across_days() {
+        let c = parse_cryptodatadownload(CDD).unwrap();
+        let path = intraday_path(&c);
+        assert_eq!(fill_path(&path, 0), path);
+        for step_bps in [10u32, 100, 250] {
+            let filled = fill_path(&path, step_bps);
+            // Every original point is still there, in order.
+            let mut it = filled.iter();
+            assert!(path.iter().all(|p| it.any(|q| q == p)), "step {step_bps}");
+            for w in filled.windows(2) {
+                assert!(w[1].unix_ms >= w[0].unix_ms);
+                let same_day = w[0].unix_ms.div_euclid(DAY_MS) == w[1].unix_ms.div_euclid(DAY_MS);
+                let r = w[1].price_e8 as f64 / w[0].price_e8 as f64;
+                if same_day {
+                    assert!((r.ln().abs()) <= (1.0 + step_bps as f64 / 1e4).ln() + 1e-9, "step {step_bps}: {w:?}");
+                }
+            }
+            // Nothing inserted between a day's close and the next day's open.
+            for d in 0..c.len() - 1 {
+                let close = path[4 * d + 3];
+                let i = filled.iter().position(|p| *p == close).unwrap();
+                assert_eq!(filled[i + 1], path[4 * d + 4]);
+            }
+        }
+        // The first day moves 4261.48 → 4200.74 → 4485.39 → 4285.08: 1.4 % + 6.6 % + 4.6 %.
+        assert_eq!(fill_path(&path[..4], 100).len(), 4 + 1 + 6 + 4);
     }
 
     #[test]
