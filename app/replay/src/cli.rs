@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use leveraged_token_sdk::prices::{fill_path, load_path, DAY_MS};
+use leveraged_token_sdk::prices::{load_path, DAY_MS};
 
 use crate::engine::{replay, Config};
 use crate::policy::{Policy, ALL};
@@ -31,10 +31,6 @@ pub struct ReplayArgs {
     /// Directory for CSV time series, JSON summaries and (without --report) PNG plots.
     #[arg(long, default_value = "target/replay")]
     out: PathBuf,
-    /// The oracle between the four daily points: insert prices so that no step
-    /// within a day moves more than this (bps); 0 = jump straight between points.
-    #[arg(long, default_value_t = 100)]
-    max_step_bps: u32,
     /// Also write the markdown report here; its PNG plots go to `plots/` next to it.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -84,7 +80,6 @@ of daily log(token) − log(ideal). Bad debt is the loss beyond a token's vault,
             let start = path[0].unix_ms;
             path.retain(|p| p.unix_ms < start + d as i64 * DAY_MS);
         }
-        let path = fill_path(&path, a.max_step_bps);
         let asset = f.file_stem().and_then(|s| s.to_str()).unwrap_or("asset").replace("Binance_", "").replace("_d", "");
         eprintln!("{asset}: {} points, {} runs", path.len(), cfg.policies.len() * cfg.targets.len());
         let out = replay(&path, missing, &cfg, |i, n| {
