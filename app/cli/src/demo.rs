@@ -20,7 +20,7 @@ use leveraged_token_replay::report::date;
 use leveraged_token_sdk::bank::Bank;
 use leveraged_token_sdk::decide::{decide, nav_per_share, settle_view, Decision, TokenView};
 use leveraged_token_sdk::oracle_fixture::legacy_price_account;
-use leveraged_token_sdk::prices::{load_path, PricePoint, DAY_MS};
+use leveraged_token_sdk::prices::{fill_path, load_path, PricePoint, DAY_MS};
 use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -28,6 +28,8 @@ use solana_signer::Signer;
 const DECIMALS: u8 = 6;
 const USDC: u64 = 1_000_000;
 const SLOT_MS: i64 = 400;
+/// Largest oracle step within a day (bps), as in `lt replay`'s default.
+const MAX_STEP_BPS: u32 = 100;
 
 #[derive(clap::Args)]
 pub struct DemoArgs {
@@ -113,7 +115,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         Some(p) => {
             let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
             let (points, missing) = load_path(&text).with_context(|| format!("parsing {}", p.display()))?;
-            (points, format!("{} ({} missing days in the file)", p.display(), missing))
+            // The oracle between the four daily points, as `lt replay` fills it.
+            (fill_path(&points, MAX_STEP_BPS), format!("{} ({} missing days in the file; oracle filled in ≤ 1 % steps within a day)", p.display(), missing))
         }
         None => (builtin_path(args.days), "built-in deterministic path (../shared/data not found)".to_string()),
     };
@@ -168,9 +171,12 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let mut ideal = [1.0f64; 2];
     let mut last_close = path[0].price_e8 as f64;
     let mut rebalances = 0;
-    for (i, p) in path.iter().enumerate().skip(1) {
-        let slots = ((p.unix_ms - path[i - 1].unix_ms) / SLOT_MS) as u64;
-        d.bank.warp(slots.max(1)).await;
+    let slot0 = d.bank.slot().await;
+    for p in path.iter().skip(1) {
+        // Slots follow the path's own time (no drift from per-step rounding), at least one per point.
+        let now = d.bank.slot().await;
+        let target = slot0 + ((p.unix_ms - start) / SLOT_MS) as u64;
+        d.bank.warp(target.saturating_sub(now).max(1)).await;
         d.publish(p.price_e8).await;
         // Ideal daily-reset return, compounded at each day's close.
         if (p.unix_ms - start) % DAY_MS == 3 * DAY_MS / 4 {

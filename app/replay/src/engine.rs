@@ -133,12 +133,14 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
     for (k, r) in runs.iter().enumerate() {
         ideal[k] = nav_now(&mut bank, r, &price_of(first.price_e8), clock.slot).await?.0;
     }
-    let mut prev_ms = first.unix_ms;
+    // Slots and the clock follow the path's own time from its first point (not
+    // step by step, which would lose the sub-slot remainders and let a daily
+    // trigger drift off the day's close); at least one slot per point.
+    let (slot0, ts0) = (clock.slot, clock.unix_timestamp);
     for (i, p) in path.iter().enumerate().skip(1) {
-        let dt = (p.unix_ms - prev_ms).max(0);
-        prev_ms = p.unix_ms;
-        clock.slot += (dt / SLOT_MS).max(1) as u64;
-        clock.unix_timestamp += dt / 1000;
+        let elapsed_ms = (p.unix_ms - first.unix_ms).max(0);
+        clock.slot = (slot0 + (elapsed_ms / SLOT_MS) as u64).max(clock.slot + 1);
+        clock.unix_timestamp = ts0 + elapsed_ms / 1000;
         bank.ctx.set_sysvar(&clock);
         write_oracle(&mut bank, p.price_e8, clock.slot);
         let price = price_of(p.price_e8);

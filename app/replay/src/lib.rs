@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod findings;
 pub mod metrics;
 pub mod plots;
 pub mod policy;

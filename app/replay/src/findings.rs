@@ -1,0 +1,194 @@
+//! The report's verdicts and findings, computed from the replays (never typed
+//! in): our defaults against FTX's rule and fixed daily, bad debt under both
+//! path conventions, and the replay's own speed.
+
+use std::fmt::Write as _;
+
+use crate::engine::{Outcome, Run};
+use crate::metrics::{compute, Metrics};
+
+/// Everything the report says about one price file.
+pub struct AssetResult {
+    pub asset: String,
+    /// The main comparison, oracle filled between the daily points.
+    pub main: Outcome,
+    /// The stress run: the same days, jumping straight between the four points.
+    pub jumps: Outcome,
+    /// One token (ours, +3x) over the whole file: (convention, points, instructions, seconds).
+    pub speed: Vec<(String, usize, u64, f64)>,
+}
+
+fn find<'a>(runs: &'a [Run], policy: &str, target_bps: i32) -> Option<&'a Run> {
+    runs.iter().find(|r| r.policy.name() == policy && r.target_bps == target_bps)
+}
+
+fn lev(target_bps: i32) -> String {
+    format!("{:+}x", f64::from(target_bps) / 10_000.0)
+}
+
+fn fate(m: &Metrics) -> String {
+    match &m.wiped_at {
+        Some(d) if m.bad_debt > 0.0 => format!("wiped {d}, bad debt {:.0} USDC", m.bad_debt),
+        Some(d) => format!("wiped {d} (decayed to dust, no bad debt)"),
+        None => "survives".into(),
+    }
+}
+
+/// How `ours` compares with `other`: lower tracking error at lower cost is
+/// Pareto-better; survival counts before either figure (a wiped token's TE and
+/// cost stop at its wipe).
+pub fn verdict(ours: &Metrics, other: &Metrics) -> String {
+    let (o_dead, x_dead) = (ours.wiped_at.is_some(), other.wiped_at.is_some());
+    let te = ours.tracking_error <= other.tracking_error;
+    let cost = ours.cost_bps_per_year <= other.cost_bps_per_year;
+    let figures = format!(
+        "TE {:.1}% vs {:.1}%, cost {:.0} vs {:.0} bps/yr",
+        ours.tracking_error * 100.0,
+        other.tracking_error * 100.0,
+        ours.cost_bps_per_year,
+        other.cost_bps_per_year
+    );
+    let word = match (o_dead, x_dead, te, cost) {
+        (false, true, _, _) => "**survives where the other is wiped**",
+        (true, false, _, _) => "**wiped where the other survives**",
+        (_, _, true, true) => "**Pareto-better**",
+        (_, _, true, false) => "lower TE, higher cost",
+        (_, _, false, true) => "higher TE, lower cost",
+        (_, _, false, false) => "**worse on both**",
+    };
+    format!("{word} ({figures})")
+}
+
+/// Our defaults against FTX's rule and fixed daily, per asset × leverage.
+pub fn verdict_table(results: &[AssetResult], targets: &[i32]) -> String {
+    let mut s = String::from("| asset | L | ours | vs FTX's rule | vs fixed daily |\n|---|---|---|---|---|\n");
+    for a in results {
+        for &t in targets {
+            let (Some(o), Some(f), Some(d)) = (find(&a.main.runs, "ours", t), find(&a.main.runs, "ftx", t), find(&a.main.runs, "daily", t)) else { continue };
+            let (o, f, d) = (compute(o), compute(f), compute(d));
+            writeln!(s, "| {} | {} | {} | {} | {} |", a.asset, lev(t), fate(&o), verdict(&o, &f), verdict(&o, &d)).unwrap();
+        }
+    }
+    s
+}
+
+/// Counts of the verdicts above, for the summary sentence.
+pub fn verdict_counts(results: &[AssetResult], targets: &[i32], other: &str) -> (usize, usize, usize, usize) {
+    let (mut pareto, mut lower_te, mut survives, mut n) = (0, 0, 0, 0);
+    for a in results {
+        for &t in targets {
+            let (Some(o), Some(x)) = (find(&a.main.runs, "ours", t), find(&a.main.runs, other, t)) else { continue };
+            let (o, x) = (compute(o), compute(x));
+            n += 1;
+            if o.wiped_at.is_none() && x.wiped_at.is_some() {
+                survives += 1;
+            }
+            if o.tracking_error <= x.tracking_error {
+                lower_te += 1;
+                if o.cost_bps_per_year <= x.cost_bps_per_year {
+                    pareto += 1;
+                }
+            }
+        }
+    }
+    (pareto, lower_te, survives, n)
+}
+
+/// Bad debt of every run under both conventions.
+pub fn bad_debt_table(results: &[AssetResult]) -> String {
+    let mut s = String::from("| asset | policy | L | oracle filled (1 % steps) | jumps between the 4 daily points |\n|---|---|---|---|---|\n");
+    for a in results {
+        for j in &a.jumps.runs {
+            let Some(m) = find(&a.main.runs, j.policy.name(), j.target_bps) else { continue };
+            let t = j.target_bps;
+            let (m, j) = (compute(m), compute(j));
+            let cell = |m: &Metrics| if m.bad_debt > 0.0 { format!("**{:.0} USDC** ({})", m.bad_debt, m.wiped_at.as_deref().unwrap_or("")) } else { "0".into() };
+            writeln!(s, "| {} | {} | {} | {} | {} |", a.asset, m.policy, lev(t), cell(&m), cell(&j)).unwrap();
+        }
+    }
+    s
+}
+
+/// Total bad debt over every main (filled) run, in USDC.
+pub fn total_bad_debt_filled(results: &[AssetResult]) -> f64 {
+    results.iter().flat_map(|a| a.main.runs.iter()).map(|r| compute(r).bad_debt).sum()
+}
+
+/// The rows of one run on a given date, as (nav before, nav after, ideal before, ideal after).
+fn day_move(run: &Run, date: &str) -> Option<(f64, f64)> {
+    let i = run.rows.iter().position(|r| crate::report::date(r.unix_ms) == date)?;
+    let (a, b) = (run.rows.get(i.checked_sub(1)?)?, &run.rows[i]);
+    (a.nav > 0.0 && a.ideal > 0.0).then(|| (b.nav / a.nav - 1.0, b.ideal / a.ideal - 1.0))
+}
+
+/// One line per crash day: what each policy's token did against the ideal.
+pub fn crash_days(results: &[AssetResult], days: &[(&str, &str)], targets: &[i32]) -> String {
+    let mut s = String::from("| day | asset | L | ideal (close to close) | ours | ftx | daily | fli |\n|---|---|---|---|---|---|---|---|\n");
+    for (asset, day) in days {
+        let Some(a) = results.iter().find(|a| a.asset == *asset) else { continue };
+        for &t in targets {
+            let mut cells = Vec::new();
+            let mut ideal = None;
+            for p in ["ours", "ftx", "daily", "fli"] {
+                match find(&a.main.runs, p, t).and_then(|r| day_move(r, day)) {
+                    Some((nav, id)) => {
+                        ideal = Some(id);
+                        cells.push(format!("{:+.1}%", nav * 100.0));
+                    }
+                    None => cells.push("—".into()),
+                }
+            }
+            let Some(id) = ideal else { continue };
+            writeln!(s, "| {day} | {asset} | {} | {:+.1}% | {} |", lev(t), id * 100.0, cells.join(" | ")).unwrap();
+        }
+    }
+    s
+}
+
+/// Replay speed of one token over a whole file.
+pub fn speed_table(results: &[AssetResult]) -> String {
+    let mut s = String::from("| asset | convention | points | rebalance instructions | wall | points/s |\n|---|---|---|---|---|---|\n");
+    for a in results {
+        for (conv, points, instr, secs) in &a.speed {
+            writeln!(s, "| {} | {conv} | {points} | {instr} | {secs:.1} s | {:.0} |", a.asset, *points as f64 / secs).unwrap();
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(te: f64, cost: f64, wiped: Option<&str>) -> Metrics {
+        Metrics {
+            policy: "x",
+            leverage: 3.0,
+            years: 1.0,
+            token_return: 0.0,
+            ideal_return: 0.0,
+            underlying_return: 0.0,
+            continuous_return: 0.0,
+            tracking_error: te,
+            worst_tracking_day: 0.0,
+            rebalances_per_year: 0.0,
+            cost_bps_per_year: cost,
+            realised_decay: 0.0,
+            predicted_decay: 0.0,
+            max_drawdown: 0.0,
+            worst_day: 0.0,
+            wiped_at: wiped.map(String::from),
+            bad_debt: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_verdict_names_pareto_dominance_trade_offs_and_survival_first() {
+        assert!(verdict(&m(0.1, 100.0, None), &m(0.2, 200.0, None)).starts_with("**Pareto-better**"));
+        assert!(verdict(&m(0.1, 300.0, None), &m(0.2, 200.0, None)).starts_with("lower TE, higher cost"));
+        assert!(verdict(&m(0.3, 100.0, None), &m(0.2, 200.0, None)).starts_with("higher TE, lower cost"));
+        assert!(verdict(&m(0.3, 300.0, None), &m(0.2, 200.0, None)).starts_with("**worse on both**"));
+        assert!(verdict(&m(0.3, 300.0, None), &m(0.2, 200.0, Some("2020-03-12"))).starts_with("**survives where the other is wiped**"));
+        assert!(verdict(&m(0.1, 100.0, Some("2020-03-12")), &m(0.2, 200.0, None)).starts_with("**wiped where the other survives**"));
+    }
+}
