@@ -37,6 +37,43 @@ pub struct Run {
     pub rows: Vec<Row>,
     pub wiped_at: Option<String>,
     pub bad_debt: u64,
+    /// Random flow (see [`Flow`]): mints and redeems that landed, and ones the program refused.
+    pub flow: FlowCounts,
+}
+
+/// Optional random mint/redeem flow from a second user, so the replay also
+/// exercises the token while its holder base changes: at each day's close,
+/// with probability `daily_probability`, the flow user either mints 1–10 % of
+/// the holder's initial stake or redeems 10–50 % of its own shares (each
+/// choice 50/50; a redeem needs shares). Seeded, so a run replays exactly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Flow {
+    pub seed: u64,
+    pub daily_probability: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowCounts {
+    pub mints: u64,
+    pub redeems: u64,
+    /// Refused by the program with a named error (e.g. `UnpaidProfitOutstanding`, `ZeroSharesOut`).
+    pub refused: u64,
+}
+
+/// xorshift64*: a tiny deterministic generator for the flow (no dependency).
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 /// One market per policy (its own collateral mint, the same oracle).
@@ -75,9 +112,12 @@ pub struct Outcome {
     pub missing_days: usize,
 }
 
+#[derive(Debug, Clone)]
 pub struct Config {
     pub policies: Vec<Policy>,
     pub targets: Vec<i32>,
+    /// Random mint/redeem flow; `None` = the holder only.
+    pub flow: Option<Flow>,
 }
 
 fn price_of(e8: i64) -> NormalizedPrice {
@@ -94,6 +134,10 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
     let keeper = bank.funded_keypair().await;
     let holder = bank.funded_keypair().await;
     let lp = bank.funded_keypair().await;
+    let flow_user = bank.funded_keypair().await;
+    let mut rng = Rng(cfg.flow.map_or(1, |f| f.seed.max(1)));
+    // Per run: (flow user's collateral account, its share account).
+    let mut flow_accounts = Vec::new();
     let oracle = Pubkey::new_unique();
     let mut clock: Clock = bank.clock().await;
     let write_oracle = |bank: &mut Bank, e8: i64, slot: u64| {
@@ -115,13 +159,26 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
         bank.send(&[ix::deposit_liquidity(lp.pubkey(), &keys, lp_coll, lp_acc, POOL, 0)], &[&lp]).await.unwrap();
         let holder_coll = bank.create_token_account(mint, holder.pubkey()).await;
         bank.mint_to(mint, holder_coll, HOLDING * cfg.targets.len() as u64).await;
+        let flow_coll = if cfg.flow.is_some() {
+            let c = bank.create_token_account(mint, flow_user.pubkey()).await;
+            bank.mint_to(mint, c, 1_000 * HOLDING).await;
+            Some(c)
+        } else {
+            None
+        };
         for &target in &cfg.targets {
             let t = keys.token(target);
             let notional = HOLDING / 10_000 * u64::from(target.unsigned_abs());
             bank.send(&[ix::create_leveraged_token(admin.pubkey(), &t, policy.params(target, UNIT, notional))], &[&admin]).await.unwrap();
             let shares = bank.create_token_account(t.share_mint, holder.pubkey()).await;
             bank.send(&[ix::mint(holder.pubkey(), &t, holder_coll, shares, HOLDING, 0)], &[&holder]).await.unwrap();
-            runs.push(Run { policy, target_bps: target, keys: t, rows: Vec::new(), wiped_at: None, bad_debt: 0 });
+            if let Some(c) = flow_coll {
+                let fs = bank.create_token_account(t.share_mint, flow_user.pubkey()).await;
+                flow_accounts.push(Some((c, fs)));
+            } else {
+                flow_accounts.push(None);
+            }
+            runs.push(Run { policy, target_bps: target, keys: t, rows: Vec::new(), wiped_at: None, bad_debt: 0, flow: FlowCounts::default() });
         }
         let keeper_collateral = bank.create_token_account(mint, keeper.pubkey()).await;
         markets.push(PolicyMarket { keys, keeper_collateral });
@@ -172,6 +229,30 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
         if closes_day {
             let r = p.price_e8 as f64 / last_close as f64 - 1.0;
             last_close = p.price_e8;
+            if let Some(flow) = cfg.flow {
+                for (k, run) in runs.iter_mut().enumerate() {
+                    let (Some((coll, shares)), None) = (flow_accounts[k], &run.wiped_at) else { continue };
+                    if rng.unit() >= flow.daily_probability {
+                        continue;
+                    }
+                    let held = bank.balance(shares).await;
+                    let (ix, is_mint) = if held > 0 && rng.unit() < 0.5 {
+                        let n = ((held as f64) * (0.1 + 0.4 * rng.unit())) as u64;
+                        (ix::redeem(flow_user.pubkey(), &run.keys, shares, coll, n.max(1), 0), false)
+                    } else {
+                        let amount = ((HOLDING as f64) * (0.01 + 0.09 * rng.unit())) as u64;
+                        (ix::mint(flow_user.pubkey(), &run.keys, coll, shares, amount, 0), true)
+                    };
+                    let out = bank.send(&[ix], &[&flow_user]).await;
+                    instructions += 1;
+                    match (&out.result, out.custom_error()) {
+                        (Ok(()), _) if is_mint => run.flow.mints += 1,
+                        (Ok(()), _) => run.flow.redeems += 1,
+                        (Err(_), Some(c)) if leveraged_token_sdk::errors::program_error(c).is_some() => run.flow.refused += 1,
+                        (Err(e), _) => return Err(anyhow!("flow transaction failed without a program error at {}: {e:?}\n{}", p.unix_ms, out.logs.join("\n"))),
+                    }
+                }
+            }
             for (k, run) in runs.iter_mut().enumerate() {
                 let l = f64::from(run.target_bps) / 10_000.0;
                 ideal[k] *= (1.0 + l * r).max(0.0);

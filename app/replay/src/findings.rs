@@ -14,7 +14,7 @@ pub struct AssetResult {
     pub main: Outcome,
     /// The stress run: the same days, jumping straight between the four points.
     pub jumps: Outcome,
-    /// One token (ours, +3x) over the whole file: (convention, points, instructions, seconds).
+    /// One token (ours, +2x) over the whole file: (convention, points, instructions, seconds).
     pub speed: Vec<(String, usize, u64, f64)>,
 }
 
@@ -92,6 +92,24 @@ pub fn verdict_counts(results: &[AssetResult], targets: &[i32], other: &str) -> 
         }
     }
     (pareto, lower_te, survives, n)
+}
+
+/// Range of `ours`' extra cost over `other` (bps/yr) in the cases where ours costs more.
+pub fn extra_cost_range(results: &[AssetResult], targets: &[i32], other: &str) -> (f64, f64) {
+    let mut extra: Vec<f64> = Vec::new();
+    for a in results {
+        for &t in targets {
+            let (Some(o), Some(x)) = (find(&a.main.runs, "ours", t), find(&a.main.runs, other, t)) else { continue };
+            let d = compute(o).cost_bps_per_year - compute(x).cost_bps_per_year;
+            if d > 0.0 {
+                extra.push(d);
+            }
+        }
+    }
+    if extra.is_empty() {
+        return (0.0, 0.0);
+    }
+    (extra.iter().copied().fold(f64::INFINITY, f64::min), extra.iter().copied().fold(0.0, f64::max))
 }
 
 /// Bad debt of every run under both conventions.

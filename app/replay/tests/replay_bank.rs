@@ -1,7 +1,7 @@
 //! The replay drives the real program: a short path through the bank.
 #![allow(deprecated)]
 
-use leveraged_token_replay::engine::{replay, Config};
+use leveraged_token_replay::engine::{replay, Config, Flow, FlowCounts};
 use leveraged_token_replay::metrics::compute;
 use leveraged_token_replay::policy::Policy;
 use leveraged_token_sdk::prices::{intraday_path, Candle, DAY_MS};
@@ -23,7 +23,7 @@ fn candles(closes: &[i64]) -> Vec<Candle> {
 async fn a_daily_policy_tracks_the_daily_reset_ideal_and_a_crash_is_recorded() {
     let closes: Vec<i64> = [100, 103, 99, 104, 108, 101, 97, 102, 106, 110].iter().map(|p| p * 100_000_000).collect();
     let path = intraday_path(&candles(&closes));
-    let cfg = Config { policies: vec![Policy::Daily, Policy::Ours], targets: vec![30_000, -10_000] };
+    let cfg = Config { policies: vec![Policy::Daily, Policy::Ours], targets: vec![30_000, -10_000], flow: None };
     let out = replay(&path, 0, &cfg, |_, _| {}).await.unwrap();
     assert_eq!(out.runs.len(), 4);
     assert_eq!(out.points, path.len());
@@ -39,4 +39,26 @@ async fn a_daily_policy_tracks_the_daily_reset_ideal_and_a_crash_is_recorded() {
         }
     }
     assert!(out.instructions > 0);
+}
+
+#[tokio::test]
+async fn a_random_mint_redeem_flow_lands_is_seeded_and_leaves_the_holders_nav_per_share_within_fees() {
+    let closes: Vec<i64> = (0..40).map(|i| (100 + (i * 37 % 11) - 5) * 100_000_000).collect();
+    let path = intraday_path(&candles(&closes));
+    let base = Config { policies: vec![Policy::Ours], targets: vec![30_000, -10_000], flow: None };
+    let flow = Config { flow: Some(Flow { seed: 7, daily_probability: 0.5 }), ..base.clone() };
+    let quiet = replay(&path, 0, &base, |_, _| {}).await.unwrap();
+    let busy = replay(&path, 0, &flow, |_, _| {}).await.unwrap();
+    let again = replay(&path, 0, &flow, |_, _| {}).await.unwrap();
+    for (q, (b, a)) in quiet.runs.iter().zip(busy.runs.iter().zip(&again.runs)) {
+        assert_eq!(q.flow, FlowCounts::default());
+        assert!(b.flow.mints >= 5 && b.flow.redeems >= 3, "{:?}", b.flow);
+        assert_eq!(b.flow, a.flow, "the same seed replays the same flow");
+        for (x, y) in q.rows.iter().zip(&b.rows) {
+            // Others minting and redeeming at NAV never moves a holder's NAV per share
+            // by more than their fees and confidence haircut (which go to the token).
+            assert!((y.nav / x.nav - 1.0).abs() < 0.002, "{} vs {} on day {}", y.nav, x.nav, x.unix_ms / DAY_MS);
+        }
+    }
+    assert!(busy.instructions > quiet.instructions);
 }
