@@ -26,7 +26,7 @@ pub fn market_params() -> MarketParams {
 }
 
 pub fn token_params(target_leverage_bps: i32) -> TokenParams {
-    leveraged_token_sdk::defaults::token_params(target_leverage_bps, USDC)
+    leveraged_token_sdk::defaults::responsive_token_params(target_leverage_bps, USDC)
 }
 
 /// A user with collateral, LP and share accounts.

@@ -307,7 +307,7 @@ impl Fuzz {
         let keys = self.markets[mi].keys.token(lev);
         let admin = self.admin.insecure_clone();
         let unit = self.markets[mi].unit;
-        self.send_ok(&[ix::create_leveraged_token(admin.pubkey(), &keys, leveraged_token_sdk::defaults::token_params(lev, unit))], &[&admin]).await;
+        self.send_ok(&[ix::create_leveraged_token(admin.pubkey(), &keys, leveraged_token_sdk::defaults::responsive_token_params(lev, unit))], &[&admin]).await;
         while self.bound.len() < self.actors.len() {
             self.bound.push(vec![0; self.tokens.len()]);
         }
@@ -1199,7 +1199,7 @@ impl Fuzz {
     fn random_token_params(&mut self, target: i32, unit: u64, valid: bool) -> TokenParams {
         let t = target.unsigned_abs();
         let r = &mut self.rng;
-        let mut p = leveraged_token_sdk::defaults::token_params(target, unit);
+        let mut p = leveraged_token_sdk::defaults::responsive_token_params(target, unit);
         if r.gen_bool(0.7) {
             p.band_min_bps = t * r.gen_range(70..=95) / 100;
             p.band_max_bps = t * r.gen_range(105..=130) / 100;

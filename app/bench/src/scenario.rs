@@ -469,7 +469,8 @@ impl World {
         let ix = ix::deposit_liquidity(lp.pubkey(), &m, w.lp.collateral, w.lp.lp, 1_000_000 * USDC, 0);
         w.measure("deposit_liquidity", ix, &lp).await;
 
-        let ix = ix::create_leveraged_token(a, &w.token, defaults::token_params(LONG_3X, USDC));
+        // The tight set, so the scenario's price move opens the rebalance gate.
+        let ix = ix::create_leveraged_token(a, &w.token, defaults::responsive_token_params(LONG_3X, USDC));
         w.measure("create_leveraged_token", ix, &admin).await;
 
         w.alice = w.actor(30, 100_000 * USDC, true).await;

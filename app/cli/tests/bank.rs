@@ -115,8 +115,8 @@ impl Env {
         let m = self.ok(&["market", "create", "--oracle", &oracle, "--kind", "legacy", "--collateral-mint", &usdc]).await;
         let market = m.text("market").unwrap();
         self.ok(&["liquidity", "deposit", &market, "1000000"]).await;
-        let long = self.ok(&["token", "create", &market, "--leverage", "3"]).await.text("token").unwrap();
-        let short = self.ok(&["token", "create", &market, "--leverage", "-1"]).await.text("token").unwrap();
+        let long = self.ok(&["token", "create", &market, "--leverage", "3", "--band-min-bps", "24000", "--band-max-bps", "36000", "--ripcord-bps", "42000", "--deviation-bps", "1000"]).await.text("token").unwrap();
+        let short = self.ok(&["token", "create", &market, "--leverage", "-1", "--band-min-bps", "8000", "--band-max-bps", "12000", "--ripcord-bps", "15000", "--deviation-bps", "1000"]).await.text("token").unwrap();
         (market, long, short)
     }
 
@@ -151,11 +151,12 @@ async fn user_flow_through_the_cli() {
     assert_eq!(admin_before - e.usdc_of(e.admin.pubkey()).await, 1_000_000_000_000);
     let pool_vault = key(&m.text("pool_vault").unwrap());
     assert_eq!(e.bank().balance(pool_vault).await, 1_000_000_000_000);
-    let long = e.ok(&["token", "create", &market, "--leverage", "3"]).await;
+    // The tight parameter set (`defaults::responsive_token_params`), so a small move opens each trigger.
+    let long = e.ok(&["token", "create", &market, "--leverage", "3", "--band-min-bps", "24000", "--band-max-bps", "36000", "--ripcord-bps", "42000", "--deviation-bps", "1000"]).await;
     assert_eq!(long.text("target_leverage").unwrap(), "3.0000x");
     assert_eq!(long.text("keeper_reward").unwrap(), "1");
     let long = long.text("token").unwrap();
-    let short = e.ok(&["token", "create", &market, "--leverage=-1"]).await.text("token").unwrap();
+    let short = e.ok(&["token", "create", &market, "--leverage=-1", "--band-min-bps", "8000", "--band-max-bps", "12000", "--ripcord-bps", "15000", "--deviation-bps", "1000"]).await.text("token").unwrap();
 
     // A holder mints 1,000 USDC of the 3x long: exact fees as the program's tests compute them.
     let alice = e.user(10_000_000_000).await;

@@ -115,10 +115,10 @@ impl Env {
         bank.send(&[ix::initialize_config(a, treasury.pubkey())], &[&admin]).await.unwrap();
         bank.send(&[ix::create_market(a, &market, OracleKind::PythLegacy, defaults::market_params())], &[&admin]).await.unwrap();
         for t in [long3, short1] {
-            bank.send(&[ix::create_leveraged_token(a, &t, defaults::token_params(t.target_leverage_bps, USDC))], &[&admin]).await.unwrap();
+            bank.send(&[ix::create_leveraged_token(a, &t, defaults::responsive_token_params(t.target_leverage_bps, USDC))], &[&admin]).await.unwrap();
         }
         // The 2x long only rebalances on a 20 % move: a 10 % move leaves its gate closed.
-        let wide = leveraged_token::TokenParams { deviation_bps: 2_000, ..defaults::token_params(20_000, USDC) };
+        let wide = leveraged_token::TokenParams { deviation_bps: 2_000, ..defaults::responsive_token_params(20_000, USDC) };
         bank.send(&[ix::create_leveraged_token(a, &long2, wide)], &[&admin]).await.unwrap();
 
         let lp = bank.funded_keypair().await;
@@ -380,7 +380,7 @@ async fn tokens_created_later_are_found_at_the_next_discovery_refresh() {
     let admin = env.admin.insecure_clone();
     let long1 = env.market.token(10_000);
     let blockhash = env.chain.latest_blockhash().await.unwrap();
-    let create = ix::create_leveraged_token(admin.pubkey(), &long1, defaults::token_params(10_000, USDC));
+    let create = ix::create_leveraged_token(admin.pubkey(), &long1, defaults::responsive_token_params(10_000, USDC));
     let tx = Transaction::new_signed_with_payer(&[create], Some(&admin.pubkey()), &[&admin], blockhash);
     assert_eq!(env.chain.send(&tx).await.unwrap().err, None);
 

@@ -103,9 +103,9 @@ impl Env {
         bank.send(&[ix::initialize_config(a, treasury.pubkey())], &[&admin]).await.unwrap();
         bank.send(&[ix::create_market(a, &market, OracleKind::PythLegacy, defaults::market_params())], &[&admin]).await.unwrap();
         for t in &tokens[..2] {
-            bank.send(&[ix::create_leveraged_token(a, t, defaults::token_params(t.target_leverage_bps, USDC))], &[&admin]).await.unwrap();
+            bank.send(&[ix::create_leveraged_token(a, t, defaults::responsive_token_params(t.target_leverage_bps, USDC))], &[&admin]).await.unwrap();
         }
-        let wide = leveraged_token::TokenParams { deviation_bps: 2_000, ..defaults::token_params(20_000, USDC) };
+        let wide = leveraged_token::TokenParams { deviation_bps: 2_000, ..defaults::responsive_token_params(20_000, USDC) };
         bank.send(&[ix::create_leveraged_token(a, &tokens[2], wide)], &[&admin]).await.unwrap();
 
         let lp = bank.funded_keypair().await;

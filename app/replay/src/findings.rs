@@ -48,6 +48,9 @@ pub fn verdict(ours: &Metrics, other: &Metrics) -> String {
         ours.cost_bps_per_year,
         other.cost_bps_per_year
     );
+    if ours.tracking_error == other.tracking_error && ours.cost_bps_per_year == other.cost_bps_per_year && ours.wiped_at == other.wiped_at {
+        return format!("identical (the same rule at this leverage; {figures})");
+    }
     let word = match (o_dead, x_dead, te, cost) {
         (false, true, _, _) => "**survives where the other is wiped**",
         (true, false, _, _) => "**wiped where the other survives**",
@@ -73,13 +76,18 @@ pub fn verdict_table(results: &[AssetResult], targets: &[i32]) -> String {
 }
 
 /// Counts of the verdicts above, for the summary sentence.
-pub fn verdict_counts(results: &[AssetResult], targets: &[i32], other: &str) -> (usize, usize, usize, usize) {
-    let (mut pareto, mut lower_te, mut survives, mut n) = (0, 0, 0, 0);
+/// (Pareto-better, lower TE, survives where the other is wiped, identical, cases).
+pub fn verdict_counts(results: &[AssetResult], targets: &[i32], other: &str) -> (usize, usize, usize, usize, usize) {
+    let (mut pareto, mut lower_te, mut survives, mut same, mut n) = (0, 0, 0, 0, 0);
     for a in results {
         for &t in targets {
             let (Some(o), Some(x)) = (find(&a.main.runs, "ours", t), find(&a.main.runs, other, t)) else { continue };
             let (o, x) = (compute(o), compute(x));
             n += 1;
+            if o.tracking_error == x.tracking_error && o.cost_bps_per_year == x.cost_bps_per_year && o.wiped_at == x.wiped_at {
+                same += 1;
+                continue;
+            }
             if o.wiped_at.is_none() && x.wiped_at.is_some() {
                 survives += 1;
             }
@@ -91,7 +99,7 @@ pub fn verdict_counts(results: &[AssetResult], targets: &[i32], other: &str) -> 
             }
         }
     }
-    (pareto, lower_te, survives, n)
+    (pareto, lower_te, survives, same, n)
 }
 
 /// Range of `ours`' extra cost over `other` (bps/yr) in the cases where ours costs more.
@@ -203,6 +211,7 @@ mod tests {
     #[test]
     fn a_verdict_names_pareto_dominance_trade_offs_and_survival_first() {
         assert!(verdict(&m(0.1, 100.0, None), &m(0.2, 200.0, None)).starts_with("**Pareto-better**"));
+        assert!(verdict(&m(0.1, 100.0, None), &m(0.1, 100.0, None)).starts_with("identical"));
         assert!(verdict(&m(0.1, 300.0, None), &m(0.2, 200.0, None)).starts_with("lower TE, higher cost"));
         assert!(verdict(&m(0.3, 100.0, None), &m(0.2, 200.0, None)).starts_with("higher TE, lower cost"));
         assert!(verdict(&m(0.3, 300.0, None), &m(0.2, 200.0, None)).starts_with("**worse on both**"));

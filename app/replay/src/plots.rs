@@ -115,6 +115,9 @@ fn colour(p: Policy) -> RGBColor {
         Policy::Ftx => RGBColor(255, 127, 14),
         Policy::Fli => RGBColor(44, 160, 44),
         Policy::Daily => RGBColor(214, 39, 40),
+        Policy::Late => RGBColor(23, 190, 207),
+        Policy::Responsive => RGBColor(227, 119, 194),
+        Policy::Mid => RGBColor(188, 189, 34),
         Policy::EightHourly => RGBColor(140, 86, 75),
     }
 }

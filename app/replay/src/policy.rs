@@ -12,6 +12,9 @@ pub const DAY_SLOTS: u64 = 216_000;
 pub enum Policy {
     /// This project's defaults (`sdk::defaults::token_params`).
     Ours,
+    /// The tight set the instruction tests use (`sdk::defaults::responsive_token_params`):
+    /// band ±20 %, ripcord +40 %, 10 % deviation, daily.
+    Responsive,
     /// Candidate: de-risk intraday (band max 1.25·|L|, ripcord 1.3·|L|), re-lever
     /// intraday only below 0.5·|L|, otherwise daily; no deviation trigger.
     Derisk,
@@ -20,21 +23,28 @@ pub enum Policy {
     /// Index Coop FLI: band ±15 % (1.7–2.3 for 2x), ripcord +35 % (2.7 for 2x),
     /// daily interval, trades chunked at 10 % of the initial notional per call.
     Fli,
+    /// Candidate: daily, plus an intraday de-risk only at 2·|L| (twice FTX's distance).
+    Late,
+    /// Candidate: daily, plus an intraday de-risk only at 1.5·|L|.
+    Mid,
     /// Once a day, nothing else.
     Daily,
     /// Every 8 hours, nothing else.
     EightHourly,
 }
 
-pub const ALL: [Policy; 6] = [Policy::Ours, Policy::Derisk, Policy::Ftx, Policy::Fli, Policy::Daily, Policy::EightHourly];
+pub const ALL: [Policy; 9] = [Policy::Ours, Policy::Responsive, Policy::Derisk, Policy::Ftx, Policy::Fli, Policy::Late, Policy::Mid, Policy::Daily, Policy::EightHourly];
 
 impl Policy {
     pub fn name(self) -> &'static str {
         match self {
             Policy::Ours => "ours",
+            Policy::Responsive => "responsive",
             Policy::Derisk => "derisk",
             Policy::Ftx => "ftx",
             Policy::Fli => "fli",
+            Policy::Late => "late",
+            Policy::Mid => "mid",
             Policy::Daily => "daily",
             Policy::EightHourly => "8-hourly",
         }
@@ -50,6 +60,7 @@ impl Policy {
         let wide_band = TokenParams { band_min_bps: 0, band_max_bps: MAX_LEVERAGE_BPS, ripcord_bps: 2 * MAX_LEVERAGE_BPS, deviation_bps: never_deviation, ..base };
         match self {
             Policy::Ours => base,
+            Policy::Responsive => defaults::responsive_token_params(target, unit),
             Policy::Derisk => TokenParams { band_min_bps: t / 2, band_max_bps: t * 125 / 100, ripcord_bps: t * 130 / 100, deviation_bps: never_deviation, max_slots: DAY_SLOTS, ..base },
             Policy::Ftx => TokenParams { band_max_bps: t + t / 3 - 1, ripcord_bps: t + t / 3, max_slots: DAY_SLOTS, ..wide_band },
             Policy::Fli => TokenParams {
@@ -61,6 +72,8 @@ impl Policy {
                 max_notional_per_call: initial_notional / 10,
                 ..base
             },
+            Policy::Late => TokenParams { band_max_bps: 2 * t - 1, ripcord_bps: 2 * t, max_slots: DAY_SLOTS, ..wide_band },
+            Policy::Mid => TokenParams { band_max_bps: t * 3 / 2 - 1, ripcord_bps: t * 3 / 2, max_slots: DAY_SLOTS, ..wide_band },
             Policy::Daily => TokenParams { max_slots: DAY_SLOTS, ..wide_band },
             Policy::EightHourly => TokenParams { max_slots: DAY_SLOTS / 3, ..wide_band },
         }

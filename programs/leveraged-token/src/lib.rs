@@ -17,7 +17,8 @@
 //!   the user, and grow or shrink the position so other holders' leverage is
 //!   unchanged.
 //! * `rebalance`: permissionless; succeeds only when a trigger holds — price moved
-//!   past the deviation threshold, `max_slots` passed, leverage left its band,
+//!   past the deviation threshold, the fixed `max_slots` schedule came due (an
+//!   intraday rebalance does not move it), leverage left its band,
 //!   the ripcord bound was crossed, or a capped (chunked) rebalance is still in
 //!   progress — and then trades the position back to target against the pool at
 //!   the oracle price (no public market order, nothing to front-run), pays the

@@ -16,7 +16,8 @@ pub const TRIGGER_RIPCORD: u8 = 2;
 pub const TRIGGER_BAND: u8 = 4;
 /// The price moved at least the deviation threshold since the last rebalance.
 pub const TRIGGER_DEVIATION: u8 = 8;
-/// At least `max_slots` slots passed since the last rebalance.
+/// The fixed schedule came due: at least `max_slots` slots since the schedule's
+/// anchor (see [`next_schedule_anchor`]).
 pub const TRIGGER_TIME: u8 = 16;
 
 /// Human name of the highest-priority trigger in a set.
@@ -86,6 +87,19 @@ pub fn open_triggers(p: &GateParams, s: &GateState) -> MathResult<(u8, Option<i6
         t |= TRIGGER_TIME;
     }
     Ok((t, lev))
+}
+
+/// Where the time trigger counts from after a rebalance with `triggers`.
+/// The schedule is a fixed grid of `max_slots`: a time-triggered rebalance
+/// moves the anchor forward by whole periods (a late keeper does not shift the
+/// grid), and a band, ripcord, deviation or chunk rebalance leaves it alone (an
+/// intraday de-risk does not push the next scheduled rebalance off its time).
+pub fn next_schedule_anchor(p: &GateParams, s: &GateState, triggers: u8) -> u64 {
+    if triggers & TRIGGER_TIME == 0 || p.max_slots == 0 {
+        return s.last_rebalance_slot;
+    }
+    let periods = s.slot.saturating_sub(s.last_rebalance_slot) / p.max_slots;
+    s.last_rebalance_slot.saturating_add(periods.saturating_mul(p.max_slots))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,6 +210,22 @@ mod tests {
         assert_eq!(t(GateState { price: P * 105 / 100, ..s }), TRIGGER_DEVIATION);
         assert_eq!(t(GateState { equity: 700_000_000, ..s }), TRIGGER_BAND);
         assert_eq!(t(GateState { equity: 600_000_000, ..s }), TRIGGER_BAND | TRIGGER_RIPCORD);
+    }
+
+    #[test]
+    fn the_daily_schedule_is_a_fixed_grid_that_intraday_rebalances_do_not_move() {
+        let p = params(30_000);
+        let mut s = at_target(30_000, 1_000_000_000);
+        // A band or ripcord rebalance mid-period leaves the anchor where it was.
+        s.slot = 100 + 50_000;
+        assert_eq!(next_schedule_anchor(&p, &s, TRIGGER_BAND | TRIGGER_RIPCORD), 100);
+        assert_eq!(next_schedule_anchor(&p, &s, TRIGGER_DEVIATION | TRIGGER_CHUNK), 100);
+        // A time rebalance by a keeper 7,000 slots late still anchors on the grid.
+        s.slot = 100 + 216_000 + 7_000;
+        assert_eq!(next_schedule_anchor(&p, &s, TRIGGER_TIME), 100 + 216_000);
+        // Three periods missed: the anchor jumps to the last grid point, never ahead of now.
+        s.slot = 100 + 3 * 216_000 + 5;
+        assert_eq!(next_schedule_anchor(&p, &s, TRIGGER_TIME | TRIGGER_BAND), 100 + 3 * 216_000);
     }
 
     #[test]

@@ -36,7 +36,10 @@ pub struct LeveragedToken {
     pub cost: i128,
     /// Market borrow index at the last settlement.
     pub borrow_snapshot: u128,
+    /// Price of the last rebalance (the deviation trigger's reference).
     pub last_rebalance_price: u128,
+    /// Anchor of the fixed rebalance schedule: the first mint's slot, moved by
+    /// whole `max_slots` periods at each time-triggered rebalance.
     pub last_rebalance_slot: u64,
     pub last_fee_slot: u64,
     /// Protocol fees (mint, redeem, streaming) held in the vault for the treasury.

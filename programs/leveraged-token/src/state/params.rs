@@ -57,7 +57,8 @@ pub struct TokenParams {
     pub ripcord_bps: u32,
     /// Rebalance when |price / last rebalance price − 1| reaches this.
     pub deviation_bps: u32,
-    /// Rebalance when this many slots passed since the last one.
+    /// Rebalance on a fixed schedule every `max_slots` slots (counted from the
+    /// first mint; band, ripcord and deviation rebalances do not move it).
     pub max_slots: u64,
     /// Max |notional| per rebalance call (0 = uncapped); the rest continues in later calls.
     pub max_notional_per_call: u64,

@@ -74,7 +74,7 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
         apply_trade(market, token, plan.delta_base, price.price, UnpaidClaim::Keep)?;
         token.chunk_in_progress = plan.capped;
         token.last_rebalance_price = price.price;
-        token.last_rebalance_slot = clock.slot;
+        token.last_rebalance_slot = crate::math::rebalance::next_schedule_anchor(&gate, &state, plan.triggers);
         token.rebalance_count += 1;
         token.total_keeper_rewards = token.total_keeper_rewards.saturating_add(plan.keeper_reward);
         token.total_trade_fees = token.total_trade_fees.saturating_add(plan.trade_fee);
