@@ -191,15 +191,15 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// than two months).
 type XCoord = DateAxis;
 
-/// A linear f64 axis with given tick positions (plotters' `WithKeyPoints` over
-/// f64 has no label formatter in 0.3.7).
+/// An f64 axis (linear or log) with given tick positions (plotters' `WithKeyPoints`
+/// over f64 has no label formatter in 0.3.7).
 #[derive(Clone)]
-pub struct DateAxis {
-    inner: RangedCoordf64,
+pub struct Ticked<R> {
+    inner: R,
     ticks: Vec<f64>,
 }
 
-impl Ranged for DateAxis {
+impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
     type ValueType = f64;
     type FormatOption = DefaultFormatting;
 
@@ -215,30 +215,13 @@ impl Ranged for DateAxis {
         if hint.weight().allow_light_points() { Vec::new() } else { self.ticks.clone() }
     }
 }
+
+/// A linear axis of days with date ticks.
+pub type DateAxis = Ticked<RangedCoordf64>;
 
 /// A log axis with ticks at 1-2-5 per decade (1…9 for a narrow range), or at powers of ten (every
 /// second, third… decade) when that would be more than 12 ticks.
-pub struct LogAxis {
-    inner: LogCoord<f64>,
-    ticks: Vec<f64>,
-}
-
-impl Ranged for LogAxis {
-    type ValueType = f64;
-    type FormatOption = DefaultFormatting;
-
-    fn range(&self) -> Range<f64> {
-        self.inner.range()
-    }
-
-    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        self.inner.map(value, limit)
-    }
-
-    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
-        if hint.weight().allow_light_points() { Vec::new() } else { self.ticks.clone() }
-    }
-}
+pub type LogAxis = Ticked<LogCoord<f64>>;
 
 fn log_axis(range: Range<f64>) -> LogAxis {
     let (lo, hi) = (range.start.log10().floor() as i32, range.end.log10().ceil() as i32);
@@ -251,11 +234,11 @@ fn log_axis(range: Range<f64>) -> LogAxis {
         let every = ((hi - lo) / 10 + 1).max(1) as usize;
         ticks = (lo..=hi).step_by(every).map(|e| 10f64.powi(e)).filter(inside).collect();
     }
-    LogAxis { inner: range.log_scale().into(), ticks }
+    Ticked { inner: range.log_scale().into(), ticks }
 }
 
 fn with_ticks(range: Range<f64>, ticks: Vec<f64>) -> DateAxis {
-    DateAxis { inner: range.into(), ticks }
+    Ticked { inner: range.into(), ticks }
 }
 
 fn x_range(runs: &[&Run]) -> Range<f64> {
