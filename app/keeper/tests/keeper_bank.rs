@@ -5,19 +5,20 @@
 
 #![allow(deprecated)]
 
+mod common;
+use common::{publish, USD, USDC};
+
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::associated_token::get_associated_token_address;
-use leveraged_token::constants::{PAUSE_REBALANCE, PYTH_LEGACY_DEVNET};
+use leveraged_token::constants::PAUSE_REBALANCE;
 use leveraged_token::state::LeveragedToken;
 use leveraged_token_keeper::{Counters, FireOptions, Keeper, KeeperConfig, Outcome};
 use leveraged_token_sdk::bank::Bank;
 use leveraged_token_sdk::chain::{BankChain, Chain, ChainError, TxReport};
-use leveraged_token_sdk::oracle_fixture::legacy_price_account;
-use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
-use pyth_sdk_solana::state::PriceStatus;
+use leveraged_token_sdk::{defaults, ix, MarketKeys, TokenKeys};
 use solana_account::Account;
 use solana_hash::Hash;
 use solana_keypair::Keypair;
@@ -25,10 +26,6 @@ use solana_signer::Signer;
 use solana_transaction::Transaction;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const DECIMALS: u8 = 6;
-const USDC: u64 = 1_000_000;
-/// $1 at the oracle's exponent −8.
-const USD: i64 = 100_000_000;
 /// The keeper reward of the default parameters: 1 USDC per rebalance.
 const REWARD: u64 = USDC;
 
@@ -101,43 +98,7 @@ struct Env {
 
 impl Env {
     async fn new() -> Self {
-        // The keeper's logs, shown for failing tests (RUST_LOG overrides).
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("leveraged_token_keeper=debug,lt_keeper=info"));
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
-        let mut bank = Bank::new().await;
-        let admin = bank.funded_keypair().await;
-        let treasury = Keypair::new();
-        let usdc = bank.create_mint(DECIMALS).await;
-        let market = MarketKeys::legacy(Pubkey::new_unique(), usdc);
-        let (long3, short1, long2) = (market.token(30_000), market.token(-10_000), market.token(20_000));
-        publish(&mut bank, &market, 100 * USD).await;
-        let a = admin.pubkey();
-        bank.send(&[ix::initialize_config(a, treasury.pubkey())], &[&admin]).await.unwrap();
-        bank.send(&[ix::create_market(a, &market, OracleKind::PythLegacy, defaults::market_params())], &[&admin]).await.unwrap();
-        for t in [long3, short1] {
-            bank.send(&[ix::create_leveraged_token(a, &t, defaults::responsive_token_params(t.target_leverage_bps, USDC))], &[&admin]).await.unwrap();
-        }
-        // The 2x long only rebalances on a 20 % move: a 10 % move leaves its gate closed.
-        let wide = leveraged_token::TokenParams { deviation_bps: 2_000, ..defaults::responsive_token_params(20_000, USDC) };
-        bank.send(&[ix::create_leveraged_token(a, &long2, wide)], &[&admin]).await.unwrap();
-
-        let lp = bank.funded_keypair().await;
-        let lp_collateral = bank.create_token_account(usdc, lp.pubkey()).await;
-        let lp_shares = bank.create_token_account(market.lp_mint, lp.pubkey()).await;
-        bank.mint_to(usdc, lp_collateral, 1_000_000 * USDC).await;
-        bank.send(&[ix::deposit_liquidity(lp.pubkey(), &market, lp_collateral, lp_shares, 1_000_000 * USDC, 0)], &[&lp]).await.unwrap();
-
-        let holder = bank.funded_keypair().await;
-        let holder_collateral = bank.create_token_account(usdc, holder.pubkey()).await;
-        bank.mint_to(usdc, holder_collateral, 30_000 * USDC).await;
-        for t in [long3, short1, long2] {
-            let shares = bank.create_token_account(t.share_mint, holder.pubkey()).await;
-            bank.send(&[ix::mint(holder.pubkey(), &t, holder_collateral, shares, 10_000 * USDC, 0)], &[&holder]).await.unwrap();
-        }
-
-        let mut inner = BankChain::new(bank);
-        // Created through the bank directly: tell the chain so getProgramAccounts sees them.
-        inner.track([long3.token, short1.token, long2.token]);
+        let common::Deployment { chain: inner, admin, market, tokens: [long3, short1, long2] } = common::deploy(Pubkey::new_unique()).await;
         Env { chain: Spy { inner, simulates: 0, sends: 0, send_errors: VecDeque::new(), strip_logs: false, front_run: None }, admin, market, long3, short1, long2 }
     }
 
@@ -174,10 +135,6 @@ impl Env {
     }
 }
 
-async fn publish(bank: &mut Bank, market: &MarketKeys, price: i64) {
-    let slot = bank.slot().await;
-    bank.set_account(market.oracle, 1_000_000_000, legacy_price_account(price, (price / 2_000) as u64, -8, slot, PriceStatus::Trading), PYTH_LEGACY_DEVNET);
-}
 
 #[allow(clippy::too_many_arguments)]
 fn counters(checked: u64, sent: u64, landed: u64, skipped: u64, failed: u64, simulated: u64, reward_earned: u64, loops: u64) -> Counters {

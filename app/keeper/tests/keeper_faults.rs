@@ -13,12 +13,14 @@
 
 #![allow(deprecated)]
 
+mod common;
+use common::{publish, USD, USDC};
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::associated_token::get_associated_token_address;
-use leveraged_token::constants::PYTH_LEGACY_DEVNET;
 use leveraged_token::errors::ErrorCode;
 use leveraged_token::events::Rebalanced;
 use leveraged_token::state::LeveragedToken;
@@ -26,17 +28,11 @@ use leveraged_token_keeper::faults::{Fault, FaultLog, FaultyChain, Op, Schedule,
 use leveraged_token_keeper::{decide, fetch, Counters, Discovery, FireOptions, Keeper, KeeperConfig, Outcome, Verdict};
 use leveraged_token_sdk::bank::{decode_events, Bank};
 use leveraged_token_sdk::chain::BankChain;
-use leveraged_token_sdk::oracle_fixture::legacy_price_account;
-use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
-use pyth_sdk_solana::state::PriceStatus;
+use leveraged_token_sdk::{ix, MarketKeys, TokenKeys};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use solana_transaction_error::TransactionError;
 
-const DECIMALS: u8 = 6;
-const USDC: u64 = 1_000_000;
-/// $1 at the oracle's exponent −8.
-const USD: i64 = 100_000_000;
 const MAX_ATTEMPTS: u32 = 3;
 /// Loops a keeper gets per step to close every open gate.
 const MAX_LOOPS_PER_STEP: usize = 20;
@@ -82,47 +78,11 @@ struct Env {
     tokens: [TokenKeys; 3],
 }
 
-async fn publish(bank: &mut Bank, market: &MarketKeys, price: i64) {
-    let slot = bank.slot().await;
-    bank.set_account(market.oracle, 1_000_000_000, legacy_price_account(price, (price / 2_000) as u64, -8, slot, PriceStatus::Trading), PYTH_LEGACY_DEVNET);
-}
 
 impl Env {
     async fn new(schedule: Schedule) -> Self {
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("leveraged_token_keeper=debug,lt_keeper=info"));
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
-        let mut bank = Bank::new().await;
-        let admin = bank.funded_keypair().await;
-        let treasury = Keypair::new();
-        let usdc = bank.create_mint(DECIMALS).await;
         // A fixed oracle address: every run of the path derives the same PDAs.
-        let market = MarketKeys::legacy(Pubkey::new_from_array([7; 32]), usdc);
-        let tokens = [market.token(30_000), market.token(-10_000), market.token(20_000)];
-        publish(&mut bank, &market, 100 * USD).await;
-        let a = admin.pubkey();
-        bank.send(&[ix::initialize_config(a, treasury.pubkey())], &[&admin]).await.unwrap();
-        bank.send(&[ix::create_market(a, &market, OracleKind::PythLegacy, defaults::market_params())], &[&admin]).await.unwrap();
-        for t in &tokens[..2] {
-            bank.send(&[ix::create_leveraged_token(a, t, defaults::responsive_token_params(t.target_leverage_bps, USDC))], &[&admin]).await.unwrap();
-        }
-        let wide = leveraged_token::TokenParams { deviation_bps: 2_000, ..defaults::responsive_token_params(20_000, USDC) };
-        bank.send(&[ix::create_leveraged_token(a, &tokens[2], wide)], &[&admin]).await.unwrap();
-
-        let lp = bank.funded_keypair().await;
-        let lp_collateral = bank.create_token_account(usdc, lp.pubkey()).await;
-        let lp_shares = bank.create_token_account(market.lp_mint, lp.pubkey()).await;
-        bank.mint_to(usdc, lp_collateral, 1_000_000 * USDC).await;
-        bank.send(&[ix::deposit_liquidity(lp.pubkey(), &market, lp_collateral, lp_shares, 1_000_000 * USDC, 0)], &[&lp]).await.unwrap();
-
-        let holder = bank.funded_keypair().await;
-        let holder_collateral = bank.create_token_account(usdc, holder.pubkey()).await;
-        bank.mint_to(usdc, holder_collateral, 30_000 * USDC).await;
-        for t in &tokens {
-            let shares = bank.create_token_account(t.share_mint, holder.pubkey()).await;
-            bank.send(&[ix::mint(holder.pubkey(), t, holder_collateral, shares, 10_000 * USDC, 0)], &[&holder]).await.unwrap();
-        }
-        let mut inner = BankChain::new(bank);
-        inner.track(tokens.iter().map(|t| t.token));
+        let common::Deployment { chain: inner, market, tokens, .. } = common::deploy(Pubkey::new_from_array([7; 32])).await;
         Env { chain: FaultyChain::new(inner, schedule), market, tokens }
     }
 
