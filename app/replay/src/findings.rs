@@ -34,6 +34,24 @@ fn fate(m: &Metrics) -> String {
     }
 }
 
+/// The two runs made exactly the same trades (the two rules coincide at this leverage).
+fn identical(a: &Metrics, b: &Metrics) -> bool {
+    a.tracking_error == b.tracking_error && a.cost_bps_per_year == b.cost_bps_per_year && a.wiped_at == b.wiped_at
+}
+
+/// (`ours`, `other`) metrics for every asset × target where both ran.
+fn pairs(results: &[AssetResult], targets: &[i32], other: &str) -> Vec<(Metrics, Metrics)> {
+    let mut out = Vec::new();
+    for a in results {
+        for &t in targets {
+            if let (Some(o), Some(x)) = (find(&a.main.runs, "ours", t), find(&a.main.runs, other, t)) {
+                out.push((compute(o), compute(x)));
+            }
+        }
+    }
+    out
+}
+
 /// How `ours` compares with `other`: lower tracking error at lower cost is
 /// Pareto-better; survival counts before either figure (a wiped token's TE and
 /// cost stop at its wipe).
@@ -48,7 +66,7 @@ pub fn verdict(ours: &Metrics, other: &Metrics) -> String {
         ours.cost_bps_per_year,
         other.cost_bps_per_year
     );
-    if ours.tracking_error == other.tracking_error && ours.cost_bps_per_year == other.cost_bps_per_year && ours.wiped_at == other.wiped_at {
+    if identical(ours, other) {
         return format!("identical (the same rule at this leverage; {figures})");
     }
     let word = match (o_dead, x_dead, te, cost) {
@@ -79,45 +97,23 @@ pub fn verdict_table(results: &[AssetResult], targets: &[i32]) -> String {
 /// (Pareto-better, lower TE, survives where the other is wiped, identical, cases).
 pub fn verdict_counts(results: &[AssetResult], targets: &[i32], other: &str) -> (usize, usize, usize, usize, usize) {
     let (mut pareto, mut lower_te, mut survives, mut same, mut n) = (0, 0, 0, 0, 0);
-    for a in results {
-        for &t in targets {
-            let (Some(o), Some(x)) = (find(&a.main.runs, "ours", t), find(&a.main.runs, other, t)) else { continue };
-            let (o, x) = (compute(o), compute(x));
-            n += 1;
-            if o.tracking_error == x.tracking_error && o.cost_bps_per_year == x.cost_bps_per_year && o.wiped_at == x.wiped_at {
-                same += 1;
-                continue;
-            }
-            if o.wiped_at.is_none() && x.wiped_at.is_some() {
-                survives += 1;
-            }
-            if o.tracking_error <= x.tracking_error {
-                lower_te += 1;
-                if o.cost_bps_per_year <= x.cost_bps_per_year {
-                    pareto += 1;
-                }
+    for (o, x) in pairs(results, targets, other) {
+        n += 1;
+        if identical(&o, &x) {
+            same += 1;
+            continue;
+        }
+        if o.wiped_at.is_none() && x.wiped_at.is_some() {
+            survives += 1;
+        }
+        if o.tracking_error <= x.tracking_error {
+            lower_te += 1;
+            if o.cost_bps_per_year <= x.cost_bps_per_year {
+                pareto += 1;
             }
         }
     }
     (pareto, lower_te, survives, same, n)
-}
-
-/// Range of `ours`' extra cost over `other` (bps/yr) in the cases where ours costs more.
-pub fn extra_cost_range(results: &[AssetResult], targets: &[i32], other: &str) -> (f64, f64) {
-    let mut extra: Vec<f64> = Vec::new();
-    for a in results {
-        for &t in targets {
-            let (Some(o), Some(x)) = (find(&a.main.runs, "ours", t), find(&a.main.runs, other, t)) else { continue };
-            let d = compute(o).cost_bps_per_year - compute(x).cost_bps_per_year;
-            if d > 0.0 {
-                extra.push(d);
-            }
-        }
-    }
-    if extra.is_empty() {
-        return (0.0, 0.0);
-    }
-    (extra.iter().copied().fold(f64::INFINITY, f64::min), extra.iter().copied().fold(0.0, f64::max))
 }
 
 /// Bad debt of every run under both conventions.
