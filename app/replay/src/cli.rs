@@ -112,7 +112,7 @@ pub async fn run(a: ReplayArgs) -> Result<()> {
             out.wall_seconds,
             out.points as f64 / out.wall_seconds
         );
-        writeln!(sections, "### {asset}: {} → {}\n\n{} points ({} missing days), {} runs, {} rebalance instructions, replayed in {:.1} s.\n\n{table}", report::date(path[0].unix_ms), report::date(path.last().unwrap().unix_ms), out.points, out.missing_days, out.runs.len(), out.instructions, out.wall_seconds).ok();
+        writeln!(sections, "### {asset}: {} → {}\n\n{} points ({} missing days), {} runs, {} rebalance instructions, replayed in {:.1} s ({:.0} points/s, {:.0} rebalance instructions/s).\n\n{table}", report::date(path[0].unix_ms), report::date(path.last().unwrap().unix_ms), out.points, out.missing_days, out.runs.len(), out.instructions, out.wall_seconds, out.points as f64 / out.wall_seconds, out.instructions as f64 / out.wall_seconds).ok();
         writeln!(sections, "#### {asset}: plots\n\nNAV, ideal and underlying are 1 at the start; a wiped token drops to the floor of the log axis ({}) and ends with ×. Rendered in {plot_seconds:.1} s.\n\n{}", plots::LOG_FLOOR, plots::markdown(&pngs, "plots")).ok();
         if a.report.is_some() {
             // Stress: the same days with the oracle jumping straight between the four points.

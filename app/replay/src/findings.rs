@@ -169,10 +169,10 @@ pub fn crash_days(results: &[AssetResult], days: &[(&str, &str)], targets: &[i32
 
 /// Replay speed of one token over a whole file.
 pub fn speed_table(results: &[AssetResult]) -> String {
-    let mut s = String::from("| asset | convention | points | rebalance instructions | wall | points/s |\n|---|---|---|---|---|---|\n");
+    let mut s = String::from("| asset | convention | points | rebalance instructions | wall | points/s | instructions/s |\n|---|---|---|---|---|---|---|\n");
     for a in results {
         for (conv, points, instr, secs) in &a.speed {
-            writeln!(s, "| {} | {conv} | {points} | {instr} | {secs:.1} s | {:.0} |", a.asset, *points as f64 / secs).unwrap();
+            writeln!(s, "| {} | {conv} | {points} | {instr} | {secs:.1} s | {:.0} | {:.0} |", a.asset, *points as f64 / secs, *instr as f64 / secs).unwrap();
         }
     }
     s
