@@ -12,15 +12,17 @@
 use std::path::PathBuf;
 
 use anchor_lang::prelude::Pubkey;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use leveraged_token::events::{Rebalanced, TokenWiped};
 use leveraged_token::math::price::normalize_price;
 use leveraged_token::state::{LeveragedToken, Market};
+use leveraged_token_replay::{history, progress};
 use leveraged_token_replay::report::date;
 use leveraged_token_sdk::bank::Bank;
 use leveraged_token_sdk::decide::{decide, nav_per_share, settle_view, Decision, TokenView};
 use leveraged_token_sdk::oracle_fixture::legacy_price_account;
-use leveraged_token_sdk::prices::{fill_path, load_path, PricePoint, DAY_MS};
+use leveraged_token_sdk::bank;
+use leveraged_token_sdk::prices::{fill_path, PricePoint, DAY_MS};
 use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -34,36 +36,16 @@ const MAX_STEP_BPS: u32 = 100;
 #[derive(clap::Args)]
 pub struct DemoArgs {
     /// Price history: CryptoDataDownload daily CSV or `timestamp,price` CSV.
-    /// Default: ../shared/data/Binance_BTCUSDT_d.csv if present, else a built-in path.
+    /// Default: data/Binance_BTCUSDT_d.csv, committed in the repository and
+    /// embedded at build time.
     #[arg(long)]
     csv: Option<PathBuf>,
     /// Days of history to run (from the oldest).
     #[arg(long, default_value_t = 90)]
     days: usize,
-}
-
-fn default_csv() -> Option<PathBuf> {
-    let candidates = [
-        PathBuf::from("../shared/data/Binance_BTCUSDT_d.csv"),
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/Binance_BTCUSDT_d.csv"),
-    ];
-    candidates.into_iter().find(|p| p.exists())
-}
-
-/// A deterministic 90-day path (integer-only random walk) for machines without the data.
-fn builtin_path(days: usize) -> Vec<PricePoint> {
-    let mut price: i64 = 30_000 * 100_000_000;
-    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut out = Vec::new();
-    for i in 0..days * 4 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let step_bps = (seed % 601) as i64 - 300; // ±3 % per 6 h
-        price += price / 10_000 * step_bps;
-        out.push(PricePoint { unix_ms: 1_600_000_000_000 + i as i64 * DAY_MS / 4, price_e8: price });
-    }
-    out
+    /// Show the bank's program logs on stderr (thousands of lines; `RUST_LOG` also works).
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 struct Demo {
@@ -111,20 +93,21 @@ fn usd(units: u64) -> String {
 
 
 pub async fn run(args: DemoArgs) -> Result<()> {
-    let (path, source) = match args.csv.clone().or_else(default_csv) {
-        Some(p) => {
-            let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-            let (points, missing) = load_path(&text).with_context(|| format!("parsing {}", p.display()))?;
-            // The oracle between the four daily points, as `lt replay` fills it.
-            (fill_path(&points, MAX_STEP_BPS), format!("{} ({} missing days in the file; oracle filled in ≤ 1 % steps within a day)", p.display(), missing))
-        }
-        None => (builtin_path(args.days), "built-in deterministic path (../shared/data not found)".to_string()),
+    // The file is read and checked before anything is printed: a bad file is
+    // one line on stderr and no partial report.
+    let history = match &args.csv {
+        Some(p) => history::load_file(p)?,
+        None => history::BTC.load(),
     };
-    let start = path.first().context("empty price path")?.unix_ms;
-    let path: Vec<PricePoint> = path.into_iter().filter(|p| p.unix_ms < start + args.days as i64 * DAY_MS).collect();
-    if path.len() < 2 {
-        bail!("need at least two price points, got {}", path.len());
+    let start = history.points[0].unix_ms;
+    let days: Vec<PricePoint> = history.points.iter().copied().filter(|p| p.unix_ms < start + args.days as i64 * DAY_MS).collect();
+    if days.len() < 2 {
+        bail!("{}: need at least two price points in the first {} days, found {}", history.source, args.days, days.len());
     }
+    // The oracle between the four daily points, as `lt replay` fills it.
+    let path = fill_path(&days, MAX_STEP_BPS);
+    let source = format!("{} ({} missing days in the file; oracle filled in ≤ 1 % steps within a day)", history.source, history.missing_days);
+    bank::set_verbose(args.verbose);
     println!("lt demo — leveraged tokens in an in-process bank (program run natively, SPL Token as BPF)");
     println!("price path: {source}: {} points over {} days from {}\n", path.len(), args.days, date(start));
 
@@ -172,7 +155,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let mut last_close = path[0].price_e8 as f64;
     let mut rebalances = 0;
     let slot0 = d.bank.slot().await;
-    for p in path.iter().skip(1) {
+    let progress = progress::bar(path.len() as u64, "demo");
+    for (i, p) in path.iter().enumerate().skip(1) {
+        progress.set_position(i as u64);
         // Slots follow the path's own time (no drift from per-step rounding), at least one per point.
         let now = d.bank.slot().await;
         let target = slot0 + ((p.unix_ms - start) / SLOT_MS) as u64;
@@ -199,7 +184,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             rebalances += 1;
             let nav = d.nav(&t).await?;
             if let Some(e) = events.first() {
-                println!(
+                progress.suspend(|| println!(
                     "{:<10} {:>10.2} {:<9} {:<10} {:>7.2}x {:>7.2}x {:>14.2} {:>10.4}",
                     date(p.unix_ms),
                     p.price_e8 as f64 / 1e8,
@@ -209,12 +194,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
                     e.leverage_after_bps as f64 / 1e4,
                     e.trade_notional as f64 / USDC as f64,
                     nav
-                );
+                ));
             } else if let Some(w) = wiped.first() {
-                println!("{:<10} {:>10.2} {:<9} WIPED: bad debt {} USDC absorbed by the pool", date(p.unix_ms), p.price_e8 as f64 / 1e8, name, usd(w.bad_debt));
+                progress.suspend(|| println!("{:<10} {:>10.2} {:<9} WIPED: bad debt {} USDC absorbed by the pool", date(p.unix_ms), p.price_e8 as f64 / 1e8, name, usd(w.bad_debt)));
             }
         }
     }
+
+    progress.finish_and_clear();
 
     // --- exit -------------------------------------------------------------------
     let end_price = d.price_e8 as f64;

@@ -126,58 +126,50 @@ impl Report {
         }
     }
 
+    /// The same fields as JSON, in order; the title is the `command` key.
     pub fn to_json(&self) -> String {
-        let mut out = String::new();
-        self.write_json(&mut out, 0, true);
+        let mut out = serde_json::to_string_pretty(&Titled(self)).expect("a report serializes");
         out.push('\n');
         out
     }
+}
 
-    fn write_json(&self, out: &mut String, indent: usize, with_title: bool) {
-        let pad = "  ".repeat(indent + 1);
-        out.push('{');
-        let mut first = true;
-        let mut sep = |out: &mut String| {
-            out.push_str(if first { "\n" } else { ",\n" });
-            first = false;
-        };
-        if with_title && !self.title.is_empty() {
-            sep(out);
-            out.push_str(&format!("{pad}\"command\": {}", json_str(&self.title)));
+/// A top-level report: its title first, as `command`.
+struct Titled<'a>(&'a Report);
+
+impl serde::Serialize for Titled<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let r = self.0;
+        let title = usize::from(!r.title.is_empty());
+        let mut m = s.serialize_map(Some(title + r.fields.len()))?;
+        if title == 1 {
+            m.serialize_entry("command", &r.title)?;
         }
-        for (k, v) in &self.fields {
-            sep(out);
-            out.push_str(&format!("{pad}{}: ", json_str(k)));
-            match v {
-                Value::List(items) => {
-                    out.push('[');
-                    for (i, r) in items.iter().enumerate() {
-                        out.push_str(if i == 0 { "\n" } else { ",\n" });
-                        out.push_str(&"  ".repeat(indent + 2));
-                        r.write_json(out, indent + 2, false);
-                    }
-                    if !items.is_empty() {
-                        out.push('\n');
-                        out.push_str(&pad);
-                    }
-                    out.push(']');
-                }
-                Value::Lines(lines) => {
-                    out.push('[');
-                    out.push_str(&lines.iter().map(|l| json_str(l)).collect::<Vec<_>>().join(", "));
-                    out.push(']');
-                }
-                Value::Text(s) => out.push_str(&json_str(s)),
-                Value::Int(i) => out.push_str(&i.to_string()),
-                Value::Bool(b) => out.push_str(&b.to_string()),
-                Value::Null => out.push_str("null"),
-            }
+        for (k, v) in &r.fields {
+            m.serialize_entry(k, v)?;
         }
-        if !first {
-            out.push('\n');
-            out.push_str(&"  ".repeat(indent));
+        m.end()
+    }
+}
+
+/// A nested report (an element of a list): its fields only.
+impl serde::Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.fields.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Text(t) => s.serialize_str(t),
+            Value::Int(i) => s.serialize_i128(*i),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Null => s.serialize_unit(),
+            Value::Lines(lines) => s.collect_seq(lines),
+            Value::List(items) => s.collect_seq(items),
         }
-        out.push('}');
     }
 }
 
@@ -189,10 +181,6 @@ fn scalar_text(v: &Value) -> String {
         Value::Null => "-".to_string(),
         Value::Lines(_) | Value::List(_) => String::new(),
     }
-}
-
-fn json_str(s: &str) -> String {
-    serde_json::to_string(s).expect("a string serializes")
 }
 
 /// `--output`.

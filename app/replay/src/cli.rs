@@ -2,22 +2,23 @@
 //! print/write the comparison.
 
 use std::fmt::Write as _;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use leveraged_token_sdk::prices::{fill_path, load_path, DAY_MS};
+use leveraged_token_sdk::prices::{fill_path, DAY_MS};
 
 use crate::engine::{replay, Config, Flow};
 use crate::findings::{self, AssetResult};
+use crate::history::{self, History, LoadedPath};
 use crate::policy::{Policy, ALL};
-use crate::{plots, report};
+use crate::{plots, progress, report};
 
 /// Arguments of `lt replay` / `lt-replay`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReplayArgs {
-    /// Price files (CryptoDataDownload daily CSV or `timestamp,price`). Default: the shared BTC and ETH histories.
+    /// Price files (CryptoDataDownload daily CSV or `timestamp,price`). Default: the BTC and ETH
+    /// histories committed in `data/` (embedded at build time).
     #[arg(long)]
     csv: Vec<PathBuf>,
     /// Only the first N days of each file.
@@ -45,28 +46,31 @@ pub struct ReplayArgs {
     /// Also write the markdown report here; its PNG plots go to `plots/` next to it.
     #[arg(long)]
     report: Option<PathBuf>,
-}
-
-fn shared(name: &str) -> Option<PathBuf> {
-    [PathBuf::from("../shared/data").join(name), PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(name)].into_iter().find(|p| p.exists())
+    /// Show the bank's program logs on stderr (very many lines; `RUST_LOG` also works).
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 /// Replay every file, print the tables, write CSV/JSON (and the report if asked).
 pub async fn run(a: ReplayArgs) -> Result<()> {
+    leveraged_token_sdk::bank::set_verbose(a.verbose);
     let policies: Vec<Policy> = a
         .policies
         .iter()
         .map(|n| ALL.iter().copied().find(|p| p.name() == n).with_context(|| format!("unknown policy {n:?} (ours, ftx, fli, daily, 8-hourly)")))
         .collect::<Result<_>>()?;
-    let files = if a.csv.is_empty() {
-        let found: Vec<PathBuf> = ["Binance_BTCUSDT_d.csv", "Binance_ETHUSDT_d.csv"].iter().filter_map(|n| shared(n)).collect();
-        if found.is_empty() {
-            bail!("no --csv given and ../shared/data has no price files");
+    // Every file is read and parsed before anything runs or is written: a bad
+    // file fails the command with one line and leaves no partial report.
+    let mut files: Vec<LoadedPath> = if a.csv.is_empty() { history::ALL.iter().map(History::load).collect() } else { a.csv.iter().map(|f| history::load_file(f)).collect::<Result<_>>()? };
+    for f in &mut files {
+        if let Some(d) = a.days {
+            let start = f.points[0].unix_ms;
+            f.points.retain(|p| p.unix_ms < start + d as i64 * DAY_MS);
         }
-        found
-    } else {
-        a.csv.clone()
-    };
+        if f.points.len() < 2 {
+            bail!("{}: need at least two price points, found {}", f.source, f.points.len());
+        }
+    }
     let flow = a.flow_seed.map(|seed| Flow { seed, daily_probability: a.flow_probability });
     let cfg = Config { policies, targets: a.targets.clone(), flow };
     // With a report, the plots live next to it (linked as `plots/<file>.png`); otherwise in --out.
@@ -77,23 +81,13 @@ pub async fn run(a: ReplayArgs) -> Result<()> {
     let mut sections = String::new();
     let mut results: Vec<AssetResult> = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
-        let (mut path, missing) = load_path(&text).with_context(|| format!("parsing {}", f.display()))?;
-        if let Some(d) = a.days {
-            let start = path[0].unix_ms;
-            path.retain(|p| p.unix_ms < start + d as i64 * DAY_MS);
-        }
+        let (asset, missing, path) = (f.asset, f.missing_days, f.points);
         let jumps_path = path.clone();
         let path = fill_path(&path, a.max_step_bps);
-        let asset = f.file_stem().and_then(|s| s.to_str()).unwrap_or("asset").replace("Binance_", "").replace("_d", "");
         eprintln!("{asset}: {} points, {} runs", path.len(), cfg.policies.len() * cfg.targets.len());
-        let out = replay(&path, missing, &cfg, |i, n| {
-            let w = 40 * i / n.max(1);
-            eprint!("\r[{}{}] {:>3}%", "#".repeat(w), " ".repeat(40 - w), 100 * i / n.max(1));
-            let _ = std::io::stderr().flush();
-        })
-        .await?;
-        eprintln!();
+        let pb = progress::bar(path.len() as u64, &asset);
+        let out = replay(&path, missing, &cfg, |i, _| pb.set_position(i as u64)).await?;
+        pb.finish_and_clear();
         report::write_csv(&a.out, &asset, &out)?;
         let json = report::summary_json(&asset, &out);
         std::fs::write(a.out.join(format!("{asset}-summary.json")), &json)?;
@@ -118,13 +112,17 @@ pub async fn run(a: ReplayArgs) -> Result<()> {
             // Stress: the same days with the oracle jumping straight between the four points.
             let stress = Config { policies: STRESS_POLICIES.iter().copied().filter(|p| cfg.policies.contains(p)).collect(), targets: cfg.targets.clone(), flow };
             eprintln!("{asset}: stress run, jumps between the 4 daily points");
-            let jumps = replay(&jumps_path, missing, &stress, |_, _| {}).await?;
+            let pb = progress::bar(jumps_path.len() as u64, "stress");
+            let jumps = replay(&jumps_path, missing, &stress, |i, _| pb.set_position(i as u64)).await?;
+            pb.finish_and_clear();
             // Speed: one token (ours, +2x: it lives through both histories under both
             // conventions, so every point does full work) over the whole file.
             let one = Config { policies: vec![Policy::Ours], targets: vec![20_000], flow: None };
             let mut speed = Vec::new();
             for (name, p) in [("jumps (4 points a day)", &jumps_path), ("filled (1 % steps)", &path)] {
-                let o = replay(p, missing, &one, |_, _| {}).await?;
+                let pb = progress::bar(p.len() as u64, "speed");
+                let o = replay(p, missing, &one, |i, _| pb.set_position(i as u64)).await?;
+                pb.finish_and_clear();
                 eprintln!("{asset}: one token, {name}: {} points in {:.1} s", o.points, o.wall_seconds);
                 speed.push((name.to_string(), o.points, o.instructions, o.wall_seconds));
             }

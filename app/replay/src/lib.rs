@@ -6,7 +6,9 @@
 pub mod cli;
 pub mod engine;
 pub mod findings;
+pub mod history;
 pub mod metrics;
 pub mod plots;
 pub mod policy;
+pub mod progress;
 pub mod report;

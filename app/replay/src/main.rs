@@ -1,8 +1,8 @@
 //! `lt-replay`: the same as `lt replay`.
 //!
 //! ```text
-//! lt-replay --csv ../shared/data/Binance_BTCUSDT_d.csv --out target/replay
-//! lt-replay --report docs/performance.md          # both shared histories, all policies
+//! lt-replay --csv data/Binance_BTCUSDT_d.csv --days 365 --out target/replay
+//! lt-replay --report docs/performance.md          # both committed histories (data/), all policies
 //! ```
 
 #![allow(deprecated)]

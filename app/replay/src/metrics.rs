@@ -4,10 +4,11 @@
 
 use crate::engine::{Row, Run, HOLDING, UNIT};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Metrics {
     pub policy: &'static str,
     pub leverage: f64,
+    #[serde(skip)]
     pub years: f64,
     /// Token, ideal daily-reset and underlying total returns (fractions).
     pub token_return: f64,

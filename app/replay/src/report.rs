@@ -41,41 +41,30 @@ pub fn write_csv(dir: &Path, asset: &str, out: &Outcome) -> Result<()> {
     Ok(())
 }
 
-fn json_num(x: f64) -> String {
-    if x.is_finite() { format!("{x:.6}") } else { "null".into() }
+/// One run in the JSON summary: its metrics and the LP's P&L.
+#[derive(serde::Serialize)]
+struct RunSummary {
+    #[serde(flatten)]
+    metrics: Metrics,
+    lp_pnl: f64,
+}
+
+/// The JSON summary of one asset's runs (non-finite figures are `null`).
+#[derive(serde::Serialize)]
+struct Summary<'a> {
+    asset: &'a str,
+    points: usize,
+    instructions: u64,
+    wall_seconds: f64,
+    missing_days: usize,
+    runs: Vec<RunSummary>,
 }
 
 pub fn summary_json(asset: &str, out: &Outcome) -> String {
-    let mut s = format!("{{\"asset\":\"{asset}\",\"points\":{},\"instructions\":{},\"wall_seconds\":{:.3},\"missing_days\":{},\"runs\":[", out.points, out.instructions, out.wall_seconds, out.missing_days);
-    for (i, r) in out.runs.iter().enumerate() {
-        let m = compute(r);
-        if i > 0 {
-            s.push(',');
-        }
-        write!(
-            s,
-            "{{\"policy\":\"{}\",\"leverage\":{},\"token_return\":{},\"ideal_return\":{},\"continuous_return\":{},\"underlying_return\":{},\"tracking_error\":{},\"worst_tracking_day\":{},\"rebalances_per_year\":{},\"cost_bps_per_year\":{},\"realised_decay\":{},\"predicted_decay\":{},\"max_drawdown\":{},\"worst_day\":{},\"wiped_at\":{},\"bad_debt\":{},\"lp_pnl\":{}}}",
-            m.policy,
-            m.leverage,
-            json_num(m.token_return),
-            json_num(m.ideal_return),
-            json_num(m.continuous_return),
-            json_num(m.underlying_return),
-            json_num(m.tracking_error),
-            json_num(m.worst_tracking_day),
-            json_num(m.rebalances_per_year),
-            json_num(m.cost_bps_per_year),
-            json_num(m.realised_decay),
-            json_num(m.predicted_decay),
-            json_num(m.max_drawdown),
-            json_num(m.worst_day),
-            m.wiped_at.as_ref().map(|d| format!("\"{d}\"")).unwrap_or("null".into()),
-            json_num(m.bad_debt),
-            json_num(lp_pnl(r)),
-        )
-        .unwrap();
-    }
-    s.push_str("]}\n");
+    let runs = out.runs.iter().map(|r| RunSummary { metrics: compute(r), lp_pnl: lp_pnl(r) }).collect();
+    let summary = Summary { asset, points: out.points, instructions: out.instructions, wall_seconds: out.wall_seconds, missing_days: out.missing_days, runs };
+    let mut s = serde_json::to_string_pretty(&summary).expect("the summary serializes");
+    s.push('\n');
     s
 }
 

@@ -5,6 +5,8 @@
 //! It creates mints and token accounts, writes Pyth accounts of both kinds,
 //! warps slots, sends transactions, reads balances and decodes events.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{AccountDeserialize, AnchorDeserialize, Discriminator};
@@ -88,6 +90,27 @@ pub fn decode_events<T: AnchorDeserialize + Discriminator>(logs: &[String]) -> V
         .collect()
 }
 
+/// Whether the bank's logs (program logs, runtime debug lines) reach stderr.
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// The filter solana-program-test installs by default: every program log and
+/// runtime debug line (thousands of lines per demo).
+const PROGRAM_TEST_LOG_FILTER: &str = "solana_sbpf::vm=debug,solana_runtime::message_processor=debug,\
+solana_runtime::system_instruction_processor=trace,solana_program_test=info";
+
+/// Show the bank's logs (`-v` in `lt demo` / `lt replay`). Without it they are
+/// off except errors; `RUST_LOG` overrides both.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
+/// Replace the logger solana-program-test installs with ours: `RUST_LOG` if
+/// set, else its default filter when verbose, else errors only. Call after
+/// every `ProgramTest::new` (which installs its own).
+pub fn apply_log_filter() {
+    agave_logger::setup_with_default(if VERBOSE.load(Ordering::Relaxed) { PROGRAM_TEST_LOG_FILTER } else { "error" });
+}
+
 /// The in-process bank with the program loaded.
 pub struct Bank {
     pub ctx: ProgramTestContext,
@@ -97,6 +120,7 @@ pub struct Bank {
 impl Bank {
     pub async fn new() -> Self {
         let mut pt = ProgramTest::new("leveraged_token", leveraged_token::ID, processor!(process_instruction));
+        apply_log_filter();
         pt.prefer_bpf(false);
         let ctx = pt.start_with_context().await;
         Self { ctx, nonce: 0 }
