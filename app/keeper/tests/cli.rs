@@ -52,3 +52,15 @@ fn an_unreachable_endpoint_is_one_line_and_a_non_zero_exit() {
     assert!(!ok);
     assert_one_line_error(&err, "RPC http://127.0.0.1:1");
 }
+
+#[test]
+fn json_logs_are_accepted_and_an_unknown_log_format_is_refused_before_any_network_call() {
+    // A bad value is refused by the argument parser (clap's own multi-line usage error), non-zero.
+    let out = Command::new(env!("CARGO_BIN_EXE_lt-keeper")).args(["--log-format", "xml", "--once"]).output().expect("run lt-keeper");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'xml' for '--log-format"));
+    // With JSON logs, errors are still the one plain line a user reads.
+    let (ok, err) = run(&["--log-format", "json", "--url", "http://127.0.0.1:1", "--keypair", "/nonexistent/k.json", "--once"]);
+    assert!(!ok);
+    assert_one_line_error(&err, "keypair file /nonexistent/k.json not found");
+}

@@ -39,6 +39,21 @@ async fn a_daily_policy_tracks_the_daily_reset_ideal_and_a_crash_is_recorded() {
         }
     }
     assert!(out.instructions > 0);
+    // The JSON summary (serde) carries every run with the same figures.
+    let json: serde_json::Value = serde_json::from_str(&leveraged_token_replay::report::summary_json("TEST", &out)).unwrap();
+    assert_eq!(json["asset"], "TEST");
+    assert_eq!(json["points"], path.len());
+    assert_eq!(json["instructions"], out.instructions);
+    let runs = json["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), out.runs.len());
+    for (j, r) in runs.iter().zip(&out.runs) {
+        let m = compute(r);
+        assert_eq!(j["policy"], m.policy);
+        // serde_json's default float parsing is within an ulp, not exact.
+        let close = |key: &str, want: f64| (j[key].as_f64().unwrap() - want).abs() <= want.abs() * 1e-14;
+        assert!(close("leverage", m.leverage) && close("tracking_error", m.tracking_error) && close("cost_bps_per_year", m.cost_bps_per_year), "{j}");
+        assert!(j["wiped_at"].is_null() && j["lp_pnl"].is_number() && j.get("years").is_none(), "{j}");
+    }
 }
 
 #[tokio::test]
