@@ -302,6 +302,53 @@ async fn changing_one_token_param_is_exactly_one_update_with_its_diff() {
     assert_eq!(kinds(&plan), ["UpdateTokenParams"]);
 }
 
+/// Every field of the SDK's one field list, changed alone in the deploy file
+/// (to its default ± 1, whichever the program's `validate` accepts), is
+/// planned as exactly one update naming that field: no field can be left out
+/// of `lt-deploy`'s diff.
+#[tokio::test]
+async fn every_param_field_changed_alone_is_planned_as_one_update_naming_it() {
+    use leveraged_token_sdk::params::{market_param_values, token_param_values, MarketParamsSpec, TokenParamsSpec};
+    let mut env = Env::new().await;
+    env.apply(&env.config("")).await.unwrap();
+    let long = env.btc().token(30_000);
+    let mut reported = Vec::new();
+    for (field, v) in token_param_values(&defaults::token_params(30_000, USDC)) {
+        for cand in [v + 1, v - 1] {
+            let Ok(plan) = env.plan(&env.config(&format!("{field} = {cand}"))).await else { continue };
+            match plan.actions.as_slice() {
+                [Action::UpdateTokenParams { token, diff, .. }] => {
+                    assert_eq!(*token, long.token, "{field}");
+                    assert_eq!(diff, &[FieldDiff { field, old: v.to_string(), new: cand.to_string() }]);
+                }
+                other => panic!("{field} = {cand}: expected one token update, got {other:?}"),
+            }
+            reported.push(field);
+            break;
+        }
+    }
+    assert_eq!(reported, TokenParamsSpec::FIELDS, "every token field, each reported");
+
+    let btc_oracle = format!("oracle = \"{}\"\n", env.legacy_oracle);
+    let mut reported = Vec::new();
+    for (field, v) in market_param_values(&defaults::market_params()) {
+        for cand in [v + 1, v - 1] {
+            let text = env.toml("").replacen(&btc_oracle, &format!("{btc_oracle}\n[markets.params]\n{field} = {cand}\n"), 1);
+            let Ok(plan) = env.plan(&DeployConfig::from_toml_str(&text).unwrap()).await else { continue };
+            match plan.actions.as_slice() {
+                [Action::UpdateMarketParams { market, diff, .. }] => {
+                    assert_eq!(*market, env.btc().market, "{field}");
+                    assert_eq!(diff, &[FieldDiff { field, old: v.to_string(), new: cand.to_string() }]);
+                }
+                other => panic!("{field} = {cand}: expected one market update, got {other:?}"),
+            }
+            reported.push(field);
+            break;
+        }
+    }
+    assert_eq!(reported, MarketParamsSpec::FIELDS, "every market field, each reported");
+}
+
 #[tokio::test]
 async fn changing_a_market_param_is_one_market_update() {
     let mut env = Env::new().await;

@@ -7,8 +7,58 @@ use anchor_lang::prelude::Pubkey;
 use clap::{Args, Parser, Subcommand};
 use leveraged_token::{MarketParams, TokenParams};
 
-use crate::amount::{parse_ui_amount, AmountError, UiAmount};
-use crate::report::Format;
+use crate::amount::{format_ui_amount, parse_ui_amount, AmountError, UiAmount};
+use crate::report::{Format, Report};
+
+/// Generates the flag struct of one parameter struct from its field list in
+/// the SDK (`leveraged_token_sdk::params`): one `--flag` per field (amounts in
+/// collateral UI units), `is_empty`, `apply` over the current values and
+/// `report` for display. A field missing from the list fails to compile.
+macro_rules! param_flags {
+    ($flags:ident, $what:literal; $params:ident; $($f:ident: $t:ty [$kind:ident] $doc:literal,)*) => {
+        param_flags!(@struct $flags $what [] $($f: $t [$kind] $doc,)*);
+
+        impl $flags {
+            pub fn is_empty(&self) -> bool {
+                true $(&& self.$f.is_none())*
+            }
+
+            /// Override `p` with the flags given; amounts are parsed at `decimals`.
+            #[allow(unused_variables)] // a struct without amount fields ignores `decimals`
+            pub fn apply(&self, p: $params, decimals: u8) -> Result<$params, AmountError> {
+                Ok($params { $( $f: param_flags!(@apply $kind, &self.$f, p.$f, decimals), )* })
+            }
+
+            /// Every field of `p`, in order (amounts in UI units at `decimals`).
+            #[allow(unused_variables)]
+            pub fn report(r: &mut Report, p: &$params, decimals: u8) {
+                $( r.push(stringify!($f), param_flags!(@show $kind, p.$f, decimals)); )*
+            }
+        }
+    };
+    // The struct, one field at a time: clap's derive must see each `Option<…>` literally.
+    (@struct $flags:ident $what:literal [$($out:tt)*]) => {
+        #[doc = concat!($what, " parameter flags; each defaults to the current value (or `sdk::defaults`).")]
+        #[derive(Args, Debug, Clone, Default)]
+        pub struct $flags { $($out)* }
+    };
+    (@struct $flags:ident $what:literal [$($out:tt)*] $f:ident: $t:ty [plain] $doc:literal, $($rest:tt)*) => {
+        param_flags!(@struct $flags $what [$($out)* #[doc = $doc] #[arg(long)] pub $f: Option<$t>,] $($rest)*);
+    };
+    (@struct $flags:ident $what:literal [$($out:tt)*] $f:ident: $t:ty [amount] $doc:literal, $($rest:tt)*) => {
+        param_flags!(@struct $flags $what [$($out)* #[doc = $doc] #[arg(long)] pub $f: Option<UiAmount>,] $($rest)*);
+    };
+    (@apply plain, $flag:expr, $cur:expr, $decimals:expr) => { $flag.unwrap_or($cur) };
+    (@apply amount, $flag:expr, $cur:expr, $decimals:expr) => {
+        match $flag {
+            Some(UiAmount::Exact(s)) => parse_ui_amount(s, $decimals)?,
+            Some(UiAmount::All) => return Err(AmountError("\"all\" is not a parameter value".into())),
+            None => $cur,
+        }
+    };
+    (@show plain, $v:expr, $decimals:expr) => { $v };
+    (@show amount, $v:expr, $decimals:expr) => { format_ui_amount($v, $decimals) };
+}
 
 #[derive(Parser)]
 #[command(name = "lt", version, about = "Client for on-chain leveraged tokens", propagate_version = true)]
@@ -224,44 +274,7 @@ pub struct MarketCreateArgs {
     pub params: MarketParamFlags,
 }
 
-/// Market parameter flags; each defaults to the current value (or `sdk::defaults`).
-#[derive(Args, Debug, Clone, Default)]
-pub struct MarketParamFlags {
-    #[arg(long)]
-    pub trade_fee_bps: Option<u16>,
-    #[arg(long)]
-    pub borrow_rate_bps: Option<u32>,
-    #[arg(long)]
-    pub oi_cap_bps: Option<u32>,
-    #[arg(long)]
-    pub max_age_slots: Option<u64>,
-    #[arg(long)]
-    pub max_age_secs: Option<i64>,
-    #[arg(long)]
-    pub max_conf_bps: Option<u16>,
-}
-
-impl MarketParamFlags {
-    pub fn is_empty(&self) -> bool {
-        self.trade_fee_bps.is_none()
-            && self.borrow_rate_bps.is_none()
-            && self.oi_cap_bps.is_none()
-            && self.max_age_slots.is_none()
-            && self.max_age_secs.is_none()
-            && self.max_conf_bps.is_none()
-    }
-
-    pub fn apply(&self, p: MarketParams) -> MarketParams {
-        MarketParams {
-            trade_fee_bps: self.trade_fee_bps.unwrap_or(p.trade_fee_bps),
-            borrow_rate_bps: self.borrow_rate_bps.unwrap_or(p.borrow_rate_bps),
-            oi_cap_bps: self.oi_cap_bps.unwrap_or(p.oi_cap_bps),
-            max_age_slots: self.max_age_slots.unwrap_or(p.max_age_slots),
-            max_age_secs: self.max_age_secs.unwrap_or(p.max_age_secs),
-            max_conf_bps: self.max_conf_bps.unwrap_or(p.max_conf_bps),
-        }
-    }
-}
+leveraged_token_sdk::with_market_param_fields!(param_flags!(MarketParamFlags, "Market"));
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum LiquidityCmd {
@@ -319,74 +332,7 @@ pub struct TokenCreateArgs {
     pub params: TokenParamFlags,
 }
 
-/// Token parameter flags; each defaults to the current value (or `sdk::defaults`).
-#[derive(Args, Debug, Clone, Default)]
-pub struct TokenParamFlags {
-    #[arg(long)]
-    pub band_min_bps: Option<u32>,
-    #[arg(long)]
-    pub band_max_bps: Option<u32>,
-    #[arg(long)]
-    pub ripcord_bps: Option<u32>,
-    #[arg(long)]
-    pub deviation_bps: Option<u32>,
-    #[arg(long)]
-    pub max_slots: Option<u64>,
-    /// Largest notional traded per rebalance call, in collateral UI units (0 = uncapped).
-    #[arg(long)]
-    pub max_notional_per_call: Option<UiAmount>,
-    /// Reward to the rebalance caller, in collateral UI units.
-    #[arg(long)]
-    pub keeper_reward: Option<UiAmount>,
-    #[arg(long)]
-    pub keeper_reward_cap_bps: Option<u16>,
-    #[arg(long)]
-    pub mint_fee_bps: Option<u16>,
-    #[arg(long)]
-    pub redeem_fee_bps: Option<u16>,
-    #[arg(long)]
-    pub streaming_fee_bps: Option<u32>,
-}
-
-impl TokenParamFlags {
-    pub fn is_empty(&self) -> bool {
-        self.band_min_bps.is_none()
-            && self.band_max_bps.is_none()
-            && self.ripcord_bps.is_none()
-            && self.deviation_bps.is_none()
-            && self.max_slots.is_none()
-            && self.max_notional_per_call.is_none()
-            && self.keeper_reward.is_none()
-            && self.keeper_reward_cap_bps.is_none()
-            && self.mint_fee_bps.is_none()
-            && self.redeem_fee_bps.is_none()
-            && self.streaming_fee_bps.is_none()
-    }
-
-    /// Override `p` with the flags given; amounts are parsed at `decimals`.
-    pub fn apply(&self, p: TokenParams, decimals: u8) -> Result<TokenParams, AmountError> {
-        let amount = |a: &Option<UiAmount>, cur: u64| -> Result<u64, AmountError> {
-            match a {
-                Some(UiAmount::Exact(s)) => parse_ui_amount(s, decimals),
-                Some(UiAmount::All) => Err(AmountError("\"all\" is not a parameter value".into())),
-                None => Ok(cur),
-            }
-        };
-        Ok(TokenParams {
-            band_min_bps: self.band_min_bps.unwrap_or(p.band_min_bps),
-            band_max_bps: self.band_max_bps.unwrap_or(p.band_max_bps),
-            ripcord_bps: self.ripcord_bps.unwrap_or(p.ripcord_bps),
-            deviation_bps: self.deviation_bps.unwrap_or(p.deviation_bps),
-            max_slots: self.max_slots.unwrap_or(p.max_slots),
-            max_notional_per_call: amount(&self.max_notional_per_call, p.max_notional_per_call)?,
-            keeper_reward: amount(&self.keeper_reward, p.keeper_reward)?,
-            keeper_reward_cap_bps: self.keeper_reward_cap_bps.unwrap_or(p.keeper_reward_cap_bps),
-            mint_fee_bps: self.mint_fee_bps.unwrap_or(p.mint_fee_bps),
-            redeem_fee_bps: self.redeem_fee_bps.unwrap_or(p.redeem_fee_bps),
-            streaming_fee_bps: self.streaming_fee_bps.unwrap_or(p.streaming_fee_bps),
-        })
-    }
-}
+leveraged_token_sdk::with_token_param_fields!(param_flags!(TokenParamFlags, "Token"));
 
 /// The price account to pass for a pull-oracle market (a legacy market's is its own).
 #[derive(Args, Debug, Clone, Default)]

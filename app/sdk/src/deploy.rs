@@ -100,55 +100,20 @@ pub struct TokenSpec {
     pub params: TokenParamsSpec,
 }
 
-/// [`MarketParams`] with every field optional: omitted ones come from [`defaults::market_params`].
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct MarketParamsSpec {
-    pub trade_fee_bps: Option<u16>,
-    pub borrow_rate_bps: Option<u32>,
-    pub oi_cap_bps: Option<u32>,
-    pub max_age_slots: Option<u64>,
-    pub max_age_secs: Option<i64>,
-    pub max_conf_bps: Option<u16>,
-}
-
-/// [`TokenParams`] with every field optional: omitted ones come from [`defaults::token_params`].
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TokenParamsSpec {
-    pub band_min_bps: Option<u32>,
-    pub band_max_bps: Option<u32>,
-    pub ripcord_bps: Option<u32>,
-    pub deviation_bps: Option<u32>,
-    pub max_slots: Option<u64>,
-    pub max_notional_per_call: Option<u64>,
-    pub keeper_reward: Option<u64>,
-    pub keeper_reward_cap_bps: Option<u16>,
-    pub mint_fee_bps: Option<u16>,
-    pub redeem_fee_bps: Option<u16>,
-    pub streaming_fee_bps: Option<u32>,
-}
-
-macro_rules! overlay {
-    ($spec:expr, $base:expr; $($f:ident),*) => {{
-        let mut p = $base;
-        $( if let Some(v) = $spec.$f { p.$f = v; } )*
-        p
-    }};
-}
+pub use crate::params::{diff_market_params, diff_token_params, MarketParamsSpec, TokenParamsSpec};
 
 impl MarketParamsSpec {
+    /// Omitted fields come from [`defaults::market_params`].
     pub fn resolve(&self) -> MarketParams {
-        overlay!(self, defaults::market_params(); trade_fee_bps, borrow_rate_bps, oi_cap_bps, max_age_slots, max_age_secs, max_conf_bps)
+        self.overlay(defaults::market_params())
     }
 }
 
 impl TokenParamsSpec {
-    /// `one_unit` is 10^decimals of the collateral mint (the default keeper reward).
+    /// Omitted fields come from [`defaults::token_params`]; `one_unit` is
+    /// 10^decimals of the collateral mint (the default keeper reward).
     pub fn resolve(&self, target_leverage_bps: i32, one_unit: u64) -> TokenParams {
-        overlay!(self, defaults::token_params(target_leverage_bps, one_unit);
-            band_min_bps, band_max_bps, ripcord_bps, deviation_bps, max_slots, max_notional_per_call,
-            keeper_reward, keeper_reward_cap_bps, mint_fee_bps, redeem_fee_bps, streaming_fee_bps)
+        self.overlay(defaults::token_params(target_leverage_bps, one_unit))
     }
 }
 
@@ -321,23 +286,6 @@ impl fmt::Display for FieldDiff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {} -> {}", self.field, self.old, self.new)
     }
-}
-
-macro_rules! diff_fields {
-    ($old:expr, $new:expr; $($f:ident),*) => {{
-        let mut v = Vec::new();
-        $( if $old.$f != $new.$f { v.push(FieldDiff { field: stringify!($f), old: $old.$f.to_string(), new: $new.$f.to_string() }); } )*
-        v
-    }};
-}
-
-pub fn diff_market_params(old: &MarketParams, new: &MarketParams) -> Vec<FieldDiff> {
-    diff_fields!(old, new; trade_fee_bps, borrow_rate_bps, oi_cap_bps, max_age_slots, max_age_secs, max_conf_bps)
-}
-
-pub fn diff_token_params(old: &TokenParams, new: &TokenParams) -> Vec<FieldDiff> {
-    diff_fields!(old, new; band_min_bps, band_max_bps, ripcord_bps, deviation_bps, max_slots, max_notional_per_call,
-        keeper_reward, keeper_reward_cap_bps, mint_fee_bps, redeem_fee_bps, streaming_fee_bps)
 }
 
 /// One transaction of the plan.

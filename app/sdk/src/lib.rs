@@ -15,6 +15,7 @@ pub mod errors;
 pub mod ix;
 pub mod keys;
 pub mod oracle_fixture;
+pub mod params;
 pub mod prices;
 
 pub use keys::{MarketKeys, TokenKeys};

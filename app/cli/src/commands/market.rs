@@ -4,7 +4,6 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail, Context, Result};
 use leveraged_token::math::pool::{collateral_for_lp_floor, lp_for_deposit_floor, pool_value, Side};
 use leveraged_token::state::OracleKind;
-use leveraged_token::{MarketParams, TokenParams};
 use leveraged_token_sdk::chain::Chain;
 use leveraged_token_sdk::{defaults, ix, MarketKeys};
 
@@ -13,29 +12,6 @@ use crate::amount::{format_leverage, format_ui_amount, parse_leverage, UiAmount}
 use crate::args::{MarketCreateArgs, MarketParamFlags, OracleKindArg, TokenCreateArgs, TokenParamFlags};
 use crate::client::{create_ata_ix, decode_mint, token_amount, Client};
 use crate::report::Report;
-
-fn market_param_fields(r: &mut Report, p: &MarketParams) {
-    r.push("trade_fee_bps", p.trade_fee_bps);
-    r.push("borrow_rate_bps", p.borrow_rate_bps);
-    r.push("oi_cap_bps", p.oi_cap_bps);
-    r.push("max_age_slots", p.max_age_slots);
-    r.push("max_age_secs", p.max_age_secs);
-    r.push("max_conf_bps", p.max_conf_bps);
-}
-
-fn token_param_fields(r: &mut Report, p: &TokenParams, decimals: u8) {
-    r.push("band_min_bps", p.band_min_bps);
-    r.push("band_max_bps", p.band_max_bps);
-    r.push("ripcord_bps", p.ripcord_bps);
-    r.push("deviation_bps", p.deviation_bps);
-    r.push("max_slots", p.max_slots);
-    r.push("max_notional_per_call", format_ui_amount(p.max_notional_per_call, decimals));
-    r.push("keeper_reward", format_ui_amount(p.keeper_reward, decimals));
-    r.push("keeper_reward_cap_bps", p.keeper_reward_cap_bps);
-    r.push("mint_fee_bps", p.mint_fee_bps);
-    r.push("redeem_fee_bps", p.redeem_fee_bps);
-    r.push("streaming_fee_bps", p.streaming_fee_bps);
-}
 
 /// Parse a 32-byte feed id from 64 hex characters (optional 0x).
 pub fn parse_feed_id(s: &str) -> Result<[u8; 32]> {
@@ -72,7 +48,7 @@ pub async fn market_create<C: Chain>(c: &mut Client<C>, a: &MarketCreateArgs) ->
     if c.fetch_one(a.oracle).await?.is_none() {
         bail!("oracle account {} not found on {endpoint}", a.oracle);
     }
-    let params = a.params.apply(defaults::market_params());
+    let params = a.params.apply(defaults::market_params(), mint.decimals)?;
     let e = c.execute(vec![ix::create_market(admin, &keys, kind, params)], &[]).await?;
     let mut r = Report::new("market create")
         .field("market", keys.market)
@@ -83,7 +59,7 @@ pub async fn market_create<C: Chain>(c: &mut Client<C>, a: &MarketCreateArgs) ->
         .field("collateral_decimals", mint.decimals)
         .field("pool_vault", keys.pool_vault)
         .field("lp_mint", keys.lp_mint);
-    market_param_fields(&mut r, &params);
+    MarketParamFlags::report(&mut r, &params, mint.decimals);
     tx_fields(&mut r, &e);
     Ok(r)
 }
@@ -92,14 +68,14 @@ pub async fn market_params<C: Chain>(c: &mut Client<C>, market: Pubkey, flags: &
     let m = c.market(market).await?;
     if flags.is_empty() {
         let mut r = Report::new("market params (current; pass flags to change them)").field("market", market);
-        market_param_fields(&mut r, &m.params);
+        MarketParamFlags::report(&mut r, &m.params, m.collateral_decimals);
         return Ok(r);
     }
     let admin = c.signer_key()?;
-    let new = flags.apply(m.params);
+    let new = flags.apply(m.params, m.collateral_decimals)?;
     let e = c.execute(vec![ix::update_market_params(admin, market, new)], &[]).await?;
     let mut r = Report::new("market params").field("market", market);
-    market_param_fields(&mut r, &new);
+    MarketParamFlags::report(&mut r, &new, m.collateral_decimals);
     tx_fields(&mut r, &e);
     Ok(r)
 }
@@ -227,7 +203,7 @@ pub async fn token_create<C: Chain>(c: &mut Client<C>, a: &TokenCreateArgs) -> R
         .field("target_leverage", format_leverage(i64::from(target)))
         .field("share_mint", keys.share_mint)
         .field("vault", keys.vault);
-    token_param_fields(&mut r, &params, dec);
+    TokenParamFlags::report(&mut r, &params, dec);
     tx_fields(&mut r, &e);
     Ok(r)
 }
@@ -238,14 +214,14 @@ pub async fn token_params<C: Chain>(c: &mut Client<C>, token: Pubkey, flags: &To
     let dec = m.collateral_decimals;
     if flags.is_empty() {
         let mut r = Report::new("token params (current; pass flags to change them)").field("token", token).field("target_leverage", format_leverage(i64::from(t.target_leverage_bps)));
-        token_param_fields(&mut r, &t.params, dec);
+        TokenParamFlags::report(&mut r, &t.params, dec);
         return Ok(r);
     }
     let admin = c.signer_key()?;
     let new = flags.apply(t.params, dec)?;
     let e = c.execute(vec![ix::update_token_params(admin, token, new)], &[]).await?;
     let mut r = Report::new("token params").field("token", token).field("target_leverage", format_leverage(i64::from(t.target_leverage_bps)));
-    token_param_fields(&mut r, &new, dec);
+    TokenParamFlags::report(&mut r, &new, dec);
     tx_fields(&mut r, &e);
     Ok(r)
 }
