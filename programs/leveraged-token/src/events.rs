@@ -19,8 +19,42 @@ macro_rules! emit_event {
 #[cfg(not(target_os = "solana"))]
 pub fn host_log_event<E: anchor_lang::Event>(event: &E) {
     use base64::Engine;
+    let _host_only = HostOnly::enter();
     let b64 = base64::engine::general_purpose::STANDARD.encode(event.data());
     solana_sysvar::program_stubs::sol_log(&format!("Program data: {b64}"));
+}
+
+#[cfg(not(target_os = "solana"))]
+std::thread_local! {
+    static HOST_ONLY_DEPTH: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+}
+
+/// Host builds only: whether this thread is running code that exists only
+/// off-chain (the event copy above). The bank's heap counter
+/// (`leveraged_token_sdk::heap`) leaves allocations made here out of the
+/// program's heap use: on SBF they do not happen.
+#[cfg(not(target_os = "solana"))]
+pub fn in_host_only_code() -> bool {
+    HOST_ONLY_DEPTH.try_with(|d| d.get() > 0).unwrap_or(false)
+}
+
+/// Marks a host-only stretch of code until dropped (also on unwind).
+#[cfg(not(target_os = "solana"))]
+struct HostOnly;
+
+#[cfg(not(target_os = "solana"))]
+impl HostOnly {
+    fn enter() -> Self {
+        HOST_ONLY_DEPTH.with(|d| d.set(d.get() + 1));
+        HostOnly
+    }
+}
+
+#[cfg(not(target_os = "solana"))]
+impl Drop for HostOnly {
+    fn drop(&mut self) {
+        let _ = HOST_ONLY_DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
+    }
 }
 
 #[event]
