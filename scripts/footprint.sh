@@ -4,6 +4,9 @@
 #     bank's logs), SPL Token CU (metered in the bank), handler instruction
 #     counts under callgrind (run twice: must be identical), an on-paper CU
 #     estimate;
+#   * SBF heap per instruction (sdk::heap, every instruction of the program);
+#   * stack frames of the program crate (scripts/stack-sizes.sh, a separate
+#     host build with -Z emit-stack-sizes; skip with --no-stack);
 #   * account sizes and rent;
 #   * keeper/client throughput (decide over 100 and 10,000 views; scan, decide
 #     and rebalance 100 tokens in the bank).
@@ -11,7 +14,7 @@
 # docs/footprint.md it replaces. Then runs tests/tests/footprint.rs, which
 # asserts the deterministic figures.
 #
-# Usage: scripts/footprint.sh [--runs N] [--no-callgrind] [--tokens N] [--no-test]
+# Usage: scripts/footprint.sh [--runs N] [--no-callgrind] [--tokens N] [--no-test] [--no-stack]
 # Needs valgrind for the instruction counts (apt-get install valgrind).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +22,12 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/levtoken/target}"
 
 run_test=1
+run_stack=1
 args=()
 for a in "$@"; do
   case "$a" in
     --no-test) run_test=0 ;;
+    --no-stack) run_stack=0 ;;
     *) args+=("$a") ;;
   esac
 done
@@ -47,6 +52,11 @@ if ! cargo build --release --locked -p leveraged-token-bench >"$log" 2>&1; then
 fi
 
 "$CARGO_TARGET_DIR/release/lt-bench" report --doc docs/footprint.md "${args[@]+"${args[@]}"}"
+
+# The stack-frame section (lt-bench report keeps the previous one otherwise).
+if [ "$run_stack" = 1 ]; then
+  bash scripts/stack-sizes.sh --doc docs/footprint.md
+fi
 
 if [ "$run_test" = 1 ]; then
   echo "footprint: cargo test --test footprint" >&2

@@ -1,5 +1,6 @@
 //! Footprint: what each instruction's transaction costs in bytes, accounts
-//! and CPIs, and what each account costs in rent. All of it is deterministic,
+//! and CPIs, what each account costs in rent, and how much of the 32 KiB SBF
+//! heap each instruction of the program takes. All of it is deterministic,
 //! so it is asserted exactly here; a change that moves a figure must update the
 //! expectation below (and regenerate docs/footprint.md with
 //! `scripts/footprint.sh`). Instruction counts and timings are reported there,
@@ -10,11 +11,15 @@
 
 #![allow(deprecated)]
 
+// Linked for its `#[global_allocator]` (`sdk::heap::Counting`): the heap test below.
+extern crate leveraged_token_tests;
+
 #[path = "../../app/bench/src/scenario.rs"]
 mod scenario;
 
 use anchor_lang::prelude::Rent;
 use leveraged_token::state::{CONFIG_SPACE, MARKET_SPACE, TOKEN_SPACE};
+use leveraged_token_sdk::{heap, sbf};
 use scenario::*;
 
 /// Per instruction: serialized transaction bytes (one signature, no
@@ -133,4 +138,49 @@ fn cpis_are_counted_once_despite_the_native_double_log() {
             Cpi { program: SYSTEM_PROGRAM.into(), instruction: None, consumed: None },
         ]
     );
+}
+
+/// SBF heap use per instruction, in bytes the bump allocator hands out:
+/// (the entrypoint's `deserialize`, then `leveraged_token::entry` itself),
+/// measured by `sdk::heap` in the native bank. Deterministic, so exact; a
+/// change that moves a figure must update it (and docs/footprint.md).
+const EXPECTED_HEAP: [(&str, usize, usize); 16] = [
+    ("initialize_config", 360, 488),
+    ("create_market", 1080, 1848),
+    ("deposit_liquidity", 1080, 2148),
+    ("create_leveraged_token", 1080, 2200),
+    ("mint", 1320, 3114),
+    ("rebalance", 1080, 2653),
+    ("redeem", 1320, 3114),
+    ("withdraw_liquidity", 1080, 2148),
+    ("collect_fees", 720, 1734),
+    ("update_market_params", 360, 856),
+    ("update_token_params", 360, 872),
+    ("set_global_pause", 240, 528),
+    ("set_market_pause", 360, 856),
+    ("set_token_pause", 360, 872),
+    ("propose_admin", 240, 528),
+    ("accept_admin", 240, 528),
+];
+
+#[tokio::test]
+async fn every_instruction_fits_the_32_kib_sbf_heap() {
+    if sbf::runs_sbf() {
+        eprintln!("skipped: the bank runs the program's .so, whose heap the runtime enforces");
+        return;
+    }
+    assert!(heap::counting(), "this test binary must install sdk::heap::Counting");
+    let mut w = World::run(Box::new(|_| {})).await;
+    w.run_rest().await;
+    let mut got = Vec::new();
+    println!("{:<24} {:>10} {:>7} {:>7} {:>6} {:>8}", "instruction", "entrypoint", "entry", "total", "allocs", "largest");
+    for u in &w.usage {
+        let h = u.heap.unwrap_or_else(|| panic!("{}: no heap measurement", u.name));
+        println!("{:<24} {:>10} {:>7} {:>7} {:>6} {:>8}", u.name, h.entrypoint, h.entry, h.total(), h.allocations, h.largest);
+        assert!(h.total() <= heap::HEAP_USABLE, "{}: {} bytes > the {} a 32 KiB SBF heap can give", u.name, h.total(), heap::HEAP_USABLE);
+        got.push((u.name, h.entrypoint, h.entry));
+    }
+    let max = w.usage.iter().filter_map(|u| u.heap).map(|h| h.total()).max().unwrap_or(0);
+    println!("largest: {max} of {} bytes ({:.1} %)", heap::HEAP_USABLE, max as f64 * 100.0 / heap::HEAP_USABLE as f64);
+    assert_eq!(got, EXPECTED_HEAP.to_vec(), "(instruction, entrypoint bytes, entry bytes)");
 }

@@ -1545,4 +1545,15 @@ async fn stateful_fuzz() {
             eprintln!("  {v:>8}  {k}");
         }
     }
+    // SBF heap: the largest use of every instruction the fuzzer sent (failures
+    // included), measured by the bank's processor wrapper (sdk::heap).
+    use leveraged_token_tests::sdk::heap;
+    if heap::counting() {
+        let table = heap::report();
+        println!("{table}");
+        eprintln!("{table}");
+        for (name, m) in heap::maxima() {
+            assert!(m.max.total() <= heap::HEAP_USABLE, "{name}: {} bytes of SBF heap > {} usable (seed {seed})", m.max.total(), heap::HEAP_USABLE);
+        }
+    }
 }

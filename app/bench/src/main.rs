@@ -7,7 +7,11 @@
 //!   prints its footprint; under callgrind it marks each transaction with
 //!   client requests (zero before, labelled dump after);
 //! * `lt-bench throughput [--tokens 100]` times the keeper's decision step and
-//!   the scan-decide-send loop.
+//!   the scan-decide-send loop;
+//! * `lt-bench compute-units [--out FILE]`, with `SBF_OUT_DIR` naming the
+//!   directory of the built `leveraged_token.so`, runs every instruction of
+//!   the scenario against the `.so` and prints (or writes) the compute units
+//!   each consumed — what `.github/workflows/sbf.yml` runs.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -16,6 +20,7 @@ use leveraged_token_bench::callgrind::{self, Dump};
 use leveraged_token_bench::region_alloc;
 use leveraged_token_bench::report::{self, CallgrindRuns, Report};
 use leveraged_token_bench::scenario::{Mark, World, MEASURED};
+use leveraged_token_sdk::{heap, sbf};
 
 fn arg_value(args: &[String], flag: &str) -> Option<String> {
     args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1).cloned())
@@ -63,8 +68,10 @@ mod fixed_hash_keys {
     }
 }
 
+/// The bump arena around measured transactions (`region_alloc`), counted by
+/// `sdk::heap` for the program's SBF heap use.
 #[global_allocator]
-static ALLOC: region_alloc::RegionAlloc = region_alloc::RegionAlloc;
+static ALLOC: heap::Counting<region_alloc::RegionAlloc> = heap::Counting(region_alloc::RegionAlloc);
 
 /// Around each measured transaction: deterministic allocation (see
 /// `region_alloc`), counters zeroed before and dumped, labelled, after.
@@ -86,6 +93,9 @@ fn main() {
     let cmd = args.get(1).map(String::as_str).unwrap_or("help");
     match cmd {
         "scenario" => {
+            // Under callgrind: no heap measurement around the entry point (its
+            // bookkeeping would show in the counts).
+            heap::set_enabled(false);
             // The bank's debug logging runs inside the entry point (program-test's
             // log stubs): keep it off so it neither costs nor varies.
             if std::env::var_os("RUST_LOG").is_none() {
@@ -127,8 +137,10 @@ fn main() {
             let with_callgrind = !args.iter().any(|a| a == "--no-callgrind");
             let rt = runtime();
 
+            assert!(!sbf::runs_sbf(), "lt-bench report measures the native program: unset SBF_OUT_DIR/BPF_OUT_DIR");
             eprintln!("footprint: scenario (native)");
             let mut w = rt.block_on(World::run(Box::new(|_| {})));
+            rt.block_on(w.run_rest());
             for m in &w.measured {
                 let bincode_len = bincode::serialize(&m.tx).expect("serialize tx").len();
                 assert_eq!(bincode_len, m.tx_bytes, "{}: wire-size formula disagrees with bincode", m.name);
@@ -150,8 +162,19 @@ fn main() {
             eprintln!("footprint: throughput (decide ×100, ×10,000; bank loop over {tokens} tokens)");
             let t = rt.block_on(report::throughput(tokens));
 
-            let previous = std::fs::read_to_string(&doc).ok().map(|s| report::parse_handler_counts(&s)).unwrap_or_default();
-            let r = Report { measured: &w.measured, accounts: &accounts, find_attempts: &bumps, callgrind: callgrind.as_ref(), throughput: &t, previous: &previous };
+            let previous_doc = std::fs::read_to_string(&doc).unwrap_or_default();
+            let previous = report::parse_handler_counts(&previous_doc);
+            let stack = report::stack_block(&previous_doc);
+            let r = Report {
+                measured: &w.measured,
+                usage: &w.usage,
+                accounts: &accounts,
+                find_attempts: &bumps,
+                callgrind: callgrind.as_ref(),
+                throughput: &t,
+                previous: &previous,
+                stack: stack.as_deref(),
+            };
             let md = r.markdown();
             if let Some(dir) = doc.parent() {
                 std::fs::create_dir_all(dir).expect("create doc dir");
@@ -160,8 +183,25 @@ fn main() {
             print!("{}", r.deltas_text());
             eprintln!("footprint: wrote {}", doc.display());
         }
+        "compute-units" => {
+            let Some(dir) = sbf::sbf_out_dir() else {
+                eprintln!("lt-bench compute-units: set SBF_OUT_DIR to the directory holding {}.so (anchor build writes target/deploy)", sbf::PROGRAM_NAME);
+                std::process::exit(2);
+            };
+            let rt = runtime();
+            let mut w = rt.block_on(World::run(Box::new(|_| {})));
+            rt.block_on(w.run_rest());
+            let md = report::compute_units_table(&w.usage, &dir.join(format!("{}.so", sbf::PROGRAM_NAME)));
+            match arg_value(&args, "--out") {
+                Some(out) => {
+                    std::fs::write(&out, &md).expect("write compute units");
+                    eprintln!("lt-bench: wrote {out}");
+                }
+                None => print!("{md}"),
+            }
+        }
         _ => {
-            eprintln!("usage: lt-bench report [--doc PATH] [--runs N] [--no-callgrind] [--tokens N] | scenario | throughput [--tokens N]");
+            eprintln!("usage: lt-bench report [--doc PATH] [--runs N] [--no-callgrind] [--tokens N] | scenario | throughput [--tokens N] | compute-units [--out FILE]");
             std::process::exit(2);
         }
     }

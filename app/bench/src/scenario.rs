@@ -21,12 +21,13 @@ use anchor_lang::solana_program::entrypoint::ProgramResult;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::token::spl_token;
-use leveraged_token::constants::PYTH_LEGACY_DEVNET;
-use leveraged_token_sdk::{defaults, ix, oracle_fixture, MarketKeys, OracleKind, TokenKeys};
+use leveraged_token::constants::{PAUSE_MINT, PYTH_LEGACY_DEVNET};
+use leveraged_token_sdk::heap::{self, HeapUse};
+use leveraged_token_sdk::{defaults, ix, oracle_fixture, sbf, MarketKeys, OracleKind, TokenKeys};
 use pyth_sdk_solana::state::PriceStatus;
 use solana_account::{Account, AccountSharedData};
 use solana_keypair::Keypair;
-use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_program_test::{processor, BanksClientError, ProgramTestContext};
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
@@ -55,6 +56,20 @@ pub const MEASURED: [&str; 8] = [
     "withdraw_liquidity",
 ];
 
+/// The program's other instructions, sent once each after [`MEASURED`] by
+/// [`World::run_rest`] for their heap use (and, running the `.so`, their
+/// compute units); their transactions are not part of the byte/CPI tables.
+pub const ALSO_SENT: [&str; 8] = [
+    "collect_fees",
+    "update_market_params",
+    "update_token_params",
+    "set_global_pause",
+    "set_market_pause",
+    "set_token_pause",
+    "propose_admin",
+    "accept_admin",
+];
+
 /// A keypair from a fixed seed: the same address in every run.
 pub fn seeded(n: u8) -> Keypair {
     Keypair::new_from_array([n; 32])
@@ -64,13 +79,14 @@ pub fn seeded(n: u8) -> Keypair {
 /// `leveraged_token::entry` stays an out-of-line function even under fat LTO:
 /// callgrind toggles collection on that symbol. `processor!` needs one
 /// lifetime, so the inputs are leaked (a few hundred bytes per instruction),
-/// outside the measured function.
+/// outside the measured function. `heap::measure` counts what `entry` itself
+/// allocates (when the binary installs the counting allocator).
 fn process_instruction(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
     let program_id: &'static Pubkey = Box::leak(Box::new(*program_id));
     let accounts: &[AccountInfo] = Box::leak(accounts.to_vec().into_boxed_slice());
     let data: &'static [u8] = Box::leak(data.to_vec().into_boxed_slice());
     let entry: for<'a> fn(&'a Pubkey, &'a [AccountInfo<'a>], &'a [u8]) -> ProgramResult = std::hint::black_box(leveraged_token::entry);
-    entry(program_id, accounts, data)
+    heap::measure(accounts, data, || entry(program_id, accounts, data))
 }
 
 /// What a processed transaction returned.
@@ -90,8 +106,9 @@ impl Outcome {
     }
 }
 
-/// A minimal bank: the program natively (through [`process_instruction`]),
-/// SPL Token as the real BPF program.
+/// A minimal bank: the program natively (through [`process_instruction`]), or
+/// its `.so` when SBF_OUT_DIR/BPF_OUT_DIR is set (`sdk::sbf`); SPL Token as
+/// the real BPF program.
 pub struct Harness {
     pub ctx: ProgramTestContext,
     nonce: u32,
@@ -99,9 +116,9 @@ pub struct Harness {
 
 impl Harness {
     pub async fn new() -> Self {
-        let mut pt = ProgramTest::new("leveraged_token", leveraged_token::ID, processor!(process_instruction));
-        pt.prefer_bpf(false);
-        Self { ctx: pt.start_with_context().await, nonce: 0 }
+        let pt = sbf::program_test(|pt| pt.add_program(sbf::PROGRAM_NAME, leveraged_token::ID, processor!(process_instruction)));
+        leveraged_token_sdk::bank::apply_log_filter();
+        Self { ctx: sbf::start(pt).await, nonce: 0 }
     }
 
     pub async fn process(&mut self, tx: Transaction) -> Outcome {
@@ -228,7 +245,9 @@ pub struct Cpi {
 /// (one per CPI, BPF or builtin callee alike); the runtime's `[2]` line must
 /// follow it at once and is checked, not counted. Our own top-level
 /// invocation is logged twice as `invoke [1]` for the same reason (runtime,
-/// then program-test's builtin wrapper).
+/// then program-test's builtin wrapper). Running the program's `.so`
+/// (`sdk::sbf`) the logs are a validator's: each CPI is the runtime's
+/// `invoke [2]` line alone, and is counted there.
 pub fn cpis_of(logs: &[String], program: &Pubkey) -> Vec<Cpi> {
     let top = format!("Program {program} invoke [1]");
     let ours_done = [format!("Program {program} success"), format!("Program {program} failed")];
@@ -256,6 +275,11 @@ pub fn cpis_of(logs: &[String], program: &Pubkey) -> Vec<Cpi> {
             }
             if let Some(want) = expect_runtime_line.take() {
                 assert_eq!(*line, want, "a CPI stub line not followed by the runtime's invoke line\n{}", logs.join("\n"));
+                continue;
+            }
+            if let Some(callee) = rest.strip_suffix(" invoke [2]") {
+                // No stub line before it: the program runs as SBF.
+                out.push(Cpi { program: callee.to_string(), instruction: None, consumed: None });
                 continue;
             }
             if rest.contains(" invoke [") {
@@ -305,12 +329,44 @@ pub struct Measured {
     pub events: Vec<usize>,
     pub logs: Vec<String>,
     pub tx: Transaction,
+    /// SBF heap use of the program's entry point (native runs in a binary
+    /// that installs `heap::Counting`; `None` otherwise).
+    pub heap: Option<HeapUse>,
+    /// Compute units the program consumed, CPIs included (only when the bank
+    /// runs the `.so`; natively the program is metered as 1 CU).
+    pub cu: Option<u64>,
 }
 
 impl Measured {
     pub fn cpi_count(&self, program: &str) -> usize {
         self.cpis.iter().filter(|c| c.program == program).count()
     }
+}
+
+/// Heap and compute units of one instruction the scenario sent (every
+/// instruction of the program: [`MEASURED`] then [`ALSO_SENT`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    pub name: &'static str,
+    pub heap: Option<HeapUse>,
+    pub cu: Option<u64>,
+}
+
+/// The compute units `program`'s top-level invocation consumed, from its
+/// `Program <id> consumed N of M compute units` line (a validator's and the
+/// SBF bank's logs; CPIs included).
+pub fn consumed_by(logs: &[String], program: &Pubkey) -> Option<u64> {
+    let prefix = format!("Program {program} consumed ");
+    logs.iter().rev().find_map(|l| l.strip_prefix(&prefix)).and_then(|t| t.split_whitespace().next()).and_then(|n| n.parse().ok())
+}
+
+/// The heap use the processor wrapper recorded for the transaction just
+/// processed, checked to be `name`'s.
+fn heap_of(name: &str) -> Option<HeapUse> {
+    heap::take_last().map(|(n, u)| {
+        assert_eq!(n, name, "the heap measurement is another instruction's");
+        u
+    })
 }
 
 /// A point the scenario reports around each measured transaction (the bench
@@ -352,6 +408,8 @@ pub struct World {
     pub price: i64,
     pub conf: u64,
     pub measured: Vec<Measured>,
+    /// Heap and CU of every instruction sent by [`World::run`] and [`World::run_rest`], in order.
+    pub usage: Vec<Usage>,
     hook: Hook,
 }
 
@@ -380,6 +438,7 @@ impl World {
             price: 100 * USD,
             conf: 5 * USD as u64 / 100,
             measured: Vec::new(),
+            usage: Vec::new(),
             hook,
         };
         w.publish().await;
@@ -428,9 +487,11 @@ impl World {
     /// record its footprint. Panics if it fails.
     pub async fn measure(&mut self, name: &'static str, ix: Instruction, signer: &Keypair) -> Measured {
         let tx = self.h.client_tx(&ix, signer).await;
+        let _ = heap::take_last();
         (self.hook)(Mark::Before(name));
         let out = self.h.process(tx.clone()).await;
         (self.hook)(Mark::After(name));
+        let heap = heap_of(name);
         let logs = out.unwrap(name);
         let with_budget = {
             use solana_compute_budget_interface::ComputeBudgetInstruction as Cb;
@@ -447,11 +508,54 @@ impl World {
             ix_data_bytes: ix.data.len(),
             cpis: cpis_of(&logs, &leveraged_token::ID),
             events: event_sizes(&logs),
+            cu: consumed_by(&logs, &leveraged_token::ID).filter(|_| sbf::runs_sbf()),
             logs,
             tx,
+            heap,
         };
+        self.usage.push(Usage { name, heap: m.heap, cu: m.cu });
         self.measured.push(m.clone());
         m
+    }
+
+    /// Send `ix` as its client would, once, and record only its heap use and
+    /// compute units. Panics if it fails.
+    pub async fn send_for_usage(&mut self, name: &'static str, ix: Instruction, signer: &Keypair) {
+        let tx = self.h.client_tx(&ix, signer).await;
+        let _ = heap::take_last();
+        let out = self.h.process(tx).await;
+        let heap = heap_of(name);
+        let logs = out.unwrap(name);
+        let cu = consumed_by(&logs, &leveraged_token::ID).filter(|_| sbf::runs_sbf());
+        self.usage.push(Usage { name, heap, cu });
+    }
+
+    /// After [`World::run`]: send each of [`ALSO_SENT`] once — collect the
+    /// fees `mint` and `redeem` charged, re-set both parameter sets to their
+    /// current values, pause minting globally, on the market and on the
+    /// token, and hand the admin role to a new key.
+    pub async fn run_rest(&mut self) {
+        let admin = self.admin.insecure_clone();
+        let a = admin.pubkey();
+        let (m, t) = (self.market, self.token);
+        let treasury_collateral = self.h.create_token_account(&seeded(50), m.collateral_mint, self.treasury).await;
+        let steps: [(&'static str, Instruction); 6] = [
+            ("collect_fees", ix::collect_fees(&t, treasury_collateral)),
+            ("update_market_params", ix::update_market_params(a, m.market, defaults::market_params())),
+            ("update_token_params", ix::update_token_params(a, t.token, defaults::responsive_token_params(LONG_3X, USDC))),
+            ("set_global_pause", ix::set_global_pause(a, PAUSE_MINT, true)),
+            ("set_market_pause", ix::set_market_pause(a, m.market, PAUSE_MINT, true)),
+            ("set_token_pause", ix::set_token_pause(a, t.token, PAUSE_MINT, true)),
+        ];
+        for (name, ix) in steps {
+            let signer = if name == "collect_fees" { self.keeper.kp.insecure_clone() } else { admin.insecure_clone() };
+            self.send_for_usage(name, ix, &signer).await;
+        }
+        let new_admin = seeded(6);
+        self.h.fund(new_admin.pubkey());
+        self.send_for_usage("propose_admin", ix::propose_admin(a, new_admin.pubkey()), &admin).await;
+        self.send_for_usage("accept_admin", ix::accept_admin(new_admin.pubkey()), &new_admin).await;
+        assert_eq!(self.usage.iter().map(|u| u.name).collect::<Vec<_>>(), MEASURED.iter().chain(ALSO_SENT.iter()).copied().collect::<Vec<_>>());
     }
 
     /// Run every measured instruction once, in [`MEASURED`] order.

@@ -4,6 +4,9 @@
 //!
 //! It creates mints and token accounts, writes Pyth accounts of both kinds,
 //! warps slots, sends transactions, reads balances and decodes events.
+//!
+//! With `SBF_OUT_DIR` (or `BPF_OUT_DIR`) set, the bank runs the program's
+//! SBF `.so` from that directory instead (see `crate::sbf`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -14,7 +17,7 @@ use anchor_spl::token::spl_token;
 use base64::Engine;
 use solana_account::{Account, AccountSharedData};
 use solana_keypair::Keypair;
-use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_program_test::{processor, BanksClientError, ProgramTestContext};
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
@@ -23,12 +26,13 @@ use leveraged_token::errors::ErrorCode;
 
 
 /// `processor!` needs one lifetime: leak copies of the inputs (a few bytes per
-/// instruction) and call the program's real entrypoint.
+/// instruction) and call the program's real entrypoint. Only what `entry`
+/// itself allocates counts as the program's heap use (`heap::measure`).
 fn process_instruction(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> anchor_lang::solana_program::entrypoint::ProgramResult {
     let program_id: &'static Pubkey = Box::leak(Box::new(*program_id));
     let accounts: &[AccountInfo] = Box::leak(accounts.to_vec().into_boxed_slice());
     let data: &'static [u8] = Box::leak(data.to_vec().into_boxed_slice());
-    leveraged_token::entry(program_id, accounts, data)
+    crate::heap::measure(accounts, data, || leveraged_token::entry(program_id, accounts, data))
 }
 
 /// What a processed transaction returned.
@@ -119,10 +123,10 @@ pub struct Bank {
 
 impl Bank {
     pub async fn new() -> Self {
-        let mut pt = ProgramTest::new("leveraged_token", leveraged_token::ID, processor!(process_instruction));
+        // Native by default; the `.so` when SBF_OUT_DIR/BPF_OUT_DIR is set (crate::sbf).
+        let pt = crate::sbf::program_test(|pt| pt.add_program(crate::sbf::PROGRAM_NAME, leveraged_token::ID, processor!(process_instruction)));
         apply_log_filter();
-        pt.prefer_bpf(false);
-        let ctx = pt.start_with_context().await;
+        let ctx = crate::sbf::start(pt).await;
         Self { ctx, nonce: 0 }
     }
 

@@ -12,11 +12,13 @@ pub mod decide;
 pub mod defaults;
 pub mod deploy;
 pub mod errors;
+pub mod heap;
 pub mod ix;
 pub mod keys;
 pub mod oracle_fixture;
 pub mod params;
 pub mod prices;
+pub mod sbf;
 
 pub use keys::{MarketKeys, TokenKeys};
 pub use leveraged_token::{self as program, constants, errors::ErrorCode, math, pda, state, MarketParams, OracleKind, TokenParams, ID as PROGRAM_ID};
