@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::AccountDeserialize;
 use anchor_spl::token::spl_token;
-use leveraged_token::math::price::{normalize_price, NormalizedPrice};
-use leveraged_token::oracle::LegacyPriceAccount;
+use anchor_lang::prelude::Clock;
+use anchor_lang::solana_program::sysvar::SysvarId;
+use leveraged_token::math::price::NormalizedPrice;
+use leveraged_token::oracle::check_price;
+use leveraged_token_sdk::chain::decode_clock;
 use leveraged_token::state::{LeveragedToken, Market};
 use leveraged_token_sdk::decide::{decide, Decision, TokenView};
 use leveraged_token_sdk::{defaults, ix, OracleKind, TokenKeys};
@@ -130,11 +133,6 @@ async fn fetch_view(w: &mut World, market: &Market, pool_amount: u64, t: &TokenK
     TokenView { market: market.clone(), token, vault_amount, pool_amount, share_supply }
 }
 
-fn read_oracle(data: &[u8], decimals: u8) -> NormalizedPrice {
-    let acc: &LegacyPriceAccount = pyth_sdk_solana::state::load_price_account(data).expect("price account");
-    normalize_price(acc.agg.price, acc.agg.conf, acc.expo, decimals).expect("price")
-}
-
 /// Create a market with `tokens` tokens each holding a 1,000 USDC position,
 /// move the price 12 % (past every token's 10 % deviation trigger), then time
 /// the keeper loop: scan, decide, send one rebalance per token.
@@ -172,7 +170,9 @@ pub async fn bank_run(tokens: usize) -> (BankRun, TokenView, NormalizedPrice, u6
     let macc = w.h.raw_account(m.market).await.expect("market");
     let market = Market::try_deserialize(&mut macc.data.as_slice()).expect("market");
     let oracle = w.h.raw_account(m.oracle).await.expect("oracle");
-    let price = read_oracle(&oracle.data, market.collateral_decimals);
+    let clock = w.h.raw_account(Clock::id()).await.and_then(|a| decode_clock(&a.data)).expect("the Clock sysvar");
+    // The program's own oracle check, as the shipped keeper runs it.
+    let price = check_price(&market.oracle_spec(), &m.oracle, &oracle.owner, &oracle.data, &clock).expect("a fresh oracle price").price;
     let slot = w.h.slot().await;
     let pool = w.h.raw_account(m.pool_vault).await.expect("pool");
     let pool_amount = spl_token::state::Account::unpack(&pool.data).expect("pool data").amount;

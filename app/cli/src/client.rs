@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use anchor_lang::prelude::Pubkey;
+use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::{AccountDeserialize, Discriminator};
@@ -19,7 +19,6 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 
-use crate::oracle::{ClockView, CLOCK_SYSVAR};
 
 /// A transaction (or its simulation) that the chain refused.
 #[derive(Debug, Clone)]
@@ -104,10 +103,12 @@ impl<C: Chain> Client<C> {
         Ok(self.fetch(&[key]).await?.pop().flatten())
     }
 
-    pub async fn clock(&mut self) -> Result<ClockView> {
-        match self.fetch_one(CLOCK_SYSVAR).await?.and_then(|a| ClockView::from_sysvar(&a.data)) {
-            Some(c) => Ok(c),
-            None => Ok(ClockView { slot: self.chain.slot().await?, unix_timestamp: unix_now() }),
+    /// The cluster clock; without a Clock sysvar (some test chains), the
+    /// current slot and this machine's time.
+    pub async fn clock(&mut self) -> Result<Clock> {
+        match self.chain.clock().await {
+            Ok(c) => Ok(c),
+            Err(_) => Ok(Clock { slot: self.chain.slot().await?, unix_timestamp: unix_now(), ..Clock::default() }),
         }
     }
 

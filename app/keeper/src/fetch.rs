@@ -17,12 +17,12 @@ use anchor_lang::{AccountDeserialize, Discriminator};
 use anchor_spl::associated_token::get_associated_token_address;
 use anchor_spl::token::{Mint, TokenAccount};
 use leveraged_token::state::{Config, LeveragedToken, Market, OracleKind};
-use leveraged_token_sdk::chain::{Chain, ChainError};
+use leveraged_token_sdk::chain::{decode_clock, Chain, ChainError};
 use leveraged_token_sdk::decide::TokenView;
 use leveraged_token_sdk::{MarketKeys, TokenKeys};
 use solana_account::Account;
 
-use crate::oracle::{clock_unix_timestamp, decode_price, sponsored_feed_account, OraclePrice, PriceIssue};
+use crate::oracle::{decode_price, sponsored_feed_account, OraclePrice, PriceIssue};
 
 /// Known tokens and markets, refreshed every `refresh_every` loops.
 #[derive(Debug, Clone)]
@@ -199,7 +199,7 @@ pub async fn fetch<C: Chain>(chain: &mut C, disc: &mut Discovery, keeper: &Pubke
     let get = |i: usize| accs.get(i).and_then(|a| a.as_ref());
 
     let global_pause_flags = decode::<Config>(get(config_ix), "config").ok().map(|c| c.pause_flags);
-    let unix_timestamp = clock_unix_timestamp(get(clock_ix)).unwrap_or(0);
+    let unix_timestamp = get(clock_ix).and_then(|a| decode_clock(&a.data)).map_or(0, |c| c.unix_timestamp);
     let mut tokens = Vec::with_capacity(plan.len());
     let mut unreadable = Vec::new();
     for s in plan {

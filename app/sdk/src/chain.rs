@@ -6,7 +6,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use anchor_lang::prelude::Pubkey;
+use anchor_lang::prelude::{Clock, Pubkey};
+use anchor_lang::solana_program::sysvar::SysvarId;
 use solana_account::Account;
 use solana_hash::Hash;
 use solana_transaction::Transaction;
@@ -32,6 +33,20 @@ impl TxReport {
             _ => None,
         }
     }
+}
+
+/// Decode the Clock sysvar's account data (bincode: slot,
+/// epoch_start_timestamp, epoch, leader_schedule_epoch, unix_timestamp; five
+/// little-endian 8-byte fields). The one Clock decoder of the clients.
+pub fn decode_clock(data: &[u8]) -> Option<Clock> {
+    let word = |i: usize| data.get(8 * i..8 * i + 8).map(|b| <[u8; 8]>::try_from(b).expect("8 bytes"));
+    Some(Clock {
+        slot: u64::from_le_bytes(word(0)?),
+        epoch_start_timestamp: i64::from_le_bytes(word(1)?),
+        epoch: u64::from_le_bytes(word(2)?),
+        leader_schedule_epoch: u64::from_le_bytes(word(3)?),
+        unix_timestamp: i64::from_le_bytes(word(4)?),
+    })
 }
 
 /// A failure to talk to the chain (not a failed transaction).
@@ -76,6 +91,11 @@ pub trait Chain {
     /// `Some(Err(e))` processed and failed. Lets a sender whose `send` timed
     /// out learn whether it landed before sending again. Chains that cannot
     /// tell answer with an error (the caller must assume nothing).
+    /// The cluster clock (the Clock sysvar, decoded by [`decode_clock`]).
+    async fn clock(&mut self) -> Result<Clock, ChainError> {
+        let acc = self.accounts(&[Clock::id()]).await?.pop().flatten();
+        acc.and_then(|a| decode_clock(&a.data)).ok_or_else(|| ChainError::Transport { url: self.endpoint(), message: "the Clock sysvar is missing or malformed".into() })
+    }
     async fn transaction_status(&mut self, tx: &Transaction) -> Result<Option<Result<(), TransactionError>>, ChainError> {
         let _ = tx;
         Err(ChainError::Transport { url: self.endpoint(), message: "transaction status not supported".into() })
@@ -236,5 +256,22 @@ impl Chain for RpcChain {
     async fn transaction_status(&mut self, tx: &Transaction) -> Result<Option<Result<(), TransactionError>>, ChainError> {
         let Some(sig) = tx.signatures.first() else { return Ok(None) };
         self.client.get_signature_status(sig).await.map_err(|e| self.transport(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_sysvar_layout() {
+        let mut d = Vec::new();
+        for v in [77u64, 1, 2, 3] {
+            d.extend(v.to_le_bytes());
+        }
+        d.extend(1_700_000_000i64.to_le_bytes());
+        let c = decode_clock(&d).unwrap();
+        assert_eq!((c.slot, c.epoch_start_timestamp, c.epoch, c.leader_schedule_epoch, c.unix_timestamp), (77, 1, 2, 3, 1_700_000_000));
+        assert!(decode_clock(&d[..30]).is_none());
     }
 }

@@ -15,18 +15,18 @@
 //! the file, parameters the program's own `validate` would refuse, a config
 //! owned by another admin or with another treasury (the program cannot change
 //! a treasury), a missing collateral mint, and an oracle that `create_market`
-//! would refuse (checked with the program's own `oracle::read_price`).
+//! would refuse (checked with the program's own `oracle::check_price`).
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
-use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
+use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::solana_program::program_pack::Pack;
-use anchor_lang::solana_program::sysvar::SysvarId;
 use anchor_lang::AccountDeserialize;
 use anchor_spl::token::spl_token;
+use leveraged_token::oracle::{check_price, OracleSpec};
 use leveraged_token::state::{Config, LeveragedToken, Market, MarketParams, OracleKind, TokenParams};
 use serde::Deserialize;
 use solana_account::Account;
@@ -403,58 +403,28 @@ fn decode<T: AccountDeserialize>(what: &str, key: &Pubkey, acc: &Account) -> Res
     T::try_deserialize(&mut acc.data.as_slice()).map_err(|e| DeployError::State(format!("{what} {key} does not decode as the program's account (layout changed?): {e}")))
 }
 
-/// The cluster clock from the Clock sysvar (bincode: five little-endian 8-byte fields).
+/// The cluster clock (the SDK's one Clock decoder, through `Chain::clock`).
 async fn clock<C: Chain>(chain: &mut C) -> Result<Clock, DeployError> {
-    let acc = chain.accounts(&[Clock::id()]).await?.pop().flatten();
-    let data = acc.map(|a| a.data).filter(|d| d.len() >= 40).ok_or_else(|| DeployError::State("the Clock sysvar is missing".into()))?;
-    let word = |i: usize| <[u8; 8]>::try_from(&data[8 * i..8 * i + 8]).expect("8 bytes");
-    Ok(Clock {
-        slot: u64::from_le_bytes(word(0)),
-        epoch_start_timestamp: i64::from_le_bytes(word(1)),
-        epoch: u64::from_le_bytes(word(2)),
-        leader_schedule_epoch: u64::from_le_bytes(word(3)),
-        unix_timestamp: i64::from_le_bytes(word(4)),
-    })
+    chain.clock().await.map_err(|e| DeployError::State(format!("the Clock sysvar: {e}")))
 }
 
 /// Would `create_market` accept this oracle account now? Runs the program's
-/// own `oracle::read_price` on a market as the instruction would build it.
+/// own pure oracle check (`oracle::check_price`) with the spec the market
+/// would be created with.
 fn check_oracle(m: &DesiredMarket, decimals: u8, account: Option<Account>, clock: &Clock) -> Result<(), DeployError> {
     let k = &m.keys;
-    let mut acc = account.ok_or_else(|| DeployError::State(format!("{}: oracle account {} does not exist on this cluster", m.at, k.oracle)))?;
-    let market = Market {
-        bump: 0,
-        pool_vault_bump: 0,
-        lp_mint_bump: 0,
-        collateral_decimals: decimals,
-        pause_flags: 0,
-        oracle_kind: m.kind,
-        oracle_id: k.oracle_id,
-        collateral_mint: k.collateral_mint,
-        pool_vault: k.pool_vault,
-        lp_mint: k.lp_mint,
-        params: m.params,
-        borrow_index: 0,
-        last_accrual_slot: clock.slot,
-        net_base: 0,
-        net_cost: 0,
-        total_abs_cost: 0,
-        weighted_snapshot: 0,
-        gross_base: 0,
-        token_count: 0,
-        bad_debt_total: 0,
-        last_oracle_publish: i64::MIN,
-    };
-    let mut lamports = acc.lamports;
-    let info = AccountInfo::new(&k.oracle, false, false, &mut lamports, &mut acc.data, &acc.owner, false);
-    leveraged_token::oracle::read_price(&market, &info, clock).map(|_| ()).map_err(|e| {
-        let why = match &e {
-            anchor_lang::error::Error::AnchorError(a) => format!("{} ({}): {}", a.error_name, a.error_code_number, a.error_msg),
-            other => other.to_string(),
-        };
+    let acc = account.ok_or_else(|| DeployError::State(format!("{}: oracle account {} does not exist on this cluster", m.at, k.oracle)))?;
+    let spec = OracleSpec { last_used: i64::MIN, ..OracleSpec::new(m.kind, k.oracle_id, decimals, &m.params) };
+    check_price(&spec, &k.oracle, &acc.owner, &acc.data, clock).map(|_| ()).map_err(|issue| {
+        let code = issue.error_code();
         DeployError::State(format!(
-            "{}: create_market would refuse oracle {} (owner {}) at slot {} / unix time {}: {why}",
-            m.at, k.oracle, acc.owner, clock.slot, clock.unix_timestamp
+            "{}: create_market would refuse oracle {} (owner {}) at slot {} / unix time {}: {code:?} ({}): {code} ({issue})",
+            m.at,
+            k.oracle,
+            acc.owner,
+            clock.slot,
+            clock.unix_timestamp,
+            u32::from(code)
         ))
     })
 }

@@ -77,3 +77,14 @@ impl TokenKeys {
         market.token(token.target_leverage_bps)
     }
 }
+
+/// Pyth push-oracle program: owner of the seeds of the sponsored pull price
+/// feed accounts (`[shard_id u16 LE, feed_id]`), which the receiver owns.
+pub const PYTH_PUSH_ORACLE: Pubkey = anchor_lang::prelude::pubkey!("pythWSnswVUd12oZpeFP8e9CVaEqJg25g1Vtc2biRsT");
+
+/// The sponsored `PriceUpdateV2` account of a pull feed on shard 0 (the
+/// account Pyth keeps fresh on mainnet-beta and devnet). The keeper reads it
+/// by default; `lt` and `lt-deploy` name it in their hints.
+pub fn sponsored_feed_account(feed_id: &[u8; 32]) -> Pubkey {
+    Pubkey::find_program_address(&[&0u16.to_le_bytes(), feed_id], &PYTH_PUSH_ORACLE).0
+}

@@ -1,6 +1,12 @@
 //! Oracle reads: Pyth legacy price accounts (pyth-sdk-solana) and Pyth pull
 //! `PriceUpdateV2` accounts (borsh), selected by the market's oracle kind.
-//! Every guard fails with its own error.
+//!
+//! The check is written once, as the pure [`check_price`] (account bytes +
+//! owner + the market's [`OracleSpec`] + clock → a checked price or a named
+//! [`PriceIssue`]). The instructions call it through [`read_fresh_price`];
+//! the keeper, `lt`, `lt-deploy` and the bench call it directly, so a client
+//! never disagrees with the program about a price. Every guard fails with its
+//! own error.
 
 use anchor_lang::prelude::*;
 use pyth_sdk_solana::state::{load_price_account, GenericPriceAccount, PriceStatus};
@@ -8,7 +14,7 @@ use pyth_sdk_solana::state::{load_price_account, GenericPriceAccount, PriceStatu
 use crate::constants::{PYTH_LEGACY_DEVNET, PYTH_LEGACY_MAINNET, PYTH_RECEIVER};
 use crate::errors::ErrorCode;
 use crate::math::price::{conf_bps_ceil, normalize_price, NormalizedPrice};
-use crate::state::{Market, OracleKind};
+use crate::state::{Market, MarketParams, OracleKind};
 
 /// The legacy price account layout with 32 publisher components.
 pub type LegacyPriceAccount = GenericPriceAccount<32, ()>;
@@ -49,104 +55,246 @@ pub struct PriceUpdateV2 {
 /// (validator clocks drift a few seconds; anything beyond is refused).
 pub const MAX_FUTURE_SECS: i64 = 10;
 
-/// Read and check the market's oracle, refuse a price older than the last one
-/// the market used (so nobody can pick an older update inside the age window
-/// after a newer one landed), and record its publish time.
+/// What the oracle check needs to know about a market: which feed, its
+/// guards, and the publish time of the last price it used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OracleSpec {
+    pub kind: OracleKind,
+    /// Legacy: the price account's address; pull: the feed id.
+    pub oracle_id: [u8; 32],
+    pub collateral_decimals: u8,
+    pub max_age_slots: u64,
+    pub max_age_secs: i64,
+    pub max_conf_bps: u16,
+    /// Publish time (legacy: slot) of the last price the market used; an
+    /// older one is refused, so nobody can pick an older update inside the
+    /// age window after a newer one landed.
+    pub last_used: i64,
+}
+
+impl OracleSpec {
+    /// The spec of a market about to be created with `params` (nothing used yet).
+    pub fn new(kind: OracleKind, oracle_id: [u8; 32], collateral_decimals: u8, params: &MarketParams) -> Self {
+        Self { kind, oracle_id, collateral_decimals, max_age_slots: params.max_age_slots, max_age_secs: params.max_age_secs, max_conf_bps: params.max_conf_bps, last_used: 0 }
+    }
+}
+
+impl Market {
+    /// This market's oracle spec.
+    pub fn oracle_spec(&self) -> OracleSpec {
+        OracleSpec { last_used: self.last_oracle_publish, ..OracleSpec::new(self.oracle_kind, self.oracle_id, self.collateral_decimals, &self.params) }
+    }
+}
+
+/// Why an oracle account gives no usable price. Each maps to one program
+/// error ([`PriceIssue::error_code`]); clients (keeper, CLI, deploy) get the
+/// same answer the instruction would, without sending it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceIssue {
+    /// The account does not exist (off-chain only: on-chain an absent account
+    /// is owned by the system program and fails as `WrongOwner`).
+    Missing,
+    WrongAccount,
+    WrongOwner(Pubkey),
+    InvalidData,
+    NotTrading,
+    NotPositive,
+    /// Age and bound, in slots (legacy) or seconds (pull).
+    Stale { age: i64, max: i64 },
+    NotFullyVerified,
+    WrongFeed,
+    InFuture { publish_time: i64, now: i64 },
+    ConfidenceTooWide { bps: u128, max: u16 },
+    /// Older than the price the market already used.
+    Regressed { published: i64, last_used: i64 },
+    Overflow,
+}
+
+impl PriceIssue {
+    /// The program error an instruction fails with for this issue.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            PriceIssue::Missing | PriceIssue::InvalidData => ErrorCode::OracleInvalidData,
+            PriceIssue::WrongAccount => ErrorCode::OracleWrongAccount,
+            PriceIssue::WrongOwner(_) => ErrorCode::OracleWrongOwner,
+            PriceIssue::NotTrading => ErrorCode::OracleNotTrading,
+            PriceIssue::NotPositive => ErrorCode::OraclePriceNotPositive,
+            PriceIssue::Stale { .. } => ErrorCode::OracleStale,
+            PriceIssue::NotFullyVerified => ErrorCode::OracleNotFullyVerified,
+            PriceIssue::WrongFeed => ErrorCode::OracleWrongFeed,
+            PriceIssue::InFuture { .. } => ErrorCode::OracleTimestampInFuture,
+            PriceIssue::ConfidenceTooWide { .. } => ErrorCode::OracleConfidenceTooWide,
+            PriceIssue::Regressed { .. } => ErrorCode::OraclePriceRegressed,
+            PriceIssue::Overflow => ErrorCode::MathOverflow,
+        }
+    }
+}
+
+impl core::fmt::Display for PriceIssue {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PriceIssue::Missing => write!(f, "oracle account missing"),
+            PriceIssue::WrongAccount => write!(f, "oracle account is not the market's"),
+            PriceIssue::WrongOwner(o) => write!(f, "oracle owned by {o}, not a Pyth program"),
+            PriceIssue::InvalidData => write!(f, "oracle data invalid"),
+            PriceIssue::NotTrading => write!(f, "oracle status is not Trading"),
+            PriceIssue::NotPositive => write!(f, "oracle price not positive"),
+            PriceIssue::Stale { age, max } => write!(f, "oracle stale: {age} old, max {max}"),
+            PriceIssue::NotFullyVerified => write!(f, "pull update not fully verified"),
+            PriceIssue::WrongFeed => write!(f, "pull update for another feed"),
+            PriceIssue::InFuture { publish_time, now } => write!(f, "pull update published at {publish_time}, ahead of the cluster clock {now}"),
+            PriceIssue::ConfidenceTooWide { bps, max } => write!(f, "oracle confidence {bps} bps of price, max {max}"),
+            PriceIssue::Regressed { published, last_used } => write!(f, "oracle published at {published}, older than the {last_used} this market already used"),
+            PriceIssue::Overflow => write!(f, "oracle confidence overflows the program's precision"),
+        }
+    }
+}
+
+/// An oracle account decoded after its identity checks (account, owner,
+/// layout, verification, feed), before its value checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OracleSample {
+    pub price: i64,
+    pub conf: u64,
+    pub expo: i32,
+    /// Legacy: `pub_slot`; pull: `publish_time`.
+    pub published: i64,
+    /// Legacy: status is Trading; pull: always.
+    pub trading: bool,
+    /// Age at the clock, and its bound, in slots (legacy) or seconds (pull).
+    pub age: i64,
+    pub max_age: i64,
+    /// Pull: `(publish_time, now)` when published beyond [`MAX_FUTURE_SECS`] ahead of the clock.
+    pub in_future: Option<(i64, i64)>,
+}
+
+/// A price that passed every check, its publish time and confidence width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedPrice {
+    pub price: NormalizedPrice,
+    pub published: i64,
+    pub conf_bps: u128,
+}
+
+/// The one oracle check, pure (no `AccountInfo`, no logging), used on-chain
+/// and by every client: identity checks ([`sample_price`]), then value checks
+/// ([`OracleSample::check`]), in the program's order.
+pub fn check_price(spec: &OracleSpec, key: &Pubkey, owner: &Pubkey, data: &[u8], clock: &Clock) -> core::result::Result<CheckedPrice, PriceIssue> {
+    sample_price(spec, key, owner, data, clock)?.check(spec)
+}
+
+/// Decode the oracle account and run the identity checks.
+pub fn sample_price(spec: &OracleSpec, key: &Pubkey, owner: &Pubkey, data: &[u8], clock: &Clock) -> core::result::Result<OracleSample, PriceIssue> {
+    match spec.kind {
+        OracleKind::PythLegacy => sample_legacy(spec, key, owner, data, clock),
+        OracleKind::PythPull => sample_pull(spec, owner, data, clock),
+    }
+}
+
+impl OracleSample {
+    /// The price at the market's collateral decimals.
+    pub fn normalized(&self, collateral_decimals: u8) -> core::result::Result<NormalizedPrice, PriceIssue> {
+        normalize_price(self.price, self.conf, self.expo, collateral_decimals).map_err(|_| PriceIssue::InvalidData)
+    }
+
+    /// The value checks, in order: status, sign, future, age, precision,
+    /// confidence, and no older than the last price the market used.
+    pub fn check(&self, spec: &OracleSpec) -> core::result::Result<CheckedPrice, PriceIssue> {
+        if !self.trading {
+            return Err(PriceIssue::NotTrading);
+        }
+        if self.price <= 0 {
+            return Err(PriceIssue::NotPositive);
+        }
+        if let Some((publish_time, now)) = self.in_future {
+            return Err(PriceIssue::InFuture { publish_time, now });
+        }
+        if self.age > self.max_age {
+            return Err(PriceIssue::Stale { age: self.age, max: self.max_age });
+        }
+        let price = self.normalized(spec.collateral_decimals)?;
+        let conf_bps = conf_bps_ceil(&price).map_err(|_| PriceIssue::Overflow)?;
+        if conf_bps > u128::from(spec.max_conf_bps) {
+            return Err(PriceIssue::ConfidenceTooWide { bps: conf_bps, max: spec.max_conf_bps });
+        }
+        if self.published < spec.last_used {
+            return Err(PriceIssue::Regressed { published: self.published, last_used: spec.last_used });
+        }
+        Ok(CheckedPrice { price, published: self.published, conf_bps })
+    }
+}
+
+/// Read and check the market's oracle (the one check, [`check_price`]), log
+/// why it was refused, and record its publish time as the market's last used.
 pub fn read_fresh_price(market: &mut Market, oracle: &AccountInfo, clock: &Clock) -> Result<NormalizedPrice> {
-    let (price, published) = read_price(market, oracle, clock)?;
-    if published < market.last_oracle_publish {
-        msg!("oracle published at {}, older than the {} this market already used", published, market.last_oracle_publish);
-        return err!(ErrorCode::OraclePriceRegressed);
-    }
-    market.last_oracle_publish = published;
-    Ok(price)
-}
-
-/// Read and check the market's oracle at `clock`: the normalised price and its
-/// publish time (legacy: `pub_slot`; pull: `publish_time`).
-pub fn read_price(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(NormalizedPrice, i64)> {
-    let (price, conf, expo, published) = match market.oracle_kind {
-        OracleKind::PythLegacy => read_legacy(market, oracle, clock)?,
-        OracleKind::PythPull => read_pull(market, oracle, clock)?,
-    };
-    let p = normalize_price(price, conf, expo, market.collateral_decimals).map_err(|_| {
-        msg!("oracle price {} x 10^{} does not fit the program's precision", price, expo);
-        ErrorCode::OracleInvalidData
-    })?;
-    let width = conf_bps_ceil(&p)?;
-    if width > u128::from(market.params.max_conf_bps) {
-        msg!("oracle confidence {} bps of price, max {}", width, market.params.max_conf_bps);
-        return err!(ErrorCode::OracleConfidenceTooWide);
-    }
-    Ok((p, published))
-}
-
-fn read_legacy(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(i64, u64, i32, i64)> {
-    require_keys_eq!(*oracle.key, Pubkey::new_from_array(market.oracle_id), ErrorCode::OracleWrongAccount);
-    if *oracle.owner != PYTH_LEGACY_MAINNET && *oracle.owner != PYTH_LEGACY_DEVNET {
-        msg!("oracle owner {} is not a Pyth oracle program", oracle.owner);
-        return err!(ErrorCode::OracleWrongOwner);
-    }
     let data = oracle.try_borrow_data()?;
-    // bytemuck needs the account data aligned; on-chain it is, in some hosts it may not be.
+    let checked = check_price(&market.oracle_spec(), oracle.key, oracle.owner, &data, clock).map_err(|issue| {
+        msg!("{}", issue);
+        error!(issue.error_code())
+    })?;
+    market.last_oracle_publish = checked.published;
+    Ok(checked.price)
+}
+
+fn sample_legacy(spec: &OracleSpec, key: &Pubkey, owner: &Pubkey, data: &[u8], clock: &Clock) -> core::result::Result<OracleSample, PriceIssue> {
+    if *key != Pubkey::new_from_array(spec.oracle_id) {
+        return Err(PriceIssue::WrongAccount);
+    }
+    if *owner != PYTH_LEGACY_MAINNET && *owner != PYTH_LEGACY_DEVNET {
+        return Err(PriceIssue::WrongOwner(*owner));
+    }
+    // bytemuck needs the account data aligned: on-chain it is; a host copy may not be.
     let aligned: Vec<u64>;
     // `%` rather than `is_multiple_of`: SBF platform-tools ship an older rustc.
     #[allow(clippy::manual_is_multiple_of)]
     let bytes: &[u8] = if (data.as_ptr() as usize) % core::mem::align_of::<LegacyPriceAccount>() == 0 {
-        &data
+        data
     } else {
         let mut v = vec![0u64; data.len().div_ceil(8)];
-        bytemuck::cast_slice_mut::<u64, u8>(&mut v)[..data.len()].copy_from_slice(&data);
+        bytemuck::cast_slice_mut::<u64, u8>(&mut v)[..data.len()].copy_from_slice(data);
         aligned = v;
         &bytemuck::cast_slice::<u64, u8>(&aligned)[..data.len()]
     };
-    let acc = load_price_account::<32, ()>(bytes).map_err(|_| error!(ErrorCode::OracleInvalidData))?;
-    if acc.agg.status != PriceStatus::Trading {
-        return err!(ErrorCode::OracleNotTrading);
-    }
-    if acc.agg.price <= 0 {
-        return err!(ErrorCode::OraclePriceNotPositive);
-    }
-    let age = clock.slot.saturating_sub(acc.agg.pub_slot);
-    if age > market.params.max_age_slots {
-        msg!("oracle published at slot {}, now {}: {} slots old, max {}", acc.agg.pub_slot, clock.slot, age, market.params.max_age_slots);
-        return err!(ErrorCode::OracleStale);
-    }
-    let published = i64::try_from(acc.agg.pub_slot).map_err(|_| error!(ErrorCode::OracleInvalidData))?;
-    Ok((acc.agg.price, acc.agg.conf, acc.expo, published))
+    let acc = load_price_account::<32, ()>(bytes).map_err(|_| PriceIssue::InvalidData)?;
+    let published = i64::try_from(acc.agg.pub_slot).map_err(|_| PriceIssue::InvalidData)?;
+    Ok(OracleSample {
+        price: acc.agg.price,
+        conf: acc.agg.conf,
+        expo: acc.expo,
+        published,
+        trading: acc.agg.status == PriceStatus::Trading,
+        age: i64::try_from(clock.slot.saturating_sub(acc.agg.pub_slot)).unwrap_or(i64::MAX),
+        max_age: i64::try_from(spec.max_age_slots).unwrap_or(i64::MAX),
+        in_future: None,
+    })
 }
 
-fn read_pull(market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<(i64, u64, i32, i64)> {
-    if *oracle.owner != PYTH_RECEIVER {
-        msg!("oracle owner {} is not the Pyth receiver", oracle.owner);
-        return err!(ErrorCode::OracleWrongOwner);
+fn sample_pull(spec: &OracleSpec, owner: &Pubkey, data: &[u8], clock: &Clock) -> core::result::Result<OracleSample, PriceIssue> {
+    if *owner != PYTH_RECEIVER {
+        return Err(PriceIssue::WrongOwner(*owner));
     }
-    let data = oracle.try_borrow_data()?;
     if data.len() < 8 || data[..8] != PRICE_UPDATE_V2_DISCRIMINATOR {
-        return err!(ErrorCode::OracleInvalidData);
+        return Err(PriceIssue::InvalidData);
     }
-    let mut body: &[u8] = &data[8..];
-    let update = PriceUpdateV2::deserialize(&mut body).map_err(|_| error!(ErrorCode::OracleInvalidData))?;
+    let update = PriceUpdateV2::deserialize(&mut &data[8..]).map_err(|_| PriceIssue::InvalidData)?;
     if update.verification_level != VerificationLevel::Full {
-        return err!(ErrorCode::OracleNotFullyVerified);
+        return Err(PriceIssue::NotFullyVerified);
     }
     let m = &update.price_message;
-    if m.feed_id != market.oracle_id {
-        return err!(ErrorCode::OracleWrongFeed);
+    if m.feed_id != spec.oracle_id {
+        return Err(PriceIssue::WrongFeed);
     }
-    if m.price <= 0 {
-        return err!(ErrorCode::OraclePriceNotPositive);
-    }
-    if m.publish_time > clock.unix_timestamp.saturating_add(MAX_FUTURE_SECS) {
-        msg!("oracle publish_time {} is ahead of the cluster clock {}", m.publish_time, clock.unix_timestamp);
-        return err!(ErrorCode::OracleTimestampInFuture);
-    }
-    let age = clock.unix_timestamp.saturating_sub(m.publish_time);
-    if age > market.params.max_age_secs {
-        msg!("oracle published at {}, now {}: {} s old, max {}", m.publish_time, clock.unix_timestamp, age, market.params.max_age_secs);
-        return err!(ErrorCode::OracleStale);
-    }
-    Ok((m.price, m.conf, m.exponent, m.publish_time))
+    let now = clock.unix_timestamp;
+    Ok(OracleSample {
+        price: m.price,
+        conf: m.conf,
+        expo: m.exponent,
+        published: m.publish_time,
+        trading: true,
+        age: now.saturating_sub(m.publish_time),
+        max_age: spec.max_age_secs,
+        in_future: (m.publish_time > now.saturating_add(MAX_FUTURE_SECS)).then_some((m.publish_time, now)),
+    })
 }
 
 #[cfg(test)]

@@ -22,7 +22,10 @@ use solana_account::Account;
 use crate::amount::{format_fixed, format_ui_amount};
 use crate::args::*;
 use crate::client::{ata, decode_mint, decode_program_account, token_amount, Client, Executed};
-use crate::oracle::{read_oracle, ClockView, OracleReading};
+use crate::oracle::{read_oracle, OracleReading};
+use anchor_lang::prelude::Clock;
+use anchor_lang::solana_program::sysvar::SysvarId;
+use leveraged_token_sdk::chain::decode_clock;
 use crate::report::{Report, Value};
 
 /// Run one chain command.
@@ -83,7 +86,7 @@ pub struct MarketState {
     pub config: Option<Config>,
     pub pool_amount: u64,
     pub lp_supply: u64,
-    pub clock: ClockView,
+    pub clock: Clock,
     pub oracle: Result<OracleReading, String>,
     /// The caller's collateral and LP associated token accounts (when a user was given).
     pub user_collateral: Option<(Pubkey, Option<u64>)>,
@@ -100,14 +103,14 @@ pub struct TokenState {
     pub vault_amount: u64,
     pub pool_amount: u64,
     pub share_supply: u64,
-    pub clock: ClockView,
+    pub clock: Clock,
     pub oracle: Result<OracleReading, String>,
     /// The caller's collateral and share associated token accounts (when a user was given).
     pub user_collateral: Option<(Pubkey, Option<u64>)>,
     pub user_shares: Option<(Pubkey, Option<u64>)>,
 }
 
-fn oracle_result(market: &Market, key: &Pubkey, acc: Option<&Account>, clock: &ClockView, pull_without_account: bool) -> Result<OracleReading, String> {
+fn oracle_result(market: &Market, key: &Pubkey, acc: Option<&Account>, clock: &Clock, pull_without_account: bool) -> Result<OracleReading, String> {
     if pull_without_account {
         return Err("pull market: pass --oracle <PriceUpdateV2 account> to read its price".into());
     }
@@ -174,7 +177,7 @@ pub async fn load_token<C: Chain>(c: &mut Client<C>, token_key: Pubkey, oracle: 
         bail!("token {token_key} does not sit at its own address (expected {}): refusing to use it", keys.token);
     }
     let config_key = leveraged_token::pda::config().0;
-    let mut want = vec![config_key, keys.vault, mkeys.pool_vault, keys.share_mint, mkeys.oracle, crate::oracle::CLOCK_SYSVAR];
+    let mut want = vec![config_key, keys.vault, mkeys.pool_vault, keys.share_mint, mkeys.oracle, Clock::id()];
     let user_atas = user.map(|u| (ata(&u, &market.collateral_mint), ata(&u, &keys.share_mint)));
     if let Some((a, b)) = user_atas {
         want.extend([a, b]);
@@ -184,7 +187,7 @@ pub async fn load_token<C: Chain>(c: &mut Client<C>, token_key: Pubkey, oracle: 
     let vault_amount = token_amount(got[1].as_ref())?.ok_or_else(|| anyhow!("token vault {} missing", keys.vault))?;
     let pool_amount = token_amount(got[2].as_ref())?.ok_or_else(|| anyhow!("pool vault {} missing", mkeys.pool_vault))?;
     let share_supply = decode_mint(&keys.share_mint, got[3].as_ref(), &endpoint)?.supply;
-    let clock = match got[5].as_ref().and_then(|a| ClockView::from_sysvar(&a.data)) {
+    let clock = match got[5].as_ref().and_then(|a| decode_clock(&a.data)) {
         Some(c) => c,
         None => c.clock().await?,
     };
@@ -207,7 +210,7 @@ pub async fn load_market<C: Chain>(c: &mut Client<C>, market_key: Pubkey, oracle
         bail!("market {market_key} does not sit at its own address (expected {})", keys.market);
     }
     let config_key = leveraged_token::pda::config().0;
-    let mut want = vec![config_key, keys.pool_vault, keys.lp_mint, keys.oracle, crate::oracle::CLOCK_SYSVAR];
+    let mut want = vec![config_key, keys.pool_vault, keys.lp_mint, keys.oracle, Clock::id()];
     let user_atas = user.map(|u| (ata(&u, &market.collateral_mint), ata(&u, &keys.lp_mint)));
     if let Some((a, b)) = user_atas {
         want.extend([a, b]);
@@ -216,7 +219,7 @@ pub async fn load_market<C: Chain>(c: &mut Client<C>, market_key: Pubkey, oracle
     let config = got[0].as_ref().and_then(|a| decode_program_account::<Config>(&config_key, Some(a), "config", &endpoint).ok());
     let pool_amount = token_amount(got[1].as_ref())?.ok_or_else(|| anyhow!("pool vault {} missing", keys.pool_vault))?;
     let lp_supply = decode_mint(&keys.lp_mint, got[2].as_ref(), &endpoint)?.supply;
-    let clock = match got[4].as_ref().and_then(|a| ClockView::from_sysvar(&a.data)) {
+    let clock = match got[4].as_ref().and_then(|a| decode_clock(&a.data)) {
         Some(c) => c,
         None => c.clock().await?,
     };
