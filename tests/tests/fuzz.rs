@@ -1005,7 +1005,7 @@ impl Fuzz {
                     pool_amount: self.bal(&self.markets[mi].keys.pool_vault),
                     share_supply: self.supply(&tk.keys.share_mint),
                 };
-                let Ok(d) = decide(&v, &self.norm(mi), slot) else { continue };
+                let Ok(d) = decide(&v, &self.norm(mi), slot, 0) else { continue };
                 if matches!(d, Decision::Skip { .. }) {
                     continue;
                 }

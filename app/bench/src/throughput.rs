@@ -65,7 +65,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 pub fn time_decide(views: &[TokenView], price: &NormalizedPrice, slot: u64, samples: usize) -> DecideRun {
     let (mut rebalance, mut not_needed, mut other) = (0, 0, 0);
     for v in views {
-        match decide(v, price, slot) {
+        match decide(v, price, slot, 0) {
             Ok(Decision::Rebalance { .. }) => rebalance += 1,
             Ok(Decision::NotNeeded { .. }) => not_needed += 1,
             _ => other += 1,
@@ -73,7 +73,7 @@ pub fn time_decide(views: &[TokenView], price: &NormalizedPrice, slot: u64, samp
     }
     let pass = || {
         for v in views {
-            black_box(decide(black_box(v), black_box(price), black_box(slot))).ok();
+            black_box(decide(black_box(v), black_box(price), black_box(slot), 0)).ok();
         }
     };
     // Calibrate passes per sample.
@@ -183,7 +183,7 @@ pub async fn bank_run(tokens: usize) -> (BankRun, TokenView, NormalizedPrice, u6
     let scan = t_scan.elapsed();
 
     let t_decide = Instant::now();
-    let decisions: Vec<_> = views.iter().map(|v| decide(v, &price, slot)).collect();
+    let decisions: Vec<_> = views.iter().map(|v| decide(v, &price, slot, 0)).collect();
     let decide_time = t_decide.elapsed();
 
     let t_send = Instant::now();

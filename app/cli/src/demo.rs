@@ -173,7 +173,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         let slot = d.bank.slot().await;
         for (name, t) in d.tokens.clone() {
             let v = d.view(&t).await;
-            let decision = decide(&v, &d.price(), slot).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let decision = decide(&v, &d.price(), slot, 0).map_err(|e| anyhow::anyhow!("{e:?}"))?;
             if !matches!(decision, Decision::Rebalance { .. } | Decision::Wipe { .. }) {
                 continue;
             }

@@ -4,6 +4,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use leveraged_token::constants::PAUSE_REBALANCE;
+use leveraged_token::pause::paused_by;
 use leveraged_token::math::rebalance::RebalancePlan;
 use leveraged_token_sdk::decide::{decide as sdk_decide, Decision};
 use leveraged_token_sdk::TokenKeys;
@@ -53,16 +54,18 @@ impl Verdict {
 pub fn decide_token(global_pause_flags: Option<u8>, t: &TokenSnapshot, slot: u64) -> Verdict {
     let token = t.keys.token;
     let skip = |reason: String| Verdict::Skip { token, reason };
-    match global_pause_flags {
-        None => return skip("config account missing".into()),
-        Some(f) if f & PAUSE_REBALANCE != 0 => return skip("rebalance paused globally".into()),
-        Some(_) => {}
+    let Some(global_pause_flags) = global_pause_flags else {
+        return skip("config account missing".into());
+    };
+    // Globally paused: skip before reading the oracle (the program checks pauses first).
+    if paused_by(global_pause_flags, 0, 0, PAUSE_REBALANCE).is_some() {
+        return skip("rebalance paused globally".into());
     }
     let price = match &t.price {
         Ok(p) => p.price,
         Err(issue) => return skip(issue.to_string()),
     };
-    let action = match sdk_decide(&t.view, &price, slot) {
+    let action = match sdk_decide(&t.view, &price, slot, global_pause_flags) {
         Ok(Decision::Rebalance { plan, trigger }) => Action::Rebalance { trigger, plan },
         Ok(Decision::Wipe { bad_debt }) => Action::Wipe { bad_debt },
         Ok(Decision::NotNeeded { leverage_bps }) => {

@@ -208,7 +208,7 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
             }
             let m = &markets[cfg.policies.iter().position(|&x| x == run.policy).unwrap()];
             let view = fetch(&mut bank, &m.keys, &run.keys).await;
-            let decision = decide(&view, &price, clock.slot).map_err(|e| anyhow!("decide: {e:?}"))?;
+            let decision = decide(&view, &price, clock.slot, 0).map_err(|e| anyhow!("decide: {e:?}"))?;
             if matches!(decision, Decision::Rebalance { .. } | Decision::Wipe { .. }) {
                 let out = bank.send(&[ix::rebalance(keeper.pubkey(), &run.keys, m.keeper_collateral)], &[&keeper]).await;
                 instructions += 1;

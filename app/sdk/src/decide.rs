@@ -3,11 +3,12 @@
 //! the same settlement and gate the program runs, so a keeper only sends what
 //! the program will accept.
 
-use leveraged_token::math::fees::{borrow_index_delta_floor, streaming_fee_ceil};
 use leveraged_token::math::position::leverage_bps;
 use leveraged_token::math::price::NormalizedPrice;
-use leveraged_token::math::rebalance::{plan_rebalance, trigger_name, GateState, RebalancePlan};
-use leveraged_token::math::settle::{settle, SettleInput};
+use leveraged_token::constants::PAUSE_REBALANCE;
+use leveraged_token::math::rebalance::{plan_rebalance, trigger_name, RebalancePlan};
+use leveraged_token::pause::{paused_by, PauseScope};
+use leveraged_token::settlement::preview_settlement;
 use leveraged_token::math::shares::{assets_for_shares_floor, VIRTUAL_SHARES};
 use leveraged_token::math::{MathResult, BPS};
 use leveraged_token::state::{LeveragedToken, Market};
@@ -39,55 +40,39 @@ pub enum Decision {
     Wipe { bad_debt: u64 },
     /// No trigger holds: sending would fail with `RebalanceNotNeeded`.
     NotNeeded { leverage_bps: Option<i64> },
-    /// Wiped already, or rebalance paused at token or market level.
+    /// Wiped already, or rebalance paused (globally, or at market or token level).
     Skip { reason: &'static str },
 }
 
-/// Settle the view at `price` and `slot` exactly as the program would.
+/// Settle the view at `price` and `slot` exactly as the program would: the
+/// program's own `settlement::preview_settlement`.
 pub fn settle_view(v: &TokenView, price: &NormalizedPrice, slot: u64) -> MathResult<Settled> {
-    let index = v.market.borrow_index + borrow_index_delta_floor(v.market.params.borrow_rate_bps, slot.saturating_sub(v.market.last_accrual_slot))?;
-    let o = settle(&SettleInput {
-        base: v.token.base,
-        cost: v.token.cost,
-        price: price.price,
-        borrow_index: index,
-        borrow_snapshot: v.token.borrow_snapshot,
-        vault_amount: v.vault_amount,
-        fees_owed: v.token.fees_owed,
-        pool_amount: v.pool_amount,
-    })?;
-    if o.wiped {
-        return Ok(Settled { equity: 0, wiped: true, bad_debt: o.bad_debt, leverage_bps: None });
+    let p = preview_settlement(&v.market, &v.token, price, v.vault_amount, v.pool_amount, slot)?;
+    if p.outcome.wiped {
+        return Ok(Settled { equity: 0, wiped: true, bad_debt: p.outcome.bad_debt, leverage_bps: None });
     }
-    let fee = streaming_fee_ceil(o.equity, v.token.params.streaming_fee_bps, slot.saturating_sub(v.token.last_fee_slot))?;
-    let equity = o.equity - fee;
-    Ok(Settled { equity, wiped: false, bad_debt: 0, leverage_bps: leverage_bps(v.token.base, price.price, i128::from(equity))? })
+    Ok(Settled { equity: p.equity, wiped: false, bad_debt: 0, leverage_bps: leverage_bps(v.token.base, price.price, i128::from(p.equity))? })
 }
 
-/// Decide whether `rebalance` would succeed now (pause flags of the config are
-/// the caller's to check; token and market flags are checked here).
-pub fn decide(v: &TokenView, price: &NormalizedPrice, slot: u64) -> MathResult<Decision> {
-    use leveraged_token::constants::PAUSE_REBALANCE;
+/// Decide whether `rebalance` would succeed now, with the config's pause
+/// flags `global_pause_flags` (the program's pause rule, settlement preview
+/// and gate).
+pub fn decide(v: &TokenView, price: &NormalizedPrice, slot: u64, global_pause_flags: u8) -> MathResult<Decision> {
+    // The instruction's order: pause, then wiped.
+    match paused_by(global_pause_flags, v.market.pause_flags, v.token.pause_flags, PAUSE_REBALANCE) {
+        Some(PauseScope::Global) => return Ok(Decision::Skip { reason: "rebalance paused globally" }),
+        Some(_) => return Ok(Decision::Skip { reason: "rebalance paused" }),
+        None => {}
+    }
     if v.token.is_wiped() {
         return Ok(Decision::Skip { reason: "wiped" });
-    }
-    if (v.token.pause_flags | v.market.pause_flags) & PAUSE_REBALANCE != 0 {
-        return Ok(Decision::Skip { reason: "rebalance paused" });
     }
     let s = settle_view(v, price, slot)?;
     if s.wiped {
         return Ok(Decision::Wipe { bad_debt: s.bad_debt });
     }
     let gate = v.token.params.gate(v.token.target_leverage_bps, v.market.params.trade_fee_bps);
-    let state = GateState {
-        base: v.token.base,
-        equity: s.equity,
-        price: price.price,
-        last_rebalance_price: v.token.last_rebalance_price,
-        last_rebalance_slot: v.token.last_rebalance_slot,
-        slot,
-        chunk_in_progress: v.token.chunk_in_progress,
-    };
+    let state = v.token.gate_state(s.equity, price.price, slot);
     Ok(match plan_rebalance(&gate, &state)? {
         Some(plan) => Decision::Rebalance { trigger: trigger_name(plan.triggers), plan },
         None => Decision::NotNeeded { leverage_bps: s.leverage_bps },

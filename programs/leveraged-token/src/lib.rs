@@ -50,6 +50,7 @@ pub mod events;
 pub mod instructions;
 pub mod math;
 pub mod oracle;
+pub mod pause;
 pub mod pda;
 pub mod settlement;
 pub mod state;

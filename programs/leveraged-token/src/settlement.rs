@@ -12,7 +12,8 @@ use crate::math::fees::streaming_fee_ceil;
 use crate::math::fixed::mul_div_signed_toward_zero;
 use crate::math::position::notional_floor;
 use crate::math::price::NormalizedPrice;
-use crate::math::settle::{settle, SettleInput};
+use crate::math::settle::{settle, SettleInput, SettleOutcome};
+use crate::math::{MathError, MathResult};
 use crate::state::{LeveragedToken, Market, TokenStatus};
 
 /// What a settlement left behind.
@@ -26,8 +27,42 @@ pub struct Settlement {
     pub wiped: bool,
 }
 
-/// Accrue the market, settle the token's PnL and borrow fee at `price`, charge
-/// the streaming fee, and re-mark the position. Updates state only; the caller
+/// What settling a token now would do, computed without changing anything:
+/// the instructions apply it ([`settle_position`]); the SDK's decide step, the
+/// keeper, `lt` and the replay read it, so a client never settles differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettlementPreview {
+    /// The market's borrow index accrued to the slot.
+    pub borrow_index: u128,
+    /// PnL, borrow fee, transfer, bad debt and equity before the streaming fee.
+    pub outcome: SettleOutcome,
+    /// Streaming fee charged since the token's last settlement (0 if wiped).
+    pub streaming_fee: u64,
+    /// Equity after settlement and streaming fee (0 if wiped).
+    pub equity: u64,
+}
+
+/// Preview the settlement of `token` at `price` and `slot` (pure).
+pub fn preview_settlement(market: &Market, token: &LeveragedToken, price: &NormalizedPrice, vault_amount: u64, pool_amount: u64, slot: u64) -> MathResult<SettlementPreview> {
+    let borrow_index = market.borrow_index_at(slot)?;
+    let outcome = settle(&SettleInput {
+        base: token.base,
+        cost: token.cost,
+        price: price.price,
+        borrow_index,
+        borrow_snapshot: token.borrow_snapshot,
+        vault_amount,
+        fees_owed: token.fees_owed,
+        pool_amount,
+    })?;
+    let streaming_fee = if outcome.wiped { 0 } else { streaming_fee_ceil(outcome.equity, token.params.streaming_fee_bps, slot.saturating_sub(token.last_fee_slot))? };
+    let equity = if outcome.wiped { 0 } else { outcome.equity.checked_sub(streaming_fee).ok_or(MathError::Overflow)? };
+    Ok(SettlementPreview { borrow_index, outcome, streaming_fee, equity })
+}
+
+/// Settle the token's PnL and borrow fee at `price`, charge the streaming fee
+/// and re-mark the position: preview ([`preview_settlement`]), then apply the
+/// preview to the market and token, then emit. Updates state only; the caller
 /// moves `transfer` (plus any trade fee) with [`move_collateral`].
 pub fn settle_position(
     market: &mut Market,
@@ -38,37 +73,32 @@ pub fn settle_position(
     pool_amount: u64,
     slot: u64,
 ) -> Result<Settlement> {
+    let p = preview_settlement(market, token, price, vault_amount, pool_amount, slot)?;
+    let o = &p.outcome;
+
+    // Apply.
     market.accrue(slot)?;
-    let o = settle(&SettleInput {
-        base: token.base,
-        cost: token.cost,
-        price: price.price,
-        borrow_index: market.borrow_index,
-        borrow_snapshot: token.borrow_snapshot,
-        vault_amount,
-        fees_owed: token.fees_owed,
-        pool_amount,
-    })?;
     let mut agg = market.aggregates();
     let old = (token.base, token.cost, token.borrow_snapshot);
     let new_base = if o.wiped { 0 } else { token.base };
-    let new_snapshot = if o.wiped { 0 } else { market.borrow_index };
+    let new_snapshot = if o.wiped { 0 } else { p.borrow_index };
     agg.replace(old, (new_base, o.value, new_snapshot))?;
     market.set_aggregates(&agg);
-
     token.base = new_base;
     token.cost = o.value;
     token.borrow_snapshot = new_snapshot;
-    token.fees_owed = o.fees_owed;
+    token.fees_owed = o.fees_owed.checked_add(p.streaming_fee).ok_or(ErrorCode::MathOverflow)?;
     token.total_borrow_fees = token.total_borrow_fees.saturating_add(o.borrow_fee);
-
-    let mut equity = o.equity;
-    let mut streaming_fee = 0;
+    token.last_fee_slot = slot;
     if o.wiped {
         token.status = TokenStatus::Wiped;
         token.chunk_in_progress = false;
         token.bad_debt = token.bad_debt.saturating_add(o.bad_debt);
         market.bad_debt_total = market.bad_debt_total.saturating_add(o.bad_debt);
+    }
+
+    // Emit.
+    if o.wiped {
         crate::emit_event!(TokenWiped {
             token: token_key,
             price: price.price,
@@ -76,22 +106,17 @@ pub fn settle_position(
             paid_to_pool: (-o.transfer) as u64,
             bad_debt: o.bad_debt,
         });
-    } else {
-        streaming_fee = streaming_fee_ceil(equity, token.params.streaming_fee_bps, slot.saturating_sub(token.last_fee_slot))?;
-        token.fees_owed = token.fees_owed.checked_add(streaming_fee).ok_or(ErrorCode::MathOverflow)?;
-        equity -= streaming_fee;
     }
-    token.last_fee_slot = slot;
     crate::emit_event!(PositionSettled {
         token: token_key,
         price: price.price,
         pnl: o.pnl,
         borrow_fee: o.borrow_fee,
-        streaming_fee,
+        streaming_fee: p.streaming_fee,
         transfer: o.transfer,
-        equity_after: equity,
+        equity_after: p.equity,
     });
-    Ok(Settlement { transfer: o.transfer, equity, wiped: o.wiped })
+    Ok(Settlement { transfer: o.transfer, equity: p.equity, wiped: o.wiped })
 }
 
 /// What happens to profit the pool owed but could not pay (the "unpaid claim",
@@ -212,9 +237,4 @@ pub fn move_collateral(leg: &CollateralLeg, net: i128) -> Result<()> {
     } else {
         transfer_signed(leg.token_program, leg.token_vault.clone(), leg.pool_vault.clone(), leg.token.clone(), &leg.token_signer.seeds(), amount)
     }
-}
-
-/// Effective pause flags of a token: global | market | token.
-pub fn paused(config_flags: u8, market_flags: u8, token_flags: u8, flag: u8) -> bool {
-    (config_flags | market_flags | token_flags) & flag != 0
 }

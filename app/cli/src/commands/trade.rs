@@ -4,7 +4,6 @@
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail, Result};
-use leveraged_token::constants::PAUSE_REBALANCE;
 use leveraged_token::errors::ErrorCode;
 use leveraged_token::math::shares::{quote_mint, quote_redeem};
 use leveraged_token_sdk::chain::Chain;
@@ -160,11 +159,11 @@ pub async fn rebalance<C: Chain>(c: &mut Client<C>, a: &RebalanceArgs) -> Result
     let dec = st.decimals();
     let (collateral, collateral_balance) = st.user_collateral.expect("user");
     let mut r = Report::new("rebalance").field("token", a.token);
-    let globally_paused = st.config.as_ref().is_some_and(|cfg| cfg.pause_flags & PAUSE_REBALANCE != 0);
+    let global_pause_flags = st.config.as_ref().map_or(0, |cfg| cfg.pause_flags);
     let decision = match usable_price(&st.oracle, c.simulate)? {
         Some(p) => {
             r.push("price", ui_price(p.price, dec));
-            Some(if globally_paused { Decision::Skip { reason: "rebalance paused globally" } } else { decide(&st.view(), &p, st.clock.slot).map_err(math)? })
+            Some(decide(&st.view(), &p, st.clock.slot, global_pause_flags).map_err(math)?)
         }
         None => None,
     };

@@ -65,7 +65,7 @@ pub async fn status<C: Chain>(c: &mut Client<C>, token: Pubkey, oracle: Option<P
     r.push("share_mint", st.keys.share_mint);
     r.push("status", if t.is_wiped() { "wiped" } else { "active" });
     let global = st.config.as_ref().map(|c| c.pause_flags).unwrap_or(0);
-    r.push("paused", pause_names(global | m.pause_flags | t.pause_flags));
+    r.push("paused", pause_names(leveraged_token::pause::effective_pause_flags(global, m.pause_flags, t.pause_flags)));
     r.push("slot", st.clock.slot);
     r.push("oracle", st.keys.market.oracle);
     let reading = match &st.oracle {
@@ -113,12 +113,10 @@ pub async fn status<C: Chain>(c: &mut Client<C>, token: Pubkey, oracle: Option<P
     r.push("pool_oi_cap", format_bps_pct(i128::from(m.params.oi_cap_bps)));
 
     // The gate now, and how far the triggers are.
-    let decision = decide(&view, &p, st.clock.slot).map_err(|e| anyhow!("decide: {e:?}"))?;
-    let globally_paused = global & leveraged_token::constants::PAUSE_REBALANCE != 0;
+    let decision = decide(&view, &p, st.clock.slot, global).map_err(|e| anyhow!("decide: {e:?}"))?;
     r.push(
         "rebalance_now",
         match &decision {
-            _ if globally_paused => "no (rebalance paused globally)".to_string(),
             Decision::Rebalance { trigger, plan } => format!("yes: {trigger} (to {})", format_leverage(plan.leverage_after_bps)),
             Decision::Wipe { bad_debt } => format!("yes: wipe (bad debt {})", st.amount(*bad_debt)),
             Decision::NotNeeded { .. } => "no".to_string(),

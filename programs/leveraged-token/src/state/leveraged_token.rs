@@ -61,6 +61,20 @@ impl LeveragedToken {
         self.status == TokenStatus::Wiped
     }
 
+    /// The rebalance gate's view of this token after a settlement left it
+    /// `equity`, at `price` and `slot` (the instruction and every client).
+    pub fn gate_state(&self, equity: u64, price: u128, slot: u64) -> crate::math::rebalance::GateState {
+        crate::math::rebalance::GateState {
+            base: self.base,
+            equity,
+            price,
+            last_rebalance_price: self.last_rebalance_price,
+            last_rebalance_slot: self.last_rebalance_slot,
+            slot,
+            chunk_in_progress: self.chunk_in_progress,
+        }
+    }
+
     /// The book the mint/redeem quotes need, given the settled equity and supply.
     pub fn book(&self, equity: u64, supply: u64) -> TokenBook {
         TokenBook {

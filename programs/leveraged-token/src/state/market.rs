@@ -74,12 +74,22 @@ impl Market {
 
     /// Accrue the borrow index up to `slot`.
     pub fn accrue(&mut self, slot: u64) -> Result<()> {
-        let elapsed = slot.saturating_sub(self.last_accrual_slot);
-        if elapsed > 0 {
-            let d = crate::math::fees::borrow_index_delta_floor(self.params.borrow_rate_bps, elapsed)?;
-            self.borrow_index = self.borrow_index.checked_add(d).ok_or(crate::errors::ErrorCode::MathOverflow)?;
+        let index = self.borrow_index_at(slot)?;
+        if slot > self.last_accrual_slot {
+            self.borrow_index = index;
             self.last_accrual_slot = slot;
         }
         Ok(())
+    }
+
+    /// The borrow index [`Market::accrue`] would set at `slot` (pure: the
+    /// settlement preview and every client use it).
+    pub fn borrow_index_at(&self, slot: u64) -> crate::math::MathResult<u128> {
+        let elapsed = slot.saturating_sub(self.last_accrual_slot);
+        if elapsed == 0 {
+            return Ok(self.borrow_index);
+        }
+        let d = crate::math::fees::borrow_index_delta_floor(self.params.borrow_rate_bps, elapsed)?;
+        self.borrow_index.checked_add(d).ok_or(crate::math::MathError::Overflow)
     }
 }

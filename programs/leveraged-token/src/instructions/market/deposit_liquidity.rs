@@ -7,7 +7,8 @@ use crate::events::LiquidityDeposited;
 use crate::math::pool::{lp_for_deposit_floor, pool_value, Side};
 use crate::math::to_u64;
 use crate::oracle;
-use crate::settlement::{paused, MarketSigner};
+use crate::pause::paused;
+use crate::settlement::{MarketSigner};
 use crate::state::{Config, Market};
 
 #[derive(Accounts)]

@@ -7,7 +7,8 @@ use crate::events::LiquidityWithdrawn;
 use crate::math::pool::{collateral_for_lp_floor, open_interest_within_cap, pool_value, Side};
 use crate::math::to_u64;
 use crate::oracle;
-use crate::settlement::{paused, transfer_signed, MarketSigner};
+use crate::pause::paused;
+use crate::settlement::{transfer_signed, MarketSigner};
 use crate::state::{Config, Market};
 
 #[derive(Accounts)]

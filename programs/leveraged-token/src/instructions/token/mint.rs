@@ -7,7 +7,8 @@ use crate::events::Minted;
 use crate::math::pool::{open_interest_within_cap, pool_value, Side};
 use crate::math::shares::quote_mint;
 use crate::oracle;
-use crate::settlement::{apply_trade, move_collateral, paused, settle_position, unpaid_claim, CollateralLeg, MarketSigner, TokenSigner, UnpaidClaim};
+use crate::pause::paused;
+use crate::settlement::{apply_trade, move_collateral, settle_position, unpaid_claim, CollateralLeg, MarketSigner, TokenSigner, UnpaidClaim};
 use crate::state::{Config, LeveragedToken, Market};
 
 #[derive(Accounts)]

@@ -4,9 +4,10 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::constants::{CONFIG_SEED, PAUSE_REBALANCE};
 use crate::errors::ErrorCode;
 use crate::events::Rebalanced;
-use crate::math::rebalance::{plan_rebalance, trigger_name, GateState};
+use crate::math::rebalance::{plan_rebalance, trigger_name};
 use crate::oracle;
-use crate::settlement::{apply_trade, move_collateral, paused, settle_position, transfer_signed, CollateralLeg, MarketSigner, TokenSigner, UnpaidClaim};
+use crate::pause::paused;
+use crate::settlement::{apply_trade, move_collateral, settle_position, transfer_signed, CollateralLeg, MarketSigner, TokenSigner, UnpaidClaim};
 use crate::state::{Config, LeveragedToken, Market};
 
 #[derive(Accounts)]
@@ -59,15 +60,7 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
         (s.transfer, 0)
     } else {
         let gate = token.params.gate(token.target_leverage_bps, market.params.trade_fee_bps);
-        let state = GateState {
-            base: token.base,
-            equity: s.equity,
-            price: price.price,
-            last_rebalance_price: token.last_rebalance_price,
-            last_rebalance_slot: token.last_rebalance_slot,
-            slot: clock.slot,
-            chunk_in_progress: token.chunk_in_progress,
-        };
+        let state = token.gate_state(s.equity, price.price, clock.slot);
         let Some(plan) = plan_rebalance(&gate, &state)? else {
             return err!(ErrorCode::RebalanceNotNeeded);
         };

@@ -6,7 +6,8 @@ use crate::errors::ErrorCode;
 use crate::events::Redeemed;
 use crate::math::shares::quote_redeem;
 use crate::oracle;
-use crate::settlement::{apply_trade, move_collateral, paused, settle_position, transfer_signed, CollateralLeg, MarketSigner, TokenSigner, UnpaidClaim};
+use crate::pause::paused;
+use crate::settlement::{apply_trade, move_collateral, settle_position, transfer_signed, CollateralLeg, MarketSigner, TokenSigner, UnpaidClaim};
 use crate::state::{Config, LeveragedToken, Market};
 
 #[derive(Accounts)]
