@@ -117,7 +117,6 @@ pub struct Harness {
 impl Harness {
     pub async fn new() -> Self {
         let pt = sbf::program_test(|pt| pt.add_program(sbf::PROGRAM_NAME, leveraged_token::ID, processor!(process_instruction)));
-        leveraged_token_sdk::bank::apply_log_filter();
         Self { ctx: sbf::start(pt).await, nonce: 0 }
     }
 

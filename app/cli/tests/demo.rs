@@ -25,7 +25,7 @@ fn the_demo_runs_on_the_committed_btc_history_with_real_dates_and_a_quiet_stderr
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "stderr:\n{stderr}");
     assert!(stderr.lines().count() < 20, "{} lines on stderr:\n{stderr}", stderr.lines().count());
-    assert!(!stderr.contains("DEBUG") && !stderr.contains("Program log"), "{stderr}");
+    assert!(!stderr.contains("DEBUG") && !stderr.contains("INFO") && !stderr.contains("Program log"), "{stderr}");
     assert!(stdout.contains("price path: data/Binance_BTCUSDT_d.csv (committed)"), "{stdout}");
     assert!(stdout.contains("days from 2017-08-17"), "{stdout}");
     // Binance's first day: open 4,261.48; its close 4,285.08 is the first daily rebalance price.

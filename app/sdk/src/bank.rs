@@ -110,7 +110,8 @@ pub fn set_verbose(on: bool) {
 
 /// Replace the logger solana-program-test installs with ours: `RUST_LOG` if
 /// set, else its default filter when verbose, else errors only. Call after
-/// every `ProgramTest::new` (which installs its own).
+/// every `ProgramTest::default()`/`new` (which installs its own), before
+/// adding programs (`sbf::program_test` does).
 pub fn apply_log_filter() {
     agave_logger::setup_with_default(if VERBOSE.load(Ordering::Relaxed) { PROGRAM_TEST_LOG_FILTER } else { "error" });
 }
@@ -125,7 +126,6 @@ impl Bank {
     pub async fn new() -> Self {
         // Native by default; the `.so` when SBF_OUT_DIR/BPF_OUT_DIR is set (crate::sbf).
         let pt = crate::sbf::program_test(|pt| pt.add_program(crate::sbf::PROGRAM_NAME, leveraged_token::ID, processor!(process_instruction)));
-        apply_log_filter();
         let ctx = crate::sbf::start(pt).await;
         Self { ctx, nonce: 0 }
     }

@@ -28,6 +28,8 @@ pub fn runs_sbf() -> bool {
 /// the SBF output directory (panics if it is not there).
 pub fn program_test(add_native: impl FnOnce(&mut ProgramTest)) -> ProgramTest {
     let mut pt = ProgramTest::default();
+    // Before anything logs: program-test's default logger prints every program log.
+    crate::bank::apply_log_filter();
     let sbf = runs_sbf();
     pt.prefer_bpf(sbf);
     if sbf {
