@@ -88,11 +88,11 @@ async fn account_sizes_match_the_declared_spaces_and_hold_exactly_their_rent() {
     let mut w = World::run(Box::new(|_| {})).await;
     let rent = Rent::default();
     let expected = [
-        ("Config", CONFIG_SPACE, 110),
-        ("Market", MARKET_SPACE, 294),
+        ("Config", CONFIG_SPACE, 175),
+        ("Market", MARKET_SPACE, 359),
         ("pool vault (SPL token account)", 165, 165),
         ("LP mint (SPL mint)", 82, 82),
-        ("LeveragedToken", TOKEN_SPACE, 308),
+        ("LeveragedToken", TOKEN_SPACE, 373),
         ("share mint (SPL mint)", 82, 82),
         ("token vault (SPL token account)", 165, 165),
     ];
@@ -145,22 +145,22 @@ fn cpis_are_counted_once_despite_the_native_double_log() {
 /// measured by `sdk::heap` in the native bank. Deterministic, so exact; a
 /// change that moves a figure must update it (and docs/footprint.md).
 const EXPECTED_HEAP: [(&str, usize, usize); 16] = [
-    ("initialize_config", 360, 488),
-    ("create_market", 1080, 1848),
-    ("deposit_liquidity", 1080, 2148),
-    ("create_leveraged_token", 1080, 2200),
-    ("mint", 1320, 3114),
-    ("rebalance", 1080, 2653),
-    ("redeem", 1320, 3114),
-    ("withdraw_liquidity", 1080, 2148),
-    ("collect_fees", 720, 1734),
-    ("update_market_params", 360, 856),
-    ("update_token_params", 360, 872),
-    ("set_global_pause", 240, 528),
-    ("set_market_pause", 360, 856),
-    ("set_token_pause", 360, 872),
-    ("propose_admin", 240, 528),
-    ("accept_admin", 240, 528),
+    ("initialize_config", 360, 552),
+    ("create_market", 1080, 1976),
+    ("deposit_liquidity", 1080, 2276),
+    ("create_leveraged_token", 1080, 2392),
+    ("mint", 1320, 3306),
+    ("rebalance", 1080, 2845),
+    ("redeem", 1320, 3306),
+    ("withdraw_liquidity", 1080, 2276),
+    ("collect_fees", 720, 1926),
+    ("update_market_params", 360, 984),
+    ("update_token_params", 360, 1000),
+    ("set_global_pause", 240, 592),
+    ("set_market_pause", 360, 984),
+    ("set_token_pause", 360, 1000),
+    ("propose_admin", 240, 592),
+    ("accept_admin", 240, 592),
 ];
 
 #[tokio::test]

@@ -4,6 +4,13 @@
 
 use anchor_lang::prelude::*;
 
+/// Layout version written into every account at creation. An upgrade that
+/// changes a layout bumps it and migrates accounts that carry the old one.
+pub const ACCOUNT_VERSION: u8 = 1;
+/// Zeroed bytes at the end of every account, for fields added by upgrades
+/// without a reallocation.
+pub const RESERVED_BYTES: usize = 64;
+
 pub const CONFIG_SEED: &[u8] = b"config";
 pub const MARKET_SEED: &[u8] = b"market";
 pub const POOL_VAULT_SEED: &[u8] = b"pool_vault";

@@ -6,6 +6,8 @@ use crate::constants::PAUSE_ALL;
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct Config {
+    /// Layout version ([`ACCOUNT_VERSION`](crate::constants::ACCOUNT_VERSION) at creation).
+    pub version: u8,
     /// May create markets and tokens, update parameters and pause. Can never move funds.
     pub admin: Pubkey,
     /// Proposed next admin (`Pubkey::default()` when none): two-step transfer.
@@ -16,9 +18,14 @@ pub struct Config {
     pub pause_flags: u8,
     pub bump: u8,
     pub market_count: u32,
+    /// Zero; room for fields added by upgrades.
+    pub reserved: [u8; crate::constants::RESERVED_BYTES],
 }
 
-pub const CONFIG_SPACE: usize = 8 + 32 * 3 + 1 + 1 + 4;
+/// Bytes of a `Config` account (discriminator included), pinned: a layout
+/// change must change this literal (and `version`) on purpose.
+pub const CONFIG_SPACE: usize = 175;
+const _: () = assert!(CONFIG_SPACE == 8 + 1 + 32 * 3 + 1 + 1 + 4 + crate::constants::RESERVED_BYTES);
 const _: () = assert!(8 + Config::INIT_SPACE == CONFIG_SPACE);
 const _: () = assert!(PAUSE_ALL == 0b1111);
 

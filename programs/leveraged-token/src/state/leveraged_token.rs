@@ -15,6 +15,8 @@ pub enum TokenStatus {
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct LeveragedToken {
+    /// Layout version ([`ACCOUNT_VERSION`](crate::constants::ACCOUNT_VERSION) at creation).
+    pub version: u8,
     pub bump: u8,
     pub share_mint_bump: u8,
     pub vault_bump: u8,
@@ -51,9 +53,14 @@ pub struct LeveragedToken {
     pub total_trade_fees: u64,
     pub total_borrow_fees: u64,
     pub bad_debt: u64,
+    /// Zero; room for fields added by upgrades.
+    pub reserved: [u8; crate::constants::RESERVED_BYTES],
 }
 
-pub const TOKEN_SPACE: usize = 8 + 6 + 4 + 32 * 3 + (4 * 4 + 8 * 3 + 2 * 3 + 4) + 16 * 4 + 8 * 3 + 8 * 7;
+/// Bytes of a `LeveragedToken` account (discriminator included), pinned: a
+/// layout change must change this literal (and `version`) on purpose.
+pub const TOKEN_SPACE: usize = 373;
+const _: () = assert!(TOKEN_SPACE == 8 + 1 + 6 + 4 + 32 * 3 + (4 * 4 + 8 * 3 + 2 * 3 + 4) + 16 * 4 + 8 * 3 + 8 * 7 + crate::constants::RESERVED_BYTES);
 const _: () = assert!(8 + LeveragedToken::INIT_SPACE == TOKEN_SPACE);
 
 impl LeveragedToken {

@@ -18,6 +18,8 @@ pub enum OracleKind {
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct Market {
+    /// Layout version ([`ACCOUNT_VERSION`](crate::constants::ACCOUNT_VERSION) at creation).
+    pub version: u8,
     pub bump: u8,
     pub pool_vault_bump: u8,
     pub lp_mint_bump: u8,
@@ -48,9 +50,14 @@ pub struct Market {
     /// Publish time (pull: unix seconds; legacy: slot) of the newest price used:
     /// older prices are refused.
     pub last_oracle_publish: i64,
+    /// Zero; room for fields added by upgrades.
+    pub reserved: [u8; crate::constants::RESERVED_BYTES],
 }
 
-pub const MARKET_SPACE: usize = 8 + 5 + 1 + 32 * 4 + (2 + 4 + 4 + 8 + 8 + 2) + 16 + 8 + 16 * 5 + 4 + 8 + 8;
+/// Bytes of a `Market` account (discriminator included), pinned: a layout
+/// change must change this literal (and `version`) on purpose.
+pub const MARKET_SPACE: usize = 359;
+const _: () = assert!(MARKET_SPACE == 8 + 1 + 5 + 1 + 32 * 4 + (2 + 4 + 4 + 8 + 8 + 2) + 16 + 8 + 16 * 5 + 4 + 8 + 8 + crate::constants::RESERVED_BYTES);
 const _: () = assert!(8 + Market::INIT_SPACE == MARKET_SPACE);
 
 impl Market {

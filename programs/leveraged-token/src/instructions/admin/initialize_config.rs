@@ -17,6 +17,7 @@ pub struct InitializeConfig<'info> {
 
 pub fn process_initialize_config(ctx: Context<InitializeConfig>, treasury: Pubkey) -> Result<()> {
     let config = &mut ctx.accounts.config;
+    config.version = crate::constants::ACCOUNT_VERSION;
     config.admin = ctx.accounts.admin.key();
     config.pending_admin = Pubkey::default();
     config.treasury = treasury;

@@ -53,6 +53,7 @@ pub fn process_create_market(ctx: Context<CreateMarket>, oracle_kind: OracleKind
     params.validate()?;
     let clock = Clock::get()?;
     let market = &mut ctx.accounts.market;
+    market.version = crate::constants::ACCOUNT_VERSION;
     market.bump = ctx.bumps.market;
     market.pool_vault_bump = ctx.bumps.pool_vault;
     market.lp_mint_bump = ctx.bumps.lp_mint;

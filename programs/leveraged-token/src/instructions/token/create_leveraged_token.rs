@@ -61,6 +61,7 @@ pub fn process_create_leveraged_token(ctx: Context<CreateLeveragedToken>, target
     t.pause_flags = 0;
     t.chunk_in_progress = false;
     t.target_leverage_bps = target_leverage_bps;
+    t.version = crate::constants::ACCOUNT_VERSION;
     t.market = market.key();
     t.share_mint = ctx.accounts.share_mint.key();
     t.vault = ctx.accounts.vault.key();
