@@ -11,7 +11,7 @@
 
 #![allow(deprecated)]
 
-// Linked for its `#[global_allocator]` (`sdk::heap::Counting`): the heap test below.
+// Linked for its `#[global_allocator]` (`harness::heap::Counting`): the heap test below.
 extern crate leveraged_token_tests;
 
 #[path = "../../app/bench/src/scenario.rs"]
@@ -19,7 +19,7 @@ mod scenario;
 
 use anchor_lang::prelude::Rent;
 use leveraged_token::state::{CONFIG_SPACE, MARKET_SPACE, TOKEN_SPACE};
-use leveraged_token_sdk::{heap, sbf};
+use leveraged_token_harness::{heap, sbf};
 use scenario::*;
 
 /// Per instruction: serialized transaction bytes (one signature, no
@@ -142,7 +142,7 @@ fn cpis_are_counted_once_despite_the_native_double_log() {
 
 /// SBF heap use per instruction, in bytes the bump allocator hands out:
 /// (the entrypoint's `deserialize`, then `leveraged_token::entry` itself),
-/// measured by `sdk::heap` in the native bank. Deterministic, so exact; a
+/// measured by `harness::heap` in the native bank. Deterministic, so exact; a
 /// change that moves a figure must update it (and docs/footprint.md).
 const EXPECTED_HEAP: [(&str, usize, usize); 16] = [
     ("initialize_config", 360, 552),

@@ -1546,8 +1546,8 @@ async fn stateful_fuzz() {
         }
     }
     // SBF heap: the largest use of every instruction the fuzzer sent (failures
-    // included), measured by the bank's processor wrapper (sdk::heap).
-    use leveraged_token_tests::sdk::heap;
+    // included), measured by the bank's processor wrapper (harness::heap).
+    use leveraged_token_tests::harness::heap;
     if heap::counting() {
         let table = heap::report();
         println!("{table}");

@@ -20,7 +20,7 @@ use leveraged_token_bench::callgrind::{self, Dump};
 use leveraged_token_bench::region_alloc;
 use leveraged_token_bench::report::{self, CallgrindRuns, Report};
 use leveraged_token_bench::scenario::{Mark, World, MEASURED};
-use leveraged_token_sdk::{heap, sbf};
+use leveraged_token_harness::{heap, sbf};
 
 fn arg_value(args: &[String], flag: &str) -> Option<String> {
     args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1).cloned())
@@ -69,7 +69,7 @@ mod fixed_hash_keys {
 }
 
 /// The bump arena around measured transactions (`region_alloc`), counted by
-/// `sdk::heap` for the program's SBF heap use.
+/// `harness::heap` for the program's SBF heap use.
 #[global_allocator]
 static ALLOC: heap::Counting<region_alloc::RegionAlloc> = heap::Counting(region_alloc::RegionAlloc);
 

@@ -22,8 +22,9 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::token::spl_token;
 use leveraged_token::constants::{PAUSE_MINT, PYTH_LEGACY_DEVNET};
-use leveraged_token_sdk::heap::{self, HeapUse};
-use leveraged_token_sdk::{defaults, ix, oracle_fixture, sbf, MarketKeys, OracleKind, TokenKeys};
+use leveraged_token_harness::heap::{self, HeapUse};
+use leveraged_token_harness::sbf;
+use leveraged_token_sdk::{defaults, ix, oracle_fixture, MarketKeys, OracleKind, TokenKeys};
 use pyth_sdk_solana::state::PriceStatus;
 use solana_account::{Account, AccountSharedData};
 use solana_keypair::Keypair;
@@ -107,7 +108,7 @@ impl Outcome {
 }
 
 /// A minimal bank: the program natively (through [`process_instruction`]), or
-/// its `.so` when SBF_OUT_DIR/BPF_OUT_DIR is set (`sdk::sbf`); SPL Token as
+/// its `.so` when SBF_OUT_DIR/BPF_OUT_DIR is set (`harness::sbf`); SPL Token as
 /// the real BPF program.
 pub struct Harness {
     pub ctx: ProgramTestContext,
@@ -245,7 +246,7 @@ pub struct Cpi {
 /// follow it at once and is checked, not counted. Our own top-level
 /// invocation is logged twice as `invoke [1]` for the same reason (runtime,
 /// then program-test's builtin wrapper). Running the program's `.so`
-/// (`sdk::sbf`) the logs are a validator's: each CPI is the runtime's
+/// (`harness::sbf`) the logs are a validator's: each CPI is the runtime's
 /// `invoke [2]` line alone, and is counted there.
 pub fn cpis_of(logs: &[String], program: &Pubkey) -> Vec<Cpi> {
     let top = format!("Program {program} invoke [1]");

@@ -17,7 +17,7 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
 use leveraged_token::errors::ErrorCode;
 use leveraged_token::events::Rebalanced;
-use leveraged_token_sdk::bank::decode_events;
+use leveraged_token_sdk::events::decode_events;
 use leveraged_token_sdk::chain::{Chain, ChainError, TxReport};
 use leveraged_token_sdk::ix;
 use solana_compute_budget_interface::ComputeBudgetInstruction;

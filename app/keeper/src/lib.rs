@@ -14,14 +14,13 @@
 //! `RebalanceNotNeeded`, which the keeper counts as skipped.
 //!
 //! [`RpcChain`]: leveraged_token_sdk::chain::RpcChain
-//! [`BankChain`]: leveraged_token_sdk::chain::BankChain
+//! [`BankChain`]: leveraged_token_harness::BankChain
 
 #![allow(deprecated)]
 
 pub mod cli;
 pub mod decide;
 pub mod emit;
-pub mod faults;
 pub mod fetch;
 pub mod fire;
 pub mod oracle;

@@ -53,7 +53,7 @@ pub struct ReplayArgs {
 
 /// Replay every file, print the tables, write CSV/JSON (and the report if asked).
 pub async fn run(a: ReplayArgs) -> Result<()> {
-    leveraged_token_sdk::bank::set_verbose(a.verbose);
+    leveraged_token_harness::bank::set_verbose(a.verbose);
     let policies: Vec<Policy> = a
         .policies
         .iter()

@@ -12,7 +12,7 @@ use leveraged_token::events::TokenWiped;
 use leveraged_token::math::pool::{pool_value, Side};
 use leveraged_token::math::price::{normalize_price, NormalizedPrice};
 use leveraged_token::state::{LeveragedToken, Market};
-use leveraged_token_sdk::bank::Bank;
+use leveraged_token_harness::bank::Bank;
 use leveraged_token_sdk::decide::{decide, settle_view, Decision, TokenView};
 use leveraged_token_sdk::oracle_fixture::legacy_price_account;
 use leveraged_token_sdk::prices::{PricePoint, DAY_MS};

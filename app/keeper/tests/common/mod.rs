@@ -7,8 +7,8 @@
 
 use anchor_lang::prelude::Pubkey;
 use leveraged_token::constants::PYTH_LEGACY_DEVNET;
-use leveraged_token_sdk::bank::Bank;
-use leveraged_token_sdk::chain::BankChain;
+use leveraged_token_harness::bank::Bank;
+use leveraged_token_harness::BankChain;
 use leveraged_token_sdk::oracle_fixture::legacy_price_account;
 use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
 use pyth_sdk_solana::state::PriceStatus;

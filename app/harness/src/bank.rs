@@ -14,7 +14,6 @@ use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{AccountDeserialize, AnchorDeserialize, Discriminator};
 use anchor_spl::token::spl_token;
-use base64::Engine;
 use solana_account::{Account, AccountSharedData};
 use solana_keypair::Keypair;
 use solana_program_test::{processor, BanksClientError, ProgramTestContext};
@@ -23,6 +22,7 @@ use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
 use leveraged_token::errors::ErrorCode;
+pub use leveraged_token_sdk::events::decode_events;
 
 
 /// `processor!` needs one lifetime: leak copies of the inputs (a few bytes per
@@ -81,17 +81,6 @@ impl TxOutcome {
     pub fn events<T: AnchorDeserialize + Discriminator>(&self) -> Vec<T> {
         decode_events(&self.logs)
     }
-}
-
-/// Decode Anchor events of type `T` from transaction logs.
-pub fn decode_events<T: AnchorDeserialize + Discriminator>(logs: &[String]) -> Vec<T> {
-    logs.iter()
-        // A validator logs `Program data: …`; the native bank prefixes `Program log: `.
-        .filter_map(|l| l.split_once("Program data: ").map(|(_, b)| b))
-        .filter_map(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .filter(|d| d.starts_with(T::DISCRIMINATOR))
-        .filter_map(|d| T::deserialize(&mut &d[T::DISCRIMINATOR.len()..]).ok())
-        .collect()
 }
 
 /// Whether the bank's logs (program logs, runtime debug lines) reach stderr.

@@ -276,7 +276,7 @@ fn prime_thread() {
         return;
     }
     let _ = std::io::stdout();
-    eprintln!("sdk::heap: measuring the program's SBF heap use per instruction on this thread");
+    eprintln!("harness::heap: measuring the program's SBF heap use per instruction on this thread");
 }
 
 /// Closes the window when `entry` returns or unwinds, and records the result.
