@@ -148,7 +148,11 @@ impl World {
     }
 
     pub fn shares_of(&self, user: &User, t: &TokenKeys) -> Pubkey {
-        if t.token == self.long.token { user.long } else { user.short }
+        if t.token == self.long.token {
+            user.long
+        } else {
+            user.short
+        }
     }
 
     pub async fn mint(&mut self, who: Who, t: TokenKeys, amount: u64, min_out: u64) -> crate::TxOutcome {

@@ -14,7 +14,7 @@ static HEAP: leveraged_token_harness::heap::Counting = leveraged_token_harness::
 
 pub use leveraged_token::errors::ErrorCode;
 pub use leveraged_token_harness as harness;
-pub use leveraged_token_sdk as sdk;
 pub use leveraged_token_harness::bank::*;
+pub use leveraged_token_sdk as sdk;
 pub use solana_keypair::Keypair as TestKeypair;
 pub use solana_signer::Signer as TestSigner;

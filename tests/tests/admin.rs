@@ -190,7 +190,14 @@ async fn invalid_market_parameters_are_refused_on_update_and_create() {
         refused_creating(&mut w, ix::create_market(a, &m, OracleKind::PythLegacy, p), &[&admin], ErrorCode::InvalidMarketParams, &market_accounts(&m)).await;
     }
     // The bounds themselves are accepted.
-    let edge = MarketParams { trade_fee_bps: MAX_TRADE_FEE_BPS, borrow_rate_bps: MAX_BORROW_RATE_BPS, oi_cap_bps: MAX_OI_CAP_BPS, max_age_slots: MAX_ORACLE_AGE_SLOTS, max_age_secs: MAX_ORACLE_AGE_SECS, max_conf_bps: MAX_CONF_BPS };
+    let edge = MarketParams {
+        trade_fee_bps: MAX_TRADE_FEE_BPS,
+        borrow_rate_bps: MAX_BORROW_RATE_BPS,
+        oi_cap_bps: MAX_OI_CAP_BPS,
+        max_age_slots: MAX_ORACLE_AGE_SLOTS,
+        max_age_secs: MAX_ORACLE_AGE_SECS,
+        max_conf_bps: MAX_CONF_BPS,
+    };
     w.bank.send(&[ix::update_market_params(a, w.market.market, edge)], &[&admin]).await.unwrap();
 }
 

@@ -357,12 +357,7 @@ async fn fake_owner_pull_oracle_create_market() {
 /// Executable and non-executable look-alikes of SPL Token: the system program,
 /// Token-2022 (loaded in this bank), this program itself, and a random key.
 fn fake_token_programs() -> Vec<Pubkey> {
-    vec![
-        anchor_lang::solana_program::system_program::ID,
-        <Pubkey as std::str::FromStr>::from_str("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb").unwrap(),
-        leveraged_token::ID,
-        Pubkey::new_unique(),
-    ]
+    vec![anchor_lang::solana_program::system_program::ID, <Pubkey as std::str::FromStr>::from_str("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb").unwrap(), leveraged_token::ID, Pubkey::new_unique()]
 }
 
 async fn refused_with_fake_token_program(w: &mut World, ix: Instruction, signers: &[&TestKeypair], absent: &[Pubkey]) {
@@ -1254,7 +1249,10 @@ async fn spam_after_a_rebalance_from_many_callers_is_refused_and_pays_nothing() 
         w.set_price((110 + round % 3) * USD).await;
     }
     let t = w.token_state(w.long).await;
-    assert_eq!((t.rebalance_count, t.total_keeper_rewards, t.last_rebalance_slot, t.last_rebalance_price), (t0.rebalance_count, t0.total_keeper_rewards, t0.last_rebalance_slot, t0.last_rebalance_price));
+    assert_eq!(
+        (t.rebalance_count, t.total_keeper_rewards, t.last_rebalance_slot, t.last_rebalance_price),
+        (t0.rebalance_count, t0.total_keeper_rewards, t0.last_rebalance_slot, t0.last_rebalance_price)
+    );
     for acc in extra {
         assert_eq!(w.bank.balance(acc).await, 0);
     }
@@ -1411,16 +1409,7 @@ async fn extreme_oracle_prices_are_priced_or_refused_by_name_never_panic() {
     let holders = [w.alice.collateral, w.bob.collateral, w.lp.collateral, w.long.vault, w.short.vault, w.market.pool_vault, w.treasury_collateral];
     let a = kp(&w, Who::Alice);
     let b = kp(&w, Who::Bob);
-    let cases: [(i64, u64, i32); 8] = [
-        (1, 0, EXPO),
-        (i64::MAX, 0, EXPO),
-        (i64::MAX, 0, 0),
-        (1, 0, -18),
-        (1, 0, -30),
-        (i64::MAX, 0, 12),
-        (100 * USD, u64::MAX, EXPO),
-        (100 * USD, 0, i32::MIN),
-    ];
+    let cases: [(i64, u64, i32); 8] = [(1, 0, EXPO), (i64::MAX, 0, EXPO), (i64::MAX, 0, 0), (1, 0, -18), (1, 0, -30), (i64::MAX, 0, 12), (100 * USD, u64::MAX, EXPO), (100 * USD, 0, i32::MIN)];
     let (mut named, mut ok) = (0, 0);
     for (price, conf, expo) in cases {
         w.bank.warp(1).await;

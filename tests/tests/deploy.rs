@@ -6,8 +6,8 @@
 #![allow(deprecated)]
 
 use anchor_lang::prelude::Pubkey;
-use anchor_spl::token::spl_token;
 use anchor_lang::solana_program::program_pack::Pack;
+use anchor_spl::token::spl_token;
 use leveraged_token::constants::{PYTH_LEGACY_DEVNET, PYTH_RECEIVER};
 use leveraged_token::oracle::VerificationLevel;
 use leveraged_token::state::{Config, LeveragedToken, Market, OracleKind, TokenStatus};
@@ -277,12 +277,7 @@ async fn changing_one_token_param_is_exactly_one_update_with_its_diff() {
     let want = TokenParams { mint_fee_bps: 25, ..defaults::token_params(30_000, USDC) };
     assert_eq!(
         plan.actions,
-        [Action::UpdateTokenParams {
-            label: "BTC/USD 3x long".into(),
-            token: long.token,
-            params: want,
-            diff: vec![FieldDiff { field: "mint_fee_bps", old: "10".into(), new: "25".into() }],
-        }]
+        [Action::UpdateTokenParams { label: "BTC/USD 3x long".into(), token: long.token, params: want, diff: vec![FieldDiff { field: "mint_fee_bps", old: "10".into(), new: "25".into() }] }]
     );
     assert!(plan.to_string().contains("mint_fee_bps: 10 -> 25"), "{plan}");
 

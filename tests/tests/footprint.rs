@@ -131,13 +131,7 @@ fn cpis_are_counted_once_despite_the_native_double_log() {
     let naive = logs.iter().filter(|l| l.starts_with(&format!("Program {SPL_TOKEN} invoke"))).count();
     assert_eq!(naive, 3, "counting invoke lines would see three");
     let cpis = cpis_of(&logs, &ours);
-    assert_eq!(
-        cpis,
-        vec![
-            Cpi { program: SPL_TOKEN.into(), instruction: Some("Transfer".into()), consumed: Some(4645) },
-            Cpi { program: SYSTEM_PROGRAM.into(), instruction: None, consumed: None },
-        ]
-    );
+    assert_eq!(cpis, vec![Cpi { program: SPL_TOKEN.into(), instruction: Some("Transfer".into()), consumed: Some(4645) }, Cpi { program: SYSTEM_PROGRAM.into(), instruction: None, consumed: None },]);
 }
 
 /// SBF heap use per instruction, in bytes the bump allocator hands out:

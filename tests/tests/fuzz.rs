@@ -58,8 +58,8 @@ use leveraged_token::math::price::{normalize_price, NormalizedPrice};
 use leveraged_token::oracle::VerificationLevel;
 use leveraged_token::state::{LeveragedToken, Market, MarketParams, TokenParams, TokenStatus};
 use leveraged_token_sdk::decide::{decide, settle_view, Decision, TokenView};
-use leveraged_token_sdk::{ix, MarketKeys, OracleKind, TokenKeys};
 use leveraged_token_sdk::errors::program_error;
+use leveraged_token_sdk::{ix, MarketKeys, OracleKind, TokenKeys};
 use leveraged_token_tests::fixtures::{legacy_price_account, pull_price_account};
 use leveraged_token_tests::{Bank, ErrorCode, TestKeypair, TestSigner, TxOutcome};
 use pyth_sdk_solana::state::PriceStatus;
@@ -79,7 +79,6 @@ const EXPO: i32 = -8;
 const USD: i64 = 100_000_000;
 const FEED: [u8; 32] = [0x42; 32];
 const VIRTUAL: u128 = 1_000;
-
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum OracleMode {
@@ -258,7 +257,21 @@ impl Fuzz {
             let keys = if pull { MarketKeys::pull(FEED, oracle, mint) } else { MarketKeys::legacy(oracle, mint) };
             let treasury_account = f.bank.create_token_account(mint, t).await;
             let unit = 10u64.pow(u32::from(decimals));
-            f.markets.push(MarketM { keys, mint, unit, decimals, pull, base_price: price, price, conf: price as u64 / 2_000, mode: OracleMode::Fresh, tokens: vec![], treasury_account, implied_pool: 0, supply: 0 });
+            f.markets.push(MarketM {
+                keys,
+                mint,
+                unit,
+                decimals,
+                pull,
+                base_price: price,
+                price,
+                conf: price as u64 / 2_000,
+                mode: OracleMode::Fresh,
+                tokens: vec![],
+                treasury_account,
+                implied_pool: 0,
+                supply: 0,
+            });
             let mi = f.markets.len() - 1;
             f.write_oracle(mi).await;
             let kind = if pull { OracleKind::PythPull } else { OracleKind::PythLegacy };
@@ -274,7 +287,13 @@ impl Fuzz {
             for mi in 0..2 {
                 let (mint, unit, lp_mint) = (f.markets[mi].mint, f.markets[mi].unit, f.markets[mi].keys.lp_mint);
                 let c = f.bank.create_token_account(mint, kp.pubkey()).await;
-                let amount = if i == mi { 3_000_000 } else if i < 2 { 100_000 } else { 200_000 };
+                let amount = if i == mi {
+                    3_000_000
+                } else if i < 2 {
+                    100_000
+                } else {
+                    200_000
+                };
                 f.bank.mint_to(mint, c, amount * unit).await;
                 coll.push(c);
                 lp.push(f.bank.create_token_account(lp_mint, kp.pubkey()).await);
@@ -452,7 +471,13 @@ impl Fuzz {
         *self.stats.entry(format!("{} -> {}", self.op_name, error_name(&out))).or_default() += 1;
         self.last_outcome = error_name(&out);
         if std::env::var("FUZZ_DEBUG_ERROR").is_ok_and(|e| e == self.last_outcome) {
-            eprintln!("{} at op {} ({}):\n  {}", self.last_outcome, self.op, self.op_name, out.logs.iter().filter(|l| l.contains("log:") && !l.contains("Program data")).cloned().collect::<Vec<_>>().join("\n  "));
+            eprintln!(
+                "{} at op {} ({}):\n  {}",
+                self.last_outcome,
+                self.op,
+                self.op_name,
+                out.logs.iter().filter(|l| l.contains("log:") && !l.contains("Program data")).cloned().collect::<Vec<_>>().join("\n  ")
+            );
         }
         self.last_rebalanced = out.events::<Rebalanced>().into_iter().next().map(|r| (r.trade_notional, r.trade_fee, r.keeper_reward, r.triggers));
         Exec { out, before }
@@ -1463,12 +1488,29 @@ impl Fuzz {
                 let p = self.norm(self.tokens[tt].m).price;
                 let upnl = notional_floor(t.base, p).unwrap() - t.cost;
                 let holders: Vec<(u64, u128)> = (0..self.actors.len()).map(|a| (self.bal(&self.actors[a].shares[tt]), self.bound[a][tt])).collect();
-                eprintln!("#{i} {name} -> {}\n    t{tt}: vault {} fees {} supply {} base {} cost {} uPnL {upnl} status {:?} holders {holders:?}", self.last_outcome, self.bal(&self.tokens[tt].keys.vault), t.fees_owed, self.supply(&self.tokens[tt].keys.share_mint), t.base, t.cost, t.status);
+                eprintln!(
+                    "#{i} {name} -> {}\n    t{tt}: vault {} fees {} supply {} base {} cost {} uPnL {upnl} status {:?} holders {holders:?}",
+                    self.last_outcome,
+                    self.bal(&self.tokens[tt].keys.vault),
+                    t.fees_owed,
+                    self.supply(&self.tokens[tt].keys.share_mint),
+                    t.base,
+                    t.cost,
+                    t.status
+                );
             }
             self.check_all(&name);
             // A wiped token is replaced by a fresh one on the same market, so the world keeps live tokens.
             for ti in 0..self.tokens.len() {
-                if self.tokens[ti].wiped && !self.tokens.iter().any(|t| t.m == self.tokens[ti].m && !t.wiped && t.keys.target_leverage_bps.signum() == self.tokens[ti].keys.target_leverage_bps.signum() && t.keys.target_leverage_bps.abs() > self.tokens[ti].keys.target_leverage_bps.abs() - 200) && self.tokens.len() < MAX_TOKENS {
+                if self.tokens[ti].wiped
+                    && !self.tokens.iter().any(|t| {
+                        t.m == self.tokens[ti].m
+                            && !t.wiped
+                            && t.keys.target_leverage_bps.signum() == self.tokens[ti].keys.target_leverage_bps.signum()
+                            && t.keys.target_leverage_bps.abs() > self.tokens[ti].keys.target_leverage_bps.abs() - 200
+                    })
+                    && self.tokens.len() < MAX_TOKENS
+                {
                     let (mi, lev) = (self.tokens[ti].m, self.tokens[ti].keys.target_leverage_bps);
                     let next = lev + lev.signum() * (1 + self.tokens.len() as i32);
                     self.op_name = format!("respawn t{ti} as {next}");
@@ -1491,9 +1533,7 @@ use leveraged_token::constants::PAUSE_ALL;
 
 #[tokio::test]
 async fn stateful_fuzz() {
-    let seed: u64 = std::env::var("FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-    });
+    let seed: u64 = std::env::var("FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
     let ops: u64 = std::env::var("FUZZ_OPS").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_OPS);
     let progress: u64 = std::env::var("FUZZ_PROGRESS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     println!("fuzz: seed {seed}, {ops} operations (replay with FUZZ_SEED={seed} FUZZ_OPS={ops})");

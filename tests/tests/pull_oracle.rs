@@ -183,7 +183,8 @@ async fn a_pull_oracle_market_mints_and_redeems_at_the_pull_price() {
     let vault = w.bank.balance(p.token.vault).await;
     let pool = w.bank.balance(p.market.pool_vault).await;
     let shares = q.shares_out;
-    let r = quote_redeem(&TokenBook { equity: vault - t.fees_owed, supply: shares, base: t.base, target_leverage_bps: LEV_2X.into() }, price.price, price.conf, shares, REDEEM_FEE_BPS, TRADE_FEE_BPS).unwrap();
+    let r = quote_redeem(&TokenBook { equity: vault - t.fees_owed, supply: shares, base: t.base, target_leverage_bps: LEV_2X.into() }, price.price, price.conf, shares, REDEEM_FEE_BPS, TRADE_FEE_BPS)
+        .unwrap();
     w.bank.send(&[p.redeem_ix(p.market.oracle, shares, r.collateral_out)], &[&user]).await.unwrap();
     assert_eq!(w.bank.balance(p.collateral).await, coll0 - amount + r.collateral_out);
     assert_eq!(w.bank.balance(p.shares).await, 0);
@@ -251,12 +252,7 @@ async fn each_bad_pull_account_is_refused_with_its_named_error_and_every_balance
     cases.push(("truncated body", RECEIVER, valid[..8 + 40].to_vec(), ErrorCode::OracleInvalidData));
     cases.push(("truncated discriminator", RECEIVER, valid[..4].to_vec(), ErrorCode::OracleInvalidData));
     cases.push(("empty", RECEIVER, vec![], ErrorCode::OracleInvalidData));
-    cases.push((
-        "partially verified",
-        RECEIVER,
-        pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, t, VerificationLevel::Partial { num_signatures: 3 }, 0),
-        ErrorCode::OracleNotFullyVerified,
-    ));
+    cases.push(("partially verified", RECEIVER, pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, t, VerificationLevel::Partial { num_signatures: 3 }, 0), ErrorCode::OracleNotFullyVerified));
     cases.push(("another feed", RECEIVER, pull_price_account([9; 32], PULL_PRICE, PULL_CONF, EXPO, t, full, 0), ErrorCode::OracleWrongFeed));
     cases.push(("published 61 s ago", RECEIVER, pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, t - 61, full, 0), ErrorCode::OracleStale));
     cases.push(("price zero", RECEIVER, pull_price_account(FEED_ID, 0, PULL_CONF, EXPO, t, full, 0), ErrorCode::OraclePriceNotPositive));

@@ -112,11 +112,7 @@ pub fn read_dumps(out_file: &Path) -> std::io::Result<Vec<Dump>> {
     for (_, p) in parts {
         let text = std::fs::read_to_string(&p)?;
         let label = text.lines().find_map(|l| l.strip_prefix("desc: Trigger: Client Request: ")).map(str::to_string);
-        let total = text
-            .lines()
-            .find_map(|l| l.strip_prefix("totals: ").or_else(|| l.strip_prefix("summary: ")))
-            .and_then(|t| t.split_whitespace().next())
-            .and_then(|t| t.parse().ok());
+        let total = text.lines().find_map(|l| l.strip_prefix("totals: ").or_else(|| l.strip_prefix("summary: "))).and_then(|t| t.split_whitespace().next()).and_then(|t| t.parse().ok());
         if let (Some(label), Some(instructions)) = (label, total) {
             out.push(Dump { label, instructions, path: p });
         }
@@ -158,9 +154,7 @@ fn is_pda_crypto(f: &str) -> bool {
 }
 
 fn is_host_stub(f: &str) -> bool {
-    ["program_stubs::", "solana_program_test::SyscallStubs", "host_log_event", "std::io::stdio::_print", "solana_program_memory::stubs::", "solana_msg::"]
-        .iter()
-        .any(|p| f.contains(p))
+    ["program_stubs::", "solana_program_test::SyscallStubs", "host_log_event", "std::io::stdio::_print", "solana_program_memory::stubs::", "solana_msg::"].iter().any(|p| f.contains(p))
 }
 
 /// Read a dump's call edges and split its total (see [`Breakdown`]).

@@ -86,9 +86,7 @@ pub fn shape(name: &str) -> Shape {
         // admin, config, collateral_mint, oracle, market/pool_vault/lp_mint (init), token & system programs
         "create_market" => Shape { signers: 1, programs: 2, unchecked: 1, state: 1, mints: 1, inits: 3, pda_checks: 1, clock_reads: 1, ..s },
         // owner, config, market, oracle, pool_vault, lp_mint, owner_collateral, owner_lp, token_program
-        "deposit_liquidity" | "withdraw_liquidity" => {
-            Shape { signers: 1, programs: 1, unchecked: 1, state: 2, mints: 1, token_accounts: 3, pda_checks: 1, clock_reads: 1, ..s }
-        }
+        "deposit_liquidity" | "withdraw_liquidity" => Shape { signers: 1, programs: 1, unchecked: 1, state: 2, mints: 1, token_accounts: 3, pda_checks: 1, clock_reads: 1, ..s },
         // admin, config, market, collateral_mint, token/share_mint/vault (init), token & system programs
         "create_leveraged_token" => Shape { signers: 1, programs: 2, state: 2, mints: 1, inits: 3, pda_checks: 1, clock_reads: 1, ..s },
         // user, config, market, token, oracle, token_vault, pool_vault, share_mint, user_collateral, user_shares, token_program
@@ -155,14 +153,8 @@ pub fn estimate(m: &Measured, find_attempts: u64, handler_native: Option<u64>) -
     ));
 
     use anchor_bench::*;
-    e.anchor = BASE
-        + s.signers * SIGNER
-        + s.programs * PROGRAM
-        + s.unchecked * UNCHECKED
-        + s.state * BOXED_STATE
-        + s.mints * MINT
-        + s.token_accounts * TOKEN_ACCOUNT
-        + s.inits * (BOXED_STATE + INIT_EXTRA);
+    e.anchor =
+        BASE + s.signers * SIGNER + s.programs * PROGRAM + s.unchecked * UNCHECKED + s.state * BOXED_STATE + s.mints * MINT + s.token_accounts * TOKEN_ACCOUNT + s.inits * (BOXED_STATE + INIT_EXTRA);
     e.notes.push(format!(
         "Anchor (assumed, Anchor bench): base {BASE} + {} signer + {} program + {} unchecked + {} state + {} mint + {} token account + {} init",
         s.signers, s.programs, s.unchecked, s.state, s.mints, s.token_accounts, s.inits

@@ -111,10 +111,7 @@ fn main() {
                 .spawn(|| {
                     fixed_hash_keys::fix_this_thread_keys();
                     let w = runtime().block_on(World::run(callgrind_hook()));
-                    w.measured
-                        .iter()
-                        .map(|m| format!("{:<24} {:>5} B  {:>2} accounts  {} CPIs  events {:?}", m.name, m.tx_bytes, m.tx_accounts, m.cpis.len(), m.events))
-                        .collect::<Vec<_>>()
+                    w.measured.iter().map(|m| format!("{:<24} {:>5} B  {:>2} accounts  {} CPIs  events {:?}", m.name, m.tx_bytes, m.tx_accounts, m.cpis.len(), m.events)).collect::<Vec<_>>()
                 })
                 .expect("spawn scenario thread")
                 .join()

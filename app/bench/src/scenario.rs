@@ -46,30 +46,12 @@ pub const SPL_TOKEN: &str = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
 pub const SYSTEM_PROGRAM: &str = "11111111111111111111111111111111";
 
 /// The instructions measured, in the order the scenario runs them.
-pub const MEASURED: [&str; 8] = [
-    "initialize_config",
-    "create_market",
-    "deposit_liquidity",
-    "create_leveraged_token",
-    "mint",
-    "rebalance",
-    "redeem",
-    "withdraw_liquidity",
-];
+pub const MEASURED: [&str; 8] = ["initialize_config", "create_market", "deposit_liquidity", "create_leveraged_token", "mint", "rebalance", "redeem", "withdraw_liquidity"];
 
 /// The program's other instructions, sent once each after [`MEASURED`] by
 /// [`World::run_rest`] for their heap use (and, running the `.so`, their
 /// compute units); their transactions are not part of the byte/CPI tables.
-pub const ALSO_SENT: [&str; 8] = [
-    "collect_fees",
-    "update_market_params",
-    "update_token_params",
-    "set_global_pause",
-    "set_market_pause",
-    "set_token_pause",
-    "propose_admin",
-    "accept_admin",
-];
+pub const ALSO_SENT: [&str; 8] = ["collect_fees", "update_market_params", "update_token_params", "set_global_pause", "set_market_pause", "set_token_pause", "propose_admin", "accept_admin"];
 
 /// A keypair from a fixed seed: the same address in every run.
 pub fn seeded(n: u8) -> Keypair {

@@ -5,15 +5,15 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use anchor_lang::prelude::Clock;
 use anchor_lang::solana_program::program_pack::Pack;
+use anchor_lang::solana_program::sysvar::SysvarId;
 use anchor_lang::AccountDeserialize;
 use anchor_spl::token::spl_token;
-use anchor_lang::prelude::Clock;
-use anchor_lang::solana_program::sysvar::SysvarId;
 use leveraged_token::math::price::NormalizedPrice;
 use leveraged_token::oracle::check_price;
-use leveraged_token_sdk::chain::decode_clock;
 use leveraged_token::state::{LeveragedToken, Market};
+use leveraged_token_sdk::chain::decode_clock;
 use leveraged_token_sdk::decide::{decide, Decision, TokenView};
 use leveraged_token_sdk::{defaults, ix, OracleKind, TokenKeys};
 use solana_signer::Signer;
@@ -119,7 +119,11 @@ impl BankRun {
 /// 1.1x…3.06x and 50 shorts (distinct, so distinct PDAs). At most 400 tokens.
 pub fn leverage_of(i: usize) -> i32 {
     let l = 11_000 + 400 * (i / 2) as i32;
-    if i % 2 == 0 { l } else { -l }
+    if i % 2 == 0 {
+        l
+    } else {
+        -l
+    }
 }
 
 /// A view of one token as a keeper builds it from fetched accounts.

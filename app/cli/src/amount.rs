@@ -56,11 +56,7 @@ pub fn parse_ui_amount(s: &str, decimals: u8) -> Result<u64, AmountError> {
     let too_large = || refuse(s, format!("too large: the most a u64 holds at {decimals} decimals is {}", format_ui_amount(u64::MAX, decimals)));
     let scale = 10u64.checked_pow(u32::from(decimals)).ok_or_else(too_large)?;
     let int_v: u64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| too_large())? };
-    let frac_v: u64 = if frac_trimmed.is_empty() {
-        0
-    } else {
-        format!("{frac_trimmed:0<width$}", width = usize::from(decimals)).parse().map_err(|_| too_large())?
-    };
+    let frac_v: u64 = if frac_trimmed.is_empty() { 0 } else { format!("{frac_trimmed:0<width$}", width = usize::from(decimals)).parse().map_err(|_| too_large())? };
     int_v.checked_mul(scale).and_then(|v| v.checked_add(frac_v)).ok_or_else(too_large)
 }
 

@@ -225,11 +225,8 @@ impl std::str::FromStr for PauseFlags {
 /// Names of the flags set in `mask` (`none` when empty).
 pub fn pause_names(mask: u8) -> String {
     use leveraged_token::constants::*;
-    let names: Vec<&str> = [(PAUSE_MINT, "mint"), (PAUSE_REDEEM, "redeem"), (PAUSE_REBALANCE, "rebalance"), (PAUSE_LIQUIDITY, "liquidity")]
-        .iter()
-        .filter(|(b, _)| mask & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
+    let names: Vec<&str> =
+        [(PAUSE_MINT, "mint"), (PAUSE_REDEEM, "redeem"), (PAUSE_REBALANCE, "rebalance"), (PAUSE_LIQUIDITY, "liquidity")].iter().filter(|(b, _)| mask & b != 0).map(|(_, n)| *n).collect();
     if names.is_empty() {
         "none".into()
     } else {

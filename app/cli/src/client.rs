@@ -19,7 +19,6 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 
-
 /// A transaction (or its simulation) that the chain refused.
 #[derive(Debug, Clone)]
 pub struct TxFailed {

@@ -16,12 +16,12 @@ use anyhow::{bail, Result};
 use leveraged_token::events::{Rebalanced, TokenWiped};
 use leveraged_token::math::price::normalize_price;
 use leveraged_token::state::{LeveragedToken, Market};
-use leveraged_token_replay::{history, progress};
-use leveraged_token_replay::report::date;
+use leveraged_token_harness::bank;
 use leveraged_token_harness::bank::Bank;
+use leveraged_token_replay::report::date;
+use leveraged_token_replay::{history, progress};
 use leveraged_token_sdk::decide::{decide, nav_per_share, settle_view, Decision, TokenView};
 use leveraged_token_sdk::oracle_fixture::legacy_price_account;
-use leveraged_token_harness::bank;
 use leveraged_token_sdk::prices::{fill_path, PricePoint, DAY_MS};
 use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
 use solana_keypair::Keypair;
@@ -90,7 +90,6 @@ impl Demo {
 fn usd(units: u64) -> String {
     format!("{:.2}", units as f64 / USDC as f64)
 }
-
 
 pub async fn run(args: DemoArgs) -> Result<()> {
     // The file is read and checked before anything is printed: a bad file is
@@ -184,17 +183,19 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             rebalances += 1;
             let nav = d.nav(&t).await?;
             if let Some(e) = events.first() {
-                progress.suspend(|| println!(
-                    "{:<10} {:>10.2} {:<9} {:<10} {:>7.2}x {:>7.2}x {:>14.2} {:>10.4}",
-                    date(p.unix_ms),
-                    p.price_e8 as f64 / 1e8,
-                    name,
-                    e.trigger,
-                    e.leverage_before_bps as f64 / 1e4,
-                    e.leverage_after_bps as f64 / 1e4,
-                    e.trade_notional as f64 / USDC as f64,
-                    nav
-                ));
+                progress.suspend(|| {
+                    println!(
+                        "{:<10} {:>10.2} {:<9} {:<10} {:>7.2}x {:>7.2}x {:>14.2} {:>10.4}",
+                        date(p.unix_ms),
+                        p.price_e8 as f64 / 1e8,
+                        name,
+                        e.trigger,
+                        e.leverage_before_bps as f64 / 1e4,
+                        e.leverage_after_bps as f64 / 1e4,
+                        e.trade_notional as f64 / USDC as f64,
+                        nav
+                    )
+                });
             } else if let Some(w) = wiped.first() {
                 progress.suspend(|| println!("{:<10} {:>10.2} {:<9} WIPED: bad debt {} USDC absorbed by the pool", date(p.unix_ms), p.price_e8 as f64 / 1e8, name, usd(w.bad_debt)));
             }

@@ -115,8 +115,16 @@ impl Env {
         let m = self.ok(&["market", "create", "--oracle", &oracle, "--kind", "legacy", "--collateral-mint", &usdc]).await;
         let market = m.text("market").unwrap();
         self.ok(&["liquidity", "deposit", &market, "1000000"]).await;
-        let long = self.ok(&["token", "create", &market, "--leverage", "3", "--band-min-bps", "24000", "--band-max-bps", "36000", "--ripcord-bps", "42000", "--deviation-bps", "1000"]).await.text("token").unwrap();
-        let short = self.ok(&["token", "create", &market, "--leverage", "-1", "--band-min-bps", "8000", "--band-max-bps", "12000", "--ripcord-bps", "15000", "--deviation-bps", "1000"]).await.text("token").unwrap();
+        let long = self
+            .ok(&["token", "create", &market, "--leverage", "3", "--band-min-bps", "24000", "--band-max-bps", "36000", "--ripcord-bps", "42000", "--deviation-bps", "1000"])
+            .await
+            .text("token")
+            .unwrap();
+        let short = self
+            .ok(&["token", "create", &market, "--leverage", "-1", "--band-min-bps", "8000", "--band-max-bps", "12000", "--ripcord-bps", "15000", "--deviation-bps", "1000"])
+            .await
+            .text("token")
+            .unwrap();
         (market, long, short)
     }
 
@@ -156,7 +164,8 @@ async fn user_flow_through_the_cli() {
     assert_eq!(long.text("target_leverage").unwrap(), "3.0000x");
     assert_eq!(long.text("keeper_reward").unwrap(), "1");
     let long = long.text("token").unwrap();
-    let short = e.ok(&["token", "create", &market, "--leverage=-1", "--band-min-bps", "8000", "--band-max-bps", "12000", "--ripcord-bps", "15000", "--deviation-bps", "1000"]).await.text("token").unwrap();
+    let short =
+        e.ok(&["token", "create", &market, "--leverage=-1", "--band-min-bps", "8000", "--band-max-bps", "12000", "--ripcord-bps", "15000", "--deviation-bps", "1000"]).await.text("token").unwrap();
 
     // A holder mints 1,000 USDC of the 3x long: exact fees as the program's tests compute them.
     let alice = e.user(10_000_000_000).await;
@@ -329,17 +338,7 @@ fn watched(e: &Env, market: &str, long: &str, status: &Report, user: &Keypair) -
     let (market, long) = (key(market), key(long));
     let share_mint = key(&status.text("share_mint").unwrap());
     let m = leveraged_token::pda::pool_vault(&market).0;
-    vec![
-        market,
-        long,
-        m,
-        leveraged_token::pda::token_vault(&long).0,
-        share_mint,
-        leveraged_token::pda::config().0,
-        ata(&user.pubkey(), &e.usdc),
-        ata(&user.pubkey(), &share_mint),
-        user.pubkey(),
-    ]
+    vec![market, long, m, leveraged_token::pda::token_vault(&long).0, share_mint, leveraged_token::pda::config().0, ata(&user.pubkey(), &e.usdc), ata(&user.pubkey(), &share_mint), user.pubkey()]
 }
 
 #[tokio::test]

@@ -24,7 +24,6 @@ use solana_transaction_error::TransactionError;
 use leveraged_token::errors::ErrorCode;
 pub use leveraged_token_sdk::events::decode_events;
 
-
 /// `processor!` needs one lifetime: leak copies of the inputs (a few bytes per
 /// instruction) and call the program's real entrypoint. Only what `entry`
 /// itself allocates counts as the program's heap use (`heap::measure`).

@@ -382,16 +382,7 @@ pub fn report() -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{:<24} {:>7} {:>11} {:>8} {:>8} {:>9}", "instruction (heap max)", "sent", "entrypoint", "entry", "total", "headroom");
     for (name, m) in maxima() {
-        let _ = writeln!(
-            s,
-            "{:<24} {:>7} {:>9} B {:>6} B {:>6} B {:>7} B",
-            name,
-            m.invocations,
-            m.max.entrypoint,
-            m.max.entry,
-            m.max.total(),
-            HEAP_USABLE as i64 - m.max.total() as i64
-        );
+        let _ = writeln!(s, "{:<24} {:>7} {:>9} B {:>6} B {:>6} B {:>7} B", name, m.invocations, m.max.entrypoint, m.max.entry, m.max.total(), HEAP_USABLE as i64 - m.max.total() as i64);
     }
     s
 }
@@ -580,8 +571,7 @@ mod tests {
         let owner = Pubkey::default();
         let mut lamports = vec![0u64; n_distinct];
         let mut data = vec![[0u8; 4]; n_distinct];
-        let mut infos: Vec<AccountInfo> =
-            keys.iter().zip(lamports.iter_mut()).zip(data.iter_mut()).map(|((k, l), d)| AccountInfo::new(k, false, true, l, &mut d[..], &owner, false)).collect();
+        let mut infos: Vec<AccountInfo> = keys.iter().zip(lamports.iter_mut()).zip(data.iter_mut()).map(|((k, l), d)| AccountInfo::new(k, false, true, l, &mut d[..], &owner, false)).collect();
         if dup_of_first {
             let first = infos[0].clone();
             infos.push(first);

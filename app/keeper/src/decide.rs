@@ -4,8 +4,8 @@
 
 use anchor_lang::prelude::Pubkey;
 use leveraged_token::constants::PAUSE_REBALANCE;
-use leveraged_token::pause::paused_by;
 use leveraged_token::math::rebalance::RebalancePlan;
+use leveraged_token::pause::paused_by;
 use leveraged_token_sdk::decide::{decide as sdk_decide, Decision};
 use leveraged_token_sdk::TokenKeys;
 
@@ -36,9 +36,15 @@ pub struct Intent {
 pub enum Verdict {
     Fire(Box<Intent>),
     /// Nothing to send; the reason is for the logs.
-    Skip { token: Pubkey, reason: String },
+    Skip {
+        token: Pubkey,
+        reason: String,
+    },
     /// The decision itself failed (math error on the fetched state).
-    Error { token: Pubkey, reason: String },
+    Error {
+        token: Pubkey,
+        reason: String,
+    },
 }
 
 impl Verdict {

@@ -17,8 +17,8 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
 use leveraged_token::errors::ErrorCode;
 use leveraged_token::events::Rebalanced;
-use leveraged_token_sdk::events::decode_events;
 use leveraged_token_sdk::chain::{Chain, ChainError, TxReport};
+use leveraged_token_sdk::events::decode_events;
 use leveraged_token_sdk::ix;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_hash::Hash;
@@ -55,14 +55,27 @@ impl Default for FireOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The rebalance landed.
-    Landed { report: TxReport, compute_limit: u32, attempts: u32 },
+    Landed {
+        report: TxReport,
+        compute_limit: u32,
+        attempts: u32,
+    },
     /// Dry run: the simulation passed; nothing was sent.
-    Simulated { units: Option<u64>, compute_limit: u32 },
+    Simulated {
+        units: Option<u64>,
+        compute_limit: u32,
+    },
     /// The program refused because the gate is closed (or the token was
     /// wiped or paused meanwhile): a lost race, not a failure. `sent` tells
     /// whether a transaction was sent (vs. refused in simulation).
-    Skipped { reason: String, sent: bool },
-    Failed { reason: String, sent: bool },
+    Skipped {
+        reason: String,
+        sent: bool,
+    },
+    Failed {
+        reason: String,
+        sent: bool,
+    },
 }
 
 /// The compute-unit limit for a transaction that simulated at `units`.
@@ -96,14 +109,10 @@ pub enum Class {
 
 /// Program errors that mean "nothing for this keeper to do any more".
 pub fn lost_race(code: u32) -> Option<&'static str> {
-    [
-        (ErrorCode::RebalanceNotNeeded, "rebalance not needed (gate closed on chain)"),
-        (ErrorCode::TokenWiped, "token already wiped"),
-        (ErrorCode::Paused, "rebalance paused on chain"),
-    ]
-    .into_iter()
-    .find(|(e, _)| u32::from(*e) == code)
-    .map(|(_, why)| why)
+    [(ErrorCode::RebalanceNotNeeded, "rebalance not needed (gate closed on chain)"), (ErrorCode::TokenWiped, "token already wiped"), (ErrorCode::Paused, "rebalance paused on chain")]
+        .into_iter()
+        .find(|(e, _)| u32::from(*e) == code)
+        .map(|(_, why)| why)
 }
 
 /// Read a report; `rebalance_index` is the position of the rebalance

@@ -238,4 +238,3 @@ impl Keeper {
         Ok(LoopReport { slot: snap.slot, counts, outcomes })
     }
 }
-

@@ -15,9 +15,9 @@ use anchor_lang::prelude::Pubkey;
 use anchor_spl::associated_token::get_associated_token_address;
 use leveraged_token::constants::PAUSE_REBALANCE;
 use leveraged_token::state::LeveragedToken;
-use leveraged_token_keeper::{Counters, FireOptions, Keeper, KeeperConfig, Outcome};
 use leveraged_token_harness::bank::Bank;
 use leveraged_token_harness::BankChain;
+use leveraged_token_keeper::{Counters, FireOptions, Keeper, KeeperConfig, Outcome};
 use leveraged_token_sdk::chain::{Chain, ChainError, TxReport};
 use leveraged_token_sdk::{defaults, ix, MarketKeys, TokenKeys};
 use solana_account::Account;
@@ -135,7 +135,6 @@ impl Env {
         self.chain.bank().raw_account(key).await.map(|a| a.lamports).unwrap_or(0)
     }
 }
-
 
 #[allow(clippy::too_many_arguments)]
 fn counters(checked: u64, sent: u64, landed: u64, skipped: u64, failed: u64, simulated: u64, reward_earned: u64, loops: u64) -> Counters {

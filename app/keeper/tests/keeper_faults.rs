@@ -24,10 +24,10 @@ use anchor_spl::associated_token::get_associated_token_address;
 use leveraged_token::errors::ErrorCode;
 use leveraged_token::events::Rebalanced;
 use leveraged_token::state::LeveragedToken;
-use leveraged_token_harness::faults::{Fault, FaultLog, FaultyChain, Op, Schedule, Shared};
-use leveraged_token_keeper::{decide, fetch, Counters, Discovery, FireOptions, Keeper, KeeperConfig, Outcome, Verdict};
 use leveraged_token_harness::bank::{decode_events, Bank};
+use leveraged_token_harness::faults::{Fault, FaultLog, FaultyChain, Op, Schedule, Shared};
 use leveraged_token_harness::BankChain;
+use leveraged_token_keeper::{decide, fetch, Counters, Discovery, FireOptions, Keeper, KeeperConfig, Outcome, Verdict};
 use leveraged_token_sdk::{ix, MarketKeys, TokenKeys};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -77,7 +77,6 @@ struct Env {
     market: MarketKeys,
     tokens: [TokenKeys; 3],
 }
-
 
 impl Env {
     async fn new(schedule: Schedule) -> Self {

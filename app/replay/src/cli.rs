@@ -54,11 +54,8 @@ pub struct ReplayArgs {
 /// Replay every file, print the tables, write CSV/JSON (and the report if asked).
 pub async fn run(a: ReplayArgs) -> Result<()> {
     leveraged_token_harness::bank::set_verbose(a.verbose);
-    let policies: Vec<Policy> = a
-        .policies
-        .iter()
-        .map(|n| ALL.iter().copied().find(|p| p.name() == n).with_context(|| format!("unknown policy {n:?} (ours, ftx, fli, daily, 8-hourly)")))
-        .collect::<Result<_>>()?;
+    let policies: Vec<Policy> =
+        a.policies.iter().map(|n| ALL.iter().copied().find(|p| p.name() == n).with_context(|| format!("unknown policy {n:?} (ours, ftx, fli, daily, 8-hourly)"))).collect::<Result<_>>()?;
     // Every file is read and parsed before anything runs or is written: a bad
     // file fails the command with one line and leaves no partial report.
     let mut files: Vec<LoadedPath> = if a.csv.is_empty() { history::ALL.iter().map(History::load).collect() } else { a.csv.iter().map(|f| history::load_file(f)).collect::<Result<_>>()? };
@@ -106,8 +103,27 @@ pub async fn run(a: ReplayArgs) -> Result<()> {
             out.wall_seconds,
             out.points as f64 / out.wall_seconds
         );
-        writeln!(sections, "### {asset}: {} → {}\n\n{} points ({} missing days), {} runs, {} rebalance instructions, replayed in {:.1} s ({:.0} points/s, {:.0} rebalance instructions/s).\n\n{table}", report::date(path[0].unix_ms), report::date(path.last().unwrap().unix_ms), out.points, out.missing_days, out.runs.len(), out.instructions, out.wall_seconds, out.points as f64 / out.wall_seconds, out.instructions as f64 / out.wall_seconds).ok();
-        writeln!(sections, "#### {asset}: plots\n\nNAV, ideal and underlying are 1 at the start; a wiped token drops to the floor of the log axis ({}) and ends with ×. Rendered in {plot_seconds:.1} s.\n\n{}", plots::LOG_FLOOR, plots::markdown(&pngs, "plots")).ok();
+        writeln!(
+            sections,
+            "### {asset}: {} → {}\n\n{} points ({} missing days), {} runs, {} rebalance instructions, replayed in {:.1} s ({:.0} points/s, {:.0} rebalance instructions/s).\n\n{table}",
+            report::date(path[0].unix_ms),
+            report::date(path.last().unwrap().unix_ms),
+            out.points,
+            out.missing_days,
+            out.runs.len(),
+            out.instructions,
+            out.wall_seconds,
+            out.points as f64 / out.wall_seconds,
+            out.instructions as f64 / out.wall_seconds
+        )
+        .ok();
+        writeln!(
+            sections,
+            "#### {asset}: plots\n\nNAV, ideal and underlying are 1 at the start; a wiped token drops to the floor of the log axis ({}) and ends with ×. Rendered in {plot_seconds:.1} s.\n\n{}",
+            plots::LOG_FLOOR,
+            plots::markdown(&pngs, "plots")
+        )
+        .ok();
         if a.report.is_some() {
             // Stress: the same days with the oracle jumping straight between the four points.
             let stress = Config { policies: STRESS_POLICIES.iter().copied().filter(|p| cfg.policies.contains(p)).collect(), targets: cfg.targets.clone(), flow };

@@ -301,12 +301,5 @@ async fn nav_now(bank: &mut Bank, run: &Run, price: &NormalizedPrice, slot: u64)
     let supply = view.share_supply.max(1) as f64;
     let t = &view.token;
     let costs = (t.total_trade_fees + t.total_borrow_fees + t.total_keeper_rewards) as f64 / UNIT as f64;
-    Ok((
-        s.equity as f64 / supply,
-        s.leverage_bps.unwrap_or(0) as f64 / 10_000.0,
-        t.base as f64 / 1e9,
-        s.equity as f64 / UNIT as f64,
-        costs,
-        t.rebalance_count,
-    ))
+    Ok((s.equity as f64 / supply, s.leverage_bps.unwrap_or(0) as f64 / 10_000.0, t.base as f64 / 1e9, s.equity as f64 / UNIT as f64, costs, t.rebalance_count))
 }

@@ -59,13 +59,7 @@ pub fn verdict(ours: &Metrics, other: &Metrics) -> String {
     let (o_dead, x_dead) = (ours.wiped_at.is_some(), other.wiped_at.is_some());
     let te = ours.tracking_error <= other.tracking_error;
     let cost = ours.cost_bps_per_year <= other.cost_bps_per_year;
-    let figures = format!(
-        "TE {:.1}% vs {:.1}%, cost {:.0} vs {:.0} bps/yr",
-        ours.tracking_error * 100.0,
-        other.tracking_error * 100.0,
-        ours.cost_bps_per_year,
-        other.cost_bps_per_year
-    );
+    let figures = format!("TE {:.1}% vs {:.1}%, cost {:.0} vs {:.0} bps/yr", ours.tracking_error * 100.0, other.tracking_error * 100.0, ours.cost_bps_per_year, other.cost_bps_per_year);
     if identical(ours, other) {
         return format!("identical (the same rule at this leverage; {figures})");
     }

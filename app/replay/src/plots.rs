@@ -20,8 +20,8 @@ use std::sync::Once;
 
 use anyhow::{anyhow, bail, Result};
 use leveraged_token_sdk::prices::DAY_MS;
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::combinators::LogCoord;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
@@ -157,7 +157,11 @@ fn pct_label(v: &f64) -> String {
 }
 
 fn pct(x: f64) -> String {
-    if x.is_finite() { format!("{:+.1}%", x * 100.0) } else { "n/a".into() }
+    if x.is_finite() {
+        format!("{:+.1}%", x * 100.0)
+    } else {
+        "n/a".into()
+    }
 }
 
 /// Targets and policies in order of first appearance.
@@ -212,7 +216,11 @@ impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
     }
 
     fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
-        if hint.weight().allow_light_points() { Vec::new() } else { self.ticks.clone() }
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
     }
 }
 
@@ -244,7 +252,11 @@ fn with_ticks(range: Range<f64>, ticks: Vec<f64>) -> DateAxis {
 fn x_range(runs: &[&Run]) -> Range<f64> {
     let lo = runs.iter().filter_map(|r| r.rows.first()).map(|r| day(r.unix_ms)).fold(f64::INFINITY, f64::min);
     let hi = runs.iter().filter_map(|r| r.rows.last()).map(|r| day(r.unix_ms)).fold(f64::NEG_INFINITY, f64::max);
-    if lo.is_finite() && hi > lo { lo..hi } else { 0.0..1.0 }
+    if lo.is_finite() && hi > lo {
+        lo..hi
+    } else {
+        0.0..1.0
+    }
 }
 
 fn x_axis(range: Range<f64>) -> (XCoord, fn(&f64) -> String) {
@@ -343,13 +355,7 @@ fn nav_plot(asset: &str, target: i32, runs: &[&Run], dir: &Path) -> Result<Plot>
         root.fill(&WHITE).map_err(err)?;
         let root = root.titled(&title, (FAMILY, 20)).map_err(err)?;
         let (plot, side) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(12)
-            .margin_right(24)
-            .x_label_area_size(36)
-            .y_label_area_size(70)
-            .build_cartesian_2d(xc, log_axis(y))
-            .map_err(err)?;
+        let mut chart = ChartBuilder::on(&plot).margin(12).margin_right(24).x_label_area_size(36).y_label_area_size(70).build_cartesian_2d(xc, log_axis(y)).map_err(err)?;
         chart
             .configure_mesh()
             .x_labels(8)
@@ -485,9 +491,7 @@ fn leverage_plot(asset: &str, target: i32, runs: &[&Run], dir: &Path) -> Result<
             }
             let rows = live_rows(r);
             let tick = y_max * 0.04;
-            chart
-                .draw_series(rows.iter().filter(|x| x.rebalanced).map(|x| PathElement::new([(day(x.unix_ms), 0.0), (day(x.unix_ms), tick)], c.mix(0.6).stroke_width(1))))
-                .map_err(err)?;
+            chart.draw_series(rows.iter().filter(|x| x.rebalanced).map(|x| PathElement::new([(day(x.unix_ms), 0.0), (day(x.unix_ms), tick)], c.mix(0.6).stroke_width(1)))).map_err(err)?;
             chart.draw_series(LineSeries::new(rows.iter().map(|x| (day(x.unix_ms), x.leverage.abs().min(y_max))), c.stroke_width(1))).map_err(err)?;
         }
         root.present().map_err(err)?;
@@ -499,25 +503,43 @@ fn leverage_plot(asset: &str, target: i32, runs: &[&Run], dir: &Path) -> Result<
 fn drawdown_plot(asset: &str, by_target: &[(i32, Vec<&Run>)], dir: &Path) -> Result<Plot> {
     let file = format!("{asset}-drawdown.png");
     let title = format!("{asset}: drawdown of NAV per share from its running peak");
-    multi_panel(by_target, dir, file, title, "drawdown", pct_label, |r| {
-        let mut peak = 0.0f64;
-        live_rows(r)
-            .iter()
-            .map(|x| {
-                peak = peak.max(x.nav);
-                (day(x.unix_ms), if peak > 0.0 { x.nav / peak - 1.0 } else { -1.0 })
-            })
-            .collect()
-    }, |_| -1.0..0.0)
+    multi_panel(
+        by_target,
+        dir,
+        file,
+        title,
+        "drawdown",
+        pct_label,
+        |r| {
+            let mut peak = 0.0f64;
+            live_rows(r)
+                .iter()
+                .map(|x| {
+                    peak = peak.max(x.nav);
+                    (day(x.unix_ms), if peak > 0.0 { x.nav / peak - 1.0 } else { -1.0 })
+                })
+                .collect()
+        },
+        |_| -1.0..0.0,
+    )
 }
 
 fn costs_plot(asset: &str, by_target: &[(i32, Vec<&Run>)], dir: &Path) -> Result<Plot> {
     let file = format!("{asset}-costs.png");
     let title = format!("{asset}: cumulative trade + borrow fees + keeper rewards (USDC, {} USDC minted per token)", HOLDING / UNIT);
-    multi_panel(by_target, dir, file, title, "USDC", |v| format!("{v:.0}"), |r| r.rows.iter().map(|x| (day(x.unix_ms), x.costs)).collect(), |series| {
-        let hi = series.iter().flat_map(|s| s.iter()).map(|p| p.1).fold(0.0f64, f64::max);
-        0.0..(hi * 1.05).max(1.0)
-    })
+    multi_panel(
+        by_target,
+        dir,
+        file,
+        title,
+        "USDC",
+        |v| format!("{v:.0}"),
+        |r| r.rows.iter().map(|x| (day(x.unix_ms), x.costs)).collect(),
+        |series| {
+            let hi = series.iter().flat_map(|s| s.iter()).map(|p| p.1).fold(0.0f64, f64::max);
+            0.0..(hi * 1.05).max(1.0)
+        },
+    )
 }
 
 /// One panel per target leverage, one line per policy.

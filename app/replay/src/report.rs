@@ -33,7 +33,21 @@ pub fn write_csv(dir: &Path, asset: &str, out: &Outcome) -> Result<()> {
     for r in &out.runs {
         let mut s = String::from("date,price,nav,ideal,leverage,base,equity,costs,rebalances,pool_value,rebalanced\n");
         for row in &r.rows {
-            writeln!(s, "{},{},{:.6},{:.6},{:.4},{:.6},{:.2},{:.2},{},{:.2},{}", date(row.unix_ms), row.price, row.nav, row.ideal, row.leverage, row.base, row.equity, row.costs, row.rebalances, row.pool_value, u8::from(row.rebalanced))?;
+            writeln!(
+                s,
+                "{},{},{:.6},{:.6},{:.4},{:.6},{:.2},{:.2},{},{:.2},{}",
+                date(row.unix_ms),
+                row.price,
+                row.nav,
+                row.ideal,
+                row.leverage,
+                row.base,
+                row.equity,
+                row.costs,
+                row.rebalances,
+                row.pool_value,
+                u8::from(row.rebalanced)
+            )?;
         }
         let p = dir.join(format!("{asset}-{}.csv", run_label(r)));
         std::fs::write(&p, s).with_context(|| format!("writing {}", p.display()))?;
@@ -69,7 +83,11 @@ pub fn summary_json(asset: &str, out: &Outcome) -> String {
 }
 
 fn pct(x: f64) -> String {
-    if x.is_finite() { format!("{:+.1}%", x * 100.0) } else { "−∞".into() }
+    if x.is_finite() {
+        format!("{:+.1}%", x * 100.0)
+    } else {
+        "−∞".into()
+    }
 }
 
 /// The headline markdown table for one asset.

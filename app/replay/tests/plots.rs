@@ -70,14 +70,11 @@ async fn every_plot_is_a_non_trivial_png_of_the_announced_size_under_a_stable_na
     eprintln!("rendered {} plots in {secs:.2} s", written.len());
 
     let names: Vec<&str> = written.iter().map(|p| p.file.as_str()).collect();
-    assert_eq!(
-        names,
-        ["TEST-long3x-nav.png", "TEST-long3x-leverage.png", "TEST-short1x-nav.png", "TEST-short1x-leverage.png", "TEST-drawdown.png", "TEST-costs.png"]
-    );
+    assert_eq!(names, ["TEST-long3x-nav.png", "TEST-long3x-leverage.png", "TEST-short1x-nav.png", "TEST-short1x-leverage.png", "TEST-drawdown.png", "TEST-costs.png"]);
     let expected_height = |p: &Plot| match p.file.as_str() {
         f if f.ends_with("-nav.png") => NAV_HEIGHT,
         f if f.ends_with("-leverage.png") => TITLE_HEIGHT + PANEL_HEIGHT * 3, // one panel per policy
-        _ => TITLE_HEIGHT + PANEL_HEIGHT * 2,                                  // one panel per target
+        _ => TITLE_HEIGHT + PANEL_HEIGHT * 2,                                 // one panel per target
     };
     for p in &written {
         let bytes = std::fs::read(dir.join(&p.file)).unwrap_or_else(|e| panic!("{}: {e}", p.file));

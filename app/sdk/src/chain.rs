@@ -12,7 +12,6 @@ use solana_hash::Hash;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
-
 /// What happened to a simulated or sent transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxReport {
@@ -99,8 +98,6 @@ pub trait Chain {
         Err(ChainError::Transport { url: self.endpoint(), message: "transaction status not supported".into() })
     }
 }
-
-
 
 /// A real cluster through `solana-rpc-client`.
 pub struct RpcChain {

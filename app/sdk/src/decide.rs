@@ -3,14 +3,14 @@
 //! the same settlement and gate the program runs, so a keeper only sends what
 //! the program will accept.
 
+use leveraged_token::constants::PAUSE_REBALANCE;
 use leveraged_token::math::position::leverage_bps;
 use leveraged_token::math::price::NormalizedPrice;
-use leveraged_token::constants::PAUSE_REBALANCE;
 use leveraged_token::math::rebalance::{plan_rebalance, trigger_name, RebalancePlan};
-use leveraged_token::pause::{paused_by, PauseScope};
-use leveraged_token::settlement::preview_settlement;
 use leveraged_token::math::shares::{assets_for_shares_floor, VIRTUAL_SHARES};
 use leveraged_token::math::{MathResult, BPS};
+use leveraged_token::pause::{paused_by, PauseScope};
+use leveraged_token::settlement::preview_settlement;
 use leveraged_token::state::{LeveragedToken, Market};
 
 /// Everything the decision needs, as fetched from chain (or the bank).

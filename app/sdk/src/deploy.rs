@@ -368,7 +368,11 @@ pub enum DeployError {
     State(String),
     Chain(ChainError),
     /// An action's transaction failed; earlier actions landed, the next run plans the rest.
-    Transaction { action: String, err: TransactionError, logs: Vec<String> },
+    Transaction {
+        action: String,
+        err: TransactionError,
+        logs: Vec<String>,
+    },
 }
 
 impl fmt::Display for DeployError {
@@ -483,7 +487,10 @@ pub async fn plan<C: Chain>(chain: &mut C, config: &DeployConfig, admin: Pubkey)
             Some(acc) => {
                 let onchain: Market = decode("market", &m.keys.market, &acc)?;
                 if onchain.oracle_kind != m.kind || onchain.collateral_mint != m.keys.collateral_mint || onchain.oracle_id != m.keys.oracle_id {
-                    return Err(DeployError::State(format!("{}: market {} exists with oracle {:?} / collateral {}, not what the file says", m.at, m.keys.market, onchain.oracle_kind, onchain.collateral_mint)));
+                    return Err(DeployError::State(format!(
+                        "{}: market {} exists with oracle {:?} / collateral {}, not what the file says",
+                        m.at, m.keys.market, onchain.oracle_kind, onchain.collateral_mint
+                    )));
                 }
                 let diff = diff_market_params(&onchain.params, &m.params);
                 if !diff.is_empty() {

@@ -67,34 +67,14 @@ pub fn create_market(admin: Pubkey, m: &MarketKeys, oracle_kind: OracleKind, par
 
 pub fn deposit_liquidity(owner: Pubkey, m: &MarketKeys, owner_collateral: Pubkey, owner_lp: Pubkey, amount: u64, min_lp_out: u64) -> Instruction {
     build(
-        acc::DepositLiquidity {
-            owner,
-            config: config(),
-            market: m.market,
-            oracle: m.oracle,
-            pool_vault: m.pool_vault,
-            lp_mint: m.lp_mint,
-            owner_collateral,
-            owner_lp,
-            token_program: Token::id(),
-        },
+        acc::DepositLiquidity { owner, config: config(), market: m.market, oracle: m.oracle, pool_vault: m.pool_vault, lp_mint: m.lp_mint, owner_collateral, owner_lp, token_program: Token::id() },
         data::DepositLiquidity { amount, min_lp_out },
     )
 }
 
 pub fn withdraw_liquidity(owner: Pubkey, m: &MarketKeys, owner_collateral: Pubkey, owner_lp: Pubkey, lp_amount: u64, min_out: u64) -> Instruction {
     build(
-        acc::WithdrawLiquidity {
-            owner,
-            config: config(),
-            market: m.market,
-            oracle: m.oracle,
-            pool_vault: m.pool_vault,
-            lp_mint: m.lp_mint,
-            owner_collateral,
-            owner_lp,
-            token_program: Token::id(),
-        },
+        acc::WithdrawLiquidity { owner, config: config(), market: m.market, oracle: m.oracle, pool_vault: m.pool_vault, lp_mint: m.lp_mint, owner_collateral, owner_lp, token_program: Token::id() },
         data::WithdrawLiquidity { lp_amount, min_out },
     )
 }
@@ -172,15 +152,5 @@ pub fn rebalance(caller: Pubkey, t: &TokenKeys, caller_collateral: Pubkey) -> In
 }
 
 pub fn collect_fees(t: &TokenKeys, treasury_collateral: Pubkey) -> Instruction {
-    build(
-        acc::CollectFees {
-            config: config(),
-            market: t.market.market,
-            token: t.token,
-            token_vault: t.vault,
-            treasury_collateral,
-            token_program: Token::id(),
-        },
-        data::CollectFees {},
-    )
+    build(acc::CollectFees { config: config(), market: t.market.market, token: t.token, token_vault: t.vault, treasury_collateral, token_program: Token::id() }, data::CollectFees {})
 }

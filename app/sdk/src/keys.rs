@@ -30,14 +30,7 @@ impl MarketKeys {
 
     pub fn new(oracle_id: [u8; 32], oracle: Pubkey, collateral_mint: Pubkey) -> Self {
         let (market, _) = pda::market(&oracle_id, &collateral_mint);
-        Self {
-            market,
-            collateral_mint,
-            oracle,
-            oracle_id,
-            pool_vault: pda::pool_vault(&market).0,
-            lp_mint: pda::lp_mint(&market).0,
-        }
+        Self { market, collateral_mint, oracle, oracle_id, pool_vault: pda::pool_vault(&market).0, lp_mint: pda::lp_mint(&market).0 }
     }
 
     /// Keys of an on-chain market; `oracle` overrides the pull update account.
@@ -52,13 +45,7 @@ impl MarketKeys {
     /// Keys of the token with `target_leverage_bps` on this market.
     pub fn token(&self, target_leverage_bps: i32) -> TokenKeys {
         let (token, _) = pda::leveraged_token(&self.market, target_leverage_bps);
-        TokenKeys {
-            market: *self,
-            token,
-            target_leverage_bps,
-            share_mint: pda::share_mint(&token).0,
-            vault: pda::token_vault(&token).0,
-        }
+        TokenKeys { market: *self, token, target_leverage_bps, share_mint: pda::share_mint(&token).0, vault: pda::token_vault(&token).0 }
     }
 }
 

@@ -35,4 +35,3 @@ pub fn pull_price_account(feed_id: [u8; 32], price: i64, conf: u64, expo: i32, p
     update.serialize(&mut data).unwrap();
     data
 }
-

@@ -100,13 +100,25 @@ pub enum PriceIssue {
     NotTrading,
     NotPositive,
     /// Age and bound, in slots (legacy) or seconds (pull).
-    Stale { age: i64, max: i64 },
+    Stale {
+        age: i64,
+        max: i64,
+    },
     NotFullyVerified,
     WrongFeed,
-    InFuture { publish_time: i64, now: i64 },
-    ConfidenceTooWide { bps: u128, max: u16 },
+    InFuture {
+        publish_time: i64,
+        now: i64,
+    },
+    ConfidenceTooWide {
+        bps: u128,
+        max: u16,
+    },
     /// Older than the price the market already used.
-    Regressed { published: i64, last_used: i64 },
+    Regressed {
+        published: i64,
+        last_used: i64,
+    },
     Overflow,
 }
 

@@ -45,16 +45,8 @@ pub struct SettlementPreview {
 /// Preview the settlement of `token` at `price` and `slot` (pure).
 pub fn preview_settlement(market: &Market, token: &LeveragedToken, price: &NormalizedPrice, vault_amount: u64, pool_amount: u64, slot: u64) -> MathResult<SettlementPreview> {
     let borrow_index = market.borrow_index_at(slot)?;
-    let outcome = settle(&SettleInput {
-        base: token.base,
-        cost: token.cost,
-        price: price.price,
-        borrow_index,
-        borrow_snapshot: token.borrow_snapshot,
-        vault_amount,
-        fees_owed: token.fees_owed,
-        pool_amount,
-    })?;
+    let outcome =
+        settle(&SettleInput { base: token.base, cost: token.cost, price: price.price, borrow_index, borrow_snapshot: token.borrow_snapshot, vault_amount, fees_owed: token.fees_owed, pool_amount })?;
     let streaming_fee = if outcome.wiped { 0 } else { streaming_fee_ceil(outcome.equity, token.params.streaming_fee_bps, slot.saturating_sub(token.last_fee_slot))? };
     let equity = if outcome.wiped { 0 } else { outcome.equity.checked_sub(streaming_fee).ok_or(MathError::Overflow)? };
     Ok(SettlementPreview { borrow_index, outcome, streaming_fee, equity })
@@ -64,15 +56,7 @@ pub fn preview_settlement(market: &Market, token: &LeveragedToken, price: &Norma
 /// and re-mark the position: preview ([`preview_settlement`]), then apply the
 /// preview to the market and token, then emit. Updates state only; the caller
 /// moves `transfer` (plus any trade fee) with [`move_collateral`].
-pub fn settle_position(
-    market: &mut Market,
-    token: &mut LeveragedToken,
-    token_key: Pubkey,
-    price: &NormalizedPrice,
-    vault_amount: u64,
-    pool_amount: u64,
-    slot: u64,
-) -> Result<Settlement> {
+pub fn settle_position(market: &mut Market, token: &mut LeveragedToken, token_key: Pubkey, price: &NormalizedPrice, vault_amount: u64, pool_amount: u64, slot: u64) -> Result<Settlement> {
     let p = preview_settlement(market, token, price, vault_amount, pool_amount, slot)?;
     let o = &p.outcome;
 
@@ -99,23 +83,9 @@ pub fn settle_position(
 
     // Emit.
     if o.wiped {
-        crate::emit_event!(TokenWiped {
-            token: token_key,
-            price: price.price,
-            loss: (i128::from(o.borrow_fee) - o.pnl).unsigned_abs(),
-            paid_to_pool: (-o.transfer) as u64,
-            bad_debt: o.bad_debt,
-        });
+        crate::emit_event!(TokenWiped { token: token_key, price: price.price, loss: (i128::from(o.borrow_fee) - o.pnl).unsigned_abs(), paid_to_pool: (-o.transfer) as u64, bad_debt: o.bad_debt });
     }
-    crate::emit_event!(PositionSettled {
-        token: token_key,
-        price: price.price,
-        pnl: o.pnl,
-        borrow_fee: o.borrow_fee,
-        streaming_fee: p.streaming_fee,
-        transfer: o.transfer,
-        equity_after: p.equity,
-    });
+    crate::emit_event!(PositionSettled { token: token_key, price: price.price, pnl: o.pnl, borrow_fee: o.borrow_fee, streaming_fee: p.streaming_fee, transfer: o.transfer, equity_after: p.equity });
     Ok(Settlement { transfer: o.transfer, equity: p.equity, wiped: o.wiped })
 }
 
@@ -200,21 +170,11 @@ impl MarketSigner {
 }
 
 /// SPL Token transfer signed by a PDA.
-pub fn transfer_signed<'info>(
-    token_program: &Program<'info, Token>,
-    from: AccountInfo<'info>,
-    to: AccountInfo<'info>,
-    authority: AccountInfo<'info>,
-    seeds: &[&[u8]],
-    amount: u64,
-) -> Result<()> {
+pub fn transfer_signed<'info>(token_program: &Program<'info, Token>, from: AccountInfo<'info>, to: AccountInfo<'info>, authority: AccountInfo<'info>, seeds: &[&[u8]], amount: u64) -> Result<()> {
     if amount == 0 {
         return Ok(());
     }
-    token::transfer(
-        CpiContext::new_with_signer(token_program.key(), Transfer { from, to, authority }, &[seeds]),
-        amount,
-    )
+    token::transfer(CpiContext::new_with_signer(token_program.key(), Transfer { from, to, authority }, &[seeds]), amount)
 }
 
 /// Accounts for one net collateral movement between a token vault and its pool.

@@ -23,10 +23,10 @@ use crate::amount::{format_fixed, format_ui_amount};
 use crate::args::*;
 use crate::client::{ata, decode_mint, decode_program_account, token_amount, Client, Executed};
 use crate::oracle::{read_oracle, OracleReading};
+use crate::report::{Report, Value};
 use anchor_lang::prelude::Clock;
 use anchor_lang::solana_program::sysvar::SysvarId;
 use leveraged_token_sdk::chain::decode_clock;
-use crate::report::{Report, Value};
 
 /// Run one chain command.
 pub async fn run<C: Chain>(c: &mut Client<C>, cmd: ChainCommand) -> Result<Report> {

@@ -174,8 +174,7 @@ pub async fn list<C: Chain>(c: &mut Client<C>) -> Result<Report> {
     let mut markets = c.chain.program_accounts(&leveraged_token::ID, Market::DISCRIMINATOR).await?;
     let mut tokens = c.chain.program_accounts(&leveraged_token::ID, LeveragedToken::DISCRIMINATOR).await?;
     markets.sort_by_key(|(k, _)| *k);
-    let decoded_markets: Vec<(Pubkey, Market)> =
-        markets.iter().filter_map(|(k, a)| anchor_lang::AccountDeserialize::try_deserialize(&mut a.data.as_slice()).ok().map(|m: Market| (*k, m))).collect();
+    let decoded_markets: Vec<(Pubkey, Market)> = markets.iter().filter_map(|(k, a)| anchor_lang::AccountDeserialize::try_deserialize(&mut a.data.as_slice()).ok().map(|m: Market| (*k, m))).collect();
     let mut decoded_tokens: Vec<(Pubkey, LeveragedToken)> =
         tokens.drain(..).filter_map(|(k, a)| anchor_lang::AccountDeserialize::try_deserialize(&mut a.data.as_slice()).ok().map(|t: LeveragedToken| (k, t))).collect();
     decoded_tokens.sort_by_key(|(k, t)| (t.market, t.target_leverage_bps, *k));
@@ -213,10 +212,13 @@ pub async fn list<C: Chain>(c: &mut Client<C>) -> Result<Report> {
                 .field("target_leverage", format_leverage(i64::from(t.target_leverage_bps)))
                 .field("status", if t.is_wiped() { "wiped" } else { "active" })
                 .field("share_mint", t.share_mint)
-                .field("share_supply", match (supply, dec) {
-                    (Some(s), Some(d)) => Some(format_ui_amount(s, d)),
-                    _ => None,
-                })
+                .field(
+                    "share_supply",
+                    match (supply, dec) {
+                        (Some(s), Some(d)) => Some(format_ui_amount(s, d)),
+                        _ => None,
+                    },
+                )
                 .field("paused", pause_names(t.pause_flags)),
         );
     }

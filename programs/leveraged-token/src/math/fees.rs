@@ -6,9 +6,7 @@ use super::{bps_ceil, mul_div_ceil, mul_div_floor, to_u64, MathError, MathResult
 /// rounded down (the aggregate view the pool counts as an asset never
 /// overstates what tokens will pay).
 pub fn borrow_index_delta_floor(rate_bps_per_year: u32, slots: u64) -> MathResult<u128> {
-    let num = u128::from(rate_bps_per_year)
-        .checked_mul(u128::from(slots))
-        .ok_or(MathError::Overflow)?;
+    let num = u128::from(rate_bps_per_year).checked_mul(u128::from(slots)).ok_or(MathError::Overflow)?;
     mul_div_floor(num, INDEX_SCALE, BPS * SLOTS_PER_YEAR)
 }
 
@@ -22,9 +20,7 @@ pub fn borrow_fee_ceil(abs_notional: u128, index_now: u128, index_snapshot: u128
 /// Streaming (management) fee on `equity` over `slots`, rounded up and never
 /// more than the equity itself.
 pub fn streaming_fee_ceil(equity: u64, fee_bps_per_year: u32, slots: u64) -> MathResult<u64> {
-    let num = u128::from(equity)
-        .checked_mul(u128::from(fee_bps_per_year))
-        .ok_or(MathError::Overflow)?;
+    let num = u128::from(equity).checked_mul(u128::from(fee_bps_per_year)).ok_or(MathError::Overflow)?;
     let fee = mul_div_ceil(num, u128::from(slots), BPS * SLOTS_PER_YEAR)?;
     to_u64(fee.min(u128::from(equity)))
 }

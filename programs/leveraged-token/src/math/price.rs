@@ -26,16 +26,10 @@ pub fn normalize_price(price: i64, conf: u64, expo: i32, collateral_decimals: u8
     if price <= 0 {
         return Err(MathError::InvalidInput);
     }
-    let shift = expo
-        .checked_add(i32::from(collateral_decimals))
-        .and_then(|s| s.checked_add(PRICE_DECIMALS))
-        .ok_or(MathError::Overflow)?;
+    let shift = expo.checked_add(i32::from(collateral_decimals)).and_then(|s| s.checked_add(PRICE_DECIMALS)).ok_or(MathError::Overflow)?;
     let (p, c) = if shift >= 0 {
         let m = pow10(shift as u32)?;
-        (
-            (price as u128).checked_mul(m).ok_or(MathError::Overflow)?,
-            (conf as u128).checked_mul(m).ok_or(MathError::Overflow)?,
-        )
+        ((price as u128).checked_mul(m).ok_or(MathError::Overflow)?, (conf as u128).checked_mul(m).ok_or(MathError::Overflow)?)
     } else {
         let d = pow10(shift.unsigned_abs())?;
         ((price as u128) / d, mul_div_ceil(conf as u128, 1, d)?)

@@ -184,15 +184,7 @@ mod tests {
 
     fn at_target(target: i64, equity: u64) -> GateState {
         let n = target_notional_toward_zero(target, equity as i128).unwrap();
-        GateState {
-            base: base_for_notional_toward_zero(n, P).unwrap(),
-            equity,
-            price: P,
-            last_rebalance_price: P,
-            last_rebalance_slot: 100,
-            slot: 101,
-            chunk_in_progress: false,
-        }
+        GateState { base: base_for_notional_toward_zero(n, P).unwrap(), equity, price: P, last_rebalance_price: P, last_rebalance_slot: 100, slot: 101, chunk_in_progress: false }
     }
 
     #[test]

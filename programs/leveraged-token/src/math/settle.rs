@@ -58,17 +58,7 @@ pub fn settle(i: &SettleInput) -> MathResult<SettleOutcome> {
     let borrow_fee = super::to_u64(borrow)?;
     let net = pnl.checked_sub(i128::from(borrow_fee)).ok_or(MathError::Overflow)?;
     let equity_before = i.vault_amount - i.fees_owed;
-    let mut out = SettleOutcome {
-        value,
-        pnl,
-        borrow_fee,
-        transfer: 0,
-        pool_shortfall: 0,
-        bad_debt: 0,
-        wiped: false,
-        fees_owed: i.fees_owed,
-        equity: equity_before,
-    };
+    let mut out = SettleOutcome { value, pnl, borrow_fee, transfer: 0, pool_shortfall: 0, bad_debt: 0, wiped: false, fees_owed: i.fees_owed, equity: equity_before };
     if net >= 0 {
         let owed = i128_to_u64(net).unwrap_or(u64::MAX);
         let paid = owed.min(i.pool_amount);

@@ -63,11 +63,7 @@ pub fn quote_mint(book: &TokenBook, price: u128, conf: u128, amount: u64, mint_f
     let mint_fee = to_u64(fee_ceil(u128::from(amount), mint_fee_bps)?)?;
     let after_fee = amount - mint_fee;
     let equity = i128::from(book.equity);
-    let current = if book.base == 0 || book.equity == 0 {
-        None
-    } else {
-        Some(notional_floor(book.base, price)?)
-    };
+    let current = if book.base == 0 || book.equity == 0 { None } else { Some(notional_floor(book.base, price)?) };
     // Leverage the deposit will carry: the current one, else the target.
     let lev_bps: u128 = match current {
         Some(n) => mul_div_floor(n.unsigned_abs(), BPS, book.equity as u128)?,
@@ -118,11 +114,7 @@ pub fn quote_redeem(book: &TokenBook, price: u128, conf: u128, shares: u64, rede
     let gross = to_u64(assets_for_shares_floor(u128::from(shares), u128::from(book.supply), pricing_equity)?)?;
     let redeem_fee = to_u64(fee_ceil(u128::from(gross), redeem_fee_bps)?)?;
     let remaining_equity = book.equity - gross;
-    let new_base = if shares == book.supply || book.equity == 0 {
-        0
-    } else {
-        mul_div_signed_toward_zero(book.base, u128::from(remaining_equity), u128::from(book.equity))?
-    };
+    let new_base = if shares == book.supply || book.equity == 0 { 0 } else { mul_div_signed_toward_zero(book.base, u128::from(remaining_equity), u128::from(book.equity))? };
     let delta_base = new_base - book.base;
     let removed = notional_floor(book.base, price)?.abs_diff(notional_floor(new_base, price)?);
     let trade_fee = to_u64(fee_ceil(removed, trade_fee_bps)?)?.min(gross - redeem_fee);

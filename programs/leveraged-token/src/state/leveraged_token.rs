@@ -84,11 +84,6 @@ impl LeveragedToken {
 
     /// The book the mint/redeem quotes need, given the settled equity and supply.
     pub fn book(&self, equity: u64, supply: u64) -> TokenBook {
-        TokenBook {
-            equity,
-            supply,
-            base: self.base,
-            target_leverage_bps: i64::from(self.target_leverage_bps),
-        }
+        TokenBook { equity, supply, base: self.base, target_leverage_bps: i64::from(self.target_leverage_bps) }
     }
 }

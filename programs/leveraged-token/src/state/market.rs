@@ -62,13 +62,7 @@ const _: () = assert!(8 + Market::INIT_SPACE == MARKET_SPACE);
 
 impl Market {
     pub fn aggregates(&self) -> Aggregates {
-        Aggregates {
-            net_base: self.net_base,
-            net_cost: self.net_cost,
-            total_abs_cost: self.total_abs_cost,
-            weighted_snapshot: self.weighted_snapshot,
-            gross_base: self.gross_base,
-        }
+        Aggregates { net_base: self.net_base, net_cost: self.net_cost, total_abs_cost: self.total_abs_cost, weighted_snapshot: self.weighted_snapshot, gross_base: self.gross_base }
     }
 
     pub fn set_aggregates(&mut self, a: &Aggregates) {

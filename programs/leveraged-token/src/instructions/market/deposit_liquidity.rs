@@ -8,7 +8,7 @@ use crate::math::pool::{lp_for_deposit_floor, pool_value, Side};
 use crate::math::to_u64;
 use crate::oracle;
 use crate::pause::paused;
-use crate::settlement::{MarketSigner};
+use crate::settlement::MarketSigner;
 use crate::state::{Config, Market};
 
 #[derive(Accounts)]
@@ -62,29 +62,12 @@ pub fn process_deposit_liquidity(ctx: Context<DepositLiquidity>, amount: u64, mi
     }
 
     let a = &ctx.accounts;
-    token::transfer(
-        CpiContext::new(
-            a.token_program.key(),
-            Transfer { from: a.owner_collateral.to_account_info(), to: a.pool_vault.to_account_info(), authority: a.owner.to_account_info() },
-        ),
-        amount,
-    )?;
+    token::transfer(CpiContext::new(a.token_program.key(), Transfer { from: a.owner_collateral.to_account_info(), to: a.pool_vault.to_account_info(), authority: a.owner.to_account_info() }), amount)?;
     let signer = MarketSigner::new(&a.market);
     token::mint_to(
-        CpiContext::new_with_signer(
-            a.token_program.key(),
-            MintTo { mint: a.lp_mint.to_account_info(), to: a.owner_lp.to_account_info(), authority: a.market.to_account_info() },
-            &[&signer.seeds()],
-        ),
+        CpiContext::new_with_signer(a.token_program.key(), MintTo { mint: a.lp_mint.to_account_info(), to: a.owner_lp.to_account_info(), authority: a.market.to_account_info() }, &[&signer.seeds()]),
         lp_out,
     )?;
-    crate::emit_event!(LiquidityDeposited {
-        market: a.market.key(),
-        owner: a.owner.key(),
-        amount,
-        lp_out,
-        pool_value: value,
-        lp_supply_after: a.lp_mint.supply + lp_out,
-    });
+    crate::emit_event!(LiquidityDeposited { market: a.market.key(), owner: a.owner.key(), amount, lp_out, pool_value: value, lp_supply_after: a.lp_mint.supply + lp_out });
     Ok(())
 }

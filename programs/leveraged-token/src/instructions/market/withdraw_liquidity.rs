@@ -67,22 +67,9 @@ pub fn process_withdraw_liquidity(ctx: Context<WithdrawLiquidity>, lp_amount: u6
     }
 
     let a = &ctx.accounts;
-    token::burn(
-        CpiContext::new(
-            a.token_program.key(),
-            Burn { mint: a.lp_mint.to_account_info(), from: a.owner_lp.to_account_info(), authority: a.owner.to_account_info() },
-        ),
-        lp_amount,
-    )?;
+    token::burn(CpiContext::new(a.token_program.key(), Burn { mint: a.lp_mint.to_account_info(), from: a.owner_lp.to_account_info(), authority: a.owner.to_account_info() }), lp_amount)?;
     let signer = MarketSigner::new(&a.market);
     transfer_signed(&a.token_program, a.pool_vault.to_account_info(), a.owner_collateral.to_account_info(), a.market.to_account_info(), &signer.seeds(), out)?;
-    crate::emit_event!(LiquidityWithdrawn {
-        market: a.market.key(),
-        owner: a.owner.key(),
-        lp_in: lp_amount,
-        amount_out: out,
-        pool_value: value,
-        lp_supply_after: a.lp_mint.supply - lp_amount,
-    });
+    crate::emit_event!(LiquidityWithdrawn { market: a.market.key(), owner: a.owner.key(), lp_in: lp_amount, amount_out: out, pool_value: value, lp_supply_after: a.lp_mint.supply - lp_amount });
     Ok(())
 }

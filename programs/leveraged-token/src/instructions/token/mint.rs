@@ -93,10 +93,7 @@ pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares
 
     let a = &ctx.accounts;
     token::transfer(
-        CpiContext::new(
-            a.token_program.key(),
-            Transfer { from: a.user_collateral.to_account_info(), to: a.token_vault.to_account_info(), authority: a.user.to_account_info() },
-        ),
+        CpiContext::new(a.token_program.key(), Transfer { from: a.user_collateral.to_account_info(), to: a.token_vault.to_account_info(), authority: a.user.to_account_info() }),
         collateral_amount,
     )?;
     let token_signer = TokenSigner::new(&a.token);

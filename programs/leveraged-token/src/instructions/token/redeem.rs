@@ -84,13 +84,7 @@ pub fn process_redeem(ctx: Context<RedeemShares>, shares: u64, min_collateral_ou
     token.redeem_count += 1;
 
     let a = &ctx.accounts;
-    token::burn(
-        CpiContext::new(
-            a.token_program.key(),
-            Burn { mint: a.share_mint.to_account_info(), from: a.user_shares.to_account_info(), authority: a.user.to_account_info() },
-        ),
-        shares,
-    )?;
+    token::burn(CpiContext::new(a.token_program.key(), Burn { mint: a.share_mint.to_account_info(), from: a.user_shares.to_account_info(), authority: a.user.to_account_info() }), shares)?;
     let token_signer = TokenSigner::new(&a.token);
     let market_signer = MarketSigner::new(&a.market);
     let leg = CollateralLeg {
