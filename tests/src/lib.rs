@@ -2,8 +2,6 @@
 //! shared with `lt demo`, the replay and the keeper's tests) plus fixtures for
 //! a ready market with tokens and users.
 
-#![allow(deprecated)]
-
 pub mod fixtures;
 
 /// Every test binary linked with this harness measures the program's SBF heap

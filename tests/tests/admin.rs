@@ -1,8 +1,6 @@
 //! Admin instructions: one-time config, admin-only gates, the two-step admin
 //! transfer, parameter and pause-mask validation, parameter updates, and the
 //! permissionless fee collection to the treasury.
-#![allow(deprecated)]
-
 use anchor_lang::prelude::Pubkey;
 use leveraged_token::events::{AdminAccepted, AdminProposed, FeesCollected, MarketParamsUpdated, PauseSet, TokenParamsUpdated};
 use leveraged_token::state::Config;

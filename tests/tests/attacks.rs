@@ -6,8 +6,6 @@
 //! Every refusal asserts the named error *and* that every account of the world
 //! — plus the extra accounts an attack brings in (a second market, a pull
 //! market, forged accounts) — is byte-for-byte unchanged.
-#![allow(deprecated)]
-
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};

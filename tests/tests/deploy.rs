@@ -3,8 +3,6 @@
 //! nothing, a one-field change becomes exactly one update, and bad files or
 //! chain states are refused before anything is sent.
 
-#![allow(deprecated)]
-
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::token::spl_token;

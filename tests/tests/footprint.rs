@@ -9,8 +9,6 @@
 //! The scenario is app/bench's, included as a module, so the bench's report and
 //! these assertions measure the same transactions.
 
-#![allow(deprecated)]
-
 // Linked for its `#[global_allocator]` (`harness::heap::Counting`): the heap test below.
 extern crate leveraged_token_tests;
 

@@ -41,8 +41,6 @@
 //!    (market, token, vaults, mints, oracle, config, token program) is always
 //!    refused; ordinary operations fail only with the program's named errors;
 //! 9. borrow index and last oracle publish time never go backwards.
-#![allow(deprecated)]
-
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
@@ -1520,7 +1518,7 @@ impl Fuzz {
             if i % 250 == 249 {
                 self.resync().await;
             }
-            if progress > 0 && (offset + i + 1) % progress == 0 {
+            if progress > 0 && (offset + i + 1).is_multiple_of(progress) {
                 eprintln!("fuzz: {} ops, {:.1} s, {} tokens ({} wiped)", offset + i + 1, started.elapsed().as_secs_f64(), self.tokens.len(), self.tokens.iter().filter(|t| t.wiped).count());
             }
         }

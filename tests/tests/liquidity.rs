@@ -1,8 +1,6 @@
 //! LP deposits and withdrawals: exact balances on the success path, pricing
 //! that counts traders' unrealised PnL, the open-interest cap on withdrawals,
 //! and every bad input refused with a named error and every account unchanged.
-#![allow(deprecated)]
-
 use anchor_lang::error::ErrorCode as AnchorError;
 use leveraged_token::events::{LiquidityDeposited, LiquidityWithdrawn};
 use leveraged_token::math::pool::{collateral_for_lp_floor, lp_for_deposit_floor, pool_value, Side};

@@ -1,7 +1,5 @@
 //! Mint and redeem: exact balances on the success path, and every bad input
 //! refused with a named error and every account unchanged.
-#![allow(deprecated)]
-
 use anchor_lang::error::ErrorCode as AnchorError;
 use leveraged_token::math::price::normalize_price;
 use leveraged_token::math::shares::{quote_redeem, TokenBook};

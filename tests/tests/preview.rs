@@ -5,8 +5,6 @@
 //! `PositionSettled` event (PnL, borrow fee, streaming fee, transfer, equity),
 //! the market's accrued borrow index, and whether the token is wiped.
 
-#![allow(deprecated)]
-
 use leveraged_token::events::{PositionSettled, TokenWiped};
 use leveraged_token::math::price::normalize_price;
 use leveraged_token::settlement::preview_settlement;

@@ -1,8 +1,6 @@
 //! Pyth pull (`PriceUpdateV2`) markets: a market pinned by feed id mints and
 //! redeems at the pull price, accepts any fresh update account for its feed,
 //! and refuses every bad update with a named error and every account unchanged.
-#![allow(deprecated)]
-
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use leveraged_token::events::Minted;

@@ -1,6 +1,5 @@
 //! The rebalance gate: each trigger opens it, nothing else does, a closed gate
 //! writes nothing, chunked and ripcord trades, rewards, and bad debt.
-#![allow(deprecated)]
 #![allow(async_fn_in_trait)]
 
 use leveraged_token::events::{Rebalanced, TokenWiped};

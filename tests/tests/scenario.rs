@@ -2,8 +2,6 @@
 //! opens. The 3x long and the 1x short track L × each rebalance interval's
 //! return, decay in the chop exactly as the product formula says, and not one
 //! unit of collateral is created or destroyed along the way.
-#![allow(deprecated)]
-
 use leveraged_token::events::Rebalanced;
 use leveraged_token::math::position::notional_floor;
 use leveraged_token::math::price::normalize_price;

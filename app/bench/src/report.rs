@@ -62,7 +62,7 @@ pub fn num(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -169,7 +169,7 @@ pub fn throughput_table(t: &Throughput) -> String {
         per(b.scan),
         n / b.scan.as_secs_f64()
     );
-    let _ = writeln!(s, "| bank: decide | {} | {} | {} | | |", b.tokens, format!("{:.1} µs", b.decide.as_secs_f64() * 1e6), format!("{:.2} µs/token", b.decide.as_secs_f64() * 1e6 / n));
+    let _ = writeln!(s, "| bank: decide | {} | {:.1} µs | {:.2} µs/token | | |", b.tokens, b.decide.as_secs_f64() * 1e6, b.decide.as_secs_f64() * 1e6 / n);
     let _ = writeln!(
         s,
         "| bank: send `rebalance` (build, sign, process) | {} | {} | {} | {:.0} tx/s | {} rebalanced, {} failed |",

@@ -13,7 +13,6 @@
 //! number of `find_program_address` attempts an `init` makes) and every
 //! amount are the same in every run.
 
-#![allow(deprecated)]
 #![allow(dead_code)]
 
 use anchor_lang::prelude::{AccountInfo, Pubkey};

@@ -119,7 +119,7 @@ impl BankRun {
 /// 1.1x…3.06x and 50 shorts (distinct, so distinct PDAs). At most 400 tokens.
 pub fn leverage_of(i: usize) -> i32 {
     let l = 11_000 + 400 * (i / 2) as i32;
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         l
     } else {
         -l

@@ -10,8 +10,6 @@
 //! * [`commands`]: one function per command.
 //! * [`demo`], [`fixture`]: `lt demo` and `lt oracle-fixture`.
 
-#![allow(deprecated)]
-
 pub mod amount;
 pub mod args;
 pub mod client;

@@ -3,8 +3,6 @@
 //! decoding, `--simulate` leaving every byte unchanged, and bad inputs.
 //!
 //! Run with `--nocapture` to see the reports (the README pastes them).
-#![allow(deprecated)]
-
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::token::spl_token;
 use leveraged_token::constants::PYTH_LEGACY_DEVNET;

@@ -11,8 +11,6 @@
 //! The logic lives in `leveraged_token_sdk::deploy` and is tested in the bank
 //! (tests/tests/deploy.rs); this binary only adds the RPC, the keypair and the prompt.
 
-#![allow(deprecated)]
-
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 

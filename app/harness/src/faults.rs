@@ -301,7 +301,7 @@ impl<C: Chain> FaultyChain<C> {
         ChainError::Transport { url: self.endpoint(), message: format!("injected error on {op:?}") }
     }
 
-    fn stale<'a, T>(history: &'a VecDeque<T>, lag: usize, fits: impl Fn(&T) -> bool) -> Option<&'a T> {
+    fn stale<T>(history: &VecDeque<T>, lag: usize, fits: impl Fn(&T) -> bool) -> Option<&T> {
         // The read `lag` back among those that fit, else the oldest that fits.
         let fitting: Vec<&T> = history.iter().filter(|h| fits(h)).collect();
         fitting.len().checked_sub(1).map(|last| fitting[last.saturating_sub(lag)])

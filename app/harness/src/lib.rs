@@ -4,8 +4,6 @@
 //! tests, `lt demo`, `lt replay` and `lt-bench`; never by what users install
 //! against a cluster (`lt-keeper`, the SDK).
 
-#![allow(deprecated)]
-
 pub mod bank;
 pub mod bank_chain;
 pub mod faults;

@@ -14,7 +14,7 @@ pub const PROGRAM_NAME: &str = "leveraged_token";
 /// The SBF output directory, if the environment names one (`BPF_OUT_DIR`
 /// first, as solana-program-test reads them).
 pub fn sbf_out_dir() -> Option<std::path::PathBuf> {
-    ["BPF_OUT_DIR", "SBF_OUT_DIR"].iter().find_map(|k| std::env::var_os(k)).filter(|v| !v.is_empty()).map(Into::into)
+    ["BPF_OUT_DIR", "SBF_OUT_DIR"].iter().find_map(std::env::var_os).filter(|v| !v.is_empty()).map(Into::into)
 }
 
 /// Whether banks built with [`program_test`] run the program's `.so`.

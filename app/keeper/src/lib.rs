@@ -16,8 +16,6 @@
 //! [`RpcChain`]: leveraged_token_sdk::chain::RpcChain
 //! [`BankChain`]: leveraged_token_harness::BankChain
 
-#![allow(deprecated)]
-
 pub mod cli;
 pub mod decide;
 pub mod emit;

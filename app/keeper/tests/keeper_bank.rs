@@ -3,8 +3,6 @@
 //! move opens the first two gates and not the third), 1,000,000 USDC of
 //! liquidity and 10,000 USDC minted into each token.
 
-#![allow(deprecated)]
-
 mod common;
 use common::{publish, USD, USDC};
 

@@ -11,8 +11,6 @@
 //! then compared with a fault-free reference run of the same path: same
 //! rebalances at the same steps, same token, vault and pool state at the end.
 
-#![allow(deprecated)]
-
 mod common;
 use common::{publish, USD, USDC};
 

@@ -1,8 +1,6 @@
 //! Replay real price history through the real program in the in-process bank,
 //! compare rebalance policies, measure decay and tracking, and write a report.
 
-#![allow(deprecated)]
-
 pub mod cli;
 pub mod engine;
 pub mod findings;

@@ -5,8 +5,6 @@
 //! lt-replay --report docs/performance.md          # both committed histories (data/), all policies
 //! ```
 
-#![allow(deprecated)]
-
 use clap::Parser;
 use leveraged_token_replay::cli::{run, ReplayArgs};
 

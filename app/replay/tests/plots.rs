@@ -1,8 +1,6 @@
 //! The plots: a short replay through the bank rendered into a temp dir; every
 //! file exists under its stable name, is a PNG of the announced size, and has
 //! real content (many colours, not a blank canvas).
-#![allow(deprecated)]
-
 use std::path::PathBuf;
 use std::time::Instant;
 

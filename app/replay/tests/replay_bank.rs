@@ -1,6 +1,4 @@
 //! The replay drives the real program: a short path through the bank.
-#![allow(deprecated)]
-
 use leveraged_token_replay::engine::{replay, Config, Flow, FlowCounts};
 use leveraged_token_replay::metrics::compute;
 use leveraged_token_replay::policy::Policy;

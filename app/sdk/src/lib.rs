@@ -9,8 +9,6 @@
 //! `leveraged-token-harness`, so what users install (`lt-keeper`, a client)
 //! carries no solana-program-test.
 
-#![allow(deprecated)]
-
 pub mod chain;
 pub mod decide;
 pub mod defaults;

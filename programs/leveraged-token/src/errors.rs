@@ -90,9 +90,21 @@ impl From<crate::math::MathError> for ErrorCode {
     }
 }
 
+/// A math error becomes `MathOverflow`, and keeps what it was and where: the
+/// variant is logged, and `?` passes its own source line as the error's
+/// origin (`#[track_caller]`), so a failed transaction names the formula.
 impl From<crate::math::MathError> for anchor_lang::error::Error {
+    #[track_caller]
     fn from(e: crate::math::MathError) -> Self {
-        let code: ErrorCode = e.into();
-        code.into()
+        let at = core::panic::Location::caller();
+        anchor_lang::prelude::msg!("math error {:?} at {}:{}", e, at.file(), at.line());
+        let code = ErrorCode::from(e);
+        anchor_lang::error::Error::from(anchor_lang::error::AnchorError {
+            error_name: code.name(),
+            error_code_number: code.into(),
+            error_msg: code.to_string(),
+            error_origin: Some(anchor_lang::error::ErrorOrigin::Source(anchor_lang::error::Source { filename: at.file(), line: at.line() })),
+            compared_values: None,
+        })
     }
 }

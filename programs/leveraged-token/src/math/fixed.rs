@@ -97,14 +97,9 @@ pub fn signed(mag: u128, negative: bool) -> MathResult<i128> {
     Ok(if negative { -v } else { v })
 }
 
-/// u128 to u64, checked.
-pub fn to_u64(v: u128) -> MathResult<u64> {
-    u64::try_from(v).map_err(|_| MathError::Overflow)
-}
-
-/// Non-negative i128 to u64, checked.
-pub fn i128_to_u64(v: i128) -> MathResult<u64> {
-    u64::try_from(v).map_err(|_| MathError::Overflow)
+/// An integer (u128, non-negative i128, …) to u64, checked.
+pub fn to_u64<T: TryInto<u64>>(v: T) -> MathResult<u64> {
+    v.try_into().map_err(|_| MathError::Overflow)
 }
 
 /// `amount * bps / 10_000`, rounded up: fees owed to the protocol.

@@ -47,34 +47,11 @@ pub fn target_notional_toward_zero(target_bps: i64, equity: i128) -> MathResult<
     mul_div_signed_toward_zero(i128::from(target_bps), equity as u128, BPS)
 }
 
-/// Leverage after a relative move `r` (in bps) with no trade: L(1+r)/(1+L·r).
-/// Returns `None` when equity would be wiped out. Used for documentation and
-/// for the keeper's "distance to trigger" figures.
-pub fn drifted_leverage_bps(l_bps: i64, r_bps: i64) -> Option<i64> {
-    let l = i128::from(l_bps);
-    let r = i128::from(r_bps);
-    let num = l * (BPS as i128 + r);
-    let den = BPS as i128 * BPS as i128 + l * r;
-    if den <= 0 {
-        return None;
-    }
-    i64::try_from(num * BPS as i128 / den).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::math::PRICE_SCALE;
     use proptest::prelude::*;
-
-    #[test]
-    fn a_3x_long_reaches_4x_after_an_11_percent_fall() {
-        // r* = -1/9 ≈ -1111 bps
-        let l = drifted_leverage_bps(30_000, -1_112).unwrap();
-        assert!(l >= 40_000 && l < 40_020, "{l}");
-        let s = drifted_leverage_bps(-30_000, 667).unwrap();
-        assert!(s <= -40_000 && s > -40_020, "{s}");
-    }
 
     #[test]
     fn notional_of_one_btc_at_65k_usdc() {

@@ -8,7 +8,7 @@
 
 use super::fees::borrow_fee_ceil;
 use super::position::notional_floor;
-use super::{i128_to_u64, MathError, MathResult};
+use super::{to_u64, MathError, MathResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SettleInput {
@@ -60,10 +60,10 @@ pub fn settle(i: &SettleInput) -> MathResult<SettleOutcome> {
     let equity_before = i.vault_amount - i.fees_owed;
     let mut out = SettleOutcome { value, pnl, borrow_fee, transfer: 0, pool_shortfall: 0, bad_debt: 0, wiped: false, fees_owed: i.fees_owed, equity: equity_before };
     if net >= 0 {
-        let owed = i128_to_u64(net).unwrap_or(u64::MAX);
+        let owed = to_u64(net).unwrap_or(u64::MAX);
         let paid = owed.min(i.pool_amount);
         out.transfer = i128::from(paid);
-        out.pool_shortfall = i128_to_u64(net - i128::from(paid))?;
+        out.pool_shortfall = to_u64(net - i128::from(paid))?;
         // Re-mark only what was realised: profit the pool could not pay stays
         // unrealised (paid later if the pool recovers, gone if the price reverts).
         out.value = value - i128::from(out.pool_shortfall);
