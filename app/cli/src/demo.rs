@@ -5,22 +5,26 @@
 //! with a 1,000,000 USDC LP pool, a 3x long and a 1x short token; a holder
 //! mints 10,000 USDC of each; then every point of the price path is written to
 //! the oracle (four points a day: open, nearer extreme, other extreme, close),
-//! slots advance with time, and the keeper's Decide step (the program's own
-//! math) fires `rebalance` when it would pass. At the end the holder redeems,
+//! slots advance with time, and the shipped keeper (`lt-keeper`'s own
+//! `Keeper::run_once` on the bank as a `Chain`: fetch, decide with the
+//! program's math, simulate, send) rebalances whatever gate is open. At the end the holder redeems,
 //! fees go to the treasury and the LP withdraws; the P&L of each is printed.
 
 use std::path::PathBuf;
 
 use anchor_lang::prelude::Pubkey;
+use anchor_spl::associated_token::get_associated_token_address;
 use anyhow::{bail, Result};
 use leveraged_token::events::{Rebalanced, TokenWiped};
 use leveraged_token::math::price::normalize_price;
 use leveraged_token::state::{LeveragedToken, Market};
-use leveraged_token_harness::bank;
-use leveraged_token_harness::bank::Bank;
+use leveraged_token_harness::bank::{self, Bank};
+use leveraged_token_harness::BankChain;
+use leveraged_token_keeper::{Keeper, KeeperConfig, Outcome};
 use leveraged_token_replay::report::date;
 use leveraged_token_replay::{history, progress};
-use leveraged_token_sdk::decide::{decide, nav_per_share, settle_view, Decision, TokenView};
+use leveraged_token_sdk::decide::{nav_per_share, settle_view, TokenView};
+use leveraged_token_sdk::events::decode_events;
 use leveraged_token_sdk::oracle_fixture::legacy_price_account;
 use leveraged_token_sdk::prices::{fill_path, PricePoint, DAY_MS};
 use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
@@ -49,29 +53,30 @@ pub struct DemoArgs {
 }
 
 struct Demo {
-    bank: Bank,
+    /// The bank behind the `Chain` the shipped keeper runs on.
+    chain: BankChain,
     market: MarketKeys,
     tokens: Vec<(&'static str, TokenKeys)>,
-    keeper: Keypair,
-    keeper_collateral: Pubkey,
+    /// The shipped keeper (`lt-keeper`'s loop), running on the bank.
+    keeper: Keeper,
     price_e8: i64,
 }
 
 impl Demo {
     async fn publish(&mut self, price_e8: i64) {
         self.price_e8 = price_e8;
-        let slot = self.bank.slot().await;
+        let slot = self.chain.bank.slot().await;
         let data = legacy_price_account(price_e8, (price_e8 / 2_000) as u64, -8, slot, pyth_sdk_solana::state::PriceStatus::Trading);
-        self.bank.set_account(self.market.oracle, 1_000_000_000, data, leveraged_token::constants::PYTH_LEGACY_DEVNET);
+        self.chain.bank.set_account(self.market.oracle, 1_000_000_000, data, leveraged_token::constants::PYTH_LEGACY_DEVNET);
     }
 
     async fn view(&mut self, t: &TokenKeys) -> TokenView {
         TokenView {
-            market: self.bank.account::<Market>(self.market.market).await,
-            token: self.bank.account::<LeveragedToken>(t.token).await,
-            vault_amount: self.bank.balance(t.vault).await,
-            pool_amount: self.bank.balance(self.market.pool_vault).await,
-            share_supply: self.bank.supply(t.share_mint).await,
+            market: self.chain.bank.account::<Market>(self.market.market).await,
+            token: self.chain.bank.account::<LeveragedToken>(t.token).await,
+            vault_amount: self.chain.bank.balance(t.vault).await,
+            pool_amount: self.chain.bank.balance(self.market.pool_vault).await,
+            share_supply: self.chain.bank.supply(t.share_mint).await,
         }
     }
 
@@ -81,7 +86,7 @@ impl Demo {
 
     async fn nav(&mut self, t: &TokenKeys) -> Result<f64> {
         let v = self.view(t).await;
-        let slot = self.bank.slot().await;
+        let slot = self.chain.bank.slot().await;
         let s = settle_view(&v, &self.price(), slot).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         Ok(nav_per_share(s.equity, v.share_supply, DECIMALS).map_err(|e| anyhow::anyhow!("{e:?}"))? as f64 / USDC as f64)
     }
@@ -118,33 +123,35 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let market = MarketKeys::legacy(Pubkey::new_unique(), usdc);
     let long = market.token(30_000);
     let short = market.token(-10_000);
-    let keeper = bank.funded_keypair().await;
-    let keeper_collateral = bank.create_token_account(usdc, keeper.pubkey()).await;
-    let mut d = Demo { bank, market, tokens: vec![("3x long", long), ("1x short", short)], keeper, keeper_collateral, price_e8: 0 };
+    let keeper = Keeper::new(bank.funded_keypair().await, KeeperConfig::default());
+    let keeper_collateral = get_associated_token_address(&keeper.pubkey(), &usdc);
+    let mut d = Demo { chain: BankChain::new(bank), market, tokens: vec![("3x long", long), ("1x short", short)], keeper, price_e8: 0 };
     d.publish(path[0].price_e8).await;
     let a = admin.pubkey();
-    d.bank.send(&[ix::initialize_config(a, treasury.pubkey())], &[&admin]).await.unwrap();
-    d.bank.send(&[ix::create_market(a, &market, OracleKind::PythLegacy, defaults::market_params())], &[&admin]).await.unwrap();
+    d.chain.bank.send(&[ix::initialize_config(a, treasury.pubkey())], &[&admin]).await.unwrap();
+    d.chain.bank.send(&[ix::create_market(a, &market, OracleKind::PythLegacy, defaults::market_params())], &[&admin]).await.unwrap();
     for (_, t) in d.tokens.clone() {
-        d.bank.send(&[ix::create_leveraged_token(a, &t, defaults::token_params(t.target_leverage_bps, USDC))], &[&admin]).await.unwrap();
+        d.chain.bank.send(&[ix::create_leveraged_token(a, &t, defaults::token_params(t.target_leverage_bps, USDC))], &[&admin]).await.unwrap();
     }
-    let treasury_collateral = d.bank.create_token_account(usdc, treasury.pubkey()).await;
+    let treasury_collateral = d.chain.bank.create_token_account(usdc, treasury.pubkey()).await;
 
-    let lp = d.bank.funded_keypair().await;
-    let lp_collateral = d.bank.create_token_account(usdc, lp.pubkey()).await;
-    let lp_shares = d.bank.create_token_account(market.lp_mint, lp.pubkey()).await;
-    d.bank.mint_to(usdc, lp_collateral, 1_000_000 * USDC).await;
-    d.bank.send(&[ix::deposit_liquidity(lp.pubkey(), &market, lp_collateral, lp_shares, 1_000_000 * USDC, 0)], &[&lp]).await.unwrap();
+    let lp = d.chain.bank.funded_keypair().await;
+    let lp_collateral = d.chain.bank.create_token_account(usdc, lp.pubkey()).await;
+    let lp_shares = d.chain.bank.create_token_account(market.lp_mint, lp.pubkey()).await;
+    d.chain.bank.mint_to(usdc, lp_collateral, 1_000_000 * USDC).await;
+    d.chain.bank.send(&[ix::deposit_liquidity(lp.pubkey(), &market, lp_collateral, lp_shares, 1_000_000 * USDC, 0)], &[&lp]).await.unwrap();
 
-    let holder = d.bank.funded_keypair().await;
-    let holder_collateral = d.bank.create_token_account(usdc, holder.pubkey()).await;
-    d.bank.mint_to(usdc, holder_collateral, 20_000 * USDC).await;
+    let holder = d.chain.bank.funded_keypair().await;
+    let holder_collateral = d.chain.bank.create_token_account(usdc, holder.pubkey()).await;
+    d.chain.bank.mint_to(usdc, holder_collateral, 20_000 * USDC).await;
     let mut holder_shares = Vec::new();
     for (_, t) in d.tokens.clone() {
-        let acc = d.bank.create_token_account(t.share_mint, holder.pubkey()).await;
-        d.bank.send(&[ix::mint(holder.pubkey(), &t, holder_collateral, acc, 10_000 * USDC, 0)], &[&holder]).await.unwrap();
+        let acc = d.chain.bank.create_token_account(t.share_mint, holder.pubkey()).await;
+        d.chain.bank.send(&[ix::mint(holder.pubkey(), &t, holder_collateral, acc, 10_000 * USDC, 0)], &[&holder]).await.unwrap();
         holder_shares.push(acc);
     }
+    // The keeper discovers what this chain has seen (the bank has no getProgramAccounts).
+    d.chain.track([leveraged_token::pda::config().0, market.market, long.token, short.token]);
     println!("deployed: market {} (pool 1,000,000 USDC), tokens 3x long {} and 1x short {}", market.market, long.token, short.token);
     println!("holder minted 10,000 USDC of each at ${:.2}\n", path[0].price_e8 as f64 / 1e8);
 
@@ -153,14 +160,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let mut ideal = [1.0f64; 2];
     let mut last_close = path[0].price_e8 as f64;
     let mut rebalances = 0;
-    let slot0 = d.bank.slot().await;
+    let slot0 = d.chain.bank.slot().await;
     let progress = progress::bar(path.len() as u64, "demo");
     for (i, p) in path.iter().enumerate().skip(1) {
         progress.set_position(i as u64);
         // Slots follow the path's own time (no drift from per-step rounding), at least one per point.
-        let now = d.bank.slot().await;
+        let now = d.chain.bank.slot().await;
         let target = slot0 + ((p.unix_ms - start) / SLOT_MS) as u64;
-        d.bank.warp(target.saturating_sub(now).max(1)).await;
+        d.chain.bank.warp(target.saturating_sub(now).max(1)).await;
         d.publish(p.price_e8).await;
         // Ideal daily-reset return, compounded at each day's close.
         if (p.unix_ms - start) % DAY_MS == 3 * DAY_MS / 4 {
@@ -169,20 +176,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             ideal[1] *= 1.0 - r;
             last_close = p.price_e8 as f64;
         }
-        let slot = d.bank.slot().await;
-        for (name, t) in d.tokens.clone() {
-            let v = d.view(&t).await;
-            let decision = decide(&v, &d.price(), slot, 0).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            if !matches!(decision, Decision::Rebalance { .. } | Decision::Wipe { .. }) {
-                continue;
-            }
-            let out = d.bank.send(&[ix::rebalance(d.keeper.pubkey(), &t, d.keeper_collateral)], &[&d.keeper.insecure_clone()]).await;
-            let events = out.events::<Rebalanced>();
-            let wiped = out.events::<TokenWiped>();
-            out.unwrap();
+        // The keeper's own loop: Fetch → Decide → Fire → Emit, as `lt-keeper` runs it.
+        let report = d.keeper.run_once(&mut d.chain).await.map_err(|e| anyhow::anyhow!("keeper: {e}"))?;
+        for (token, outcome) in report.outcomes {
+            let Outcome::Landed { report: tx, .. } = outcome else { continue };
+            let Some((name, t)) = d.tokens.iter().find(|(_, t)| t.token == token).cloned() else { continue };
             rebalances += 1;
             let nav = d.nav(&t).await?;
-            if let Some(e) = events.first() {
+            if let Some(e) = decode_events::<Rebalanced>(&tx.logs).first() {
                 progress.suspend(|| {
                     println!(
                         "{:<10} {:>10.2} {:<9} {:<10} {:>7.2}x {:>7.2}x {:>14.2} {:>10.4}",
@@ -196,7 +197,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
                         nav
                     )
                 });
-            } else if let Some(w) = wiped.first() {
+            } else if let Some(w) = decode_events::<TokenWiped>(&tx.logs).first() {
                 progress.suspend(|| println!("{:<10} {:>10.2} {:<9} WIPED: bad debt {} USDC absorbed by the pool", date(p.unix_ms), p.price_e8 as f64 / 1e8, name, usd(w.bad_debt)));
             }
         }
@@ -210,13 +211,13 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!("\n{} rebalances over {} days; underlying {:+.2}% (${:.2} → ${:.2})\n", rebalances, args.days, underlying * 100.0, path[0].price_e8 as f64 / 1e8, end_price / 1e8);
     println!("{:<9} {:>12} {:>12} {:>9} {:>16} {:>11} {:>12} {:>12}", "token", "paid USDC", "got USDC", "return", "ideal daily 1x/3x", "rebalances", "trade fees", "keeper paid");
     for (k, ((name, t), shares)) in d.tokens.clone().iter().zip(&holder_shares).enumerate() {
-        let before = d.bank.balance(holder_collateral).await;
-        let n = d.bank.balance(*shares).await;
-        let state: LeveragedToken = d.bank.account(t.token).await;
+        let before = d.chain.bank.balance(holder_collateral).await;
+        let n = d.chain.bank.balance(*shares).await;
+        let state: LeveragedToken = d.chain.bank.account(t.token).await;
         if n > 0 {
-            d.bank.send(&[ix::redeem(holder.pubkey(), t, *shares, holder_collateral, n, 0)], &[&holder]).await.unwrap();
+            d.chain.bank.send(&[ix::redeem(holder.pubkey(), t, *shares, holder_collateral, n, 0)], &[&holder]).await.unwrap();
         }
-        let got = d.bank.balance(holder_collateral).await - before;
+        let got = d.chain.bank.balance(holder_collateral).await - before;
         let ret = got as f64 / (10_000 * USDC) as f64 - 1.0;
         println!(
             "{:<9} {:>12} {:>12} {:>8.2}% {:>15.2}% {:>11} {:>12} {:>12}",
@@ -229,19 +230,20 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             usd(state.total_trade_fees),
             usd(state.total_keeper_rewards)
         );
-        let t_now: LeveragedToken = d.bank.account(t.token).await;
+        let t_now: LeveragedToken = d.chain.bank.account(t.token).await;
         if t_now.fees_owed > 0 {
-            d.bank.send(&[ix::collect_fees(t, treasury_collateral)], &[]).await.unwrap();
+            d.chain.bank.send(&[ix::collect_fees(t, treasury_collateral)], &[]).await.unwrap();
         }
     }
-    let lp_n = d.bank.balance(lp_shares).await;
-    d.bank.send(&[ix::withdraw_liquidity(lp.pubkey(), &market, lp_collateral, lp_shares, lp_n, 0)], &[&lp]).await.unwrap();
-    let lp_got = d.bank.balance(lp_collateral).await;
+    let lp_n = d.chain.bank.balance(lp_shares).await;
+    d.chain.bank.send(&[ix::withdraw_liquidity(lp.pubkey(), &market, lp_collateral, lp_shares, lp_n, 0)], &[&lp]).await.unwrap();
+    let lp_got = d.chain.bank.balance(lp_collateral).await;
     println!(
         "\nLP pool: deposited 1,000,000.00 USDC, withdrew {} USDC ({:+.4}%): trade fees, borrow fees and the holders' losses, less their gains",
         usd(lp_got),
         (lp_got as f64 / 1e12 - 1.0) * 100.0
     );
-    println!("treasury: {} USDC of mint/redeem/streaming fees; keeper: {} USDC of rewards", usd(d.bank.balance(treasury_collateral).await), usd(d.bank.balance(d.keeper_collateral).await));
+    let keeper_paid = if d.chain.bank.raw_account(keeper_collateral).await.is_some() { d.chain.bank.balance(keeper_collateral).await } else { 0 };
+    println!("treasury: {} USDC of mint/redeem/streaming fees; keeper: {} USDC of rewards", usd(d.chain.bank.balance(treasury_collateral).await), usd(keeper_paid));
     Ok(())
 }
