@@ -147,7 +147,7 @@ async fn admin_transfer_takes_two_steps_and_the_old_admin_loses_every_right() {
     out.clone().unwrap();
     let ev = out.events::<PauseSet>();
     assert_eq!(ev.len(), 1);
-    assert_eq!((ev[0].scope, ev[0].old_flags, ev[0].new_flags), (0, 0, PAUSE_MINT));
+    assert_eq!((ev[0].scope, ev[0].old_flags, ev[0].new_flags), (leveraged_token::pause::PauseScope::Global, 0, PAUSE_MINT));
     let c: Config = w.bank.account(config_key()).await;
     assert_eq!(c.pause_flags, PAUSE_MINT);
     // The proposal was consumed: accepting again is refused.
@@ -212,7 +212,7 @@ async fn invalid_token_parameters_are_refused_on_update() {
         // 1e8 / 30,000 = 3,333.3 bps is the move that zeroes a 3x token.
         ("deviation at the zeroing move", |p| p.deviation_bps = 3_334),
         ("zero deviation", |p| p.deviation_bps = 0),
-        ("zero max_slots", |p| p.max_slots = 0),
+        ("zero rebalance_period_slots", |p| p.rebalance_period_slots = 0),
         ("mint fee above 500 bps", |p| p.mint_fee_bps = MAX_MINT_REDEEM_FEE_BPS + 1),
     ];
     for (what, f) in cases {
@@ -272,7 +272,7 @@ async fn a_token_parameter_update_is_stored_and_emits_the_old_and_new_parameters
         band_max_bps: 35_000,
         ripcord_bps: 45_000,
         deviation_bps: 2_000,
-        max_slots: 10_000,
+        rebalance_period_slots: 10_000,
         max_notional_per_call: 50_000 * USDC,
         keeper_reward: 2 * USDC,
         keeper_reward_cap_bps: 20,

@@ -934,7 +934,7 @@ async fn forged_clock_does_not_open_the_rebalance_gate() {
     let b = kp(&w, Who::Bob);
     let ixb = with_appended(rebalance_ix(&w, w.long), &[fake, clock_sysvar()], false);
     refused!(&mut w, ixb, &[&b], Program(ErrorCode::RebalanceNotNeeded), &[fake]).await;
-    assert_eq!(w.token_state(w.long).await.last_rebalance_slot, t0.last_rebalance_slot);
+    assert_eq!(w.token_state(w.long).await.schedule_anchor_slot, t0.schedule_anchor_slot);
 }
 
 #[tokio::test]
@@ -964,7 +964,7 @@ async fn forged_clock_does_not_change_the_slot_a_mint_records() {
     let a = kp(&w, Who::Alice);
     w.bank.send(&[with_appended(mint_ix(&w, w.long, 1_000 * USDC), &[fake], false)], &[&a]).await.unwrap();
     let t = w.token_state(w.long).await;
-    assert_eq!((t.last_fee_slot, t.last_rebalance_slot), (now, now));
+    assert_eq!((t.last_fee_slot, t.schedule_anchor_slot), (now, now));
     assert_eq!(w.market_state().await.last_accrual_slot, now);
 }
 
@@ -1248,8 +1248,8 @@ async fn spam_after_a_rebalance_from_many_callers_is_refused_and_pays_nothing() 
     }
     let t = w.token_state(w.long).await;
     assert_eq!(
-        (t.rebalance_count, t.total_keeper_rewards, t.last_rebalance_slot, t.last_rebalance_price),
-        (t0.rebalance_count, t0.total_keeper_rewards, t0.last_rebalance_slot, t0.last_rebalance_price)
+        (t.rebalance_count, t.total_keeper_rewards, t.schedule_anchor_slot, t.last_rebalance_price),
+        (t0.rebalance_count, t0.total_keeper_rewards, t0.schedule_anchor_slot, t0.last_rebalance_price)
     );
     for acc in extra {
         assert_eq!(w.bank.balance(acc).await, 0);
@@ -1262,25 +1262,25 @@ async fn refused_rebalances_do_not_reset_the_time_trigger() {
     w.set_price(110 * USD).await;
     w.rebalance(Who::Bob, w.long).await.unwrap();
     let t0 = w.token_state(w.long).await;
-    let max_slots = t0.params.max_slots;
+    let rebalance_period_slots = t0.params.rebalance_period_slots;
     let b = kp(&w, Who::Bob);
     let mut elapsed = 0;
-    while elapsed + max_slots / 10 < max_slots {
-        w.warp(max_slots / 10).await;
-        elapsed += max_slots / 10;
+    while elapsed + rebalance_period_slots / 10 < rebalance_period_slots {
+        w.warp(rebalance_period_slots / 10).await;
+        elapsed += rebalance_period_slots / 10;
         refused!(&mut w, rebalance_ix(&w, w.long), &[&b], Program(ErrorCode::RebalanceNotNeeded), &[]).await;
-        assert_eq!(w.token_state(w.long).await.last_rebalance_slot, t0.last_rebalance_slot, "after {elapsed} slots");
+        assert_eq!(w.token_state(w.long).await.schedule_anchor_slot, t0.schedule_anchor_slot, "after {elapsed} slots");
     }
-    // The trigger counts from the last real rebalance: it opens exactly max_slots after it.
+    // The trigger counts from the last real rebalance: it opens exactly rebalance_period_slots after it.
     let now = w.bank.slot().await;
-    w.warp(t0.last_rebalance_slot + max_slots - now - 1).await;
+    w.warp(t0.schedule_anchor_slot + rebalance_period_slots - now - 1).await;
     refused!(&mut w, rebalance_ix(&w, w.long), &[&b], Program(ErrorCode::RebalanceNotNeeded), &[]).await;
     w.warp(1).await;
     let out = w.rebalance(Who::Bob, w.long).await;
     let ev = out.events::<Rebalanced>();
     out.unwrap();
     assert_eq!(ev[0].triggers, TRIGGER_TIME);
-    assert_eq!(w.token_state(w.long).await.last_rebalance_slot, t0.last_rebalance_slot + max_slots);
+    assert_eq!(w.token_state(w.long).await.schedule_anchor_slot, t0.schedule_anchor_slot + rebalance_period_slots);
 }
 
 #[tokio::test]

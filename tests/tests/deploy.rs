@@ -12,7 +12,7 @@ use leveraged_token::state::{Config, LeveragedToken, Market, OracleKind, TokenSt
 use leveraged_token_harness::bank::Bank;
 use leveraged_token_harness::BankChain;
 use leveraged_token_sdk::chain::{Chain, ChainError, TxReport};
-use leveraged_token_sdk::deploy::{self, Action, DeployConfig, DeployError, FieldDiff};
+use leveraged_token_sdk::deploy::{self, DeployAction, DeployConfig, DeployError, FieldDiff};
 use leveraged_token_sdk::oracle_fixture::{legacy_price_account, pull_price_account};
 use leveraged_token_sdk::{defaults, MarketKeys, MarketParams, TokenKeys, TokenParams, PROGRAM_ID};
 use pyth_sdk_solana::state::PriceStatus;
@@ -190,11 +190,11 @@ fn kinds(plan: &deploy::Plan) -> Vec<&'static str> {
     plan.actions
         .iter()
         .map(|a| match a {
-            Action::InitConfig { .. } => "InitConfig",
-            Action::CreateMarket { .. } => "CreateMarket",
-            Action::UpdateMarketParams { .. } => "UpdateMarketParams",
-            Action::CreateToken { .. } => "CreateToken",
-            Action::UpdateTokenParams { .. } => "UpdateTokenParams",
+            DeployAction::InitConfig { .. } => "InitConfig",
+            DeployAction::CreateMarket { .. } => "CreateMarket",
+            DeployAction::UpdateMarketParams { .. } => "UpdateMarketParams",
+            DeployAction::CreateToken { .. } => "CreateToken",
+            DeployAction::UpdateTokenParams { .. } => "UpdateTokenParams",
         })
         .collect()
 }
@@ -275,7 +275,7 @@ async fn changing_one_token_param_is_exactly_one_update_with_its_diff() {
     let want = TokenParams { mint_fee_bps: 25, ..defaults::token_params(30_000, USDC) };
     assert_eq!(
         plan.actions,
-        [Action::UpdateTokenParams { label: "BTC/USD 3x long".into(), token: long.token, params: want, diff: vec![FieldDiff { field: "mint_fee_bps", old: "10".into(), new: "25".into() }] }]
+        [DeployAction::UpdateTokenParams { label: "BTC/USD 3x long".into(), token: long.token, params: want, diff: vec![FieldDiff { field: "mint_fee_bps", old: "10".into(), new: "25".into() }] }]
     );
     assert!(plan.to_string().contains("mint_fee_bps: 10 -> 25"), "{plan}");
 
@@ -311,7 +311,7 @@ async fn every_param_field_changed_alone_is_planned_as_one_update_naming_it() {
         for cand in [v + 1, v - 1] {
             let Ok(plan) = env.plan(&env.config(&format!("{field} = {cand}"))).await else { continue };
             match plan.actions.as_slice() {
-                [Action::UpdateTokenParams { token, diff, .. }] => {
+                [DeployAction::UpdateTokenParams { token, diff, .. }] => {
                     assert_eq!(*token, long.token, "{field}");
                     assert_eq!(diff, &[FieldDiff { field, old: v.to_string(), new: cand.to_string() }]);
                 }
@@ -330,7 +330,7 @@ async fn every_param_field_changed_alone_is_planned_as_one_update_naming_it() {
             let text = env.toml("").replacen(&btc_oracle, &format!("{btc_oracle}\n[markets.params]\n{field} = {cand}\n"), 1);
             let Ok(plan) = env.plan(&DeployConfig::from_toml_str(&text).unwrap()).await else { continue };
             match plan.actions.as_slice() {
-                [Action::UpdateMarketParams { market, diff, .. }] => {
+                [DeployAction::UpdateMarketParams { market, diff, .. }] => {
                     assert_eq!(*market, env.btc().market, "{field}");
                     assert_eq!(diff, &[FieldDiff { field, old: v.to_string(), new: cand.to_string() }]);
                 }
@@ -350,7 +350,7 @@ async fn changing_a_market_param_is_one_market_update() {
     let text = env.toml("").replace("trade_fee_bps = 8", "trade_fee_bps = 9");
     let plan = env.plan(&DeployConfig::from_toml_str(&text).unwrap()).await.unwrap();
     match plan.actions.as_slice() {
-        [Action::UpdateMarketParams { market, diff, .. }] => {
+        [DeployAction::UpdateMarketParams { market, diff, .. }] => {
             assert_eq!(*market, env.sol().market);
             assert_eq!(diff, &[FieldDiff { field: "trade_fee_bps", old: "8".into(), new: "9".into() }]);
         }

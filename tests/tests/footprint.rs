@@ -142,7 +142,7 @@ const EXPECTED_HEAP: [(&str, usize, usize); 16] = [
     ("deposit_liquidity", 1080, 2276),
     ("create_leveraged_token", 1080, 2392),
     ("mint", 1320, 3306),
-    ("rebalance", 1080, 2845),
+    ("rebalance", 1080, 2836),
     ("redeem", 1320, 3306),
     ("withdraw_liquidity", 1080, 2276),
     ("collect_fees", 720, 1926),

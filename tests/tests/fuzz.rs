@@ -985,7 +985,7 @@ impl Fuzz {
         }
         self.equity_matches(ti, r.equity_after);
         let t = self.token_state(ti);
-        if t.last_rebalance_slot < before_state.last_rebalance_slot || t.rebalance_count != before_state.rebalance_count + 1 {
+        if t.schedule_anchor_slot < before_state.schedule_anchor_slot || t.rebalance_count != before_state.rebalance_count + 1 {
             self.fail("rebalance bookkeeping");
         }
         // 6. Leverage lands within 2 bps of target unless capped or the equity is dust.
@@ -1229,7 +1229,7 @@ impl Fuzz {
             p.ripcord_bps = p.band_max_bps + t * r.gen_range(5..=30) / 100;
             let max_dev = (100_000_000 / t).saturating_sub(1).min(5_000);
             p.deviation_bps = r.gen_range(100..=max_dev.max(101));
-            p.max_slots = r.gen_range(500..=216_000);
+            p.rebalance_period_slots = r.gen_range(500..=216_000);
             p.max_notional_per_call = if r.gen_bool(0.5) { 0 } else { r.gen_range(100..=20_000) * unit };
             p.keeper_reward = r.gen_range(0..=5) * unit;
             p.keeper_reward_cap_bps = r.gen_range(0..=100);
@@ -1243,7 +1243,7 @@ impl Fuzz {
                 1 => p.band_max_bps = t - 1,
                 2 => p.ripcord_bps = p.band_max_bps,
                 3 => p.deviation_bps = if r.gen_bool(0.5) { 0 } else { (100_000_000 / t) + 1 },
-                4 => p.max_slots = 0,
+                4 => p.rebalance_period_slots = 0,
                 _ => p.mint_fee_bps = r.gen_range(501..=u16::MAX),
             }
         }

@@ -73,12 +73,12 @@ fn process_instruction(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8
 
 /// What a processed transaction returned.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct TxResult {
     pub result: Result<(), TransactionError>,
     pub logs: Vec<String>,
 }
 
-impl Outcome {
+impl TxResult {
     #[track_caller]
     pub fn unwrap(self, what: &str) -> Vec<String> {
         if let Err(e) = &self.result {
@@ -102,10 +102,10 @@ impl Harness {
         Self { ctx: sbf::start(pt).await, nonce: 0 }
     }
 
-    pub async fn process(&mut self, tx: Transaction) -> Outcome {
+    pub async fn process(&mut self, tx: Transaction) -> TxResult {
         match self.ctx.banks_client.process_transaction_with_metadata(tx).await {
-            Ok(r) => Outcome { result: r.result, logs: r.metadata.map(|m| m.log_messages).unwrap_or_default() },
-            Err(BanksClientError::TransactionError(e)) => Outcome { result: Err(e), logs: vec![] },
+            Ok(r) => TxResult { result: r.result, logs: r.metadata.map(|m| m.log_messages).unwrap_or_default() },
+            Err(BanksClientError::TransactionError(e)) => TxResult { result: Err(e), logs: vec![] },
             Err(e) => panic!("bank error: {e:?}"),
         }
     }

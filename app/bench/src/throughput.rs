@@ -49,7 +49,7 @@ pub fn views(template: &TokenView, n: usize) -> Vec<TokenView> {
             let mut v = template.clone();
             let drift = (i % 61) as u128; // 0..60 → −30 %..+30 %
             v.token.last_rebalance_price = template.token.last_rebalance_price * (70 + drift) / 100;
-            v.token.last_rebalance_slot = template.token.last_rebalance_slot.saturating_sub((i as u64 * 3_541) % 216_000);
+            v.token.schedule_anchor_slot = template.token.schedule_anchor_slot.saturating_sub((i as u64 * 3_541) % 216_000);
             v
         })
         .collect()

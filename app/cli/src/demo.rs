@@ -17,10 +17,11 @@ use anchor_spl::associated_token::get_associated_token_address;
 use anyhow::{bail, Result};
 use leveraged_token::events::{Rebalanced, TokenWiped};
 use leveraged_token::math::price::normalize_price;
+use leveraged_token::math::rebalance::trigger_name;
 use leveraged_token::state::{LeveragedToken, Market};
 use leveraged_token_harness::bank::{self, Bank};
 use leveraged_token_harness::BankChain;
-use leveraged_token_keeper::{Keeper, KeeperConfig, Outcome};
+use leveraged_token_keeper::{FireOutcome, Keeper, KeeperConfig};
 use leveraged_token_replay::report::date;
 use leveraged_token_replay::{history, progress};
 use leveraged_token_sdk::decide::{nav_per_share, settle_view, TokenView};
@@ -179,7 +180,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         // The keeper's own loop: Fetch → Decide → Fire → Emit, as `lt-keeper` runs it.
         let report = d.keeper.run_once(&mut d.chain).await.map_err(|e| anyhow::anyhow!("keeper: {e}"))?;
         for (token, outcome) in report.outcomes {
-            let Outcome::Landed { report: tx, .. } = outcome else { continue };
+            let FireOutcome::Landed { report: tx, .. } = outcome else { continue };
             let Some((name, t)) = d.tokens.iter().find(|(_, t)| t.token == token).cloned() else { continue };
             rebalances += 1;
             let nav = d.nav(&t).await?;
@@ -190,7 +191,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
                         date(p.unix_ms),
                         p.price_e8 as f64 / 1e8,
                         name,
-                        e.trigger,
+                        trigger_name(e.triggers),
                         e.leverage_before_bps as f64 / 1e4,
                         e.leverage_after_bps as f64 / 1e4,
                         e.trade_notional as f64 / USDC as f64,

@@ -641,7 +641,7 @@ mod tests {
                     std::hint::black_box(vec![0u8; 10_000]);
                 }
                 // The event's host-only base64 copy (and its log line).
-                let ev = leveraged_token::events::PauseSet { scope: 0, target: Pubkey::default(), old_flags: 0, new_flags: 1 };
+                let ev = leveraged_token::events::PauseSet { scope: leveraged_token::pause::PauseScope::Global, target: Pubkey::default(), old_flags: 0, new_flags: 1 };
                 leveraged_token::events::host_log_event(&ev);
                 std::hint::black_box(vec![0u8; 24]);
             });

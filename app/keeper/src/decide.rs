@@ -13,7 +13,7 @@ use crate::fetch::{Snapshot, TokenSnapshot};
 
 /// What to send for one token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum RebalanceAction {
     /// A trigger holds; `trigger` names it.
     Rebalance { trigger: &'static str, plan: RebalancePlan },
     /// The settlement would wipe the token: `rebalance` lands the wipe.
@@ -24,7 +24,7 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intent {
     pub keys: TokenKeys,
-    pub action: Action,
+    pub action: RebalanceAction,
     /// The keeper's collateral account (ATA) for this market's mint.
     pub keeper_collateral: Pubkey,
     /// Its balance at fetch time (`None`: the account does not exist yet).
@@ -72,8 +72,8 @@ pub fn decide_token(global_pause_flags: Option<u8>, t: &TokenSnapshot, slot: u64
         Err(issue) => return skip(issue.to_string()),
     };
     let action = match sdk_decide(&t.view, &price, slot, global_pause_flags) {
-        Ok(Decision::Rebalance { plan, trigger }) => Action::Rebalance { trigger, plan },
-        Ok(Decision::Wipe { bad_debt }) => Action::Wipe { bad_debt },
+        Ok(Decision::Rebalance { plan, trigger }) => RebalanceAction::Rebalance { trigger, plan },
+        Ok(Decision::Wipe { bad_debt }) => RebalanceAction::Wipe { bad_debt },
         Ok(Decision::NotNeeded { leverage_bps }) => {
             let lev = leverage_bps.map(|l| format!("{:.4}x", l as f64 / 1e4)).unwrap_or_else(|| "n/a".into());
             return skip(format!("not needed (leverage {lev})"));

@@ -53,7 +53,7 @@ impl Default for FireOptions {
 
 /// What firing one intent came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum FireOutcome {
     /// The rebalance landed.
     Landed {
         report: TxReport,
@@ -229,42 +229,42 @@ async fn submit<C: Chain>(chain: &mut C, opts: &FireOptions, simulate: bool, mak
 }
 
 /// Fire one intent: simulate, size the compute limit, send (unless dry-run).
-pub async fn fire<C: Chain>(chain: &mut C, payer: &Keypair, intent: &Intent, create_collateral: bool, opts: &FireOptions) -> Outcome {
+pub async fn fire<C: Chain>(chain: &mut C, payer: &Keypair, intent: &Intent, create_collateral: bool, opts: &FireOptions) -> FireOutcome {
     let caller = payer.pubkey();
     let build = |limit: u32| move |blockhash: Hash| Transaction::new_signed_with_payer(&instructions(&caller, intent, create_collateral, limit, opts.priority_fee), Some(&caller), &[payer], blockhash);
 
     let (sim, _) = match submit(chain, opts, true, build(MAX_COMPUTE_UNITS)).await {
         Ok(r) => r,
-        Err(e) => return Outcome::Failed { reason: e.reason, sent: false },
+        Err(e) => return FireOutcome::Failed { reason: e.reason, sent: false },
     };
     let rebalance_index = if create_collateral { 3 } else { 2 };
     match classify(&sim, rebalance_index) {
         Class::Ok => {}
-        Class::Lost(why) => return Outcome::Skipped { reason: format!("simulation: {why}"), sent: false },
+        Class::Lost(why) => return FireOutcome::Skipped { reason: format!("simulation: {why}"), sent: false },
         Class::Retry => unreachable!("submit retries these"),
-        Class::Failed(why) => return Outcome::Failed { reason: format!("simulation: {why}"), sent: false },
+        Class::Failed(why) => return FireOutcome::Failed { reason: format!("simulation: {why}"), sent: false },
     }
     let compute_limit = compute_unit_limit(sim.units_consumed);
     if opts.dry_run {
-        return Outcome::Simulated { units: sim.units_consumed, compute_limit };
+        return FireOutcome::Simulated { units: sim.units_consumed, compute_limit };
     }
 
     let (report, attempts) = match submit(chain, opts, false, build(compute_limit)).await {
         Ok(r) => r,
         // `sent`: whether any transaction went out (not when every attempt
         // failed before sending, e.g. fetching the blockhash).
-        Err(e) => return Outcome::Failed { reason: e.reason, sent: e.sent },
+        Err(e) => return FireOutcome::Failed { reason: e.reason, sent: e.sent },
     };
     if report.err == Some(TransactionError::AlreadyProcessed) {
         // A retry of a transaction that had landed after all (its status
         // could not be read; `submit` asks the chain first).
-        return Outcome::Landed { report: TxReport { err: None, ..report }, compute_limit, attempts };
+        return FireOutcome::Landed { report: TxReport { err: None, ..report }, compute_limit, attempts };
     }
     match classify(&report, rebalance_index) {
-        Class::Ok => Outcome::Landed { report, compute_limit, attempts },
-        Class::Lost(why) => Outcome::Skipped { reason: why.to_string(), sent: true },
+        Class::Ok => FireOutcome::Landed { report, compute_limit, attempts },
+        Class::Lost(why) => FireOutcome::Skipped { reason: why.to_string(), sent: true },
         Class::Retry => unreachable!("submit retries these"),
-        Class::Failed(why) => Outcome::Failed { reason: why, sent: true },
+        Class::Failed(why) => FireOutcome::Failed { reason: why, sent: true },
     }
 }
 

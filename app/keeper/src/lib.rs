@@ -34,10 +34,10 @@ use leveraged_token_sdk::chain::{Chain, ChainError};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-pub use decide::{Action, Intent, Verdict};
+pub use decide::{Intent, RebalanceAction, Verdict};
 pub use emit::{Counters, Metrics};
 pub use fetch::{Discovery, Snapshot, TokenSnapshot};
-pub use fire::{FireOptions, Outcome};
+pub use fire::{FireOptions, FireOutcome};
 
 /// Keeper settings.
 #[derive(Debug, Clone)]
@@ -61,7 +61,7 @@ impl Default for KeeperConfig {
 pub struct LoopReport {
     pub slot: u64,
     pub counts: Counters,
-    pub outcomes: Vec<(Pubkey, Outcome)>,
+    pub outcomes: Vec<(Pubkey, FireOutcome)>,
 }
 
 /// A keeper: its fee-paying keypair, its counters and what it learned.
@@ -132,7 +132,7 @@ impl Keeper {
             match v {
                 Verdict::Fire(i) => {
                     match &i.action {
-                        Action::Rebalance { trigger, plan } => tracing::info!(
+                        RebalanceAction::Rebalance { trigger, plan } => tracing::info!(
                             token = %i.keys.token,
                             trigger,
                             leverage_before_bps = plan.leverage_before_bps,
@@ -141,7 +141,7 @@ impl Keeper {
                             keeper_reward = plan.keeper_reward,
                             "gate open: rebalance"
                         ),
-                        Action::Wipe { bad_debt } => tracing::warn!(token = %i.keys.token, bad_debt, "settlement wipes the token: rebalance lands the wipe"),
+                        RebalanceAction::Wipe { bad_debt } => tracing::warn!(token = %i.keys.token, bad_debt, "settlement wipes the token: rebalance lands the wipe"),
                     }
                     intents.push(*i);
                 }
@@ -160,7 +160,7 @@ impl Keeper {
 
     /// Fire every intent in turn; counts sent/landed/skipped/failed/simulated
     /// and the reward earned.
-    pub async fn fire<C: Chain>(&mut self, chain: &mut C, intents: &[Intent]) -> Vec<(Pubkey, Outcome)> {
+    pub async fn fire<C: Chain>(&mut self, chain: &mut C, intents: &[Intent]) -> Vec<(Pubkey, FireOutcome)> {
         let mut out = Vec::with_capacity(intents.len());
         // Last known balance of each collateral account, for the reward by delta.
         let mut balances: HashMap<Pubkey, u64> = HashMap::new();
@@ -171,7 +171,7 @@ impl Keeper {
             let token = i.keys.token;
             let m = &self.metrics;
             match &o {
-                Outcome::Landed { report, compute_limit, attempts } => {
+                FireOutcome::Landed { report, compute_limit, attempts } => {
                     emit::add(&m.sent, 1);
                     emit::add(&m.landed, 1);
                     self.collateral_ready.insert(i.keeper_collateral);
@@ -195,16 +195,16 @@ impl Keeper {
                     emit::add(&m.reward_earned, reward);
                     tracing::info!(%token, signature = %report.signature, reward, compute_limit, attempts, "rebalance landed");
                 }
-                Outcome::Simulated { units, compute_limit } => {
+                FireOutcome::Simulated { units, compute_limit } => {
                     emit::add(&m.simulated, 1);
                     tracing::info!(%token, units = ?units, compute_limit, "dry run: simulation passed, not sent");
                 }
-                Outcome::Skipped { reason, sent } => {
+                FireOutcome::Skipped { reason, sent } => {
                     emit::add(&m.skipped, 1);
                     emit::add(&m.sent, u64::from(*sent));
                     tracing::info!(%token, %reason, sent, "skipped: another keeper or the state got there first");
                 }
-                Outcome::Failed { reason, sent } => {
+                FireOutcome::Failed { reason, sent } => {
                     emit::add(&m.failed, 1);
                     emit::add(&m.sent, u64::from(*sent));
                     tracing::error!(%token, %reason, sent, "rebalance failed");

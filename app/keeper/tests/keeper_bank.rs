@@ -15,7 +15,7 @@ use leveraged_token::constants::PAUSE_REBALANCE;
 use leveraged_token::state::LeveragedToken;
 use leveraged_token_harness::bank::Bank;
 use leveraged_token_harness::BankChain;
-use leveraged_token_keeper::{Counters, FireOptions, Keeper, KeeperConfig, Outcome};
+use leveraged_token_keeper::{Counters, FireOptions, FireOutcome, Keeper, KeeperConfig};
 use leveraged_token_sdk::chain::{Chain, ChainError, TxReport};
 use leveraged_token_sdk::{defaults, ix, MarketKeys, TokenKeys};
 use solana_account::Account;
@@ -151,7 +151,7 @@ async fn open_gates_land_exactly_one_rebalance_per_open_token_in_one_loop() {
     assert_eq!(keeper.counters(), report.counts);
     assert_eq!(env.rebalance_counts().await, [1, 1, 0]);
     assert_eq!((env.chain.simulates, env.chain.sends), (2, 2), "one simulation and one send per open gate");
-    let landed: Vec<Pubkey> = report.outcomes.iter().filter(|(_, o)| matches!(o, Outcome::Landed { .. })).map(|(t, _)| *t).collect();
+    let landed: Vec<Pubkey> = report.outcomes.iter().filter(|(_, o)| matches!(o, FireOutcome::Landed { .. })).map(|(t, _)| *t).collect();
     let mut want = vec![env.long3.token, env.short1.token];
     want.sort();
     assert_eq!(landed, want);
@@ -204,7 +204,7 @@ async fn two_racing_keepers_land_one_rebalance_per_token_and_the_loser_counts_sk
     assert_eq!(env.rebalance_counts().await, [1, 1, 0], "exactly one rebalance per open gate");
     assert_eq!(a.counters(), counters(3, 2, 2, 1, 0, 0, 2 * REWARD, 0));
     assert_eq!(b.counters(), counters(3, 0, 0, 3, 0, 0, 0, 0), "B: refused in simulation, skipped, nothing sent, nothing failed");
-    assert!(outcomes_b.iter().all(|(_, o)| matches!(o, Outcome::Skipped { sent: false, .. })), "{outcomes_b:?}");
+    assert!(outcomes_b.iter().all(|(_, o)| matches!(o, FireOutcome::Skipped { sent: false, .. })), "{outcomes_b:?}");
     let b_ata = env.keeper_collateral(&b);
     assert!(env.chain.bank().raw_account(b_ata).await.is_none(), "B's failed simulation created nothing");
 }
@@ -227,7 +227,7 @@ async fn a_rebalance_front_run_between_simulation_and_send_counts_skipped_not_fa
 
     assert_eq!(env.rebalance_counts().await, [1, 1, 0]);
     assert_eq!(report.counts, counters(3, 2, 1, 2, 0, 0, REWARD, 1), "the front-run send is sent, refused on chain and skipped");
-    assert!(matches!(&report.outcomes[0], (tok, Outcome::Skipped { sent: true, .. }) if *tok == first), "{:?}", report.outcomes);
+    assert!(matches!(&report.outcomes[0], (tok, FireOutcome::Skipped { sent: true, .. }) if *tok == first), "{:?}", report.outcomes);
 }
 
 #[tokio::test]
@@ -246,7 +246,7 @@ async fn dry_run_simulates_but_sends_nothing() {
     assert!(env.chain.bank().raw_account(ata).await.is_none(), "no ATA created");
     assert_eq!(env.lamports(keeper.pubkey()).await, lamports);
     for (_, o) in &report.outcomes {
-        let Outcome::Simulated { compute_limit, .. } = o else { panic!("{o:?}") };
+        let FireOutcome::Simulated { compute_limit, .. } = o else { panic!("{o:?}") };
         assert!((50_000..=1_400_000).contains(compute_limit));
     }
 }
@@ -290,7 +290,7 @@ async fn an_expired_blockhash_is_retried_with_a_fresh_one_and_lands() {
 
     assert_eq!(report.counts, counters(3, 2, 2, 1, 0, 0, 2 * REWARD, 1));
     assert_eq!(env.rebalance_counts().await, [1, 1, 0]);
-    assert!(matches!(report.outcomes[0].1, Outcome::Landed { attempts: 3, .. }), "{:?}", report.outcomes[0]);
+    assert!(matches!(report.outcomes[0].1, FireOutcome::Landed { attempts: 3, .. }), "{:?}", report.outcomes[0]);
     assert_eq!(env.chain.sends, 4, "two failed attempts, then one send per token");
 }
 
@@ -305,7 +305,7 @@ async fn retries_are_bounded_and_then_count_as_failed() {
 
     // The first token exhausts its 3 attempts; the second lands.
     assert_eq!(report.counts, counters(3, 2, 1, 1, 1, 0, REWARD, 1));
-    assert!(matches!(&report.outcomes[0].1, Outcome::Failed { sent: true, reason } if reason.contains("gave up after 3 attempts")), "{:?}", report.outcomes[0]);
+    assert!(matches!(&report.outcomes[0].1, FireOutcome::Failed { sent: true, reason } if reason.contains("gave up after 3 attempts")), "{:?}", report.outcomes[0]);
     assert_eq!(env.chain.sends, 4);
 }
 

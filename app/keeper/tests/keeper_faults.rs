@@ -25,7 +25,7 @@ use leveraged_token::state::LeveragedToken;
 use leveraged_token_harness::bank::{decode_events, Bank};
 use leveraged_token_harness::faults::{Fault, FaultLog, FaultyChain, Op, Schedule, Shared};
 use leveraged_token_harness::BankChain;
-use leveraged_token_keeper::{decide, fetch, Counters, Discovery, FireOptions, Keeper, KeeperConfig, Outcome, Verdict};
+use leveraged_token_keeper::{decide, fetch, Counters, Discovery, FireOptions, FireOutcome, Keeper, KeeperConfig, Verdict};
 use leveraged_token_sdk::{ix, MarketKeys, TokenKeys};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -135,8 +135,8 @@ async fn open_gates(chain: &mut BankChain, tokens: &[TokenKeys; 3]) -> BTreeMap<
             Verdict::Fire(i) => {
                 let ix = tokens.iter().position(|t| t.token == i.keys.token).expect("a known token");
                 let trigger = match i.action {
-                    leveraged_token_keeper::Action::Rebalance { trigger, .. } => trigger,
-                    leveraged_token_keeper::Action::Wipe { .. } => "wipe",
+                    leveraged_token_keeper::RebalanceAction::Rebalance { trigger, .. } => trigger,
+                    leveraged_token_keeper::RebalanceAction::Wipe { .. } => "wipe",
                 };
                 Some((ix, trigger))
             }
@@ -169,7 +169,7 @@ async fn end_state(bank: &mut Bank, tokens: &[TokenKeys; 3], market: &MarketKeys
         let a = bank.account::<LeveragedToken>(t.token).await;
         let vault = bank.balance(t.vault).await;
         let supply = bank.supply(t.share_mint).await;
-        out.push((a.rebalance_count, a.base, a.cost, a.last_rebalance_price, a.last_rebalance_slot, a.fees_owed, a.total_keeper_rewards, vault, supply));
+        out.push((a.rebalance_count, a.base, a.cost, a.last_rebalance_price, a.schedule_anchor_slot, a.fees_owed, a.total_keeper_rewards, vault, supply));
     }
     EndState { tokens: out, pool: bank.balance(market.pool_vault).await }
 }
@@ -466,7 +466,7 @@ async fn a_send_whose_answer_is_lost_is_looked_up_and_not_sent_again() {
     assert_eq!(env.chain.log.sends.len(), 2, "one send per open gate: nothing resent");
     assert!(env.chain.log.sends.iter().all(|s| s.landed() && s.fault == Some(Fault::ResponseLost)));
     assert_eq!(env.chain.log.calls(Op::Status), 2, "each lost answer looked up once");
-    assert!(r.outcomes.iter().all(|(_, o)| matches!(o, Outcome::Landed { attempts: 1, .. })), "{:?}", r.outcomes);
+    assert!(r.outcomes.iter().all(|(_, o)| matches!(o, FireOutcome::Landed { attempts: 1, .. })), "{:?}", r.outcomes);
     assert_eq!(r.counts.reward_earned, 2 * USDC, "the reward, without logs, from the balance");
     assert!(env.open_gates().await.is_empty());
 }
@@ -490,11 +490,11 @@ async fn a_lost_answer_the_chain_cannot_confirm_is_resent_once_refused_on_chain_
     // milliseconds, so either can happen; neither is a failure.
     let resend = env.chain.log.sends[1].forwarded.clone().expect("the resend reached the chain");
     match &r.outcomes[0].1 {
-        Outcome::Skipped { sent: true, .. } => {
+        FireOutcome::Skipped { sent: true, .. } => {
             assert_eq!(resend.custom_error(), Some(u32::from(ErrorCode::RebalanceNotNeeded)));
             assert_eq!(r.counts.landed, 1);
         }
-        Outcome::Landed { attempts: 2, .. } => {
+        FireOutcome::Landed { attempts: 2, .. } => {
             assert_eq!(resend.err, Some(TransactionError::AlreadyProcessed));
             assert_eq!(r.counts.landed, 2);
         }
@@ -512,7 +512,7 @@ async fn a_send_that_never_got_a_blockhash_counts_failed_but_not_sent() {
 
     let r = keeper.run_once(&mut env.chain).await.unwrap();
 
-    assert!(matches!(&r.outcomes[0].1, Outcome::Failed { sent: false, reason } if reason.contains("gave up after 3 attempts")), "{:?}", r.outcomes[0]);
+    assert!(matches!(&r.outcomes[0].1, FireOutcome::Failed { sent: false, reason } if reason.contains("gave up after 3 attempts")), "{:?}", r.outcomes[0]);
     assert_eq!((r.counts.sent, r.counts.landed, r.counts.failed), (1, 1, 1), "only the second token's send is counted");
     assert_eq!(env.chain.log.sends.len(), 1);
 }
@@ -528,14 +528,14 @@ async fn transient_rpc_errors_are_retried_within_the_attempt_bound() {
     let r = keeper.run_once(&mut env.chain).await.unwrap();
 
     assert_eq!((r.counts.landed, r.counts.failed), (2, 0));
-    assert!(matches!(r.outcomes[0].1, Outcome::Landed { attempts: 3, .. }), "{:?}", r.outcomes[0]);
+    assert!(matches!(r.outcomes[0].1, FireOutcome::Landed { attempts: 3, .. }), "{:?}", r.outcomes[0]);
     assert_eq!((env.chain.log.calls(Op::Simulate), env.chain.log.calls(Op::Send)), (4, 4), "3 + 1 of each");
 
     env.advance(Step::Price(121)).await;
     env.chain.schedule = Schedule::none().next(Op::Simulate, Fault::Error, 3);
     let (sims, sends) = (env.chain.log.calls(Op::Simulate), env.chain.log.calls(Op::Send));
     let r = keeper.run_once(&mut env.chain).await.unwrap();
-    assert!(matches!(&r.outcomes[0].1, Outcome::Failed { sent: false, reason } if reason.contains("gave up after 3 attempts")), "{:?}", r.outcomes[0]);
+    assert!(matches!(&r.outcomes[0].1, FireOutcome::Failed { sent: false, reason } if reason.contains("gave up after 3 attempts")), "{:?}", r.outcomes[0]);
     assert_eq!(env.chain.log.calls(Op::Simulate) - sims, 3 + (r.outcomes.len() as u64 - 1), "3 attempts for the first, 1 for each other");
     assert_eq!(env.chain.log.calls(Op::Send) - sends, r.outcomes.len() as u64 - 1);
 }
@@ -601,8 +601,8 @@ async fn race(n: usize, path: &[Step], schedule: impl Fn(usize) -> Schedule) -> 
                         let (keeper, chain, r) = h.await.expect("a keeper task panicked");
                         for (_, o) in r.map(|r| r.outcomes).unwrap_or_default() {
                             match o {
-                                Outcome::Skipped { sent: false, .. } => refused_in_sim += 1,
-                                Outcome::Skipped { sent: true, .. } => refused_after_send += 1,
+                                FireOutcome::Skipped { sent: false, .. } => refused_in_sim += 1,
+                                FireOutcome::Skipped { sent: true, .. } => refused_after_send += 1,
                                 _ => {}
                             }
                         }

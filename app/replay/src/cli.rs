@@ -133,7 +133,7 @@ pub async fn run(a: ReplayArgs) -> Result<()> {
             pb.finish_and_clear();
             // Speed: one token (ours, +2x: it lives through both histories under both
             // conventions, so every point does full work) over the whole file.
-            let one = Config { policies: vec![Policy::Ours], targets: vec![20_000], flow: None };
+            let one = Config { policies: vec![Policy::Defaults], targets: vec![20_000], flow: None };
             let mut speed = Vec::new();
             for (name, p) in [("jumps (4 points a day)", &jumps_path), ("filled (1 % steps)", &path)] {
                 let pb = progress::bar(p.len() as u64, "speed");
@@ -153,7 +153,7 @@ pub async fn run(a: ReplayArgs) -> Result<()> {
 }
 
 /// Policies the jump-convention stress run repeats.
-const STRESS_POLICIES: [Policy; 4] = [Policy::Ours, Policy::Responsive, Policy::Ftx, Policy::Daily];
+const STRESS_POLICIES: [Policy; 4] = [Policy::Defaults, Policy::Responsive, Policy::Ftx, Policy::Daily];
 
 /// Crash days the report looks at (asset, date).
 const CRASH_DAYS: [(&str, &str); 4] = [("ETHUSDT", "2017-08-22"), ("BTCUSDT", "2018-01-16"), ("BTCUSDT", "2020-03-12"), ("ETHUSDT", "2020-03-12")];
@@ -196,8 +196,8 @@ below 0.5·|L|, daily; `daily`, `8-hourly` = fixed interval only.\n",
         d3.band_max_bps as f64 / 1e4,
         d3.ripcord_bps as f64 / 1e4,
         d3.deviation_bps / 100,
-        d3.max_slots,
-        d3.max_slots * 400 / 3_600_000,
+        d3.rebalance_period_slots,
+        d3.rebalance_period_slots * 400 / 3_600_000,
         d1.band_min_bps as f64 / 1e4,
         d1.band_max_bps as f64 / 1e4,
         d1.ripcord_bps as f64 / 1e4,

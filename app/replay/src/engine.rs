@@ -104,7 +104,7 @@ pub struct Row {
     pub rebalanced: bool,
 }
 
-pub struct Outcome {
+pub struct ReplayResult {
     pub runs: Vec<Run>,
     pub points: usize,
     pub instructions: u64,
@@ -125,7 +125,7 @@ fn price_of(e8: i64) -> NormalizedPrice {
 }
 
 /// Replay `path` (oldest first) for every policy × target.
-pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut progress: impl FnMut(usize, usize)) -> Result<Outcome> {
+pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut progress: impl FnMut(usize, usize)) -> Result<ReplayResult> {
     let started = Instant::now();
     let first = path.first().ok_or_else(|| anyhow!("empty price path"))?;
     let mut bank = Bank::new().await;
@@ -281,7 +281,7 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
         }
     }
     progress(path.len(), path.len());
-    Ok(Outcome { runs, points: path.len(), instructions, wall_seconds: started.elapsed().as_secs_f64(), missing_days })
+    Ok(ReplayResult { runs, points: path.len(), instructions, wall_seconds: started.elapsed().as_secs_f64(), missing_days })
 }
 
 async fn fetch(bank: &mut Bank, m: &MarketKeys, t: &TokenKeys) -> TokenView {

@@ -4,16 +4,16 @@
 
 use std::fmt::Write as _;
 
-use crate::engine::{Outcome, Run};
+use crate::engine::{ReplayResult, Run};
 use crate::metrics::{compute, Metrics};
 
 /// Everything the report says about one price file.
 pub struct AssetResult {
     pub asset: String,
     /// The main comparison, oracle filled between the daily points.
-    pub main: Outcome,
+    pub main: ReplayResult,
     /// The stress run: the same days, jumping straight between the four points.
-    pub jumps: Outcome,
+    pub jumps: ReplayResult,
     /// One token (ours, +2x) over the whole file: (convention, points, instructions, seconds).
     pub speed: Vec<(String, usize, u64, f64)>,
 }

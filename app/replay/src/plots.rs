@@ -110,7 +110,7 @@ pub fn write_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> Result<()>
 /// Stable colour per policy.
 fn colour(p: Policy) -> RGBColor {
     match p {
-        Policy::Ours => RGBColor(31, 119, 180),
+        Policy::Defaults => RGBColor(31, 119, 180),
         Policy::Derisk => RGBColor(148, 103, 189),
         Policy::Ftx => RGBColor(255, 127, 14),
         Policy::Fli => RGBColor(44, 160, 44),

@@ -11,7 +11,7 @@ pub const DAY_SLOTS: u64 = 216_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
     /// This project's defaults (`sdk::defaults::token_params`).
-    Ours,
+    Defaults,
     /// The tight set the instruction tests use (`sdk::defaults::responsive_token_params`):
     /// band ±20 %, ripcord +40 %, 10 % deviation, daily.
     Responsive,
@@ -33,12 +33,12 @@ pub enum Policy {
     EightHourly,
 }
 
-pub const ALL: [Policy; 9] = [Policy::Ours, Policy::Responsive, Policy::Derisk, Policy::Ftx, Policy::Fli, Policy::Late, Policy::Mid, Policy::Daily, Policy::EightHourly];
+pub const ALL: [Policy; 9] = [Policy::Defaults, Policy::Responsive, Policy::Derisk, Policy::Ftx, Policy::Fli, Policy::Late, Policy::Mid, Policy::Daily, Policy::EightHourly];
 
 impl Policy {
     pub fn name(self) -> &'static str {
         match self {
-            Policy::Ours => "ours",
+            Policy::Defaults => "ours",
             Policy::Responsive => "responsive",
             Policy::Derisk => "derisk",
             Policy::Ftx => "ftx",
@@ -59,23 +59,23 @@ impl Policy {
         let never_deviation = ((100_000_000 / t) - 1).min(9_999);
         let wide_band = TokenParams { band_min_bps: 0, band_max_bps: MAX_LEVERAGE_BPS, ripcord_bps: 2 * MAX_LEVERAGE_BPS, deviation_bps: never_deviation, ..base };
         match self {
-            Policy::Ours => base,
+            Policy::Defaults => base,
             Policy::Responsive => defaults::responsive_token_params(target, unit),
-            Policy::Derisk => TokenParams { band_min_bps: t / 2, band_max_bps: t * 125 / 100, ripcord_bps: t * 130 / 100, deviation_bps: never_deviation, max_slots: DAY_SLOTS, ..base },
-            Policy::Ftx => TokenParams { band_max_bps: t + t / 3 - 1, ripcord_bps: t + t / 3, max_slots: DAY_SLOTS, ..wide_band },
+            Policy::Derisk => TokenParams { band_min_bps: t / 2, band_max_bps: t * 125 / 100, ripcord_bps: t * 130 / 100, deviation_bps: never_deviation, rebalance_period_slots: DAY_SLOTS, ..base },
+            Policy::Ftx => TokenParams { band_max_bps: t + t / 3 - 1, ripcord_bps: t + t / 3, rebalance_period_slots: DAY_SLOTS, ..wide_band },
             Policy::Fli => TokenParams {
                 band_min_bps: t * 85 / 100,
                 band_max_bps: t * 115 / 100,
                 ripcord_bps: t * 135 / 100,
                 deviation_bps: never_deviation,
-                max_slots: DAY_SLOTS,
+                rebalance_period_slots: DAY_SLOTS,
                 max_notional_per_call: initial_notional / 10,
                 ..base
             },
-            Policy::Late => TokenParams { band_max_bps: 2 * t - 1, ripcord_bps: 2 * t, max_slots: DAY_SLOTS, ..wide_band },
-            Policy::Mid => TokenParams { band_max_bps: t * 3 / 2 - 1, ripcord_bps: t * 3 / 2, max_slots: DAY_SLOTS, ..wide_band },
-            Policy::Daily => TokenParams { max_slots: DAY_SLOTS, ..wide_band },
-            Policy::EightHourly => TokenParams { max_slots: DAY_SLOTS / 3, ..wide_band },
+            Policy::Late => TokenParams { band_max_bps: 2 * t - 1, ripcord_bps: 2 * t, rebalance_period_slots: DAY_SLOTS, ..wide_band },
+            Policy::Mid => TokenParams { band_max_bps: t * 3 / 2 - 1, ripcord_bps: t * 3 / 2, rebalance_period_slots: DAY_SLOTS, ..wide_band },
+            Policy::Daily => TokenParams { rebalance_period_slots: DAY_SLOTS, ..wide_band },
+            Policy::EightHourly => TokenParams { rebalance_period_slots: DAY_SLOTS / 3, ..wide_band },
         }
     }
 }
@@ -98,6 +98,6 @@ mod tests {
     fn ftx_rebalances_intraday_at_4x_for_a_3x_token() {
         let p = Policy::Ftx.params(30_000, 1, 1);
         assert_eq!(p.ripcord_bps, 40_000);
-        assert_eq!(p.max_slots, DAY_SLOTS);
+        assert_eq!(p.rebalance_period_slots, DAY_SLOTS);
     }
 }

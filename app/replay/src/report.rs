@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use leveraged_token_sdk::prices::DAY_MS;
 
-use crate::engine::{Outcome, Run};
+use crate::engine::{ReplayResult, Run};
 use crate::metrics::{compute, lp_pnl, Metrics};
 
 /// Civil date (UTC) of a unix-ms timestamp.
@@ -28,7 +28,7 @@ pub fn run_label(r: &Run) -> String {
 }
 
 /// One CSV per run: date, price, nav, ideal, leverage, base, equity, costs, rebalances, pool value, rebalanced.
-pub fn write_csv(dir: &Path, asset: &str, out: &Outcome) -> Result<()> {
+pub fn write_csv(dir: &Path, asset: &str, out: &ReplayResult) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     for r in &out.runs {
         let mut s = String::from("date,price,nav,ideal,leverage,base,equity,costs,rebalances,pool_value,rebalanced\n");
@@ -74,7 +74,7 @@ struct Summary<'a> {
     runs: Vec<RunSummary>,
 }
 
-pub fn summary_json(asset: &str, out: &Outcome) -> String {
+pub fn summary_json(asset: &str, out: &ReplayResult) -> String {
     let runs = out.runs.iter().map(|r| RunSummary { metrics: compute(r), lp_pnl: lp_pnl(r) }).collect();
     let summary = Summary { asset, points: out.points, instructions: out.instructions, wall_seconds: out.wall_seconds, missing_days: out.missing_days, runs };
     let mut s = serde_json::to_string_pretty(&summary).expect("the summary serializes");
@@ -91,7 +91,7 @@ fn pct(x: f64) -> String {
 }
 
 /// The headline markdown table for one asset.
-pub fn markdown_table(out: &Outcome) -> String {
+pub fn markdown_table(out: &ReplayResult) -> String {
     let mut s = String::from("| policy | L | token | ideal daily | continuous | TE /yr | worst TE day | rebal/yr | cost bps/yr | decay real / formula | max DD | worst day | bad debt | LP P&L |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     let mut ms: Vec<(Metrics, f64)> = out.runs.iter().map(|r| (compute(r), lp_pnl(r))).collect();
     ms.sort_by(|a, b| a.0.leverage.partial_cmp(&b.0.leverage).unwrap().reverse().then(a.0.policy.cmp(b.0.policy)));

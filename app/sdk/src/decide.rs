@@ -104,6 +104,6 @@ pub fn distance(v: &TokenView, slot: u64) -> Distance {
     Distance {
         deviation_down_price: p * (BPS - d.min(BPS)) / BPS,
         deviation_up_price: p * (BPS + d) / BPS,
-        slots_to_time_trigger: v.token.params.max_slots.saturating_sub(slot.saturating_sub(v.token.last_rebalance_slot)),
+        slots_to_time_trigger: v.token.params.rebalance_period_slots.saturating_sub(slot.saturating_sub(v.token.schedule_anchor_slot)),
     }
 }

@@ -27,7 +27,7 @@ pub fn token_params(target_leverage_bps: i32, one_unit: u64) -> TokenParams {
         ripcord_bps: ripcord,
         // Largest value the program accepts (< 1/|L|).
         deviation_bps: ((100_000_000 / t) - 1).min(9_999),
-        max_slots: 216_000,
+        rebalance_period_slots: 216_000,
         ..responsive_token_params(target_leverage_bps, one_unit)
     }
 }
@@ -46,7 +46,7 @@ pub fn responsive_token_params(target_leverage_bps: i32, one_unit: u64) -> Token
         band_max_bps: t * 12 / 10,
         ripcord_bps: if t <= 10_000 { t * 15 / 10 } else { t * 14 / 10 },
         deviation_bps: 1_000,
-        max_slots: 216_000,
+        rebalance_period_slots: 216_000,
         max_notional_per_call: 0,
         keeper_reward: one_unit,
         keeper_reward_cap_bps: 10,

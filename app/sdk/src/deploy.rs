@@ -1,7 +1,7 @@
 //! Declarative deployment: a TOML file ([`DeployConfig`]) says what should
 //! exist — the config with its treasury, markets (collateral mint, oracle,
 //! parameters) and their tokens (target leverage, parameters). [`plan`] reads
-//! the chain and returns only the [`Action`]s that close the gap; [`apply`]
+//! the chain and returns only the [`DeployAction`]s that close the gap; [`apply`]
 //! sends them, one transaction each, signed by the admin. Running it again
 //! plans nothing and sends nothing; a run stopped half-way is finished by the
 //! next one.
@@ -290,7 +290,7 @@ impl fmt::Display for FieldDiff {
 
 /// One transaction of the plan.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+pub enum DeployAction {
     InitConfig { treasury: Pubkey },
     CreateMarket { label: String, keys: MarketKeys, oracle_kind: OracleKind, params: MarketParams },
     UpdateMarketParams { label: String, market: Pubkey, params: MarketParams, diff: Vec<FieldDiff> },
@@ -298,28 +298,28 @@ pub enum Action {
     UpdateTokenParams { label: String, token: Pubkey, params: TokenParams, diff: Vec<FieldDiff> },
 }
 
-impl Action {
+impl DeployAction {
     pub fn instruction(&self, admin: Pubkey) -> anchor_lang::solana_program::instruction::Instruction {
         match self {
-            Action::InitConfig { treasury } => ix::initialize_config(admin, *treasury),
-            Action::CreateMarket { keys, oracle_kind, params, .. } => ix::create_market(admin, keys, *oracle_kind, *params),
-            Action::UpdateMarketParams { market, params, .. } => ix::update_market_params(admin, *market, *params),
-            Action::CreateToken { keys, params, .. } => ix::create_leveraged_token(admin, keys, *params),
-            Action::UpdateTokenParams { token, params, .. } => ix::update_token_params(admin, *token, *params),
+            DeployAction::InitConfig { treasury } => ix::initialize_config(admin, *treasury),
+            DeployAction::CreateMarket { keys, oracle_kind, params, .. } => ix::create_market(admin, keys, *oracle_kind, *params),
+            DeployAction::UpdateMarketParams { market, params, .. } => ix::update_market_params(admin, *market, *params),
+            DeployAction::CreateToken { keys, params, .. } => ix::create_leveraged_token(admin, keys, *params),
+            DeployAction::UpdateTokenParams { token, params, .. } => ix::update_token_params(admin, *token, *params),
         }
     }
 }
 
-impl fmt::Display for Action {
+impl fmt::Display for DeployAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::InitConfig { treasury } => write!(f, "initialize config {} (admin = signer, treasury {treasury})", pda::config().0),
-            Action::CreateMarket { label, keys, oracle_kind, params } => {
+            DeployAction::InitConfig { treasury } => write!(f, "initialize config {} (admin = signer, treasury {treasury})", pda::config().0),
+            DeployAction::CreateMarket { label, keys, oracle_kind, params } => {
                 write!(f, "create market {label} {}: {oracle_kind:?}, collateral {}, oracle account {}\n      params {params:?}", keys.market, keys.collateral_mint, keys.oracle)
             }
-            Action::UpdateMarketParams { label, market, diff, .. } => write_diff(f, &format!("update market params {label} {market}"), diff),
-            Action::CreateToken { label, keys, params } => write!(f, "create token {label} {} (share mint {})\n      params {params:?}", keys.token, keys.share_mint),
-            Action::UpdateTokenParams { label, token, diff, .. } => write_diff(f, &format!("update token params {label} {token}"), diff),
+            DeployAction::UpdateMarketParams { label, market, diff, .. } => write_diff(f, &format!("update market params {label} {market}"), diff),
+            DeployAction::CreateToken { label, keys, params } => write!(f, "create token {label} {} (share mint {})\n      params {params:?}", keys.token, keys.share_mint),
+            DeployAction::UpdateTokenParams { label, token, diff, .. } => write_diff(f, &format!("update token params {label} {token}"), diff),
         }
     }
 }
@@ -337,7 +337,7 @@ fn write_diff(f: &mut fmt::Formatter<'_>, head: &str, diff: &[FieldDiff]) -> fmt
 pub struct Plan {
     pub endpoint: String,
     pub admin: Pubkey,
-    pub actions: Vec<Action>,
+    pub actions: Vec<DeployAction>,
 }
 
 impl Plan {
@@ -449,7 +449,7 @@ pub async fn plan<C: Chain>(chain: &mut C, config: &DeployConfig, admin: Pubkey)
     }
     let onchain_config = match cfg {
         None => {
-            actions.push(Action::InitConfig { treasury: desired.treasury });
+            actions.push(DeployAction::InitConfig { treasury: desired.treasury });
             None
         }
         Some(acc) => {
@@ -482,7 +482,7 @@ pub async fn plan<C: Chain>(chain: &mut C, config: &DeployConfig, admin: Pubkey)
                 }
                 let oracle_acc = chain.accounts(&[m.keys.oracle]).await?.pop().flatten();
                 check_oracle(m, mint.decimals, oracle_acc, &clock)?;
-                actions.push(Action::CreateMarket { label: m.label.clone(), keys: m.keys, oracle_kind: m.kind, params: m.params });
+                actions.push(DeployAction::CreateMarket { label: m.label.clone(), keys: m.keys, oracle_kind: m.kind, params: m.params });
             }
             Some(acc) => {
                 let onchain: Market = decode("market", &m.keys.market, &acc)?;
@@ -494,7 +494,7 @@ pub async fn plan<C: Chain>(chain: &mut C, config: &DeployConfig, admin: Pubkey)
                 }
                 let diff = diff_market_params(&onchain.params, &m.params);
                 if !diff.is_empty() {
-                    actions.push(Action::UpdateMarketParams { label: m.label.clone(), market: m.keys.market, params: m.params, diff });
+                    actions.push(DeployAction::UpdateMarketParams { label: m.label.clone(), market: m.keys.market, params: m.params, diff });
                 }
             }
         }
@@ -508,12 +508,12 @@ pub async fn plan<C: Chain>(chain: &mut C, config: &DeployConfig, admin: Pubkey)
                 return Err(DeployError::Config(format!("{}.params: TokenParams::validate refuses target {target} with {params:?} (the line above says which bound)", t.at)));
             }
             match acc {
-                None => actions.push(Action::CreateToken { label: t.label.clone(), keys: t.keys, params }),
+                None => actions.push(DeployAction::CreateToken { label: t.label.clone(), keys: t.keys, params }),
                 Some(acc) => {
                     let onchain: LeveragedToken = decode("token", &t.keys.token, &acc)?;
                     let diff = diff_token_params(&onchain.params, &params);
                     if !diff.is_empty() {
-                        actions.push(Action::UpdateTokenParams { label: t.label.clone(), token: t.keys.token, params, diff });
+                        actions.push(DeployAction::UpdateTokenParams { label: t.label.clone(), token: t.keys.token, params, diff });
                     }
                 }
             }

@@ -17,7 +17,7 @@ macro_rules! with_token_param_fields {
             band_max_bps: u32 [plain] "|leverage| band ceiling, bps of 1x: above it a rebalance de-levers.",
             ripcord_bps: u32 [plain] "|leverage| at which a rebalance ignores the per-call trade cap, bps of 1x.",
             deviation_bps: u32 [plain] "Rebalance when |price / last rebalance price - 1| reaches this, in bps.",
-            max_slots: u64 [plain] "Rebalance period in slots: a fixed schedule from the first mint.",
+            rebalance_period_slots: u64 [plain] "Rebalance period in slots: a fixed schedule from the first mint.",
             max_notional_per_call: u64 [amount] "Largest notional traded per rebalance call, in collateral (0 = uncapped).",
             keeper_reward: u64 [amount] "Reward to the rebalance caller, in collateral.",
             keeper_reward_cap_bps: u16 [plain] "Cap on the keeper reward, in bps of the token's equity.",

@@ -75,10 +75,10 @@ pub struct AdminAccepted {
     pub new_admin: Pubkey,
 }
 
-/// `scope`: 0 = global, 1 = market, 2 = token; `target` is the market or token.
+/// `target` is the config, market or token whose flags changed.
 #[event]
 pub struct PauseSet {
-    pub scope: u8,
+    pub scope: crate::pause::PauseScope,
     pub target: Pubkey,
     pub old_flags: u8,
     pub new_flags: u8,
@@ -89,7 +89,7 @@ pub struct MarketCreated {
     pub market: Pubkey,
     pub collateral_mint: Pubkey,
     pub oracle_id: [u8; 32],
-    pub oracle_kind: u8,
+    pub oracle_kind: crate::state::OracleKind,
     pub params: crate::state::MarketParams,
 }
 
@@ -180,10 +180,9 @@ pub struct Redeemed {
 pub struct Rebalanced {
     pub token: Pubkey,
     pub caller: Pubkey,
-    /// Bit set of `math::rebalance::TRIGGER_*`.
+    /// Bit set of `math::rebalance::TRIGGER_*` (`math::rebalance::trigger_name`
+    /// names the highest-priority one).
     pub triggers: u8,
-    /// Name of the highest-priority trigger.
-    pub trigger: String,
     pub price: u128,
     pub leverage_before_bps: i64,
     pub leverage_after_bps: i64,

@@ -17,7 +17,7 @@
 //!   the user, and grow or shrink the position so other holders' leverage is
 //!   unchanged.
 //! * `rebalance`: permissionless; succeeds only when a trigger holds — price moved
-//!   past the deviation threshold, the fixed `max_slots` schedule came due (an
+//!   past the deviation threshold, the fixed `rebalance_period_slots` schedule came due (an
 //!   intraday rebalance does not move it), leverage left its band,
 //!   the ripcord bound was crossed, or a capped (chunked) rebalance is still in
 //!   progress — and then trades the position back to target against the pool at

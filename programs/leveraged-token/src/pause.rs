@@ -3,7 +3,7 @@
 //! SDK's decide step, the keeper and `lt` all ask [`paused_by`].
 
 /// Where an operation's pause flag is set (the widest first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(anchor_lang::AnchorSerialize, anchor_lang::AnchorDeserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PauseScope {
     Global,
     Market,

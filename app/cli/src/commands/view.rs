@@ -88,7 +88,7 @@ pub async fn status<C: Chain>(c: &mut Client<C>, token: Pubkey, oracle: Option<P
     r.push("fees_owed", st.amount(t.fees_owed));
     r.push("position_base", format_signed_fixed(t.base, 9, 6));
     r.push("last_rebalance_price", (t.last_rebalance_price > 0).then(|| ui_price(t.last_rebalance_price, dec)));
-    r.push("last_rebalance_slot", t.last_rebalance_slot);
+    r.push("schedule_anchor_slot", t.schedule_anchor_slot);
     r.push("rebalance_count", t.rebalance_count);
     let Some(p) = reading else { return Ok(r) };
 

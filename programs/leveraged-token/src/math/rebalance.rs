@@ -16,7 +16,7 @@ pub const TRIGGER_RIPCORD: u8 = 2;
 pub const TRIGGER_BAND: u8 = 4;
 /// The price moved at least the deviation threshold since the last rebalance.
 pub const TRIGGER_DEVIATION: u8 = 8;
-/// The fixed schedule came due: at least `max_slots` slots since the schedule's
+/// The fixed schedule came due: at least `rebalance_period_slots` slots since the schedule's
 /// anchor (see [`next_schedule_anchor`]).
 pub const TRIGGER_TIME: u8 = 16;
 
@@ -45,7 +45,7 @@ pub struct GateParams {
     pub band_max_bps: u32,
     pub ripcord_bps: u32,
     pub deviation_bps: u32,
-    pub max_slots: u64,
+    pub rebalance_period_slots: u64,
     /// Largest |notional| traded per call (0 = uncapped). Ignored when the ripcord fires.
     pub max_notional_per_call: u64,
     pub keeper_reward: u64,
@@ -60,7 +60,7 @@ pub struct GateState {
     pub equity: u64,
     pub price: u128,
     pub last_rebalance_price: u128,
-    pub last_rebalance_slot: u64,
+    pub schedule_anchor_slot: u64,
     pub slot: u64,
     pub chunk_in_progress: bool,
 }
@@ -83,23 +83,23 @@ pub fn open_triggers(p: &GateParams, s: &GateState) -> MathResult<(u8, Option<i6
     if s.last_rebalance_price > 0 && deviation_bps_floor(s.price, s.last_rebalance_price)? >= u128::from(p.deviation_bps) {
         t |= TRIGGER_DEVIATION;
     }
-    if p.max_slots > 0 && s.slot.saturating_sub(s.last_rebalance_slot) >= p.max_slots {
+    if p.rebalance_period_slots > 0 && s.slot.saturating_sub(s.schedule_anchor_slot) >= p.rebalance_period_slots {
         t |= TRIGGER_TIME;
     }
     Ok((t, lev))
 }
 
 /// Where the time trigger counts from after a rebalance with `triggers`.
-/// The schedule is a fixed grid of `max_slots`: a time-triggered rebalance
+/// The schedule is a fixed grid of `rebalance_period_slots`: a time-triggered rebalance
 /// moves the anchor forward by whole periods (a late keeper does not shift the
 /// grid), and a band, ripcord, deviation or chunk rebalance leaves it alone (an
 /// intraday de-risk does not push the next scheduled rebalance off its time).
 pub fn next_schedule_anchor(p: &GateParams, s: &GateState, triggers: u8) -> u64 {
-    if triggers & TRIGGER_TIME == 0 || p.max_slots == 0 {
-        return s.last_rebalance_slot;
+    if triggers & TRIGGER_TIME == 0 || p.rebalance_period_slots == 0 {
+        return s.schedule_anchor_slot;
     }
-    let periods = s.slot.saturating_sub(s.last_rebalance_slot) / p.max_slots;
-    s.last_rebalance_slot.saturating_add(periods.saturating_mul(p.max_slots))
+    let periods = s.slot.saturating_sub(s.schedule_anchor_slot) / p.rebalance_period_slots;
+    s.schedule_anchor_slot.saturating_add(periods.saturating_mul(p.rebalance_period_slots))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,7 +174,7 @@ mod tests {
             band_max_bps: a * 12 / 10,
             ripcord_bps: a * 15 / 10,
             deviation_bps: 500,
-            max_slots: 216_000,
+            rebalance_period_slots: 216_000,
             max_notional_per_call: 0,
             keeper_reward: 1_000_000,
             keeper_reward_cap_bps: 10,
@@ -184,7 +184,7 @@ mod tests {
 
     fn at_target(target: i64, equity: u64) -> GateState {
         let n = target_notional_toward_zero(target, equity as i128).unwrap();
-        GateState { base: base_for_notional_toward_zero(n, P).unwrap(), equity, price: P, last_rebalance_price: P, last_rebalance_slot: 100, slot: 101, chunk_in_progress: false }
+        GateState { base: base_for_notional_toward_zero(n, P).unwrap(), equity, price: P, last_rebalance_price: P, schedule_anchor_slot: 100, slot: 101, chunk_in_progress: false }
     }
 
     #[test]

@@ -41,8 +41,8 @@ pub struct LeveragedToken {
     /// Price of the last rebalance (the deviation trigger's reference).
     pub last_rebalance_price: u128,
     /// Anchor of the fixed rebalance schedule: the first mint's slot, moved by
-    /// whole `max_slots` periods at each time-triggered rebalance.
-    pub last_rebalance_slot: u64,
+    /// whole `rebalance_period_slots` periods at each time-triggered rebalance.
+    pub schedule_anchor_slot: u64,
     pub last_fee_slot: u64,
     /// Protocol fees (mint, redeem, streaming) held in the vault for the treasury.
     pub fees_owed: u64,
@@ -76,7 +76,7 @@ impl LeveragedToken {
             equity,
             price,
             last_rebalance_price: self.last_rebalance_price,
-            last_rebalance_slot: self.last_rebalance_slot,
+            schedule_anchor_slot: self.schedule_anchor_slot,
             slot,
             chunk_in_progress: self.chunk_in_progress,
         }

@@ -57,9 +57,9 @@ pub struct TokenParams {
     pub ripcord_bps: u32,
     /// Rebalance when |price / last rebalance price − 1| reaches this.
     pub deviation_bps: u32,
-    /// Rebalance on a fixed schedule every `max_slots` slots (counted from the
+    /// Rebalance on a fixed schedule every `rebalance_period_slots` slots (counted from the
     /// first mint; band, ripcord and deviation rebalances do not move it).
-    pub max_slots: u64,
+    pub rebalance_period_slots: u64,
     /// Max |notional| per rebalance call (0 = uncapped); the rest continues in later calls.
     pub max_notional_per_call: u64,
     /// Reward to the rebalance caller, in collateral units...
@@ -76,7 +76,7 @@ impl TokenParams {
     /// The one validation function for token parameters:
     /// 0.1x ≤ |target| ≤ 10x; band_min ≤ |target| ≤ band_max < ripcord ≤ 2 × 10x;
     /// 0 < deviation < the move that would zero equity at |target| (1/|L|);
-    /// max_slots > 0; fees within caps.
+    /// rebalance_period_slots > 0; fees within caps.
     pub fn validate(&self, target_leverage_bps: i32) -> Result<()> {
         let t = target_leverage_bps.unsigned_abs();
 
@@ -86,7 +86,7 @@ impl TokenParams {
             (self.band_max_bps < self.ripcord_bps && self.ripcord_bps <= 2 * MAX_LEVERAGE_BPS, "band_max_bps < ripcord_bps <= 200000"),
             // deviation < 1/|L| (in bps: 1e8 / |target_bps|), compared exactly: deviation × |target| < 1e8.
             (self.deviation_bps > 0 && u128::from(self.deviation_bps) * u128::from(t) < BPS * BPS, "0 < deviation_bps < 10000 * 10000 / |target|"),
-            (self.max_slots > 0, "max_slots > 0"),
+            (self.rebalance_period_slots > 0, "rebalance_period_slots > 0"),
             (self.keeper_reward_cap_bps <= MAX_KEEPER_REWARD_CAP_BPS, "keeper_reward_cap_bps <= 100"),
             (self.mint_fee_bps <= MAX_MINT_REDEEM_FEE_BPS, "mint_fee_bps <= 500"),
             (self.redeem_fee_bps <= MAX_MINT_REDEEM_FEE_BPS, "redeem_fee_bps <= 500"),
@@ -109,7 +109,7 @@ impl TokenParams {
             band_max_bps: self.band_max_bps,
             ripcord_bps: self.ripcord_bps,
             deviation_bps: self.deviation_bps,
-            max_slots: self.max_slots,
+            rebalance_period_slots: self.rebalance_period_slots,
             max_notional_per_call: self.max_notional_per_call,
             keeper_reward: self.keeper_reward,
             keeper_reward_cap_bps: self.keeper_reward_cap_bps,

@@ -6,11 +6,8 @@ use anchor_lang::prelude::*;
 use crate::constants::{CONFIG_SEED, PAUSE_ALL};
 use crate::errors::ErrorCode;
 use crate::events::PauseSet;
+use crate::pause::PauseScope;
 use crate::state::{Config, LeveragedToken, Market};
-
-pub const SCOPE_GLOBAL: u8 = 0;
-pub const SCOPE_MARKET: u8 = 1;
-pub const SCOPE_TOKEN: u8 = 2;
 
 fn apply(flags: &mut u8, mask: u8, paused: bool) -> Result<(u8, u8)> {
     require!(mask != 0 && mask & !PAUSE_ALL == 0, ErrorCode::InvalidPauseFlags);
@@ -30,7 +27,7 @@ pub struct SetGlobalPause<'info> {
 pub fn process_set_global_pause(ctx: Context<SetGlobalPause>, mask: u8, paused: bool) -> Result<()> {
     let config = &mut ctx.accounts.config;
     let (old_flags, new_flags) = apply(&mut config.pause_flags, mask, paused)?;
-    crate::emit_event!(PauseSet { scope: SCOPE_GLOBAL, target: config.key(), old_flags, new_flags });
+    crate::emit_event!(PauseSet { scope: PauseScope::Global, target: config.key(), old_flags, new_flags });
     Ok(())
 }
 
@@ -46,7 +43,7 @@ pub struct SetMarketPause<'info> {
 pub fn process_set_market_pause(ctx: Context<SetMarketPause>, mask: u8, paused: bool) -> Result<()> {
     let market = &mut ctx.accounts.market;
     let (old_flags, new_flags) = apply(&mut market.pause_flags, mask, paused)?;
-    crate::emit_event!(PauseSet { scope: SCOPE_MARKET, target: market.key(), old_flags, new_flags });
+    crate::emit_event!(PauseSet { scope: PauseScope::Market, target: market.key(), old_flags, new_flags });
     Ok(())
 }
 
@@ -62,6 +59,6 @@ pub struct SetTokenPause<'info> {
 pub fn process_set_token_pause(ctx: Context<SetTokenPause>, mask: u8, paused: bool) -> Result<()> {
     let token = &mut ctx.accounts.token;
     let (old_flags, new_flags) = apply(&mut token.pause_flags, mask, paused)?;
-    crate::emit_event!(PauseSet { scope: SCOPE_TOKEN, target: token.key(), old_flags, new_flags });
+    crate::emit_event!(PauseSet { scope: PauseScope::Token, target: token.key(), old_flags, new_flags });
     Ok(())
 }

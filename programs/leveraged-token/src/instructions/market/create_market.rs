@@ -72,6 +72,6 @@ pub fn process_create_market(ctx: Context<CreateMarket>, oracle_kind: OracleKind
 
     let config = &mut ctx.accounts.config;
     config.market_count = config.market_count.checked_add(1).ok_or(ErrorCode::MathOverflow)?;
-    crate::emit_event!(MarketCreated { market: market.key(), collateral_mint: market.collateral_mint, oracle_id, oracle_kind: oracle_kind as u8, params });
+    crate::emit_event!(MarketCreated { market: market.key(), collateral_mint: market.collateral_mint, oracle_id, oracle_kind, params });
     Ok(())
 }

@@ -67,7 +67,7 @@ pub fn process_create_leveraged_token(ctx: Context<CreateLeveragedToken>, target
     t.vault = ctx.accounts.vault.key();
     t.params = params;
     t.borrow_snapshot = market.borrow_index;
-    t.last_rebalance_slot = slot;
+    t.schedule_anchor_slot = slot;
     t.last_fee_slot = slot;
     crate::emit_event!(TokenCreated { token: t.key(), market: t.market, target_leverage_bps, params });
     Ok(())

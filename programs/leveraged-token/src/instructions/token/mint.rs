@@ -77,7 +77,7 @@ pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares
     apply_trade(market, token, q.delta_base, price.price, UnpaidClaim::Keep)?;
     if was_flat {
         token.last_rebalance_price = price.price;
-        token.last_rebalance_slot = clock.slot;
+        token.schedule_anchor_slot = clock.slot;
     }
     token.mint_count += 1;
 

@@ -4,7 +4,7 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::constants::{CONFIG_SEED, PAUSE_REBALANCE};
 use crate::errors::ErrorCode;
 use crate::events::Rebalanced;
-use crate::math::rebalance::{plan_rebalance, trigger_name};
+use crate::math::rebalance::plan_rebalance;
 use crate::oracle;
 use crate::pause::paused;
 use crate::settlement::{apply_trade, move_collateral, settle_position, transfer_signed, CollateralLeg, MarketSigner, TokenSigner, UnpaidClaim};
@@ -67,7 +67,7 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
         apply_trade(market, token, plan.delta_base, price.price, UnpaidClaim::Keep)?;
         token.chunk_in_progress = plan.capped;
         token.last_rebalance_price = price.price;
-        token.last_rebalance_slot = crate::math::rebalance::next_schedule_anchor(&gate, &state, plan.triggers);
+        token.schedule_anchor_slot = crate::math::rebalance::next_schedule_anchor(&gate, &state, plan.triggers);
         token.rebalance_count += 1;
         token.total_keeper_rewards = token.total_keeper_rewards.saturating_add(plan.keeper_reward);
         token.total_trade_fees = token.total_trade_fees.saturating_add(plan.trade_fee);
@@ -75,7 +75,6 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
             token: token_key,
             caller,
             triggers: plan.triggers,
-            trigger: trigger_name(plan.triggers).to_string(),
             price: price.price,
             leverage_before_bps: plan.leverage_before_bps,
             leverage_after_bps: plan.leverage_after_bps,
