@@ -4,7 +4,7 @@
 #     bank's logs), SPL Token CU (metered in the bank), handler instruction
 #     counts under callgrind (run twice: must be identical), an on-paper CU
 #     estimate;
-#   * SBF heap per instruction (sdk::heap, every instruction of the program);
+#   * SBF heap per instruction (harness::heap, every instruction of the program);
 #   * stack frames of the program crate (scripts/stack-sizes.sh, a separate
 #     host build with -Z emit-stack-sizes; skip with --no-stack);
 #   * account sizes and rent;

@@ -161,7 +161,7 @@ async fn every_instruction_fits_the_32_kib_sbf_heap() {
         eprintln!("skipped: the bank runs the program's .so, whose heap the runtime enforces");
         return;
     }
-    assert!(heap::counting(), "this test binary must install sdk::heap::Counting");
+    assert!(heap::counting(), "this test binary must install harness::heap::Counting");
     let mut w = World::run(Box::new(|_| {})).await;
     w.run_rest().await;
     let mut got = Vec::new();

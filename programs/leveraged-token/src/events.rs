@@ -31,7 +31,7 @@ std::thread_local! {
 
 /// Host builds only: whether this thread is running code that exists only
 /// off-chain (the event copy above). The bank's heap counter
-/// (`leveraged_token_sdk::heap`) leaves allocations made here out of the
+/// (`leveraged_token_harness::heap`) leaves allocations made here out of the
 /// program's heap use: on SBF they do not happen.
 #[cfg(not(target_os = "solana"))]
 pub fn in_host_only_code() -> bool {
