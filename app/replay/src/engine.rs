@@ -1,9 +1,8 @@
 //! The replay engine: the real program in the in-process bank, driven through a
 //! price path. Each point writes the Pyth account and moves the bank's clock
-//! (slots in proportion to time, 400 ms a slot); the shipped keeper
-//! (`Keeper::run_once`, `lt-keeper`'s loop, on the bank as a `Chain`) decides
-//! with the program's own math and sends `rebalance` where the gate is open
-//! (one call per token per point, so a chunked trade continues at the next point).
+//! (slots in proportion to time, 400 ms a slot); a keeper decides with the
+//! program's own math and sends `rebalance` when the gate would open (one call
+//! per token per point, so a chunked trade continues at the next point).
 
 use std::time::Instant;
 
@@ -14,10 +13,7 @@ use leveraged_token::math::pool::{pool_value, Side};
 use leveraged_token::math::price::{normalize_price, NormalizedPrice};
 use leveraged_token::state::{LeveragedToken, Market};
 use leveraged_token_harness::bank::Bank;
-use leveraged_token_harness::BankChain;
-use leveraged_token_keeper::{FireOutcome, Keeper, KeeperConfig};
-use leveraged_token_sdk::decide::{settle_view, TokenView};
-use leveraged_token_sdk::events::decode_events;
+use leveraged_token_sdk::decide::{decide, settle_view, Decision, TokenView};
 use leveraged_token_sdk::oracle_fixture::legacy_price_account;
 use leveraged_token_sdk::prices::{PricePoint, DAY_MS};
 use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
@@ -83,6 +79,7 @@ impl Rng {
 /// One market per policy (its own collateral mint, the same oracle).
 struct PolicyMarket {
     keys: MarketKeys,
+    keeper_collateral: Pubkey,
 }
 
 /// A daily observation (at each day's close).
@@ -131,41 +128,40 @@ fn price_of(e8: i64) -> NormalizedPrice {
 pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut progress: impl FnMut(usize, usize)) -> Result<ReplayResult> {
     let started = Instant::now();
     let first = path.first().ok_or_else(|| anyhow!("empty price path"))?;
-    // The bank behind a Chain, so the shipped keeper runs on it as on a cluster.
-    let mut chain = BankChain::new(Bank::new().await);
+    let mut bank = Bank::new().await;
     let mut instructions: u64 = 0;
-    let admin = chain.bank.funded_keypair().await;
-    let mut keeper = Keeper::new(chain.bank.funded_keypair().await, KeeperConfig::default());
-    let holder = chain.bank.funded_keypair().await;
-    let lp = chain.bank.funded_keypair().await;
-    let flow_user = chain.bank.funded_keypair().await;
+    let admin = bank.funded_keypair().await;
+    let keeper = bank.funded_keypair().await;
+    let holder = bank.funded_keypair().await;
+    let lp = bank.funded_keypair().await;
+    let flow_user = bank.funded_keypair().await;
     let mut rng = Rng(cfg.flow.map_or(1, |f| f.seed.max(1)));
     // Per run: (flow user's collateral account, its share account).
     let mut flow_accounts = Vec::new();
     let oracle = Pubkey::new_unique();
-    let mut clock: Clock = chain.bank.clock().await;
+    let mut clock: Clock = bank.clock().await;
     let write_oracle = |bank: &mut Bank, e8: i64, slot: u64| {
         let data = legacy_price_account(e8, (e8 / 2_000) as u64, -8, slot, pyth_sdk_solana::state::PriceStatus::Trading);
         bank.set_account(oracle, 1_000_000_000, data, leveraged_token::constants::PYTH_LEGACY_DEVNET);
     };
-    write_oracle(&mut chain.bank, first.price_e8, clock.slot);
-    chain.bank.send(&[ix::initialize_config(admin.pubkey(), admin.pubkey())], &[&admin]).await.unwrap();
+    write_oracle(&mut bank, first.price_e8, clock.slot);
+    bank.send(&[ix::initialize_config(admin.pubkey(), admin.pubkey())], &[&admin]).await.unwrap();
 
     let mut markets = Vec::new();
     let mut runs = Vec::new();
     for &policy in &cfg.policies {
-        let mint = chain.bank.create_mint(DECIMALS).await;
+        let mint = bank.create_mint(DECIMALS).await;
         let keys = MarketKeys::legacy(oracle, mint);
-        chain.bank.send(&[ix::create_market(admin.pubkey(), &keys, OracleKind::PythLegacy, defaults::market_params())], &[&admin]).await.unwrap();
-        let lp_coll = chain.bank.create_token_account(mint, lp.pubkey()).await;
-        let lp_acc = chain.bank.create_token_account(keys.lp_mint, lp.pubkey()).await;
-        chain.bank.mint_to(mint, lp_coll, POOL).await;
-        chain.bank.send(&[ix::deposit_liquidity(lp.pubkey(), &keys, lp_coll, lp_acc, POOL, 0)], &[&lp]).await.unwrap();
-        let holder_coll = chain.bank.create_token_account(mint, holder.pubkey()).await;
-        chain.bank.mint_to(mint, holder_coll, HOLDING * cfg.targets.len() as u64).await;
+        bank.send(&[ix::create_market(admin.pubkey(), &keys, OracleKind::PythLegacy, defaults::market_params())], &[&admin]).await.unwrap();
+        let lp_coll = bank.create_token_account(mint, lp.pubkey()).await;
+        let lp_acc = bank.create_token_account(keys.lp_mint, lp.pubkey()).await;
+        bank.mint_to(mint, lp_coll, POOL).await;
+        bank.send(&[ix::deposit_liquidity(lp.pubkey(), &keys, lp_coll, lp_acc, POOL, 0)], &[&lp]).await.unwrap();
+        let holder_coll = bank.create_token_account(mint, holder.pubkey()).await;
+        bank.mint_to(mint, holder_coll, HOLDING * cfg.targets.len() as u64).await;
         let flow_coll = if cfg.flow.is_some() {
-            let c = chain.bank.create_token_account(mint, flow_user.pubkey()).await;
-            chain.bank.mint_to(mint, c, 1_000 * HOLDING).await;
+            let c = bank.create_token_account(mint, flow_user.pubkey()).await;
+            bank.mint_to(mint, c, 1_000 * HOLDING).await;
             Some(c)
         } else {
             None
@@ -173,27 +169,26 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
         for &target in &cfg.targets {
             let t = keys.token(target);
             let notional = HOLDING / 10_000 * u64::from(target.unsigned_abs());
-            chain.bank.send(&[ix::create_leveraged_token(admin.pubkey(), &t, policy.params(target, UNIT, notional))], &[&admin]).await.unwrap();
-            let shares = chain.bank.create_token_account(t.share_mint, holder.pubkey()).await;
-            chain.bank.send(&[ix::mint(holder.pubkey(), &t, holder_coll, shares, HOLDING, 0)], &[&holder]).await.unwrap();
+            bank.send(&[ix::create_leveraged_token(admin.pubkey(), &t, policy.params(target, UNIT, notional))], &[&admin]).await.unwrap();
+            let shares = bank.create_token_account(t.share_mint, holder.pubkey()).await;
+            bank.send(&[ix::mint(holder.pubkey(), &t, holder_coll, shares, HOLDING, 0)], &[&holder]).await.unwrap();
             if let Some(c) = flow_coll {
-                let fs = chain.bank.create_token_account(t.share_mint, flow_user.pubkey()).await;
+                let fs = bank.create_token_account(t.share_mint, flow_user.pubkey()).await;
                 flow_accounts.push(Some((c, fs)));
             } else {
                 flow_accounts.push(None);
             }
             runs.push(Run { policy, target_bps: target, keys: t, rows: Vec::new(), wiped_at: None, bad_debt: 0, flow: FlowCounts::default() });
         }
-        markets.push(PolicyMarket { keys });
+        let keeper_collateral = bank.create_token_account(mint, keeper.pubkey()).await;
+        markets.push(PolicyMarket { keys, keeper_collateral });
     }
 
-    // The keeper discovers what this chain has seen (the bank has no getProgramAccounts).
-    chain.track(std::iter::once(leveraged_token::pda::config().0).chain(markets.iter().map(|m| m.keys.market)).chain(runs.iter().map(|r| r.keys.token)));
     let mut last_close = first.price_e8;
     let mut ideal = vec![0.0f64; runs.len()];
     let mut rebalanced = vec![false; runs.len()];
     for (k, r) in runs.iter().enumerate() {
-        ideal[k] = nav_now(&mut chain.bank, r, &price_of(first.price_e8), clock.slot).await?.0;
+        ideal[k] = nav_now(&mut bank, r, &price_of(first.price_e8), clock.slot).await?.0;
     }
     // Slots and the clock follow the path's own time from its first point (not
     // step by step, which would lose the sub-slot remainders and let a daily
@@ -203,30 +198,29 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
         let elapsed_ms = (p.unix_ms - first.unix_ms).max(0);
         clock.slot = (slot0 + (elapsed_ms / SLOT_MS) as u64).max(clock.slot + 1);
         clock.unix_timestamp = ts0 + elapsed_ms / 1000;
-        // Warp (a new bank, so a new blockhash: a keeper's rebalance of the same
-        // token at the next point is a new transaction), then pin the clock to
-        // the path's own time.
-        chain.bank.ctx.warp_to_slot(clock.slot).map_err(|e| anyhow!("warp: {e:?}"))?;
-        chain.bank.ctx.set_sysvar(&clock);
-        write_oracle(&mut chain.bank, p.price_e8, clock.slot);
+        bank.ctx.set_sysvar(&clock);
+        write_oracle(&mut bank, p.price_e8, clock.slot);
         let price = price_of(p.price_e8);
 
-        // The shipped keeper's loop (`lt-keeper`): fetch every token, decide
-        // with the program's math, simulate and send each open gate's rebalance.
-        let report = keeper.run_once(&mut chain).await.map_err(|e| anyhow!("keeper at {}: {e}", p.unix_ms))?;
-        for (token, outcome) in report.outcomes {
-            let Some(k) = runs.iter().position(|r| r.keys.token == token) else { continue };
-            match outcome {
-                FireOutcome::Landed { report: tx, .. } => {
-                    instructions += 1;
-                    rebalanced[k] = true;
-                    if let Some(w) = decode_events::<TokenWiped>(&tx.logs).first() {
-                        runs[k].wiped_at = Some(crate::report::date(p.unix_ms));
-                        runs[k].bad_debt = w.bad_debt;
-                    }
+        for (k, run) in runs.iter_mut().enumerate() {
+            if run.wiped_at.is_some() {
+                continue;
+            }
+            let m = &markets[cfg.policies.iter().position(|&x| x == run.policy).unwrap()];
+            let view = fetch(&mut bank, &m.keys, &run.keys).await;
+            let decision = decide(&view, &price, clock.slot, 0).map_err(|e| anyhow!("decide: {e:?}"))?;
+            if matches!(decision, Decision::Rebalance { .. } | Decision::Wipe { .. }) {
+                let out = bank.send(&[ix::rebalance(keeper.pubkey(), &run.keys, m.keeper_collateral)], &[&keeper]).await;
+                instructions += 1;
+                let wiped = out.events::<TokenWiped>();
+                if let Err(e) = &out.result {
+                    return Err(anyhow!("rebalance failed at {}: {e:?}\n{}", p.unix_ms, out.logs.join("\n")));
                 }
-                FireOutcome::Failed { reason, .. } => return Err(anyhow!("rebalance failed at {}: {reason}", p.unix_ms)),
-                _ => {}
+                rebalanced[k] = true;
+                if let Some(w) = wiped.first() {
+                    run.wiped_at = Some(crate::report::date(p.unix_ms));
+                    run.bad_debt = w.bad_debt;
+                }
             }
         }
 
@@ -241,7 +235,7 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
                     if rng.unit() >= flow.daily_probability {
                         continue;
                     }
-                    let held = chain.bank.balance(shares).await;
+                    let held = bank.balance(shares).await;
                     let (ix, is_mint) = if held > 0 && rng.unit() < 0.5 {
                         let n = ((held as f64) * (0.1 + 0.4 * rng.unit())) as u64;
                         (ix::redeem(flow_user.pubkey(), &run.keys, shares, coll, n.max(1), 0), false)
@@ -249,7 +243,7 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
                         let amount = ((HOLDING as f64) * (0.01 + 0.09 * rng.unit())) as u64;
                         (ix::mint(flow_user.pubkey(), &run.keys, coll, shares, amount, 0), true)
                     };
-                    let out = chain.bank.send(&[ix], &[&flow_user]).await;
+                    let out = bank.send(&[ix], &[&flow_user]).await;
                     instructions += 1;
                     match (&out.result, out.custom_error()) {
                         (Ok(()), _) if is_mint => run.flow.mints += 1,
@@ -263,9 +257,9 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
                 let l = f64::from(run.target_bps) / 10_000.0;
                 ideal[k] *= (1.0 + l * r).max(0.0);
                 let m = &markets[cfg.policies.iter().position(|&x| x == run.policy).unwrap()];
-                let (nav, leverage, base, equity, costs, count) = nav_now(&mut chain.bank, run, &price, clock.slot).await?;
-                let market: Market = chain.bank.account(m.keys.market).await;
-                let pool_amount = chain.bank.balance(m.keys.pool_vault).await;
+                let (nav, leverage, base, equity, costs, count) = nav_now(&mut bank, run, &price, clock.slot).await?;
+                let market: Market = bank.account(m.keys.market).await;
+                let pool_amount = bank.balance(m.keys.pool_vault).await;
                 let pv = pool_value(pool_amount, &market.aggregates(), market.borrow_index, price.price, 0, Side::Low).unwrap_or(0) as f64 / UNIT as f64;
                 run.rows.push(Row {
                     unix_ms: p.unix_ms,
