@@ -9,7 +9,15 @@
 //! a send whose answer was lost, the keeper asks the chain whether it landed.
 //! A program error saying the gate is closed (another keeper got there first,
 //! or the state moved) counts as skipped, not failed.
+//!
+//! Two rebalances of one token built on one blockhash are the same bytes, so
+//! the same signature: the cluster would drop the second as already processed
+//! (and a keeper reading that as "landed" would count a rebalance that never
+//! ran). The keeper remembers what it sent ([`Sent`]) and waits for a new
+//! blockhash rather than build a transaction identical to one already
+//! processed.
 
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
@@ -24,7 +32,7 @@ use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_hash::Hash;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
-use solana_transaction::Transaction;
+use solana_transaction::{Signature, Transaction};
 use solana_transaction_error::TransactionError;
 
 use crate::decide::Intent;
@@ -76,6 +84,35 @@ pub enum FireOutcome {
         reason: String,
         sent: bool,
     },
+}
+
+/// The signatures of the last [`Sent::CAPACITY`] transactions this keeper
+/// sent whose outcome the chain reported (landed or refused).
+#[derive(Debug, Default)]
+pub struct Sent {
+    order: VecDeque<Signature>,
+    set: HashSet<Signature>,
+}
+
+impl Sent {
+    /// A blockhash is valid for about 150 slots; a keeper sends at most a
+    /// few transactions a slot, so 1,024 covers every live one.
+    pub const CAPACITY: usize = 1_024;
+
+    pub fn contains(&self, signature: &Signature) -> bool {
+        self.set.contains(signature)
+    }
+
+    pub fn record(&mut self, signature: Signature) {
+        if self.set.insert(signature) {
+            self.order.push_back(signature);
+            if self.order.len() > Self::CAPACITY {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
 }
 
 /// The compute-unit limit for a transaction that simulated at `units`.
@@ -169,8 +206,10 @@ async fn resolve_pending<C: Chain>(chain: &mut C, pending: &[Transaction]) -> Op
 /// error), and before giving up, it asks the chain whether an earlier send
 /// was processed, so a transaction that landed but whose answer was lost is
 /// reported as landed and not sent again on the gate it closed. Returns the
-/// report and the attempt it came on.
-async fn submit<C: Chain>(chain: &mut C, opts: &FireOptions, simulate: bool, make: impl Fn(Hash) -> Transaction) -> Result<(TxReport, u32), SubmitError> {
+/// report and the attempt it came on. A send identical to one in `sent` (same
+/// blockhash, same instructions) is not made: the attempt waits for a new
+/// blockhash instead.
+async fn submit<C: Chain>(chain: &mut C, opts: &FireOptions, sent_before: &mut Sent, simulate: bool, make: impl Fn(Hash) -> Transaction) -> Result<(TxReport, u32), SubmitError> {
     let what = if simulate { "simulate" } else { "send" };
     let attempts = opts.max_attempts.max(1);
     let mut last = String::new();
@@ -195,6 +234,11 @@ async fn submit<C: Chain>(chain: &mut C, opts: &FireOptions, simulate: bool, mak
             Err(e) => return Err(SubmitError { reason: format!("{what}: {e}"), sent }),
         };
         let tx = make(blockhash);
+        let signature = tx.signatures.first().copied().unwrap_or_default();
+        if !simulate && sent_before.contains(&signature) {
+            last = format!("identical to transaction {signature}, already processed: waiting for a new blockhash");
+            continue;
+        }
         let r = if simulate {
             chain.simulate(&tx).await
         } else {
@@ -211,7 +255,12 @@ async fn submit<C: Chain>(chain: &mut C, opts: &FireOptions, simulate: bool, mak
                     _ => (report, attempt),
                 });
             }
-            Ok(report) => return Ok((report, attempt)),
+            Ok(report) => {
+                if !simulate {
+                    sent_before.record(signature);
+                }
+                return Ok((report, attempt));
+            }
             Err(e) if retryable(&e) => {
                 // A send that timed out or errored may still have landed.
                 if !simulate && e != ChainError::BlockhashExpired && !pending.iter().any(|p| p.signatures == tx.signatures) {
@@ -229,11 +278,12 @@ async fn submit<C: Chain>(chain: &mut C, opts: &FireOptions, simulate: bool, mak
 }
 
 /// Fire one intent: simulate, size the compute limit, send (unless dry-run).
-pub async fn fire<C: Chain>(chain: &mut C, payer: &Keypair, intent: &Intent, create_collateral: bool, opts: &FireOptions) -> FireOutcome {
+/// `sent`: what this keeper sent before (never sent again as is).
+pub async fn fire<C: Chain>(chain: &mut C, payer: &Keypair, intent: &Intent, create_collateral: bool, opts: &FireOptions, sent: &mut Sent) -> FireOutcome {
     let caller = payer.pubkey();
     let build = |limit: u32| move |blockhash: Hash| Transaction::new_signed_with_payer(&instructions(&caller, intent, create_collateral, limit, opts.priority_fee), Some(&caller), &[payer], blockhash);
 
-    let (sim, _) = match submit(chain, opts, true, build(MAX_COMPUTE_UNITS)).await {
+    let (sim, _) = match submit(chain, opts, sent, true, build(MAX_COMPUTE_UNITS)).await {
         Ok(r) => r,
         Err(e) => return FireOutcome::Failed { reason: e.reason, sent: false },
     };
@@ -249,7 +299,7 @@ pub async fn fire<C: Chain>(chain: &mut C, payer: &Keypair, intent: &Intent, cre
         return FireOutcome::Simulated { units: sim.units_consumed, compute_limit };
     }
 
-    let (report, attempts) = match submit(chain, opts, false, build(compute_limit)).await {
+    let (report, attempts) = match submit(chain, opts, sent, false, build(compute_limit)).await {
         Ok(r) => r,
         // `sent`: whether any transaction went out (not when every attempt
         // failed before sending, e.g. fetching the blockhash).

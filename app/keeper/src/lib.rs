@@ -72,13 +72,15 @@ pub struct Keeper {
     discovery: Discovery,
     /// Collateral ATAs known to exist (no create instruction needed).
     collateral_ready: HashSet<Pubkey>,
+    /// What this keeper sent, so it never sends the same bytes twice.
+    sent: fire::Sent,
     loops: u64,
 }
 
 impl Keeper {
     pub fn new(payer: Keypair, config: KeeperConfig) -> Self {
         let discovery = Discovery::new(config.refresh_every, config.pull_oracles.clone());
-        Self { payer, config, metrics: Arc::new(Metrics::default()), discovery, collateral_ready: HashSet::new(), loops: 0 }
+        Self { payer, config, metrics: Arc::new(Metrics::default()), discovery, collateral_ready: HashSet::new(), sent: fire::Sent::default(), loops: 0 }
     }
 
     pub fn pubkey(&self) -> Pubkey {
@@ -167,7 +169,7 @@ impl Keeper {
         for i in intents {
             let create = !self.collateral_ready.contains(&i.keeper_collateral);
             let before = *balances.entry(i.keeper_collateral).or_insert(i.keeper_collateral_balance.unwrap_or(0));
-            let o = fire::fire(chain, &self.payer, i, create, &self.config.fire).await;
+            let o = fire::fire(chain, &self.payer, i, create, &self.config.fire, &mut self.sent).await;
             let token = i.keys.token;
             let m = &self.metrics;
             match &o {

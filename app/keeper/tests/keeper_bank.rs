@@ -38,6 +38,11 @@ struct Spy {
     send_errors: VecDeque<ChainError>,
     strip_logs: bool,
     front_run: Option<Transaction>,
+    /// Answer `latest_blockhash` with this hash for this many more reads (a
+    /// node whose blockhash has not moved), then with the bank's.
+    pinned_blockhash: Option<(Hash, u32)>,
+    /// Signatures of every transaction sent.
+    signatures: Vec<String>,
 }
 
 impl Spy {
@@ -60,6 +65,10 @@ impl Chain for Spy {
         self.inner.slot().await
     }
     async fn latest_blockhash(&mut self) -> Result<Hash, ChainError> {
+        if let Some((hash, reads)) = self.pinned_blockhash.as_mut().filter(|(_, reads)| *reads > 0) {
+            *reads -= 1;
+            return Ok(*hash);
+        }
         self.inner.latest_blockhash().await
     }
     async fn simulate(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
@@ -68,6 +77,7 @@ impl Chain for Spy {
     }
     async fn send(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
         self.sends += 1;
+        self.signatures.push(tx.signatures[0].to_string());
         if let Some(e) = self.send_errors.pop_front() {
             return Err(e);
         }
@@ -98,7 +108,14 @@ struct Env {
 impl Env {
     async fn new() -> Self {
         let common::Deployment { chain: inner, admin, market, tokens: [long3, short1, long2] } = common::deploy(Pubkey::new_unique()).await;
-        Env { chain: Spy { inner, simulates: 0, sends: 0, send_errors: VecDeque::new(), strip_logs: false, front_run: None }, admin, market, long3, short1, long2 }
+        Env {
+            chain: Spy { inner, simulates: 0, sends: 0, send_errors: VecDeque::new(), strip_logs: false, front_run: None, pinned_blockhash: None, signatures: Vec::new() },
+            admin,
+            market,
+            long3,
+            short1,
+            long2,
+        }
     }
 
     fn tokens(&self) -> [TokenKeys; 3] {
@@ -292,6 +309,35 @@ async fn an_expired_blockhash_is_retried_with_a_fresh_one_and_lands() {
     assert_eq!(env.rebalance_counts().await, [1, 1, 0]);
     assert!(matches!(report.outcomes[0].1, FireOutcome::Landed { attempts: 3, .. }), "{:?}", report.outcomes[0]);
     assert_eq!(env.chain.sends, 4, "two failed attempts, then one send per token");
+}
+
+#[tokio::test]
+async fn a_second_rebalance_on_an_unchanged_blockhash_waits_for_a_new_one_instead_of_counting_a_duplicate_as_landed() {
+    let mut env = Env::new().await;
+    let kp = env.chain.bank().funded_keypair().await;
+    let mut keeper = Keeper::new(kp, KeeperConfig { fire: FireOptions { backoff: Duration::from_millis(1), max_attempts: 12, ..FireOptions::default() }, ..KeeperConfig::default() });
+    // The node answers one blockhash for both loops (8 reads: a simulation
+    // and a send per open gate per loop). The second token the keeper fires
+    // in loop 1 (the first carries the create-ATA instruction) is then built
+    // byte for byte again in loop 2: same blockhash, same compute limit.
+    // Sent, the chain would drop it as already processed.
+    let hash = env.chain.inner.latest_blockhash().await.unwrap();
+    env.chain.pinned_blockhash = Some((hash, 8));
+    env.set_price(110 * USD).await; // +10 %: opens the 3x long and the 1x short.
+    let first = keeper.run_once(&mut env.chain).await.unwrap();
+    assert_eq!((first.counts.landed, env.rebalance_counts().await), (2, [1, 1, 0]));
+    env.set_price(99 * USD).await; // −10 %: both gates open again (the 2x long is 1 % off its last price).
+
+    let second = keeper.run_once(&mut env.chain).await.unwrap();
+
+    // Both landed, and both really ran on chain: nothing counted twice.
+    assert_eq!((second.counts.landed, second.counts.failed), (2, 0));
+    assert_eq!(env.rebalance_counts().await, [2, 2, 0]);
+    assert_eq!(env.chain.sends, 4, "the identical transaction was never sent");
+    let mut unique = env.chain.signatures.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 4, "four distinct transactions: {:?}", env.chain.signatures);
 }
 
 #[tokio::test]
