@@ -3,9 +3,10 @@
 //! funded users.
 
 use anchor_lang::prelude::Pubkey;
-use leveraged_token::constants::{PYTH_LEGACY_DEVNET, PYTH_RECEIVER};
+use leveraged_token::constants::PYTH_RECEIVER;
 use leveraged_token::state::LeveragedToken;
-use leveraged_token_sdk::{ix, MarketKeys, MarketParams, OracleKind, TokenKeys, TokenParams};
+use leveraged_token_harness::deployment::{Deployer, Deployment, Holder, MarketSpec, Oracle};
+use leveraged_token_sdk::{ix, MarketKeys, MarketParams, TokenKeys, TokenParams};
 use pyth_sdk_solana::state::PriceStatus;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -16,10 +17,8 @@ pub use leveraged_token_sdk::oracle_fixture::{legacy_price_account, pull_price_a
 /// USDC-like collateral: 6 decimals.
 pub const DECIMALS: u8 = 6;
 pub const USDC: u64 = 1_000_000;
-/// Pyth exponent used by the fixtures (prices are USD × 1e8).
-pub const EXPO: i32 = -8;
-/// $1 in the fixtures' oracle units.
-pub const USD: i64 = 100_000_000;
+/// Pyth exponent and $1 of the bank's oracles (prices are USD × 1e8).
+pub use leveraged_token_harness::deployment::{EXPO, USD};
 
 pub fn market_params() -> MarketParams {
     leveraged_token_sdk::defaults::market_params()
@@ -44,6 +43,13 @@ impl User {
     }
 }
 
+impl From<Holder> for User {
+    /// A holder of the world's deployment: its shares are the long's, then the short's.
+    fn from(h: Holder) -> Self {
+        User { kp: h.kp, collateral: h.collateral, lp: h.lp, long: h.shares[0], short: h.shares[1] }
+    }
+}
+
 pub struct World {
     pub bank: Bank,
     pub admin: Keypair,
@@ -59,6 +65,8 @@ pub struct World {
     /// Current oracle price (USD × 1e8) and confidence.
     pub price: i64,
     pub conf: u64,
+    /// The market as the harness deployed it (its LP is `lp` above).
+    pub deployment: Deployment,
 }
 
 pub const LONG_3X: i32 = 30_000;
@@ -69,64 +77,45 @@ impl World {
     /// a 3x long and a 1x short token, and users alice and bob with 100,000 USDC each.
     pub async fn new() -> Self {
         let mut bank = Bank::new().await;
-        let admin = bank.funded_keypair().await;
         let treasury = Keypair::new();
-        let collateral = bank.create_mint(DECIMALS).await;
-        let oracle = Pubkey::new_unique();
-        let market = MarketKeys::legacy(oracle, collateral);
-        let long = market.token(LONG_3X);
-        let short = market.token(SHORT_1X);
-        let treasury_collateral = bank.create_token_account(collateral, treasury.pubkey()).await;
-        let mut w = World {
-            lp: Self::user_stub(),
-            alice: Self::user_stub(),
-            bob: Self::user_stub(),
+        let deployer = Deployer::init(&mut bank, Some(treasury.pubkey())).await;
+        let (price, conf) = (100 * USD, 5 * USD as u64 / 100);
+        let spec = MarketSpec::new(Oracle::legacy(Pubkey::new_unique()))
+            .decimals(DECIMALS)
+            .price(price, conf)
+            .token(LONG_3X, token_params(LONG_3X))
+            .token(SHORT_1X, token_params(SHORT_1X))
+            .liquidity(1_000_000 * USDC);
+        let mut d = deployer.market(&mut bank, spec).await;
+        let lp = User::from(d.lp.take().expect("the spec seeds the pool"));
+        let alice = User::from(d.holder(&mut bank, 100_000 * USDC).await);
+        let bob = User::from(d.holder(&mut bank, 100_000 * USDC).await);
+        World {
             bank,
-            admin,
+            admin: deployer.admin,
             treasury,
-            treasury_collateral,
-            collateral,
-            market,
-            long,
-            short,
-            price: 100 * USD,
-            conf: 5 * USD as u64 / 100,
-        };
-        w.publish().await;
-        let a = w.admin.pubkey();
-        w.bank.send(&[ix::initialize_config(a, w.treasury.pubkey())], &[&w.admin]).await.unwrap();
-        w.bank.send(&[ix::create_market(a, &w.market, OracleKind::PythLegacy, market_params())], &[&w.admin]).await.unwrap();
-        w.bank.send(&[ix::create_leveraged_token(a, &w.long, token_params(LONG_3X))], &[&w.admin]).await.unwrap();
-        w.bank.send(&[ix::create_leveraged_token(a, &w.short, token_params(SHORT_1X))], &[&w.admin]).await.unwrap();
-        w.lp = w.new_user(1_000_000 * USDC).await;
-        w.alice = w.new_user(100_000 * USDC).await;
-        w.bob = w.new_user(100_000 * USDC).await;
-        let (lp, m) = (&w.lp, w.market);
-        let ix = ix::deposit_liquidity(lp.key(), &m, lp.collateral, lp.lp, 1_000_000 * USDC, 0);
-        let kp = w.lp.kp.insecure_clone();
-        w.bank.send(&[ix], &[&kp]).await.unwrap();
-        w
-    }
-
-    fn user_stub() -> User {
-        User { kp: Keypair::new(), collateral: Pubkey::default(), lp: Pubkey::default(), long: Pubkey::default(), short: Pubkey::default() }
+            treasury_collateral: d.treasury_collateral,
+            collateral: d.collateral,
+            market: d.market,
+            long: d.tokens[0],
+            short: d.tokens[1],
+            lp,
+            alice,
+            bob,
+            price,
+            conf,
+            deployment: d,
+        }
     }
 
     /// A funded user holding `amount` collateral and empty LP and share accounts.
     pub async fn new_user(&mut self, amount: u64) -> User {
-        let kp = self.bank.funded_keypair().await;
-        let collateral = self.bank.create_token_account(self.collateral, kp.pubkey()).await;
-        self.bank.mint_to(self.collateral, collateral, amount).await;
-        let lp = self.bank.create_token_account(self.market.lp_mint, kp.pubkey()).await;
-        let long = self.bank.create_token_account(self.long.share_mint, kp.pubkey()).await;
-        let short = self.bank.create_token_account(self.short.share_mint, kp.pubkey()).await;
-        User { kp, collateral, lp, long, short }
+        User::from(self.deployment.holder(&mut self.bank, amount).await)
     }
 
     /// Write the current price to the oracle, published at the current slot.
     pub async fn publish(&mut self) {
-        let slot = self.bank.slot().await;
-        self.write_oracle(self.price, self.conf, slot, PriceStatus::Trading);
+        self.deployment.oracle.publish(&mut self.bank, self.price, self.conf).await;
     }
 
     /// Move the oracle to `price` (USD × 1e8) now.
@@ -137,8 +126,8 @@ impl World {
 
     /// Write arbitrary oracle fields (for stale, halted, negative prices).
     pub fn write_oracle(&mut self, price: i64, conf: u64, pub_slot: u64, status: PriceStatus) {
-        let data = legacy_price_account(price, conf, EXPO, pub_slot, status);
-        self.bank.set_account(self.market.oracle, 1_000_000_000, data, PYTH_LEGACY_DEVNET);
+        // A legacy account: no publish time.
+        self.deployment.oracle.write(&mut self.bank, price, conf, pub_slot, 0, status);
     }
 
     /// Advance `slots` and republish the current price.

@@ -6,56 +6,22 @@
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::token::spl_token;
-use leveraged_token::constants::{PYTH_LEGACY_DEVNET, PYTH_RECEIVER};
-use leveraged_token::oracle::VerificationLevel;
 use leveraged_token::state::{Config, LeveragedToken, Market, OracleKind, TokenStatus};
 use leveraged_token_harness::bank::Bank;
+use leveraged_token_harness::deployment::{Oracle, USD};
+use leveraged_token_harness::faults::{FaultyChain, Op, Schedule};
 use leveraged_token_harness::BankChain;
-use leveraged_token_sdk::chain::{Chain, ChainError, TxReport};
 use leveraged_token_sdk::deploy::{self, DeployAction, DeployConfig, DeployError, FieldDiff};
-use leveraged_token_sdk::oracle_fixture::{legacy_price_account, pull_price_account};
 use leveraged_token_sdk::{defaults, MarketKeys, MarketParams, TokenKeys, TokenParams, PROGRAM_ID};
-use pyth_sdk_solana::state::PriceStatus;
 use solana_account::Account;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
-use solana_transaction::Transaction;
 
 const USDC: u64 = 1_000_000;
 
-/// A [`Chain`] that counts the transactions sent through it.
-struct Counting {
-    inner: BankChain,
-    sent: usize,
-}
-
-impl Chain for Counting {
-    fn endpoint(&self) -> String {
-        self.inner.endpoint()
-    }
-    async fn accounts(&mut self, keys: &[Pubkey]) -> Result<Vec<Option<Account>>, ChainError> {
-        self.inner.accounts(keys).await
-    }
-    async fn program_accounts(&mut self, program: &Pubkey, discriminator: &[u8]) -> Result<Vec<(Pubkey, Account)>, ChainError> {
-        self.inner.program_accounts(program, discriminator).await
-    }
-    async fn slot(&mut self) -> Result<u64, ChainError> {
-        self.inner.slot().await
-    }
-    async fn latest_blockhash(&mut self) -> Result<solana_hash::Hash, ChainError> {
-        self.inner.latest_blockhash().await
-    }
-    async fn simulate(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
-        self.inner.simulate(tx).await
-    }
-    async fn send(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
-        self.sent += 1;
-        self.inner.send(tx).await
-    }
-}
-
 struct Env {
-    chain: Counting,
+    /// The bank behind a recorder that counts every send (no faults injected).
+    chain: FaultyChain<BankChain>,
     admin: Keypair,
     treasury: Pubkey,
     usdc: Pubkey,
@@ -72,7 +38,7 @@ impl Env {
         let admin = bank.funded_keypair().await;
         let usdc = bank.create_mint(6).await;
         let mut env = Env {
-            chain: Counting { inner: BankChain::new(bank), sent: 0 },
+            chain: FaultyChain::new(BankChain::new(bank), Schedule::none()),
             admin,
             treasury: Pubkey::new_unique(),
             usdc,
@@ -80,6 +46,7 @@ impl Env {
             feed_id: [0xef; 32],
             pull_update: Pubkey::new_unique(),
         };
+        env.chain.probe_sends = false;
         env.publish().await;
         env
     }
@@ -88,14 +55,16 @@ impl Env {
         &mut self.chain.inner.bank
     }
 
+    /// Transactions sent so far.
+    fn sent(&self) -> u64 {
+        self.chain.log.calls(Op::Send)
+    }
+
     /// Write both oracles as fresh at the bank's current slot and time.
     async fn publish(&mut self) {
-        let clock = self.bank().clock().await;
-        let legacy = legacy_price_account(65_000 * 100_000_000, 30 * 100_000_000, -8, clock.slot, PriceStatus::Trading);
-        let pull = pull_price_account(self.feed_id, 150 * 100_000_000, 5_000_000, -8, clock.unix_timestamp, VerificationLevel::Full, clock.slot);
-        let (l, p) = (self.legacy_oracle, self.pull_update);
-        self.bank().set_account(l, 1_000_000_000, legacy, PYTH_LEGACY_DEVNET);
-        self.bank().set_account(p, 1_000_000_000, pull, PYTH_RECEIVER);
+        let (legacy, pull) = (Oracle::legacy(self.legacy_oracle), Oracle::pull(self.pull_update, self.feed_id));
+        legacy.publish(self.bank(), 65_000 * USD, 30 * USD as u64).await;
+        pull.publish(self.bank(), 150 * USD, 5_000_000).await;
     }
 
     /// The deploy file: a legacy BTC market with a 3x long (`long_params`
@@ -219,7 +188,7 @@ async fn apply_on_an_empty_bank_creates_config_markets_and_tokens() {
 
     let (_, report) = env.apply(&config).await.unwrap();
     assert_eq!(report.sent.len(), 6);
-    assert_eq!(env.chain.sent, 6);
+    assert_eq!(env.sent(), 6);
 
     let c: Config = env.bank().account(leveraged_token::pda::config().0).await;
     assert_eq!((c.admin, c.treasury, c.pending_admin, c.pause_flags, c.market_count), (env.admin.pubkey(), env.treasury, Pubkey::default(), 0, 2));
@@ -249,7 +218,7 @@ async fn a_second_run_plans_nothing_and_sends_nothing() {
     let mut env = Env::new().await;
     let config = env.config("");
     env.apply(&config).await.unwrap();
-    let sent = env.chain.sent;
+    let sent = env.sent();
     let before = env.snapshot().await;
     // The oracles may go stale meanwhile: existing markets need no oracle.
     env.bank().warp(10_000).await;
@@ -259,7 +228,7 @@ async fn a_second_run_plans_nothing_and_sends_nothing() {
     assert!(plan.to_string().contains("nothing to do"));
     let (plan, report) = env.apply(&config).await.unwrap();
     assert!(plan.is_empty() && report.sent.is_empty());
-    assert_eq!(env.chain.sent, sent, "a second apply sent a transaction");
+    assert_eq!(env.sent(), sent, "a second apply sent a transaction");
     assert_eq!(env.snapshot().await, before, "a second apply changed an account");
 }
 
@@ -267,7 +236,7 @@ async fn a_second_run_plans_nothing_and_sends_nothing() {
 async fn changing_one_token_param_is_exactly_one_update_with_its_diff() {
     let mut env = Env::new().await;
     env.apply(&env.config("")).await.unwrap();
-    let sent = env.chain.sent;
+    let sent = env.sent();
 
     let changed = env.config("mint_fee_bps = 25");
     let plan = env.plan(&changed).await.unwrap();
@@ -284,7 +253,7 @@ async fn changing_one_token_param_is_exactly_one_update_with_its_diff() {
         env.bank().snapshot(&keys).await
     };
     let (_, report) = env.apply(&changed).await.unwrap();
-    assert_eq!((report.sent.len(), env.chain.sent), (1, sent + 1));
+    assert_eq!((report.sent.len(), env.sent()), (1, sent + 1));
     let tok: LeveragedToken = env.bank().account(long.token).await;
     assert_eq!(tok.params, want);
     let keys = [env.btc().token(-10_000).token, env.sol().token(20_000).token, env.btc().market, env.sol().market];
@@ -406,7 +375,7 @@ async fn placeholders_bad_files_and_conflicting_chains_are_refused_before_sendin
     let e = env.plan(&env.config("")).await.unwrap_err();
     println!("{e}");
     assert!(matches!(&e, DeployError::State(m) if m.contains("create_market would refuse oracle") && m.contains("OracleStale")), "{e}");
-    assert_eq!(env.chain.sent, 0);
+    assert_eq!(env.sent(), 0);
 
     // A config made by someone else: another admin cannot change anything.
     env.publish().await;
@@ -420,7 +389,7 @@ async fn placeholders_bad_files_and_conflicting_chains_are_refused_before_sendin
     let text = env.toml("").replace(&env.treasury.to_string(), &Pubkey::new_unique().to_string());
     let e = env.plan(&DeployConfig::from_toml_str(&text).unwrap()).await.unwrap_err();
     assert!(e.to_string().contains("no instruction to change the treasury"), "{e}");
-    assert_eq!(env.chain.sent, 6, "only the one good apply sent transactions");
+    assert_eq!(env.sent(), 6, "only the one good apply sent transactions");
 }
 
 #[tokio::test]

@@ -53,12 +53,11 @@ use leveraged_token::events::{FeesCollected, LiquidityDeposited, LiquidityWithdr
 use leveraged_token::math::pool::{open_interest_within_cap, pool_value, Side};
 use leveraged_token::math::position::{conf_exposure_ceil, leverage_bps, notional_floor};
 use leveraged_token::math::price::{normalize_price, NormalizedPrice};
-use leveraged_token::oracle::VerificationLevel;
 use leveraged_token::state::{LeveragedToken, Market, MarketParams, TokenParams, TokenStatus};
 use leveraged_token_sdk::decide::{decide, settle_view, Decision, TokenView};
 use leveraged_token_sdk::errors::program_error;
 use leveraged_token_sdk::{ix, MarketKeys, OracleKind, TokenKeys};
-use leveraged_token_tests::fixtures::{legacy_price_account, pull_price_account};
+use leveraged_token_tests::harness::deployment::Oracle;
 use leveraged_token_tests::{Bank, ErrorCode, TestKeypair, TestSigner, TxOutcome};
 use pyth_sdk_solana::state::PriceStatus;
 use rand::{Rng, SeedableRng};
@@ -554,16 +553,13 @@ impl Fuzz {
         };
         let m = &self.markets[mi];
         let conf = if m.mode == OracleMode::Wide { (m.price as u128 * (u128::from(max_conf) + 20) / 10_000) as u64 } else { m.conf };
-        let data = if m.pull {
-            let t = if m.mode == OracleMode::Stale { clock.unix_timestamp - max_age_secs - 1 } else { clock.unix_timestamp };
-            pull_price_account(FEED, m.price, conf, EXPO, t, VerificationLevel::Full, clock.slot)
-        } else {
-            let s = if m.mode == OracleMode::Stale { clock.slot.saturating_sub(max_age_slots + 1) } else { clock.slot };
-            legacy_price_account(m.price, conf, EXPO, s, PriceStatus::Trading)
-        };
-        let owner = if m.pull { leveraged_token::constants::PYTH_RECEIVER } else { leveraged_token::constants::PYTH_LEGACY_DEVNET };
+        // Stale: a legacy account published too many slots ago, a pull update too many seconds ago.
+        let stale = m.mode == OracleMode::Stale;
+        let slot = if stale && !m.pull { clock.slot.saturating_sub(max_age_slots + 1) } else { clock.slot };
+        let time = if stale && m.pull { clock.unix_timestamp - max_age_secs - 1 } else { clock.unix_timestamp };
+        let oracle = if m.pull { Oracle::pull(m.keys.oracle, FEED) } else { Oracle::legacy(m.keys.oracle) };
         let key = m.keys.oracle;
-        self.bank.set_account(key, 1_000_000_000, data, owner);
+        oracle.write(&mut self.bank, m.price, conf, slot, time, PriceStatus::Trading);
         let a = self.bank.raw_account(key).await;
         self.cache.insert(key, a);
     }

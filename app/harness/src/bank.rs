@@ -16,7 +16,7 @@ use anchor_lang::{AccountDeserialize, AnchorDeserialize, Discriminator};
 use anchor_spl::token::spl_token;
 use solana_account::{Account, AccountSharedData};
 use solana_keypair::Keypair;
-use solana_program_test::{processor, BanksClientError, ProgramTestContext};
+use solana_program_test::{processor, BanksClient, BanksClientError, ProgramTestContext};
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
@@ -42,11 +42,27 @@ pub struct TxOutcome {
 }
 
 impl TxOutcome {
+    /// Process `tx` in `banks`: the result and the logs. A transport error
+    /// (not a transaction failure) panics.
+    pub async fn of(banks: &mut BanksClient, tx: Transaction) -> Self {
+        match banks.process_transaction_with_metadata(tx).await {
+            Ok(r) => TxOutcome { result: r.result, logs: r.metadata.map(|m| m.log_messages).unwrap_or_default() },
+            Err(BanksClientError::TransactionError(e)) => TxOutcome { result: Err(e), logs: vec![] },
+            Err(e) => panic!("bank transport error (not a transaction failure): {e:?}"),
+        }
+    }
+
     /// Panic with the logs unless the transaction succeeded.
     #[track_caller]
     pub fn unwrap(self) -> Vec<String> {
+        self.expect_ok("transaction")
+    }
+
+    /// Panic naming `what`, with the logs, unless the transaction succeeded.
+    #[track_caller]
+    pub fn expect_ok(self, what: &str) -> Vec<String> {
         if let Err(e) = &self.result {
-            panic!("transaction failed: {e:?}\n{}", self.logs.join("\n"));
+            panic!("{what} failed: {e:?}\n{}", self.logs.join("\n"));
         }
         self.logs
     }
@@ -133,20 +149,12 @@ impl Bank {
         let mut keys: Vec<&Keypair> = vec![&self.ctx.payer];
         keys.extend(signers.iter().copied().filter(|k| k.pubkey() != self.ctx.payer.pubkey()));
         let tx = Transaction::new_signed_with_payer(&all, Some(&self.ctx.payer.pubkey()), &keys, blockhash);
-        match self.ctx.banks_client.process_transaction_with_metadata(tx).await {
-            Ok(r) => TxOutcome { result: r.result, logs: r.metadata.map(|m| m.log_messages).unwrap_or_default() },
-            Err(BanksClientError::TransactionError(e)) => TxOutcome { result: Err(e), logs: vec![] },
-            Err(e) => panic!("bank error: {e:?}"),
-        }
+        self.process(tx).await
     }
 
     /// Process a transaction built and signed by the caller.
     pub async fn process(&mut self, tx: Transaction) -> TxOutcome {
-        match self.ctx.banks_client.process_transaction_with_metadata(tx).await {
-            Ok(r) => TxOutcome { result: r.result, logs: r.metadata.map(|m| m.log_messages).unwrap_or_default() },
-            Err(BanksClientError::TransactionError(e)) => TxOutcome { result: Err(e), logs: vec![] },
-            Err(e) => panic!("bank transport error (not a transaction failure): {e:?}"),
-        }
+        TxOutcome::of(&mut self.ctx.banks_client, tx).await
     }
 
     /// A new keypair funded with 10 SOL.
@@ -171,30 +179,25 @@ impl Bank {
         T::try_deserialize(&mut acc.data.as_slice()).expect("decode account")
     }
 
-    pub async fn create_mint(&mut self, decimals: u8) -> Pubkey {
-        let mint = Keypair::new();
+    /// A new SPL Token account of `space` bytes, rent-exempt, initialized by
+    /// `init(its address)`; the payer funds it.
+    async fn create_spl_account(&mut self, space: usize, init: impl FnOnce(&Pubkey) -> Instruction) -> Pubkey {
+        let acc = Keypair::new();
         let rent = self.ctx.banks_client.get_rent().await.unwrap();
-        let space = spl_token::state::Mint::LEN;
         let payer = self.payer();
-        let ixs = [
-            anchor_lang::solana_program::system_instruction::create_account(&payer, &mint.pubkey(), rent.minimum_balance(space), space as u64, &spl_token::ID),
-            spl_token::instruction::initialize_mint2(&spl_token::ID, &mint.pubkey(), &payer, None, decimals).unwrap(),
-        ];
-        self.send(&ixs, &[&mint]).await.unwrap();
-        mint.pubkey()
+        let ixs = [anchor_lang::solana_program::system_instruction::create_account(&payer, &acc.pubkey(), rent.minimum_balance(space), space as u64, &spl_token::ID), init(&acc.pubkey())];
+        self.send(&ixs, &[&acc]).await.unwrap();
+        acc.pubkey()
+    }
+
+    /// A mint of `decimals`, the payer its mint authority, no freeze authority.
+    pub async fn create_mint(&mut self, decimals: u8) -> Pubkey {
+        let payer = self.payer();
+        self.create_spl_account(spl_token::state::Mint::LEN, |mint| spl_token::instruction::initialize_mint2(&spl_token::ID, mint, &payer, None, decimals).unwrap()).await
     }
 
     pub async fn create_token_account(&mut self, mint: Pubkey, owner: Pubkey) -> Pubkey {
-        let acc = Keypair::new();
-        let rent = self.ctx.banks_client.get_rent().await.unwrap();
-        let space = spl_token::state::Account::LEN;
-        let payer = self.payer();
-        let ixs = [
-            anchor_lang::solana_program::system_instruction::create_account(&payer, &acc.pubkey(), rent.minimum_balance(space), space as u64, &spl_token::ID),
-            spl_token::instruction::initialize_account3(&spl_token::ID, &acc.pubkey(), &mint, &owner).unwrap(),
-        ];
-        self.send(&ixs, &[&acc]).await.unwrap();
-        acc.pubkey()
+        self.create_spl_account(spl_token::state::Account::LEN, |acc| spl_token::instruction::initialize_account3(&spl_token::ID, acc, &mint, &owner).unwrap()).await
     }
 
     /// Mint `amount` of a harness-created mint (the payer is its authority).
