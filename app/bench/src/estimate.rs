@@ -32,27 +32,33 @@ use crate::scenario::{Measured, SPL_TOKEN, SYSTEM_PROGRAM};
 use solana_program_runtime::execution_budget::SVMTransactionExecutionCost;
 
 /// Anchor's marginal CU per account of each kind, and the base of an
-/// instruction, from anchor `bench/COMPUTE_UNITS.md` (Solana 2.3.0): the
-/// difference between the 8-account and the 1-account benchmark, over 7.
+/// instruction, computed from the figures of anchor `bench/COMPUTE_UNITS.md`
+/// (Solana 2.3.0) as they stand there.
 pub mod anchor_bench {
-    /// `uncheckedAccount1` (882) less one unchecked account (279).
-    pub const BASE: u64 = 603;
-    /// (signer8 2,941 − signer1 874) / 7.
-    pub const SIGNER: u64 = 295;
-    /// (program8 1,879 − program1 890) / 7.
-    pub const PROGRAM: u64 = 141;
-    /// (uncheckedAccount8 2,833 − uncheckedAccount1 882) / 7.
-    pub const UNCHECKED: u64 = 279;
-    /// (boxedAccountSized8 3,935 − boxedAccountSized1 912) / 7.
-    pub const BOXED_STATE: u64 = 432;
-    /// (boxedInterfaceAccountMint8 4,064 − …Mint1 1,110) / 7.
-    pub const MINT: u64 = 422;
-    /// (boxedInterfaceAccountToken8 5,068 − …Token1 1,246) / 7.
-    pub const TOKEN_ACCOUNT: u64 = 546;
+    /// The marginal cost of one more account of a kind: the 8-account
+    /// benchmark less the 1-account one, over 7, to the nearest unit.
+    const fn per_account(eight: u64, one: u64) -> u64 {
+        (eight - one + 3) / 7
+    }
+
+    /// uncheckedAccount8 and uncheckedAccount1.
+    pub const UNCHECKED: u64 = per_account(2_833, 882);
+    /// `uncheckedAccount1` less its one unchecked account.
+    pub const BASE: u64 = 882 - UNCHECKED;
+    /// signer8 and signer1.
+    pub const SIGNER: u64 = per_account(2_941, 874);
+    /// program8 and program1.
+    pub const PROGRAM: u64 = per_account(1_879, 890);
+    /// boxedAccountSized8 and boxedAccountSized1.
+    pub const BOXED_STATE: u64 = per_account(3_935, 912);
+    /// boxedInterfaceAccountMint8 and …Mint1.
+    pub const MINT: u64 = per_account(4_064, 1_110);
+    /// boxedInterfaceAccountToken8 and …Token1.
+    pub const TOKEN_ACCOUNT: u64 = per_account(5_068, 1_246);
     /// `init` of one account beyond the account itself (boxedAccountSizedInit1
     /// 5,103 − boxedAccountSized1 912), less the system-program CPI counted
-    /// separately here (1,000 invoke + 150 system program).
-    pub const INIT_EXTRA: u64 = 5_103 - 912 - 1_000 - 150;
+    /// separately here (1,000 invoke + [`SYSTEM_PROGRAM_CU`](super::SYSTEM_PROGRAM_CU)).
+    pub const INIT_EXTRA: u64 = 5_103 - 912 - 1_000 - super::SYSTEM_PROGRAM_CU;
 }
 
 /// The system program's fixed cost per instruction (solana-system-program
@@ -165,4 +171,15 @@ pub fn estimate(m: &Measured, find_attempts: u64, handler_native: Option<u64>) -
         e.notes.push(format!("handler logic (assumed 1 CU per native instruction): {h}"));
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::anchor_bench::*;
+
+    #[test]
+    fn anchor_figures_are_the_benchmarks_marginals_rounded() {
+        // (2,833 − 882) / 7 = 278.7, (3,935 − 912) / 7 = 431.9: rounded, not truncated.
+        assert_eq!([BASE, SIGNER, PROGRAM, UNCHECKED, BOXED_STATE, MINT, TOKEN_ACCOUNT, INIT_EXTRA], [603, 295, 141, 279, 432, 422, 546, 3_041]);
+    }
 }
