@@ -313,6 +313,23 @@ impl<C: Chain> FaultyChain<C> {
         }
         history.push_back(v);
     }
+
+    /// The call fails before reaching the chain: an injected error or timeout.
+    fn failed_before(&self, op: Op, fault: Option<Fault>) -> Result<(), ChainError> {
+        match fault {
+            Some(Fault::Error) => Err(self.error(op)),
+            Some(Fault::Timeout) => Err(ChainError::Timeout),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The chain's answer, unless it was lost on the way back (a timeout to the caller).
+fn unless_lost<T>(fault: Option<Fault>, answer: T) -> Result<T, ChainError> {
+    if fault == Some(Fault::ResponseLost) {
+        return Err(ChainError::Timeout);
+    }
+    Ok(answer)
 }
 
 impl<C: Chain> Chain for FaultyChain<C> {
@@ -322,101 +339,68 @@ impl<C: Chain> Chain for FaultyChain<C> {
 
     async fn accounts(&mut self, keys: &[Pubkey]) -> Result<Vec<Option<Account>>, ChainError> {
         let fault = self.draw(Op::Accounts);
-        match fault {
-            Some(Fault::Error) => return Err(self.error(Op::Accounts)),
-            Some(Fault::Timeout) => return Err(ChainError::Timeout),
-            Some(Fault::Stale) => {
-                if let Some(old) = Self::stale(&self.account_reads, self.lag, |h| keys.iter().all(|k| h.contains_key(k))) {
-                    return Ok(keys.iter().map(|k| old[k].clone()).collect());
-                }
-                // Nothing older to serve: a lagging node that happens to be current.
+        self.failed_before(Op::Accounts, fault)?;
+        if fault == Some(Fault::Stale) {
+            if let Some(old) = Self::stale(&self.account_reads, self.lag, |h| keys.iter().all(|k| h.contains_key(k))) {
+                return Ok(keys.iter().map(|k| old[k].clone()).collect());
             }
-            _ => {}
+            // Nothing older to serve: a lagging node that happens to be current.
         }
         let fresh = self.inner.accounts(keys).await?;
         Self::remember(&mut self.account_reads, keys.iter().copied().zip(fresh.iter().cloned()).collect());
-        if fault == Some(Fault::ResponseLost) {
-            return Err(ChainError::Timeout);
-        }
-        Ok(fresh)
+        unless_lost(fault, fresh)
     }
 
     async fn program_accounts(&mut self, program: &Pubkey, discriminator: &[u8]) -> Result<Vec<(Pubkey, Account)>, ChainError> {
         let fault = self.draw(Op::ProgramAccounts);
-        match fault {
-            Some(Fault::Error) => return Err(self.error(Op::ProgramAccounts)),
-            Some(Fault::Timeout) => return Err(ChainError::Timeout),
-            Some(Fault::Stale) => {
-                if let Some((_, _, old)) = Self::stale(&self.program_reads, self.lag, |(p, d, _)| p == program && d == discriminator) {
-                    return Ok(old.clone());
-                }
+        self.failed_before(Op::ProgramAccounts, fault)?;
+        if fault == Some(Fault::Stale) {
+            if let Some((_, _, old)) = Self::stale(&self.program_reads, self.lag, |(p, d, _)| p == program && d == discriminator) {
+                return Ok(old.clone());
             }
-            _ => {}
         }
         let fresh = self.inner.program_accounts(program, discriminator).await?;
         Self::remember(&mut self.program_reads, (*program, discriminator.to_vec(), fresh.clone()));
-        if fault == Some(Fault::ResponseLost) {
-            return Err(ChainError::Timeout);
-        }
-        Ok(fresh)
+        unless_lost(fault, fresh)
     }
 
     async fn slot(&mut self) -> Result<u64, ChainError> {
         let fault = self.draw(Op::Slot);
-        match fault {
-            Some(Fault::Error) => return Err(self.error(Op::Slot)),
-            Some(Fault::Timeout) => return Err(ChainError::Timeout),
-            Some(Fault::Stale) => {
-                if let Some(s) = Self::stale(&self.slots, self.lag, |_| true) {
-                    return Ok(*s);
-                }
+        self.failed_before(Op::Slot, fault)?;
+        if fault == Some(Fault::Stale) {
+            if let Some(s) = Self::stale(&self.slots, self.lag, |_| true) {
+                return Ok(*s);
             }
-            _ => {}
         }
         let s = self.inner.slot().await?;
         Self::remember(&mut self.slots, s);
-        if fault == Some(Fault::ResponseLost) {
-            return Err(ChainError::Timeout);
-        }
-        Ok(s)
+        unless_lost(fault, s)
     }
 
     async fn latest_blockhash(&mut self) -> Result<Hash, ChainError> {
         let fault = self.draw(Op::LatestBlockhash);
-        match fault {
-            Some(Fault::Error) => return Err(self.error(Op::LatestBlockhash)),
-            Some(Fault::Timeout) => return Err(ChainError::Timeout),
-            // A hash no bank has produced: as good as one expired long ago.
-            Some(Fault::ExpiredBlockhash) => {
-                let mut b = [0u8; 32];
-                for c in b.chunks_mut(8) {
-                    c.copy_from_slice(&self.expired.next_u64().to_le_bytes());
-                }
-                return Ok(Hash::new_from_array(b));
+        self.failed_before(Op::LatestBlockhash, fault)?;
+        // A hash no bank has produced: as good as one expired long ago.
+        if fault == Some(Fault::ExpiredBlockhash) {
+            let mut b = [0u8; 32];
+            for c in b.chunks_mut(8) {
+                c.copy_from_slice(&self.expired.next_u64().to_le_bytes());
             }
-            _ => {}
+            return Ok(Hash::new_from_array(b));
         }
         let h = self.inner.latest_blockhash().await?;
-        if fault == Some(Fault::ResponseLost) {
-            return Err(ChainError::Timeout);
-        }
-        Ok(h)
+        unless_lost(fault, h)
     }
 
     async fn simulate(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
         let fault = self.draw(Op::Simulate);
         let signature = tx.signatures.first().map(|s| s.to_string()).unwrap_or_default();
-        match fault {
-            Some(Fault::Error) => return Err(self.error(Op::Simulate)),
-            Some(Fault::Timeout) => return Err(ChainError::Timeout),
-            Some(Fault::ExpiredBlockhash) => return Ok(TxReport { signature, err: Some(TransactionError::BlockhashNotFound), logs: vec![], units_consumed: None }),
-            _ => {}
+        self.failed_before(Op::Simulate, fault)?;
+        if fault == Some(Fault::ExpiredBlockhash) {
+            return Ok(TxReport { signature, err: Some(TransactionError::BlockhashNotFound), logs: vec![], units_consumed: None });
         }
         let r = self.inner.simulate(tx).await?;
-        if fault == Some(Fault::ResponseLost) {
-            return Err(ChainError::Timeout);
-        }
-        Ok(r)
+        unless_lost(fault, r)
     }
 
     async fn send(&mut self, tx: &Transaction) -> Result<TxReport, ChainError> {
@@ -433,11 +417,7 @@ impl<C: Chain> Chain for FaultyChain<C> {
             None | Some(Fault::ResponseLost) => match self.inner.send(tx).await {
                 Ok(r) => {
                     record.forwarded = Some(r.clone());
-                    if fault == Some(Fault::ResponseLost) {
-                        Err(ChainError::Timeout)
-                    } else {
-                        Ok(r)
-                    }
+                    unless_lost(fault, r)
                 }
                 Err(e) => Err(e),
             },
@@ -448,17 +428,12 @@ impl<C: Chain> Chain for FaultyChain<C> {
 
     async fn transaction_status(&mut self, tx: &Transaction) -> Result<Option<Result<(), TransactionError>>, ChainError> {
         let fault = self.draw(Op::Status);
-        match fault {
-            Some(Fault::Error) => return Err(self.error(Op::Status)),
-            Some(Fault::Timeout) => return Err(ChainError::Timeout),
-            Some(Fault::Stale) => return Ok(None),
-            _ => {}
+        self.failed_before(Op::Status, fault)?;
+        if fault == Some(Fault::Stale) {
+            return Ok(None);
         }
         let r = self.inner.transaction_status(tx).await?;
-        if fault == Some(Fault::ResponseLost) {
-            return Err(ChainError::Timeout);
-        }
-        Ok(r)
+        unless_lost(fault, r)
     }
 }
 

@@ -455,91 +455,54 @@ impl Drop for Paused {
 /// Forwards every syscall to program-test's stubs with counting paused.
 struct PausingStubs;
 
-impl SyscallStubs for PausingStubs {
-    fn sol_log(&self, message: &str) {
-        let _p = Paused::new();
-        inner().sol_log(message)
-    }
-    fn sol_log_compute_units(&self) {
-        let _p = Paused::new();
-        inner().sol_log_compute_units()
-    }
-    fn sol_remaining_compute_units(&self) -> u64 {
-        let _p = Paused::new();
-        inner().sol_remaining_compute_units()
-    }
-    fn sol_invoke_signed(&self, instruction: &Instruction, account_infos: &[AccountInfo], signers_seeds: &[&[&[u8]]]) -> ProgramResult {
-        let _p = Paused::new();
-        inner().sol_invoke_signed(instruction, account_infos, signers_seeds)
-    }
-    fn sol_get_sysvar(&self, sysvar_id_addr: *const u8, var_addr: *mut u8, offset: u64, length: u64) -> u64 {
-        let _p = Paused::new();
-        inner().sol_get_sysvar(sysvar_id_addr, var_addr, offset, length)
-    }
-    fn sol_get_clock_sysvar(&self, var_addr: *mut u8) -> u64 {
-        let _p = Paused::new();
-        inner().sol_get_clock_sysvar(var_addr)
-    }
-    fn sol_get_epoch_schedule_sysvar(&self, var_addr: *mut u8) -> u64 {
-        let _p = Paused::new();
-        inner().sol_get_epoch_schedule_sysvar(var_addr)
-    }
-    fn sol_get_fees_sysvar(&self, var_addr: *mut u8) -> u64 {
-        let _p = Paused::new();
-        inner().sol_get_fees_sysvar(var_addr)
-    }
-    fn sol_get_rent_sysvar(&self, var_addr: *mut u8) -> u64 {
-        let _p = Paused::new();
-        inner().sol_get_rent_sysvar(var_addr)
-    }
-    fn sol_get_epoch_rewards_sysvar(&self, var_addr: *mut u8) -> u64 {
-        let _p = Paused::new();
-        inner().sol_get_epoch_rewards_sysvar(var_addr)
-    }
-    fn sol_get_last_restart_slot(&self, var_addr: *mut u8) -> u64 {
-        let _p = Paused::new();
-        inner().sol_get_last_restart_slot(var_addr)
-    }
-    fn sol_get_epoch_stake(&self, vote_address: *const u8) -> u64 {
-        let _p = Paused::new();
-        inner().sol_get_epoch_stake(vote_address)
-    }
-    unsafe fn sol_memcpy(&self, dst: *mut u8, src: *const u8, n: usize) {
-        let _p = Paused::new();
-        inner().sol_memcpy(dst, src, n)
-    }
-    unsafe fn sol_memmove(&self, dst: *mut u8, src: *const u8, n: usize) {
-        let _p = Paused::new();
-        inner().sol_memmove(dst, src, n)
-    }
-    unsafe fn sol_memcmp(&self, s1: *const u8, s2: *const u8, n: usize, result: *mut i32) {
-        let _p = Paused::new();
-        inner().sol_memcmp(s1, s2, n, result)
-    }
-    unsafe fn sol_memset(&self, s: *mut u8, c: u8, n: usize) {
-        let _p = Paused::new();
-        inner().sol_memset(s, c, n)
-    }
-    fn sol_get_return_data(&self) -> Option<(Pubkey, Vec<u8>)> {
-        let _p = Paused::new();
-        inner().sol_get_return_data()
-    }
-    fn sol_set_return_data(&self, data: &[u8]) {
-        let _p = Paused::new();
-        inner().sol_set_return_data(data)
-    }
-    fn sol_log_data(&self, fields: &[&[u8]]) {
-        let _p = Paused::new();
-        inner().sol_log_data(fields)
-    }
-    fn sol_get_processed_sibling_instruction(&self, index: usize) -> Option<Instruction> {
-        let _p = Paused::new();
-        inner().sol_get_processed_sibling_instruction(index)
-    }
-    fn sol_get_stack_height(&self) -> u64 {
-        let _p = Paused::new();
-        inner().sol_get_stack_height()
-    }
+/// `impl SyscallStubs for PausingStubs`: each method listed pauses counting
+/// and calls the same method of program-test's stubs.
+macro_rules! forward_paused {
+    (
+        $(fn $name:ident(&self $(, $arg:ident: $ty:ty)*) $(-> $ret:ty)?;)*
+        unsafe:
+        $(fn $unsafe_name:ident(&self $(, $unsafe_arg:ident: $unsafe_ty:ty)*);)*
+    ) => {
+        impl SyscallStubs for PausingStubs {
+            $(
+                fn $name(&self $(, $arg: $ty)*) $(-> $ret)? {
+                    let _p = Paused::new();
+                    inner().$name($($arg),*)
+                }
+            )*
+            $(
+                unsafe fn $unsafe_name(&self $(, $unsafe_arg: $unsafe_ty)*) {
+                    let _p = Paused::new();
+                    inner().$unsafe_name($($unsafe_arg),*)
+                }
+            )*
+        }
+    };
+}
+
+forward_paused! {
+    fn sol_log(&self, message: &str);
+    fn sol_log_compute_units(&self);
+    fn sol_remaining_compute_units(&self) -> u64;
+    fn sol_invoke_signed(&self, instruction: &Instruction, account_infos: &[AccountInfo], signers_seeds: &[&[&[u8]]]) -> ProgramResult;
+    fn sol_get_sysvar(&self, sysvar_id_addr: *const u8, var_addr: *mut u8, offset: u64, length: u64) -> u64;
+    fn sol_get_clock_sysvar(&self, var_addr: *mut u8) -> u64;
+    fn sol_get_epoch_schedule_sysvar(&self, var_addr: *mut u8) -> u64;
+    fn sol_get_fees_sysvar(&self, var_addr: *mut u8) -> u64;
+    fn sol_get_rent_sysvar(&self, var_addr: *mut u8) -> u64;
+    fn sol_get_epoch_rewards_sysvar(&self, var_addr: *mut u8) -> u64;
+    fn sol_get_last_restart_slot(&self, var_addr: *mut u8) -> u64;
+    fn sol_get_epoch_stake(&self, vote_address: *const u8) -> u64;
+    fn sol_get_return_data(&self) -> Option<(Pubkey, Vec<u8>)>;
+    fn sol_set_return_data(&self, data: &[u8]);
+    fn sol_log_data(&self, fields: &[&[u8]]);
+    fn sol_get_processed_sibling_instruction(&self, index: usize) -> Option<Instruction>;
+    fn sol_get_stack_height(&self) -> u64;
+    unsafe:
+    fn sol_memcpy(&self, dst: *mut u8, src: *const u8, n: usize);
+    fn sol_memmove(&self, dst: *mut u8, src: *const u8, n: usize);
+    fn sol_memcmp(&self, s1: *const u8, s2: *const u8, n: usize, result: *mut i32);
+    fn sol_memset(&self, s: *mut u8, c: u8, n: usize);
 }
 
 /// Wrap solana-program-test's syscall stubs so counting pauses inside them.
