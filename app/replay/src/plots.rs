@@ -21,7 +21,7 @@ use std::sync::Once;
 use anyhow::{anyhow, bail, Result};
 use leveraged_token_sdk::prices::DAY_MS;
 use plotters::coord::combinators::LogCoord;
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
@@ -67,6 +67,24 @@ fn font() {
 
 fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("plotting: {e}")
+}
+
+/// A picture being drawn, or a part of it.
+type Canvas<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+/// Draw a `WIDTH` × `height` picture titled `title` with `draw` and write it
+/// to `dir/file` as a PNG.
+fn draw_png(dir: &Path, file: String, title: String, height: u32, draw: impl FnOnce(&Canvas<'_>) -> Result<()>) -> Result<Plot> {
+    let mut buf = vec![255u8; WIDTH as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let root = root.titled(&title, (FAMILY, 20)).map_err(err)?;
+        draw(&root)?;
+        root.present().map_err(err)?;
+    }
+    write_png(&dir.join(&file), &buf, WIDTH, height)?;
+    Ok(Plot { file, title, width: WIDTH, height })
 }
 
 /// Write an RGB buffer as a PNG: 8-bit indexed when the picture has at most 256
@@ -334,7 +352,6 @@ pub fn markdown(plots: &[Plot], rel_dir: &str) -> String {
 fn nav_plot(asset: &str, target: i32, runs: &[&Run], dir: &Path) -> Result<Plot> {
     let file = format!("{asset}-{}-nav.png", leverage_tag(target));
     let title = format!("{asset} {}: NAV per share vs ideal daily-compounded {} vs underlying (log, 1 at start)", leverage_label(target), leverage_label(target));
-    let path = dir.join(&file);
     let first = runs[0];
     let (p0, i0) = (first.rows[0].price, first.rows[0].ideal);
     let norm = |r: &Run| -> Vec<(f64, f64)> {
@@ -349,26 +366,10 @@ fn nav_plot(asset: &str, target: i32, runs: &[&Run], dir: &Path) -> Result<Plot>
     let y = (lo.min(0.5) / 1.5).max(LOG_FLOOR / 1.5)..(hi.max(2.0) * 1.5);
     let (xc, xf) = x_axis(x_range(runs));
 
-    let mut buf = vec![255u8; WIDTH as usize * NAV_HEIGHT as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, NAV_HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let root = root.titled(&title, (FAMILY, 20)).map_err(err)?;
+    draw_png(dir, file, title, NAV_HEIGHT, |root| {
         let (plot, side) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
         let mut chart = ChartBuilder::on(&plot).margin(12).margin_right(24).x_label_area_size(36).y_label_area_size(70).build_cartesian_2d(xc, log_axis(y)).map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_labels(8)
-            .y_labels(20)
-            .x_label_formatter(&xf)
-            .y_label_formatter(&short_num)
-            .y_desc("value of 1 at start (log)")
-            .label_style((FAMILY, 14))
-            .axis_desc_style((FAMILY, 15))
-            .light_line_style(RGBColor(235, 235, 235))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .draw()
-            .map_err(err)?;
+        mesh(&mut chart, &NAV_GRID, xf, "value of 1 at start (log)", &short_num)?;
         let last = |v: &[(f64, f64)]| v.last().map(|p| p.1 - 1.0).unwrap_or(f64::NAN);
         let mut entries = vec![
             Entry { label: format!("{asset} ({})", pct(last(&under))), colour: GREY, dashed: false },
@@ -390,25 +391,41 @@ fn nav_plot(asset: &str, target: i32, runs: &[&Run], dir: &Path) -> Result<Plot>
                 }
             }
         }
-        side_legend(&side, &entries)?;
-        root.present().map_err(err)?;
-    }
-    write_png(&path, &buf, WIDTH, NAV_HEIGHT)?;
-    Ok(Plot { file, title, width: WIDTH, height: NAV_HEIGHT })
+        side_legend(&side, &entries)
+    })
 }
 
-/// Draw a panel's mesh with dates on x.
-fn mesh(chart: &mut ChartContext<'_, BitMapBackend<'_>, Cartesian2d<XCoord, RangedCoordf64>>, x_fmt: fn(&f64) -> String, y_desc: &str, y_fmt: &dyn Fn(&f64) -> String) -> Result<()> {
+/// A chart's grid and labels: how many labels on y, the size of their text
+/// (the axis description's is one larger), the grey of the light grid lines.
+struct Grid {
+    y_labels: usize,
+    text: u32,
+    light: u8,
+}
+
+/// The NAV plot's one tall chart.
+const NAV_GRID: Grid = Grid { y_labels: 20, text: 14, light: 235 };
+/// A panel of a multi-panel plot.
+const PANEL_GRID: Grid = Grid { y_labels: 6, text: 13, light: 238 };
+
+/// Draw a chart's mesh with dates on x.
+fn mesh<Y: Ranged<ValueType = f64> + ValueFormatter<f64>>(
+    chart: &mut ChartContext<'_, BitMapBackend<'_>, Cartesian2d<XCoord, Y>>,
+    grid: &Grid,
+    x_fmt: fn(&f64) -> String,
+    y_desc: &str,
+    y_fmt: &dyn Fn(&f64) -> String,
+) -> Result<()> {
     chart
         .configure_mesh()
         .x_labels(8)
-        .y_labels(6)
+        .y_labels(grid.y_labels)
         .x_label_formatter(&x_fmt)
         .y_label_formatter(y_fmt)
         .y_desc(y_desc)
-        .label_style((FAMILY, 13))
-        .axis_desc_style((FAMILY, 14))
-        .light_line_style(RGBColor(238, 238, 238))
+        .label_style((FAMILY, grid.text))
+        .axis_desc_style((FAMILY, grid.text + 1))
+        .light_line_style(RGBColor(grid.light, grid.light, grid.light))
         .bold_line_style(RGBColor(215, 215, 215))
         .draw()
         .map_err(err)?;
@@ -425,7 +442,7 @@ struct Entry {
 }
 
 /// A legend in its own column (never over the data), top-aligned.
-fn side_legend(area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, entries: &[Entry]) -> Result<()> {
+fn side_legend(area: &Canvas<'_>, entries: &[Entry]) -> Result<()> {
     let (x, mut y) = (8, 50);
     for e in entries {
         let style = e.colour.stroke_width(3);
@@ -445,13 +462,7 @@ fn side_legend(area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, en
 fn leverage_plot(asset: &str, target: i32, runs: &[&Run], dir: &Path) -> Result<Plot> {
     let file = format!("{asset}-{}-leverage.png", leverage_tag(target));
     let title = format!("{asset} {}: |leverage| at each daily close, band (dashed), ripcord (red), rebalance days (ticks)", leverage_label(target));
-    let path = dir.join(&file);
-    let height = TITLE_HEIGHT + PANEL_HEIGHT * runs.len() as u32;
-    let mut buf = vec![255u8; WIDTH as usize * height as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let root = root.titled(&title, (FAMILY, 20)).map_err(err)?;
+    draw_png(dir, file, title, TITLE_HEIGHT + PANEL_HEIGHT * runs.len() as u32, |root| {
         let t = f64::from(target.unsigned_abs()) / 10_000.0;
         let y_max = 2.0 * t;
         let xs = x_range(runs);
@@ -478,7 +489,7 @@ fn leverage_plot(asset: &str, target: i32, runs: &[&Run], dir: &Path) -> Result<
                 .y_label_area_size(60)
                 .build_cartesian_2d(x_axis(xs.clone()).0, 0.0..y_max)
                 .map_err(err)?;
-            mesh(&mut chart, x_axis(xs.clone()).1, "|leverage|", &|v| format!("{v:.1}"))?;
+            mesh(&mut chart, &PANEL_GRID, x_axis(xs.clone()).1, "|leverage|", &|v| format!("{v:.1}"))?;
             let hline = |v: f64| vec![(xs.start, v), (xs.end, v)];
             chart.draw_series(LineSeries::new(hline(t), BLACK.stroke_width(1))).map_err(err)?;
             for b in [bmin, bmax] {
@@ -494,10 +505,8 @@ fn leverage_plot(asset: &str, target: i32, runs: &[&Run], dir: &Path) -> Result<
             chart.draw_series(rows.iter().filter(|x| x.rebalanced).map(|x| PathElement::new([(day(x.unix_ms), 0.0), (day(x.unix_ms), tick)], c.mix(0.6).stroke_width(1)))).map_err(err)?;
             chart.draw_series(LineSeries::new(rows.iter().map(|x| (day(x.unix_ms), x.leverage.abs().min(y_max))), c.stroke_width(1))).map_err(err)?;
         }
-        root.present().map_err(err)?;
-    }
-    write_png(&path, &buf, WIDTH, height)?;
-    Ok(Plot { file, title, width: WIDTH, height })
+        Ok(())
+    })
 }
 
 fn drawdown_plot(asset: &str, by_target: &[(i32, Vec<&Run>)], dir: &Path) -> Result<Plot> {
@@ -554,13 +563,7 @@ fn multi_panel(
     values: impl Fn(&Run) -> Vec<(f64, f64)>,
     y_range: impl Fn(&[Vec<(f64, f64)>]) -> Range<f64>,
 ) -> Result<Plot> {
-    let path = dir.join(&file);
-    let height = TITLE_HEIGHT + PANEL_HEIGHT * by_target.len() as u32;
-    let mut buf = vec![255u8; WIDTH as usize * height as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let root = root.titled(&title, (FAMILY, 20)).map_err(err)?;
+    draw_png(dir, file, title, TITLE_HEIGHT + PANEL_HEIGHT * by_target.len() as u32, |root| {
         let (plots, side) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
         let mut entries: Vec<Entry> = Vec::new();
         for (area, (t, runs)) in plots.split_evenly((by_target.len(), 1)).iter().zip(by_target) {
@@ -573,7 +576,7 @@ fn multi_panel(
                 .y_label_area_size(70)
                 .build_cartesian_2d(x_axis(x_range(runs)).0, y_range(&series))
                 .map_err(err)?;
-            mesh(&mut chart, x_axis(x_range(runs)).1, y_desc, &y_fmt)?;
+            mesh(&mut chart, &PANEL_GRID, x_axis(x_range(runs)).1, y_desc, &y_fmt)?;
             for (r, s) in runs.iter().zip(&series) {
                 let c = colour(r.policy);
                 if !entries.iter().any(|e| e.label == r.policy.name()) {
@@ -582,11 +585,8 @@ fn multi_panel(
                 chart.draw_series(LineSeries::new(s.iter().copied(), c.stroke_width(2))).map_err(err)?;
             }
         }
-        side_legend(&side, &entries)?;
-        root.present().map_err(err)?;
-    }
-    write_png(&path, &buf, WIDTH, height)?;
-    Ok(Plot { file, title, width: WIDTH, height })
+        side_legend(&side, &entries)
+    })
 }
 
 #[cfg(test)]
