@@ -147,15 +147,20 @@ mod tests {
 
     #[test]
     fn monikers_expand() {
-        assert_eq!(resolve_url("localhost").unwrap(), "http://localhost:8899");
-        assert_eq!(resolve_url("l").unwrap(), "http://localhost:8899");
-        assert_eq!(resolve_url("devnet").unwrap(), "https://api.devnet.solana.com");
-        assert_eq!(resolve_url("d").unwrap(), "https://api.devnet.solana.com");
-        assert_eq!(resolve_url("mainnet-beta").unwrap(), "https://api.mainnet-beta.solana.com");
-        assert_eq!(resolve_url("m").unwrap(), "https://api.mainnet-beta.solana.com");
-        assert_eq!(resolve_url("t").unwrap(), "https://api.testnet.solana.com");
-        assert_eq!(resolve_url("http://127.0.0.1:8899").unwrap(), "http://127.0.0.1:8899");
-        assert_eq!(resolve_url("https://rpc.example.com/key").unwrap(), "https://rpc.example.com/key");
+        let expanded = [
+            ("localhost", "http://localhost:8899"),
+            ("l", "http://localhost:8899"),
+            ("devnet", "https://api.devnet.solana.com"),
+            ("d", "https://api.devnet.solana.com"),
+            ("mainnet-beta", "https://api.mainnet-beta.solana.com"),
+            ("m", "https://api.mainnet-beta.solana.com"),
+            ("t", "https://api.testnet.solana.com"),
+            ("http://127.0.0.1:8899", "http://127.0.0.1:8899"),
+            ("https://rpc.example.com/key", "https://rpc.example.com/key"),
+        ];
+        for (given, url) in expanded {
+            assert_eq!(resolve_url(given).unwrap(), url);
+        }
         let e = resolve_url("mainnet").unwrap_err().to_string();
         assert!(e.contains("invalid --url \"mainnet\""), "{e}");
         assert!(resolve_url("ftp://x").is_err());

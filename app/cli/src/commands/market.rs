@@ -7,10 +7,10 @@ use leveraged_token::state::OracleKind;
 use leveraged_token_sdk::chain::Chain;
 use leveraged_token_sdk::{defaults, ix, MarketKeys};
 
-use super::{describe, hex, less_slippage, load_market, market_keys, tx_fields, usable_price, MarketState};
+use super::{describe, hex, load_market, market_keys, send_trade, spend, tx_fields, usable_price, MarketState, PaidInto};
 use crate::amount::{format_leverage, format_ui_amount, parse_leverage, UiAmount};
 use crate::args::{MarketCreateArgs, MarketParamFlags, OracleKindArg, TokenCreateArgs, TokenParamFlags};
-use crate::client::{create_ata_ix, decode_mint, token_amount, Client};
+use crate::client::{decode_mint, Client};
 use crate::report::Report;
 
 /// Parse a 32-byte feed id from 64 hex characters (optional 0x).
@@ -80,27 +80,34 @@ pub async fn market_params<C: Chain>(c: &mut Client<C>, market: Pubkey, flags: &
     Ok(r)
 }
 
-fn user_account(slot: Option<(Pubkey, Option<u64>)>) -> (Pubkey, Option<u64>) {
-    slot.expect("loaded with a user")
+/// A market as the signer of a liquidity operation sees it.
+struct LpView {
+    owner: Pubkey,
+    st: MarketState,
+    /// The keys the instruction takes (a pull market's with `--oracle`).
+    keys: MarketKeys,
+    /// The signer's collateral and LP associated token accounts, with their balances.
+    collateral: (Pubkey, Option<u64>),
+    lp: (Pubkey, Option<u64>),
+}
+
+impl LpView {
+    async fn load<C: Chain>(c: &mut Client<C>, market: Pubkey, oracle: Option<Pubkey>) -> Result<Self> {
+        let owner = c.signer_key()?;
+        let st = load_market(c, market, oracle, Some(owner)).await?;
+        let keys = market_keys(&st.market, oracle)?;
+        let (collateral, lp) = (st.user_collateral.expect("loaded with a user"), st.user_lp.expect("loaded with a user"));
+        Ok(LpView { owner, st, keys, collateral, lp })
+    }
 }
 
 pub async fn deposit<C: Chain>(c: &mut Client<C>, market: Pubkey, amount: &UiAmount, min_lp_out: Option<&UiAmount>, slippage_bps: u16, oracle: Option<Pubkey>) -> Result<Report> {
-    let owner = c.signer_key()?;
-    let st: MarketState = load_market(c, market, oracle, Some(owner)).await?;
-    let keys = market_keys(&st.market, oracle)?;
+    let LpView { owner, st, keys, collateral: (collateral, balance), lp: (lp_account, lp_balance) } = LpView::load(c, market, oracle).await?;
     let dec = st.decimals();
-    let (collateral, balance) = user_account(st.user_collateral);
-    let (lp_account, lp_balance) = user_account(st.user_lp);
     let Some(balance) = balance else {
         bail!("the signer {owner} has no collateral account for mint {} (associated token account {collateral} does not exist)", st.market.collateral_mint);
     };
-    let amount = amount.resolve(dec, balance)?;
-    if amount == 0 {
-        bail!("{}", describe(leveraged_token::errors::ErrorCode::ZeroAmount));
-    }
-    if amount > balance {
-        bail!("insufficient collateral: {collateral} holds {}, the deposit needs {}", format_ui_amount(balance, dec), format_ui_amount(amount, dec));
-    }
+    let amount = spend(amount, dec, balance, collateral, "collateral", "deposit")?;
     let mut r = Report::new("liquidity deposit").field("market", market).field("amount", format_ui_amount(amount, dec));
     let quote = match usable_price(&st.oracle, c.simulate)? {
         Some(p) => {
@@ -113,46 +120,20 @@ pub async fn deposit<C: Chain>(c: &mut Client<C>, market: Pubkey, amount: &UiAmo
         }
         None => None,
     };
-    let min = match min_lp_out {
-        Some(m) => m.exact(dec)?,
-        None => quote.map(|q| less_slippage(q, slippage_bps)).unwrap_or(0),
-    };
+    let min = super::min_out(min_lp_out, dec, quote, slippage_bps)?;
     r.push("quote_lp_out", quote.map(|q| format_ui_amount(q, dec)));
     r.push("min_lp_out", format_ui_amount(min, dec));
-    let mut ixs = Vec::new();
-    if lp_balance.is_none() {
-        ixs.push(create_ata_ix(&owner, &owner, &keys.lp_mint));
-    }
-    ixs.push(ix::deposit_liquidity(owner, &keys, collateral, lp_account, amount, min));
-    let e = c.execute(ixs, &[]).await?;
-    if !e.simulated {
-        let after = c.fetch(&[lp_account, collateral]).await?;
-        let lp_now = token_amount(after[0].as_ref())?.unwrap_or(0);
-        r.push("lp_received", format_ui_amount(lp_now - lp_balance.unwrap_or(0), dec));
-        r.push("lp_balance", format_ui_amount(lp_now, dec));
-        r.push("collateral_balance", format_ui_amount(token_amount(after[1].as_ref())?.unwrap_or(0), dec));
-    }
-    tx_fields(&mut r, &e);
-    Ok(r)
+    let into = PaidInto { account: lp_account, balance: lp_balance, mint: keys.lp_mint };
+    send_trade(c, r, dec, ix::deposit_liquidity(owner, &keys, collateral, lp_account, amount, min), into, collateral, ["lp_received", "lp_balance", "collateral_balance"]).await
 }
 
 pub async fn withdraw<C: Chain>(c: &mut Client<C>, market: Pubkey, lp_amount: &UiAmount, min_out: Option<&UiAmount>, slippage_bps: u16, oracle: Option<Pubkey>) -> Result<Report> {
-    let owner = c.signer_key()?;
-    let st: MarketState = load_market(c, market, oracle, Some(owner)).await?;
-    let keys = market_keys(&st.market, oracle)?;
+    let LpView { owner, st, keys, collateral: (collateral, collateral_balance), lp: (lp_account, lp_balance) } = LpView::load(c, market, oracle).await?;
     let dec = st.decimals();
-    let (collateral, collateral_balance) = user_account(st.user_collateral);
-    let (lp_account, lp_balance) = user_account(st.user_lp);
     let Some(lp_balance) = lp_balance else {
         bail!("the signer {owner} holds no LP shares of market {market} (associated token account {lp_account} does not exist)");
     };
-    let lp = lp_amount.resolve(dec, lp_balance)?;
-    if lp == 0 {
-        bail!("{}", describe(leveraged_token::errors::ErrorCode::ZeroAmount));
-    }
-    if lp > lp_balance {
-        bail!("insufficient LP shares: {lp_account} holds {}, the withdrawal needs {}", format_ui_amount(lp_balance, dec), format_ui_amount(lp, dec));
-    }
+    let lp = spend(lp_amount, dec, lp_balance, lp_account, "LP shares", "withdrawal")?;
     let mut r = Report::new("liquidity withdraw").field("market", market).field("lp_amount", format_ui_amount(lp, dec));
     let quote = match usable_price(&st.oracle, c.simulate)? {
         Some(p) => {
@@ -162,27 +143,11 @@ pub async fn withdraw<C: Chain>(c: &mut Client<C>, market: Pubkey, lp_amount: &U
         }
         None => None,
     };
-    let min = match min_out {
-        Some(m) => m.exact(dec)?,
-        None => quote.map(|q| less_slippage(q, slippage_bps)).unwrap_or(0),
-    };
+    let min = super::min_out(min_out, dec, quote, slippage_bps)?;
     r.push("quote_collateral_out", quote.map(|q| format_ui_amount(q, dec)));
     r.push("min_collateral_out", format_ui_amount(min, dec));
-    let mut ixs = Vec::new();
-    if collateral_balance.is_none() {
-        ixs.push(create_ata_ix(&owner, &owner, &st.market.collateral_mint));
-    }
-    ixs.push(ix::withdraw_liquidity(owner, &keys, collateral, lp_account, lp, min));
-    let e = c.execute(ixs, &[]).await?;
-    if !e.simulated {
-        let after = c.fetch(&[collateral, lp_account]).await?;
-        let now = token_amount(after[0].as_ref())?.unwrap_or(0);
-        r.push("collateral_received", format_ui_amount(now - collateral_balance.unwrap_or(0), dec));
-        r.push("collateral_balance", format_ui_amount(now, dec));
-        r.push("lp_balance", format_ui_amount(token_amount(after[1].as_ref())?.unwrap_or(0), dec));
-    }
-    tx_fields(&mut r, &e);
-    Ok(r)
+    let into = PaidInto { account: collateral, balance: collateral_balance, mint: st.market.collateral_mint };
+    send_trade(c, r, dec, ix::withdraw_liquidity(owner, &keys, collateral, lp_account, lp, min), into, lp_account, ["collateral_received", "collateral_balance", "lp_balance"]).await
 }
 
 pub async fn token_create<C: Chain>(c: &mut Client<C>, a: &TokenCreateArgs) -> Result<Report> {

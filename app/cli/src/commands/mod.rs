@@ -8,6 +8,7 @@ pub mod trade;
 pub mod view;
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
 use anyhow::{anyhow, bail, Result};
 use leveraged_token::errors::ErrorCode;
 use leveraged_token::math::fees::borrow_index_delta_floor;
@@ -19,9 +20,9 @@ use leveraged_token_sdk::decide::TokenView;
 use leveraged_token_sdk::{MarketKeys, TokenKeys};
 use solana_account::Account;
 
-use crate::amount::{format_fixed, format_ui_amount};
+use crate::amount::{format_fixed, format_ui_amount, UiAmount};
 use crate::args::*;
-use crate::client::{ata, decode_mint, decode_program_account, token_amount, Client, Executed};
+use crate::client::{ata, create_ata_ix, decode_mint, decode_program_account, token_amount, Client, Executed};
 use crate::oracle::{read_oracle, OracleReading};
 use crate::report::{Report, Value};
 use anchor_lang::prelude::Clock;
@@ -170,33 +171,21 @@ pub async fn load_token<C: Chain>(c: &mut Client<C>, token_key: Pubkey, oracle: 
     let endpoint = c.endpoint();
     let token: LeveragedToken = c.token(token_key).await?;
     let market: Market = c.market(token.market).await?;
-    let pull_without_account = market.oracle_kind == OracleKind::PythPull && oracle.is_none();
     let mkeys = MarketKeys::from_market(&market, oracle);
     let keys = TokenKeys::from_token(mkeys, &token);
     if keys.token != token_key {
         bail!("token {token_key} does not sit at its own address (expected {}): refusing to use it", keys.token);
     }
-    let config_key = leveraged_token::pda::config().0;
-    let mut want = vec![config_key, keys.vault, mkeys.pool_vault, keys.share_mint, mkeys.oracle, Clock::id()];
-    let user_atas = user.map(|u| (ata(&u, &market.collateral_mint), ata(&u, &keys.share_mint)));
-    if let Some((a, b)) = user_atas {
-        want.extend([a, b]);
-    }
-    let got = c.fetch(&want).await?;
-    let config = got[0].as_ref().and_then(|a| decode_program_account::<Config>(&config_key, Some(a), "config", &endpoint).ok());
-    let vault_amount = token_amount(got[1].as_ref())?.ok_or_else(|| anyhow!("token vault {} missing", keys.vault))?;
-    let pool_amount = token_amount(got[2].as_ref())?.ok_or_else(|| anyhow!("pool vault {} missing", mkeys.pool_vault))?;
-    let share_supply = decode_mint(&keys.share_mint, got[3].as_ref(), &endpoint)?.supply;
-    let clock = match got[5].as_ref().and_then(|a| decode_clock(&a.data)) {
-        Some(c) => c,
-        None => c.clock().await?,
-    };
-    let oracle = oracle_result(&market, &mkeys.oracle, got[4].as_ref(), &clock, pull_without_account);
-    let (user_collateral, user_shares) = match user_atas {
-        Some((a, b)) => (Some((a, token_amount(got[6].as_ref())?)), Some((b, token_amount(got[7].as_ref())?))),
-        None => (None, None),
-    };
-    Ok(TokenState { key: token_key, keys, market, token, config, vault_amount, pool_amount, share_supply, clock, oracle, user_collateral, user_shares })
+    let f = fetch_with_oracle(c, &market, &[keys.vault, mkeys.pool_vault, keys.share_mint], oracle, user, keys.share_mint, |got| {
+        let vault_amount = token_amount(got[0].as_ref())?.ok_or_else(|| anyhow!("token vault {} missing", keys.vault))?;
+        let pool_amount = token_amount(got[1].as_ref())?.ok_or_else(|| anyhow!("pool vault {} missing", mkeys.pool_vault))?;
+        let share_supply = decode_mint(&keys.share_mint, got[2].as_ref(), &endpoint)?.supply;
+        Ok((vault_amount, pool_amount, share_supply))
+    })
+    .await?;
+    let (vault_amount, pool_amount, share_supply) = f.decoded;
+    let (user_collateral, user_shares) = f.user_atas;
+    Ok(TokenState { key: token_key, keys, market, token, config: f.config, vault_amount, pool_amount, share_supply, clock: f.clock, oracle: f.oracle, user_collateral, user_shares })
 }
 
 /// Fetch a market with its pool, LP mint, oracle and clock; `user` adds that
@@ -204,36 +193,136 @@ pub async fn load_token<C: Chain>(c: &mut Client<C>, token_key: Pubkey, oracle: 
 pub async fn load_market<C: Chain>(c: &mut Client<C>, market_key: Pubkey, oracle: Option<Pubkey>, user: Option<Pubkey>) -> Result<MarketState> {
     let endpoint = c.endpoint();
     let market: Market = c.market(market_key).await?;
-    let pull_without_account = market.oracle_kind == OracleKind::PythPull && oracle.is_none();
     let keys = MarketKeys::from_market(&market, oracle);
     if keys.market != market_key {
         bail!("market {market_key} does not sit at its own address (expected {})", keys.market);
     }
+    let f = fetch_with_oracle(c, &market, &[keys.pool_vault, keys.lp_mint], oracle, user, keys.lp_mint, |got| {
+        let pool_amount = token_amount(got[0].as_ref())?.ok_or_else(|| anyhow!("pool vault {} missing", keys.pool_vault))?;
+        let lp_supply = decode_mint(&keys.lp_mint, got[1].as_ref(), &endpoint)?.supply;
+        Ok((pool_amount, lp_supply))
+    })
+    .await?;
+    let (pool_amount, lp_supply) = f.decoded;
+    let (user_collateral, user_lp) = f.user_atas;
+    Ok(MarketState { key: market_key, market, keys, config: f.config, pool_amount, lp_supply, clock: f.clock, oracle: f.oracle, user_collateral, user_lp })
+}
+
+/// What [`load_token`] and [`load_market`] read in one `getMultipleAccounts`
+/// besides the token or market itself.
+struct Fetched<T> {
+    config: Option<Config>,
+    /// The accounts asked for, as `decode` made them.
+    decoded: T,
+    clock: Clock,
+    oracle: Result<OracleReading, String>,
+    /// The user's collateral ATA and ATA of `user_mint`, with their balances.
+    user_atas: (Option<(Pubkey, Option<u64>)>, Option<(Pubkey, Option<u64>)>),
+}
+
+/// Fetch, in one round trip, the config, `accounts` (handed to `decode`), the
+/// market's oracle (a pull market's from `oracle`), the clock (a second round
+/// trip if the sysvar is not served) and, for `user`, its ATAs of the market's
+/// collateral and of `user_mint`.
+async fn fetch_with_oracle<C: Chain, T>(
+    c: &mut Client<C>,
+    market: &Market,
+    accounts: &[Pubkey],
+    oracle: Option<Pubkey>,
+    user: Option<Pubkey>,
+    user_mint: Pubkey,
+    decode: impl FnOnce(&[Option<Account>]) -> Result<T>,
+) -> Result<Fetched<T>> {
+    let endpoint = c.endpoint();
+    let pull_without_account = market.oracle_kind == OracleKind::PythPull && oracle.is_none();
+    let oracle_key = MarketKeys::from_market(market, oracle).oracle;
     let config_key = leveraged_token::pda::config().0;
-    let mut want = vec![config_key, keys.pool_vault, keys.lp_mint, keys.oracle, Clock::id()];
-    let user_atas = user.map(|u| (ata(&u, &market.collateral_mint), ata(&u, &keys.lp_mint)));
+    let n = accounts.len();
+    let mut want = vec![config_key];
+    want.extend_from_slice(accounts);
+    want.extend([oracle_key, Clock::id()]);
+    let user_atas = user.map(|u| (ata(&u, &market.collateral_mint), ata(&u, &user_mint)));
     if let Some((a, b)) = user_atas {
         want.extend([a, b]);
     }
     let got = c.fetch(&want).await?;
     let config = got[0].as_ref().and_then(|a| decode_program_account::<Config>(&config_key, Some(a), "config", &endpoint).ok());
-    let pool_amount = token_amount(got[1].as_ref())?.ok_or_else(|| anyhow!("pool vault {} missing", keys.pool_vault))?;
-    let lp_supply = decode_mint(&keys.lp_mint, got[2].as_ref(), &endpoint)?.supply;
-    let clock = match got[4].as_ref().and_then(|a| decode_clock(&a.data)) {
+    let decoded = decode(&got[1..=n])?;
+    let clock = match got[n + 2].as_ref().and_then(|a| decode_clock(&a.data)) {
         Some(c) => c,
         None => c.clock().await?,
     };
-    let oracle = oracle_result(&market, &keys.oracle, got[3].as_ref(), &clock, pull_without_account);
-    let (user_collateral, user_lp) = match user_atas {
-        Some((a, b)) => (Some((a, token_amount(got[5].as_ref())?)), Some((b, token_amount(got[6].as_ref())?))),
+    let oracle = oracle_result(market, &oracle_key, got[n + 1].as_ref(), &clock, pull_without_account);
+    let user_atas = match user_atas {
+        Some((a, b)) => (Some((a, token_amount(got[n + 3].as_ref())?)), Some((b, token_amount(got[n + 4].as_ref())?))),
         None => (None, None),
     };
-    Ok(MarketState { key: market_key, market, keys, config, pool_amount, lp_supply, clock, oracle, user_collateral, user_lp })
+    Ok(Fetched { config, decoded, clock, oracle, user_atas })
 }
 
 /// `quote × (1 − slippage)`, rounded down.
 pub fn less_slippage(quote: u64, slippage_bps: u16) -> u64 {
     (u128::from(quote) * u128::from(10_000u16.saturating_sub(slippage_bps)) / 10_000) as u64
+}
+
+/// The units `amount` (UI units or `all`) comes to, out of the `balance` that
+/// `account` holds: refused as the program would (ZeroAmount) when nothing,
+/// and as `insufficient {what}` when more than the balance.
+pub fn spend(amount: &UiAmount, decimals: u8, balance: u64, account: Pubkey, what: &str, action: &str) -> Result<u64> {
+    let units = amount.resolve(decimals, balance)?;
+    if units == 0 {
+        bail!("{}", describe(ErrorCode::ZeroAmount));
+    }
+    if units > balance {
+        bail!("insufficient {what}: {account} holds {}, the {action} needs {}", format_ui_amount(balance, decimals), format_ui_amount(units, decimals));
+    }
+    Ok(units)
+}
+
+/// The least output to accept: `--min-out` as given, else the quote less the
+/// slippage (0 when there is no quote).
+pub fn min_out(given: Option<&UiAmount>, decimals: u8, quote: Option<u64>, slippage_bps: u16) -> Result<u64> {
+    Ok(match given {
+        Some(m) => m.exact(decimals)?,
+        None => quote.map(|q| less_slippage(q, slippage_bps)).unwrap_or(0),
+    })
+}
+
+/// Execute `ix` signed by `user`, first creating the user's associated token
+/// account of `mint` (the one `ix` pays into) when it does not exist yet.
+pub async fn execute_creating_ata<C: Chain>(c: &mut Client<C>, missing: bool, user: Pubkey, mint: &Pubkey, ix: Instruction) -> Result<Executed> {
+    let mut ixs = Vec::new();
+    if missing {
+        ixs.push(create_ata_ix(&user, &user, mint));
+    }
+    ixs.push(ix);
+    c.execute(ixs, &[]).await
+}
+
+/// The signer's token account a trade pays into, and its balance before
+/// (`None`: the associated token account of `mint` does not exist yet).
+pub struct PaidInto {
+    pub account: Pubkey,
+    pub balance: Option<u64>,
+    pub mint: Pubkey,
+}
+
+/// Send `ix` (creating the account it pays into first, when missing) and
+/// report, after a trade that landed, `names[0]`: what `into` received,
+/// `names[1]`: its balance, `names[2]`: the balance of the account `from`
+/// that paid; then the transaction.
+pub async fn send_trade<C: Chain>(c: &mut Client<C>, mut r: Report, decimals: u8, ix: Instruction, into: PaidInto, from: Pubkey, names: [&str; 3]) -> Result<Report> {
+    let user = c.signer_key()?;
+    let e = execute_creating_ata(c, into.balance.is_none(), user, &into.mint, ix).await?;
+    if !e.simulated {
+        let after = c.fetch(&[into.account, from]).await?;
+        let now = token_amount(after[0].as_ref())?.unwrap_or(0);
+        r.push(names[0], format_ui_amount(now - into.balance.unwrap_or(0), decimals));
+        r.push(names[1], format_ui_amount(now, decimals));
+        r.push(names[2], format_ui_amount(token_amount(after[1].as_ref())?.unwrap_or(0), decimals));
+    }
+    tx_fields(&mut r, &e);
+    Ok(r)
 }
 
 /// The transaction part of a report.

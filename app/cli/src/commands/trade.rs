@@ -10,7 +10,7 @@ use leveraged_token_sdk::chain::Chain;
 use leveraged_token_sdk::decide::{decide, nav_per_share, settle_view, Decision};
 use leveraged_token_sdk::{ix, MarketKeys, TokenKeys};
 
-use super::{describe, less_slippage, load_token, market_keys, tx_fields, ui_price, usable_price, TokenState};
+use super::{describe, execute_creating_ata, load_token, market_keys, min_out, send_trade, spend, tx_fields, ui_price, usable_price, PaidInto, TokenState};
 use crate::amount::{format_leverage, format_signed_fixed, format_signed_ui, format_ui_amount};
 use crate::args::{MintArgs, RebalanceArgs, RedeemArgs};
 use crate::client::{ata, create_ata_ix, token_amount, Client};
@@ -24,9 +24,14 @@ fn keys_for(st: &TokenState, oracle: Option<Pubkey>) -> Result<TokenKeys> {
     Ok(TokenKeys::from_token(market_keys(&st.market, oracle)?, &st.token))
 }
 
+/// The signer, and `token` as fetched with the signer's collateral and share accounts.
+async fn signer_and_token<C: Chain>(c: &mut Client<C>, token: Pubkey, oracle: Option<Pubkey>) -> Result<(Pubkey, TokenState)> {
+    let signer = c.signer_key()?;
+    Ok((signer, load_token(c, token, oracle, Some(signer)).await?))
+}
+
 pub async fn mint<C: Chain>(c: &mut Client<C>, a: &MintArgs) -> Result<Report> {
-    let user = c.signer_key()?;
-    let st = load_token(c, a.token, a.oracle.oracle, Some(user)).await?;
+    let (user, st) = signer_and_token(c, a.token, a.oracle.oracle).await?;
     let keys = keys_for(&st, a.oracle.oracle)?;
     let dec = st.decimals();
     let (collateral, balance) = st.user_collateral.expect("user");
@@ -34,13 +39,7 @@ pub async fn mint<C: Chain>(c: &mut Client<C>, a: &MintArgs) -> Result<Report> {
     let Some(balance) = balance else {
         bail!("the signer {user} has no collateral account for mint {} (associated token account {collateral} does not exist)", st.market.collateral_mint);
     };
-    let amount = a.amount.resolve(dec, balance)?;
-    if amount == 0 {
-        bail!("{}", describe(ErrorCode::ZeroAmount));
-    }
-    if amount > balance {
-        bail!("insufficient collateral: {collateral} holds {}, the mint needs {}", st.amount(balance), st.amount(amount));
-    }
+    let amount = spend(&a.amount, dec, balance, collateral, "collateral", "mint")?;
     if st.token.is_wiped() {
         bail!("{}", describe(ErrorCode::TokenWiped));
     }
@@ -65,44 +64,21 @@ pub async fn mint<C: Chain>(c: &mut Client<C>, a: &MintArgs) -> Result<Report> {
         }
         None => None,
     };
-    let min = match &a.min_out {
-        Some(m) => m.exact(dec)?,
-        None => quote.map(|q| less_slippage(q, a.slippage.slippage_bps)).unwrap_or(0),
-    };
+    let min = min_out(a.min_out.as_ref(), dec, quote, a.slippage.slippage_bps)?;
     r.push("min_shares_out", st.amount(min));
-    let mut ixs = Vec::new();
-    if share_balance.is_none() {
-        ixs.push(create_ata_ix(&user, &user, &keys.share_mint));
-    }
-    ixs.push(ix::mint(user, &keys, collateral, shares_acc, amount, min));
-    let e = c.execute(ixs, &[]).await?;
-    if !e.simulated {
-        let after = c.fetch(&[shares_acc, collateral]).await?;
-        let now = token_amount(after[0].as_ref())?.unwrap_or(0);
-        r.push("shares_received", st.amount(now - share_balance.unwrap_or(0)));
-        r.push("share_balance", st.amount(now));
-        r.push("collateral_balance", st.amount(token_amount(after[1].as_ref())?.unwrap_or(0)));
-    }
-    tx_fields(&mut r, &e);
-    Ok(r)
+    let into = PaidInto { account: shares_acc, balance: share_balance, mint: keys.share_mint };
+    send_trade(c, r, dec, ix::mint(user, &keys, collateral, shares_acc, amount, min), into, collateral, ["shares_received", "share_balance", "collateral_balance"]).await
 }
 
 pub async fn redeem<C: Chain>(c: &mut Client<C>, a: &RedeemArgs) -> Result<Report> {
-    let user = c.signer_key()?;
-    let st = load_token(c, a.token, a.oracle.oracle, Some(user)).await?;
+    let (user, st) = signer_and_token(c, a.token, a.oracle.oracle).await?;
     let dec = st.decimals();
     let (collateral, collateral_balance) = st.user_collateral.expect("user");
     let (shares_acc, share_balance) = st.user_shares.expect("user");
     let Some(share_balance) = share_balance else {
         bail!("the signer {user} holds no shares of token {} (associated token account {shares_acc} does not exist)", a.token);
     };
-    let shares = a.shares.resolve(dec, share_balance)?;
-    if shares == 0 {
-        bail!("{}", describe(ErrorCode::ZeroAmount));
-    }
-    if shares > share_balance {
-        bail!("insufficient shares: {shares_acc} holds {}, the redeem needs {}", st.amount(share_balance), st.amount(shares));
-    }
+    let shares = spend(&a.shares, dec, share_balance, shares_acc, "shares", "redeem")?;
     // A wiped token burns the shares and pays nothing, without reading the oracle.
     let keys = if st.token.is_wiped() { TokenKeys::from_token(MarketKeys::from_market(&st.market, a.oracle.oracle), &st.token) } else { keys_for(&st, a.oracle.oracle)? };
     let mut r = Report::new("redeem").field("token", a.token).field("shares_in", st.amount(shares));
@@ -130,31 +106,14 @@ pub async fn redeem<C: Chain>(c: &mut Client<C>, a: &RedeemArgs) -> Result<Repor
             None => None,
         }
     };
-    let min = match &a.min_out {
-        Some(m) => m.exact(dec)?,
-        None => quote.map(|q| less_slippage(q, a.slippage.slippage_bps)).unwrap_or(0),
-    };
+    let min = min_out(a.min_out.as_ref(), dec, quote, a.slippage.slippage_bps)?;
     r.push("min_collateral_out", st.amount(min));
-    let mut ixs = Vec::new();
-    if collateral_balance.is_none() {
-        ixs.push(create_ata_ix(&user, &user, &st.market.collateral_mint));
-    }
-    ixs.push(ix::redeem(user, &keys, shares_acc, collateral, shares, min));
-    let e = c.execute(ixs, &[]).await?;
-    if !e.simulated {
-        let after = c.fetch(&[collateral, shares_acc]).await?;
-        let now = token_amount(after[0].as_ref())?.unwrap_or(0);
-        r.push("collateral_received", st.amount(now - collateral_balance.unwrap_or(0)));
-        r.push("collateral_balance", st.amount(now));
-        r.push("share_balance", st.amount(token_amount(after[1].as_ref())?.unwrap_or(0)));
-    }
-    tx_fields(&mut r, &e);
-    Ok(r)
+    let into = PaidInto { account: collateral, balance: collateral_balance, mint: st.market.collateral_mint };
+    send_trade(c, r, dec, ix::redeem(user, &keys, shares_acc, collateral, shares, min), into, shares_acc, ["collateral_received", "collateral_balance", "share_balance"]).await
 }
 
 pub async fn rebalance<C: Chain>(c: &mut Client<C>, a: &RebalanceArgs) -> Result<Report> {
-    let caller = c.signer_key()?;
-    let st = load_token(c, a.token, a.oracle.oracle, Some(caller)).await?;
+    let (caller, st) = signer_and_token(c, a.token, a.oracle.oracle).await?;
     let keys = keys_for(&st, a.oracle.oracle)?;
     let dec = st.decimals();
     let (collateral, collateral_balance) = st.user_collateral.expect("user");
@@ -193,12 +152,7 @@ pub async fn rebalance<C: Chain>(c: &mut Client<C>, a: &RebalanceArgs) -> Result
         }
         _ => {}
     }
-    let mut ixs = Vec::new();
-    if collateral_balance.is_none() {
-        ixs.push(create_ata_ix(&caller, &caller, &st.market.collateral_mint));
-    }
-    ixs.push(ix::rebalance(caller, &keys, collateral));
-    let e = c.execute(ixs, &[]).await?;
+    let e = execute_creating_ata(c, collateral_balance.is_none(), caller, &st.market.collateral_mint, ix::rebalance(caller, &keys, collateral)).await?;
     if !e.simulated {
         let after = load_token(c, a.token, a.oracle.oracle, Some(caller)).await?;
         let now = after.user_collateral.and_then(|(_, b)| b).unwrap_or(0);
