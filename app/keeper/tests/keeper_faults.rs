@@ -48,27 +48,14 @@ enum Step {
     /// A day passes (the time trigger), then the oracle publishes this price.
     Day(i64),
 }
+use Step::{Day, Frozen, Price};
 
 /// Deviation (10 %: 3x long, 1x short; 20 %: 2x long), band and ripcord
 /// (the 3x long at −12 %), time (a day) triggers, and quiet steps.
-const PATH: &[Step] = &[
-    Step::Price(104),
-    Step::Price(110),
-    Step::Price(112),
-    Step::Price(121),
-    Step::Price(118),
-    Step::Price(106),
-    Step::Price(93),
-    Step::Price(96),
-    Step::Price(82),
-    Step::Price(84),
-    Step::Day(85),
-    Step::Price(95),
-    Step::Price(101),
-];
+const PATH: &[Step] = &[Price(104), Price(110), Price(112), Price(121), Price(118), Price(106), Price(93), Price(96), Price(82), Price(84), Day(85), Price(95), Price(101)];
 
 /// The same path with the oracle frozen for three steps across a 12 % move.
-const FROZEN_PATH: &[Step] = &[Step::Price(104), Step::Price(110), Step::Frozen(118), Step::Frozen(123), Step::Frozen(124), Step::Price(124), Step::Price(112), Step::Price(100)];
+const FROZEN_PATH: &[Step] = &[Price(104), Price(110), Frozen(118), Frozen(123), Frozen(124), Price(124), Price(112), Price(100)];
 
 struct Env {
     chain: FaultyChain<BankChain>,
@@ -90,6 +77,15 @@ impl Env {
     async fn keeper(&mut self) -> Keeper {
         let kp = self.bank().funded_keypair().await;
         keeper_with(kp)
+    }
+
+    /// A deployment under `schedule` and a keeper for it, after a +10 % price
+    /// step: the 3x long's and the 1x short's deviation gates are open.
+    async fn after_a_ten_percent_rise(schedule: Schedule) -> (Env, Keeper) {
+        let mut env = Env::new(schedule).await;
+        let keeper = env.keeper().await;
+        env.advance(Step::Price(110)).await;
+        (env, keeper)
     }
 
     /// Move the bank to the next step.
@@ -292,6 +288,26 @@ fn total_landed(r: &Run) -> usize {
     r.landed.iter().map(Vec::len).sum()
 }
 
+/// `PATH` under `schedule`, which injected at least so many of each fault in
+/// `least`, landed the same rebalances as the fault-free reference.
+async fn run_like_the_reference(what: &str, schedule: Schedule, least: &[(Fault, u64)]) -> Run {
+    let reference = reference(PATH).await;
+    let run = run_path(PATH, schedule).await;
+    eprintln!("{what}: {} | loops {:?} | {:?}", run.log, run.loops, run.counters);
+    for &(fault, n) in least {
+        assert!(run.log.injected_of(fault) >= n, "{}", run.log);
+    }
+    assert_same_as_reference(&run, &reference);
+    run
+}
+
+/// As [`run_like_the_reference`], and the keeper's `landed` counter is exact.
+async fn counted_like_the_reference(what: &str, schedule: Schedule, least: &[(Fault, u64)]) -> Run {
+    let run = run_like_the_reference(what, schedule, least).await;
+    assert_eq!(run.counters.landed as usize, total_landed(&run), "the keeper's landed counter is exact");
+    run
+}
+
 #[tokio::test]
 async fn fault_free_keeper_lands_exactly_the_rebalances_the_gates_open_along_the_path() {
     let r = reference(PATH).await;
@@ -319,43 +335,25 @@ fn every(fault: Fault) -> Vec<(Op, Fault)> {
 
 #[tokio::test]
 async fn rpc_errors_on_every_method_delay_but_never_change_the_rebalances_that_land() {
-    let reference = reference(PATH).await;
-    let run = run_path(PATH, Schedule::none().random(11, 250, every(Fault::Error))).await;
-    eprintln!("errors: {} | loops {:?}", run.log, run.loops);
-    assert!(run.log.injected_of(Fault::Error) >= 20, "{}", run.log);
-    assert_same_as_reference(&run, &reference);
+    let run = counted_like_the_reference("errors", Schedule::none().random(11, 250, every(Fault::Error)), &[(Fault::Error, 20)]).await;
     assert!(run.counters.loop_errors > 0, "some fetches failed and were counted as loop errors");
-    assert_eq!(run.counters.landed as usize, total_landed(&run), "the keeper's landed counter is exact");
 }
 
 #[tokio::test]
 async fn timeouts_before_and_after_the_call_delay_but_never_change_the_rebalances_that_land() {
-    let reference = reference(PATH).await;
     let menu: Vec<(Op, Fault)> = every(Fault::Timeout).into_iter().chain(every(Fault::ResponseLost).into_iter().filter(|(op, _)| *op != Op::Send)).collect();
-    let run = run_path(PATH, Schedule::none().random(12, 300, menu)).await;
-    eprintln!("timeouts: {} | loops {:?}", run.log, run.loops);
-    assert!(run.log.injected_of(Fault::Timeout) >= 10 && run.log.injected_of(Fault::ResponseLost) >= 10, "{}", run.log);
-    assert_same_as_reference(&run, &reference);
-    assert_eq!(run.counters.landed as usize, total_landed(&run));
+    counted_like_the_reference("timeouts", Schedule::none().random(12, 300, menu), &[(Fault::Timeout, 10), (Fault::ResponseLost, 10)]).await;
 }
 
 #[tokio::test]
 async fn expired_blockhashes_are_rejected_then_retried_with_a_fresh_one_and_land() {
-    let reference = reference(PATH).await;
-    let run = run_path(PATH, Schedule::none().random(13, 400, every(Fault::ExpiredBlockhash))).await;
-    eprintln!("expired: {} | loops {:?}", run.log, run.loops);
-    assert!(run.log.injected_of(Fault::ExpiredBlockhash) >= 10, "{}", run.log);
-    assert_same_as_reference(&run, &reference);
-    assert_eq!(run.counters.landed as usize, total_landed(&run));
+    counted_like_the_reference("expired", Schedule::none().random(13, 400, every(Fault::ExpiredBlockhash)), &[(Fault::ExpiredBlockhash, 10)]).await;
 }
 
 #[tokio::test]
 async fn dropped_transactions_are_resent_and_land_once() {
-    let reference = reference(PATH).await;
-    let run = run_path(PATH, Schedule::none().random(14, 500, [(Op::Send, Fault::Dropped), (Op::Send, Fault::DroppedReportedLanded)])).await;
-    eprintln!("dropped: {} | loops {:?} | {:?}", run.log, run.loops, run.counters);
-    assert!(run.log.injected_of(Fault::Dropped) >= 3 && run.log.injected_of(Fault::DroppedReportedLanded) >= 3, "{}", run.log);
-    assert_same_as_reference(&run, &reference);
+    let menu = [(Op::Send, Fault::Dropped), (Op::Send, Fault::DroppedReportedLanded)];
+    let run = run_like_the_reference("dropped", Schedule::none().random(14, 500, menu), &[(Fault::Dropped, 3), (Fault::DroppedReportedLanded, 3)]).await;
     // A drop reported as landed is believed (the keeper's `landed` counts what
     // the endpoint confirmed), found still open at the next loop and resent;
     // the reward counter, read from the balance, stays exact.
@@ -365,11 +363,7 @@ async fn dropped_transactions_are_resent_and_land_once() {
 
 #[tokio::test]
 async fn a_send_that_landed_but_whose_answer_was_lost_is_not_landed_twice() {
-    let reference = reference(PATH).await;
-    let run = run_path(PATH, Schedule::none().random(15, 500, [(Op::Send, Fault::ResponseLost)])).await;
-    eprintln!("lost answers: {} | loops {:?} | {:?}", run.log, run.loops, run.counters);
-    assert!(run.log.injected_of(Fault::ResponseLost) >= 5, "{}", run.log);
-    assert_same_as_reference(&run, &reference);
+    let run = run_like_the_reference("lost answers", Schedule::none().random(15, 500, [(Op::Send, Fault::ResponseLost)]), &[(Fault::ResponseLost, 5)]).await;
     // Each lost answer was looked up (one status call), not resent: one send
     // per rebalance, all landed, and the keeper counted each as landed.
     assert_eq!(run.log.calls(Op::Status), run.log.injected_of(Fault::ResponseLost));
@@ -380,13 +374,7 @@ async fn a_send_that_landed_but_whose_answer_was_lost_is_not_landed_twice() {
 
 #[tokio::test]
 async fn accounts_read_from_a_lagging_node_never_lead_to_a_send_on_a_closed_gate() {
-    let reference = reference(PATH).await;
-    let menu = every(Fault::Stale);
-    let run = run_path(PATH, Schedule::none().random(16, 500, menu)).await;
-    eprintln!("stale: {} | loops {:?} | {:?}", run.log, run.loops, run.counters);
-    assert!(run.log.injected_of(Fault::Stale) >= 10, "{}", run.log);
-    assert_same_as_reference(&run, &reference);
-    assert_eq!(run.counters.landed as usize, total_landed(&run));
+    counted_like_the_reference("stale", Schedule::none().random(16, 500, every(Fault::Stale)), &[(Fault::Stale, 10)]).await;
 }
 
 #[tokio::test]
@@ -454,9 +442,7 @@ async fn a_frozen_oracle_under_mixed_faults_lands_exactly_the_reference_rebalanc
 
 #[tokio::test]
 async fn a_send_whose_answer_is_lost_is_looked_up_and_not_sent_again() {
-    let mut env = Env::new(Schedule::none().next(Op::Send, Fault::ResponseLost, 2)).await;
-    let mut keeper = env.keeper().await;
-    env.advance(Step::Price(110)).await;
+    let (mut env, mut keeper) = Env::after_a_ten_percent_rise(Schedule::none().next(Op::Send, Fault::ResponseLost, 2)).await;
     let open = env.open_gates().await;
     assert_eq!(open.len(), 2);
 
@@ -474,9 +460,7 @@ async fn a_send_whose_answer_is_lost_is_looked_up_and_not_sent_again() {
 #[tokio::test]
 async fn a_lost_answer_the_chain_cannot_confirm_is_resent_once_refused_on_chain_and_counted_skipped() {
     // The send lands but its answer is lost, and the node asked has not seen it.
-    let mut env = Env::new(Schedule::none().next(Op::Send, Fault::ResponseLost, 1).next(Op::Status, Fault::Stale, 2)).await;
-    let mut keeper = env.keeper().await;
-    env.advance(Step::Price(110)).await;
+    let (mut env, mut keeper) = Env::after_a_ten_percent_rise(Schedule::none().next(Op::Send, Fault::ResponseLost, 1).next(Op::Status, Fault::Stale, 2)).await;
     let before = env.rebalance_counts().await;
 
     let r = keeper.run_once(&mut env.chain).await.unwrap();
@@ -506,9 +490,7 @@ async fn a_lost_answer_the_chain_cannot_confirm_is_resent_once_refused_on_chain_
 #[tokio::test]
 async fn a_send_that_never_got_a_blockhash_counts_failed_but_not_sent() {
     // Simulation gets its blockhash; the send step never does (3 attempts).
-    let mut env = Env::new(Schedule::none().script(Op::LatestBlockhash, [None, Some(Fault::Error), Some(Fault::Timeout), Some(Fault::Error)])).await;
-    let mut keeper = env.keeper().await;
-    env.advance(Step::Price(110)).await;
+    let (mut env, mut keeper) = Env::after_a_ten_percent_rise(Schedule::none().script(Op::LatestBlockhash, [None, Some(Fault::Error), Some(Fault::Timeout), Some(Fault::Error)])).await;
 
     let r = keeper.run_once(&mut env.chain).await.unwrap();
 
@@ -521,9 +503,7 @@ async fn a_send_that_never_got_a_blockhash_counts_failed_but_not_sent() {
 async fn transient_rpc_errors_are_retried_within_the_attempt_bound() {
     // Two errors then success on each step: both land on the third attempt;
     // a third error in a row gives up (bounded).
-    let mut env = Env::new(Schedule::none().next(Op::Simulate, Fault::Error, 2).next(Op::Send, Fault::Error, 2)).await;
-    let mut keeper = env.keeper().await;
-    env.advance(Step::Price(110)).await;
+    let (mut env, mut keeper) = Env::after_a_ten_percent_rise(Schedule::none().next(Op::Simulate, Fault::Error, 2).next(Op::Send, Fault::Error, 2)).await;
 
     let r = keeper.run_once(&mut env.chain).await.unwrap();
 
@@ -664,22 +644,27 @@ async fn race(n: usize, path: &[Step], schedule: impl Fn(usize) -> Schedule) -> 
     (triggers, landed, refused_on_chain, refused_in_sim, injected)
 }
 
-#[tokio::test]
-async fn two_racing_keepers_land_exactly_one_rebalance_per_trigger_and_the_loser_skips() {
-    let (triggers, landed, on_chain, in_sim, _) = race(2, PATH, |_| Schedule::none()).await;
-    eprintln!("2 keepers: {triggers} triggers, landed per keeper {landed:?}, losers refused on chain {on_chain}, in simulation {in_sim}");
+/// `n` keepers racing along `PATH` without faults: each of its 17 triggers
+/// landed once. Returns the landings per keeper and the losers refused on
+/// chain and in simulation.
+async fn fault_free_race(n: usize) -> (Vec<u64>, u64, u64) {
+    let (triggers, landed, on_chain, in_sim, _) = race(n, PATH, |_| Schedule::none()).await;
+    eprintln!("{n} keepers: {triggers} triggers, landed per keeper {landed:?}, losers refused on chain {on_chain}, in simulation {in_sim}");
     assert_eq!(triggers, 17);
     assert_eq!(landed.iter().sum::<u64>(), 17);
+    (landed, on_chain, in_sim)
+}
+
+#[tokio::test]
+async fn two_racing_keepers_land_exactly_one_rebalance_per_trigger_and_the_loser_skips() {
+    let (landed, on_chain, in_sim) = fault_free_race(2).await;
     assert!(landed.iter().all(|&l| l > 0), "each keeper won some triggers: {landed:?}");
     assert!(on_chain + in_sim > 0, "the keepers really raced: some loser passed the off-chain gate and was refused by the program");
 }
 
 #[tokio::test]
 async fn five_racing_keepers_land_exactly_one_rebalance_per_trigger_and_the_losers_skip() {
-    let (triggers, landed, on_chain, in_sim, _) = race(5, PATH, |_| Schedule::none()).await;
-    eprintln!("5 keepers: {triggers} triggers, landed per keeper {landed:?}, losers refused on chain {on_chain}, in simulation {in_sim}");
-    assert_eq!(triggers, 17);
-    assert_eq!(landed.iter().sum::<u64>(), 17);
+    let (landed, on_chain, in_sim) = fault_free_race(5).await;
     assert!(landed.iter().filter(|&&l| l > 0).count() >= 3, "the winner changes with who starts first: {landed:?}");
     assert!(on_chain + in_sim >= 17, "at least one loser per trigger got past its own decision");
 }
@@ -698,9 +683,7 @@ async fn a_first_rebalance_reported_landed_that_never_landed_does_not_wedge_the_
     // ATA) is confirmed by the endpoint but never lands. The keeper must not
     // go on believing the ATA exists: every later rebalance without the
     // create instruction would fail in simulation, forever.
-    let mut env = Env::new(Schedule::none().next(Op::Send, Fault::DroppedReportedLanded, 1)).await;
-    let mut keeper = env.keeper().await;
-    env.advance(Step::Price(110)).await;
+    let (mut env, mut keeper) = Env::after_a_ten_percent_rise(Schedule::none().next(Op::Send, Fault::DroppedReportedLanded, 1)).await;
     let open = env.open_gates().await;
     assert_eq!(open.len(), 2);
     let before = env.rebalance_counts().await;
