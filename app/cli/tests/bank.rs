@@ -305,13 +305,9 @@ async fn admin_commands_pause_params_and_admin_transfer() {
 
 #[tokio::test]
 async fn failing_redeem_shows_the_program_error_by_name_and_changes_nothing() {
-    let mut e = Env::new().await;
-    let (market, long, _) = e.deployed().await;
-    let alice = e.user(1_000_000_000).await;
-    e.sign_as(&alice);
+    let (mut e, market, long, alice) = deployed_for_a_user(1_000_000_000).await;
     e.ok(&["mint", &long, "100"]).await;
-    let st = e.ok(&["status", &long]).await;
-    let keys = watched(&e, &market, &long, &st, &alice);
+    let keys = watched(&mut e, &market, &long, &alice).await;
     let before = e.snapshot(&keys).await;
     let err = e.lt(&["redeem", &long, "10", "--min-out", "1000000"]).await.unwrap_err();
     let msg = err.to_string();
@@ -331,8 +327,20 @@ async fn failing_redeem_shows_the_program_error_by_name_and_changes_nothing() {
     assert!(err.to_string().starts_with("simulation failed: SlippageExceeded"), "{err}");
 }
 
-/// Every account a mint/redeem/rebalance of `long` by `user` can touch.
-fn watched(e: &Env, market: &str, long: &str, status: &Report, user: &Keypair) -> Vec<Pubkey> {
+/// A deployed market (its address and the 3x long's) and a new user holding
+/// `usdc` units as the signer.
+async fn deployed_for_a_user(usdc: u64) -> (Env, String, String, Keypair) {
+    let mut e = Env::new().await;
+    let (market, long, _) = e.deployed().await;
+    let user = e.user(usdc).await;
+    e.sign_as(&user);
+    (e, market, long, user)
+}
+
+/// Every account a mint/redeem/rebalance of `long` by `user` can touch (the
+/// share mint as `lt status` shows it).
+async fn watched(e: &mut Env, market: &str, long: &str, user: &Keypair) -> Vec<Pubkey> {
+    let status = e.ok(&["status", long]).await;
     let (market, long) = (key(market), key(long));
     let share_mint = key(&status.text("share_mint").unwrap());
     let m = leveraged_token::pda::pool_vault(&market).0;
@@ -341,12 +349,8 @@ fn watched(e: &Env, market: &str, long: &str, status: &Report, user: &Keypair) -
 
 #[tokio::test]
 async fn simulate_changes_nothing_and_says_what_would_change() {
-    let mut e = Env::new().await;
-    let (market, long, _) = e.deployed().await;
-    let alice = e.user(2_000_000_000).await;
-    e.sign_as(&alice);
-    let st = e.ok(&["status", &long]).await;
-    let keys = watched(&e, &market, &long, &st, &alice);
+    let (mut e, market, long, alice) = deployed_for_a_user(2_000_000_000).await;
+    let keys = watched(&mut e, &market, &long, &alice).await;
     let before = e.snapshot(&keys).await;
     assert!(before[7].is_none(), "alice has no share account yet");
 
