@@ -882,12 +882,25 @@ impl Fuzz {
         Some(got)
     }
 
-    async fn op_deposit(&mut self, a: usize, mi: usize, amount: u64, min_out: u64) -> Option<u64> {
+    /// Actor `a` sends `liquidity` (`ix::deposit_liquidity` or
+    /// `ix::withdraw_liquidity`) of `amount` on market `mi`, from and to its
+    /// collateral and LP accounts there, at a freshly written oracle; a landed
+    /// one moves the pool the fuzzer expects. Returns the execution and the
+    /// collateral and LP accounts.
+    async fn exec_liquidity(&mut self, a: usize, mi: usize, liquidity: fn(Pubkey, &MarketKeys, Pubkey, Pubkey, u64, u64) -> Instruction, amount: u64, min_out: u64) -> (Exec, Pubkey, Pubkey) {
         self.write_oracle(mi).await;
         let kp = self.actors[a].kp.insecure_clone();
         let (c, l) = (self.actors[a].coll[mi], self.actors[a].lp[mi]);
         let keys = self.markets[mi].keys;
-        let e = self.exec(&[ix::deposit_liquidity(kp.pubkey(), &keys, c, l, amount, min_out)], &[&kp]).await;
+        let e = self.exec(&[liquidity(kp.pubkey(), &keys, c, l, amount, min_out)], &[&kp]).await;
+        if e.ok() {
+            self.after_liquidity(mi, &e);
+        }
+        (e, c, l)
+    }
+
+    async fn op_deposit(&mut self, a: usize, mi: usize, amount: u64, min_out: u64) -> Option<u64> {
+        let (e, c, l) = self.exec_liquidity(a, mi, ix::deposit_liquidity, amount, min_out).await;
         if !e.ok() {
             if is_share_supply_overflow(&e.out) && std::env::var("FUZZ_STRICT").is_err() {
                 // Known finding F4 for the LP mint.
@@ -897,7 +910,6 @@ impl Fuzz {
             }
             return None;
         }
-        self.after_liquidity(mi, &e);
         let got = self.bal(&l) - amount_of(&e.before[&l]);
         if got < min_out || amount_of(&e.before[&c]) - self.bal(&c) != amount {
             self.fail("deposit moved the wrong amounts");
@@ -906,18 +918,13 @@ impl Fuzz {
     }
 
     async fn op_withdraw(&mut self, a: usize, mi: usize, lp: u64, min_out: u64) -> Option<u64> {
-        self.write_oracle(mi).await;
-        let kp = self.actors[a].kp.insecure_clone();
-        let (c, l) = (self.actors[a].coll[mi], self.actors[a].lp[mi]);
-        let keys = self.markets[mi].keys;
-        let e = self.exec(&[ix::withdraw_liquidity(kp.pubkey(), &keys, c, l, lp, min_out)], &[&kp]).await;
+        let (e, c, l) = self.exec_liquidity(a, mi, ix::withdraw_liquidity, lp, min_out).await;
         if !e.ok() {
             if !is_program_error(&e.out) {
                 self.fail(&format!("withdraw failed without a named program error: {:?}", e.out.result));
             }
             return None;
         }
-        self.after_liquidity(mi, &e);
         let got = self.bal(&c) - amount_of(&e.before[&c]);
         if got < min_out || amount_of(&e.before[&l]) - self.bal(&l) != lp {
             self.fail("withdraw moved the wrong amounts");
