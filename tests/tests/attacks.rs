@@ -125,6 +125,26 @@ async fn live_legacy_oracle(w: &mut World, price: i64) -> Pubkey {
     oracle
 }
 
+/// The keys of a market not created yet, on a live $50 legacy oracle of its own.
+async fn new_market_keys(w: &mut World) -> MarketKeys {
+    let oracle = live_legacy_oracle(w, 50 * USD).await;
+    MarketKeys::legacy(oracle, w.collateral)
+}
+
+/// A fresh world and its admin's keypair.
+async fn world_and_admin() -> (World, TestKeypair) {
+    let w = World::new().await;
+    let admin = w.admin.insecure_clone();
+    (w, admin)
+}
+
+/// A fresh world, its admin's keypair and the keys of a new market (see [`new_market_keys`]).
+async fn world_admin_and_market_keys() -> (World, TestKeypair, MarketKeys) {
+    let (mut w, admin) = world_and_admin().await;
+    let m = new_market_keys(&mut w).await;
+    (w, admin, m)
+}
+
 fn market_accounts(m: &MarketKeys) -> [Pubkey; 3] {
     [m.market, m.pool_vault, m.lp_mint]
 }
@@ -227,118 +247,158 @@ async fn forge_legacy_owner(w: &mut World, owner: Pubkey) {
     w.bank.set_account(w.market.oracle, 1_000_000_000, legacy_price_account(w.price, w.conf, EXPO, slot, PriceStatus::Trading), owner);
 }
 
+// ───────────────────── the instructions an attack tampers with ─────────────────────
+
+/// A user instruction an attack class below is tried on, as its honest user
+/// sends it.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    /// Alice mints 100 USDC into the 3x long of a fresh world (no position yet).
+    FirstMint,
+    /// Alice mints 100 USDC into the 3x long next to her positions.
+    Mint,
+    /// Alice redeems this many shares of the 3x long.
+    Redeem(u64),
+    /// Bob rebalances the 3x long after a +10 % move (its gate is open).
+    Rebalance,
+    /// Alice deposits 1,000 USDC into the pool.
+    Deposit,
+    /// The LP withdraws 1,000 LP.
+    Withdraw,
+    /// The 3x long's fees go to the treasury (permissionless: no signer).
+    CollectFees,
+}
+
+impl Op {
+    /// The world the attack starts from: fresh for the pool's instructions and
+    /// a first mint, with Alice's positions (`world_with_positions`) otherwise.
+    async fn world(self) -> World {
+        match self {
+            Op::FirstMint | Op::Deposit | Op::Withdraw => World::new().await,
+            _ => world_with_positions().await,
+        }
+    }
+
+    /// The honest instruction in `w`; a rebalance moves the price +10 % first.
+    async fn honest(self, w: &mut World) -> Honest {
+        let (ix, signer) = match self {
+            Op::FirstMint | Op::Mint => (mint_ix(w, w.long, 100 * USDC), Some(Who::Alice)),
+            Op::Redeem(shares) => (redeem_ix(w, w.long, shares), Some(Who::Alice)),
+            Op::Rebalance => {
+                w.set_price(110 * USD).await;
+                (rebalance_ix(w, w.long), Some(Who::Bob))
+            }
+            Op::Deposit => (deposit_ix(w, 1_000 * USDC), Some(Who::Alice)),
+            Op::Withdraw => (withdraw_ix(w, 1_000 * USDC), Some(Who::Lp)),
+            Op::CollectFees => (ix::collect_fees(&w.long, w.treasury_collateral), None),
+        };
+        Honest { ix, signer: signer.map(|who| kp(w, who)) }
+    }
+
+    /// `op.world()` and the honest instruction in it.
+    async fn start(self) -> (World, Honest) {
+        let mut w = self.world().await;
+        let h = self.honest(&mut w).await;
+        (w, h)
+    }
+}
+
+/// An honest instruction and its signer (none for `collect_fees`).
+struct Honest {
+    ix: Instruction,
+    signer: Option<TestKeypair>,
+}
+
+impl Honest {
+    fn signers(&self) -> Vec<&TestKeypair> {
+        self.signer.iter().collect()
+    }
+
+    /// `ix` with the account `real` replaced by `fake`.
+    fn with(&self, real: Pubkey, fake: Pubkey) -> Instruction {
+        swap_account(self.ix.clone(), real, fake)
+    }
+
+    /// Sent as it is, it goes through: a refusal before was the attack's doing.
+    async fn lands(&self, w: &mut World) {
+        w.bank.send(std::slice::from_ref(&self.ix), &self.signers()).await.unwrap();
+    }
+}
+
+/// One `#[tokio::test]` per `name => attack(args);`: each attack class below
+/// is a function of the instruction it is tried on, and each pairing is a
+/// test of its own (docs/security.md names them).
+macro_rules! attack_tests {
+    ($($name:ident => $attack:ident($($arg:expr),*);)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            $attack($($arg),*).await;
+        }
+    )*};
+}
+
 // ───────────────────── missing owner check: fake oracle ─────────────────────
 // Covered elsewhere: mint (mint_redeem::mint_refuses_an_oracle_account_other_than_the_markets),
 // pull mint/redeem/rebalance (pull_oracle::each_bad_pull_account_is_refused_with_its_named_error_and_every_balance_unchanged).
 
-#[tokio::test]
-async fn fake_owner_legacy_oracle_redeem() {
-    let mut w = world_with_positions().await;
-    let a = kp(&w, Who::Alice);
-    let ixr = redeem_ix(&w, w.long, 1_000);
+/// The market's legacy oracle rewritten with valid bytes under each forged
+/// owner: `op` is refused (OracleWrongOwner). The same bytes owned by Pyth are
+/// accepted, so the refusal was the owner.
+async fn fake_owner_legacy_oracle(op: Op) {
+    let (mut w, h) = op.start().await;
     for owner in forged_owners(PYTH_LEGACY_DEVNET) {
         forge_legacy_owner(&mut w, owner).await;
-        refused!(&mut w, ixr.clone(), &[&a], Program(ErrorCode::OracleWrongOwner), &[w.market.oracle]).await;
-    }
-    // The same bytes owned by Pyth: accepted, so the refusal was the owner.
-    w.publish().await;
-    w.bank.send(&[ixr], &[&a]).await.unwrap();
-}
-
-#[tokio::test]
-async fn fake_owner_legacy_oracle_rebalance() {
-    let mut w = world_with_positions().await;
-    w.set_price(110 * USD).await; // the gate is open
-    let b = kp(&w, Who::Bob);
-    let ixb = rebalance_ix(&w, w.long);
-    for owner in forged_owners(PYTH_LEGACY_DEVNET) {
-        forge_legacy_owner(&mut w, owner).await;
-        refused!(&mut w, ixb.clone(), &[&b], Program(ErrorCode::OracleWrongOwner), &[w.market.oracle]).await;
+        refused!(&mut w, h.ix.clone(), &h.signers(), Program(ErrorCode::OracleWrongOwner), &[w.market.oracle]).await;
     }
     w.publish().await;
-    w.bank.send(&[ixb], &[&b]).await.unwrap();
+    h.lands(&mut w).await;
 }
 
-#[tokio::test]
-async fn fake_owner_legacy_oracle_deposit_liquidity() {
+/// `liquidity` (`ix::deposit_liquidity` or `ix::withdraw_liquidity`) of 1,000
+/// USDC on a pull market, reading a fresh update at a forged address under
+/// each forged owner: refused (OracleWrongOwner), the pull market's accounts
+/// unchanged; owned by the receiver, accepted.
+async fn fake_owner_pull_oracle(liquidity: fn(Pubkey, &MarketKeys, Pubkey, Pubkey, u64, u64) -> Instruction) {
     let mut w = World::new().await;
-    let a = kp(&w, Who::Alice);
-    let ixd = deposit_ix(&w, 1_000 * USDC);
-    for owner in forged_owners(PYTH_LEGACY_DEVNET) {
-        forge_legacy_owner(&mut w, owner).await;
-        refused!(&mut w, ixd.clone(), &[&a], Program(ErrorCode::OracleWrongOwner), &[w.market.oracle]).await;
+    let p = pull_market(&mut w).await;
+    let forged = Pubkey::new_unique();
+    let mut keys = p.keys;
+    keys.oracle = forged;
+    let ixl = liquidity(p.lp.key(), &keys, p.lp.collateral, p.lp_account, 1_000 * USDC, 0);
+    let extra = [p.keys.market, p.keys.pool_vault, p.keys.lp_mint, p.lp.collateral, p.lp_account, forged];
+    for owner in forged_owners(RECEIVER) {
+        pull_update(&mut w, forged, owner).await;
+        refused!(&mut w, ixl.clone(), &[&p.lp.kp], Program(ErrorCode::OracleWrongOwner), &extra).await;
     }
-    w.publish().await;
-    w.bank.send(&[ixd], &[&a]).await.unwrap();
+    pull_update(&mut w, forged, RECEIVER).await;
+    w.bank.send(&[ixl], &[&p.lp.kp]).await.unwrap();
 }
 
-#[tokio::test]
-async fn fake_owner_legacy_oracle_withdraw_liquidity() {
-    let mut w = World::new().await;
-    let l = kp(&w, Who::Lp);
-    let ixw = withdraw_ix(&w, 1_000 * USDC);
-    for owner in forged_owners(PYTH_LEGACY_DEVNET) {
-        forge_legacy_owner(&mut w, owner).await;
-        refused!(&mut w, ixw.clone(), &[&l], Program(ErrorCode::OracleWrongOwner), &[w.market.oracle]).await;
-    }
-    w.publish().await;
-    w.bank.send(&[ixw], &[&l]).await.unwrap();
+attack_tests! {
+    fake_owner_legacy_oracle_redeem => fake_owner_legacy_oracle(Op::Redeem(1_000));
+    fake_owner_legacy_oracle_rebalance => fake_owner_legacy_oracle(Op::Rebalance);
+    fake_owner_legacy_oracle_deposit_liquidity => fake_owner_legacy_oracle(Op::Deposit);
+    fake_owner_legacy_oracle_withdraw_liquidity => fake_owner_legacy_oracle(Op::Withdraw);
+    fake_owner_pull_oracle_deposit_liquidity => fake_owner_pull_oracle(ix::deposit_liquidity);
+    fake_owner_pull_oracle_withdraw_liquidity => fake_owner_pull_oracle(ix::withdraw_liquidity);
 }
 
 #[tokio::test]
 async fn fake_owner_legacy_oracle_create_market() {
-    let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
-    let oracle = live_legacy_oracle(&mut w, 50 * USD).await;
-    let m = MarketKeys::legacy(oracle, w.collateral);
-    let data = w.bank.raw_account(oracle).await.unwrap().data;
+    let (mut w, admin, m) = world_admin_and_market_keys().await;
+    let data = w.bank.raw_account(m.oracle).await.unwrap().data;
     for owner in forged_owners(PYTH_LEGACY_DEVNET) {
-        w.bank.set_account(oracle, 1_000_000_000, data.clone(), owner);
+        w.bank.set_account(m.oracle, 1_000_000_000, data.clone(), owner);
         let ixc = ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params());
         refused_creating!(&mut w, ixc, &[&admin], Program(ErrorCode::OracleWrongOwner), &market_accounts(&m)).await;
     }
-    w.bank.set_account(oracle, 1_000_000_000, data, PYTH_LEGACY_DEVNET);
+    w.bank.set_account(m.oracle, 1_000_000_000, data, PYTH_LEGACY_DEVNET);
     w.bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params())], &[&admin]).await.unwrap();
 }
 
 #[tokio::test]
-async fn fake_owner_pull_oracle_deposit_liquidity() {
-    let mut w = World::new().await;
-    let p = pull_market(&mut w).await;
-    let forged = Pubkey::new_unique();
-    let mut keys = p.keys;
-    keys.oracle = forged;
-    let ixd = ix::deposit_liquidity(p.lp.key(), &keys, p.lp.collateral, p.lp_account, 1_000 * USDC, 0);
-    let extra = [p.keys.market, p.keys.pool_vault, p.keys.lp_mint, p.lp.collateral, p.lp_account, forged];
-    for owner in forged_owners(RECEIVER) {
-        pull_update(&mut w, forged, owner).await;
-        refused!(&mut w, ixd.clone(), &[&p.lp.kp], Program(ErrorCode::OracleWrongOwner), &extra).await;
-    }
-    pull_update(&mut w, forged, RECEIVER).await;
-    w.bank.send(&[ixd], &[&p.lp.kp]).await.unwrap();
-}
-
-#[tokio::test]
-async fn fake_owner_pull_oracle_withdraw_liquidity() {
-    let mut w = World::new().await;
-    let p = pull_market(&mut w).await;
-    let forged = Pubkey::new_unique();
-    let mut keys = p.keys;
-    keys.oracle = forged;
-    let ixw = ix::withdraw_liquidity(p.lp.key(), &keys, p.lp.collateral, p.lp_account, 1_000 * USDC, 0);
-    let extra = [p.keys.market, p.keys.pool_vault, p.keys.lp_mint, p.lp.collateral, p.lp_account, forged];
-    for owner in forged_owners(RECEIVER) {
-        pull_update(&mut w, forged, owner).await;
-        refused!(&mut w, ixw.clone(), &[&p.lp.kp], Program(ErrorCode::OracleWrongOwner), &extra).await;
-    }
-    pull_update(&mut w, forged, RECEIVER).await;
-    w.bank.send(&[ixw], &[&p.lp.kp]).await.unwrap();
-}
-
-#[tokio::test]
 async fn fake_owner_pull_oracle_create_market() {
-    let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
+    let (mut w, admin) = world_and_admin().await;
     let forged = Pubkey::new_unique();
     let m = MarketKeys::pull(FEED_ID, forged, w.collateral);
     for owner in forged_owners(RECEIVER) {
@@ -367,68 +427,31 @@ async fn refused_with_fake_token_program(w: &mut World, ix: Instruction, signers
     w.bank.send(&[ix], signers).await.unwrap();
 }
 
-#[tokio::test]
-async fn fake_token_program_mint() {
-    let mut w = World::new().await;
-    let a = kp(&w, Who::Alice);
-    let ixm = mint_ix(&w, w.long, 100 * USDC);
-    refused_with_fake_token_program(&mut w, ixm, &[&a], &[]).await;
+/// `op` with each look-alike token program: refused (InvalidProgramId).
+async fn fake_token_program(op: Op) {
+    let (mut w, h) = op.start().await;
+    refused_with_fake_token_program(&mut w, h.ix.clone(), &h.signers(), &[]).await;
 }
 
-#[tokio::test]
-async fn fake_token_program_redeem() {
-    let mut w = world_with_positions().await;
-    let a = kp(&w, Who::Alice);
-    let ixr = redeem_ix(&w, w.long, 1_000);
-    refused_with_fake_token_program(&mut w, ixr, &[&a], &[]).await;
-}
-
-#[tokio::test]
-async fn fake_token_program_rebalance() {
-    let mut w = world_with_positions().await;
-    w.set_price(110 * USD).await;
-    let b = kp(&w, Who::Bob);
-    let ixb = rebalance_ix(&w, w.long);
-    refused_with_fake_token_program(&mut w, ixb, &[&b], &[]).await;
-}
-
-#[tokio::test]
-async fn fake_token_program_deposit_liquidity() {
-    let mut w = World::new().await;
-    let a = kp(&w, Who::Alice);
-    let ixd = deposit_ix(&w, 1_000 * USDC);
-    refused_with_fake_token_program(&mut w, ixd, &[&a], &[]).await;
-}
-
-#[tokio::test]
-async fn fake_token_program_withdraw_liquidity() {
-    let mut w = World::new().await;
-    let l = kp(&w, Who::Lp);
-    let ixw = withdraw_ix(&w, 1_000 * USDC);
-    refused_with_fake_token_program(&mut w, ixw, &[&l], &[]).await;
-}
-
-#[tokio::test]
-async fn fake_token_program_collect_fees() {
-    let mut w = world_with_positions().await;
-    let ixf = ix::collect_fees(&w.long, w.treasury_collateral);
-    refused_with_fake_token_program(&mut w, ixf, &[], &[]).await;
+attack_tests! {
+    fake_token_program_mint => fake_token_program(Op::FirstMint);
+    fake_token_program_redeem => fake_token_program(Op::Redeem(1_000));
+    fake_token_program_rebalance => fake_token_program(Op::Rebalance);
+    fake_token_program_deposit_liquidity => fake_token_program(Op::Deposit);
+    fake_token_program_withdraw_liquidity => fake_token_program(Op::Withdraw);
+    fake_token_program_collect_fees => fake_token_program(Op::CollectFees);
 }
 
 #[tokio::test]
 async fn fake_token_program_create_market() {
-    let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
-    let oracle = live_legacy_oracle(&mut w, 50 * USD).await;
-    let m = MarketKeys::legacy(oracle, w.collateral);
+    let (mut w, admin, m) = world_admin_and_market_keys().await;
     let ixc = ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params());
     refused_with_fake_token_program(&mut w, ixc, &[&admin], &market_accounts(&m)).await;
 }
 
 #[tokio::test]
 async fn fake_token_program_create_leveraged_token() {
-    let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
+    let (mut w, admin) = world_and_admin().await;
     let t = w.market.token(20_000);
     let ixc = ix::create_leveraged_token(admin.pubkey(), &t, token_params(20_000));
     refused_with_fake_token_program(&mut w, ixc, &[&admin], &token_accounts(&t)).await;
@@ -438,103 +461,73 @@ async fn fake_token_program_create_leveraged_token() {
 
 const MISMATCH: Want = Anchor(AnchorError::AccountDiscriminatorMismatch);
 
-#[tokio::test]
-async fn type_cosplay_mint() {
-    let mut w = world_with_positions().await;
-    let a = kp(&w, Who::Alice);
-    let ixm = mint_ix(&w, w.long, 100 * USDC);
-    // A Market where the LeveragedToken is expected, a LeveragedToken where the Market is, the Config where the Market is.
-    refused!(&mut w, swap_account(ixm.clone(), w.long.token, w.market.market), &[&a], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixm.clone(), w.market.market, w.short.token), &[&a], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixm.clone(), w.market.market, config_key()), &[&a], MISMATCH, &[]).await;
-    // A Market where the Config is expected.
-    refused!(&mut w, swap_account(ixm, config_key(), w.market.market), &[&a], MISMATCH, &[]).await;
+/// Accounts of another type in place of `op`'s: a Market where the
+/// LeveragedToken is expected, a LeveragedToken where the Market is, the
+/// Config where the Market is, a Market or LeveragedToken where the Config is.
+fn cosplays(op: Op, w: &World) -> Vec<(Pubkey, Pubkey)> {
+    let (long, short, market, config) = (w.long.token, w.short.token, w.market.market, config_key());
+    match op {
+        Op::FirstMint | Op::Mint => vec![(long, market), (market, short), (market, config), (config, market)],
+        Op::Redeem(_) => vec![(long, market), (market, short), (market, config), (config, short)],
+        Op::Rebalance => vec![(long, market), (market, short), (market, config), (long, config)],
+        Op::CollectFees => vec![(long, market), (market, short), (market, config)],
+        Op::Deposit => vec![(market, long), (market, config), (config, market)],
+        Op::Withdraw => vec![(market, long), (market, config), (config, long)],
+    }
 }
 
-#[tokio::test]
-async fn type_cosplay_redeem() {
-    let mut w = world_with_positions().await;
-    let a = kp(&w, Who::Alice);
-    let ixr = redeem_ix(&w, w.long, 1_000);
-    refused!(&mut w, swap_account(ixr.clone(), w.long.token, w.market.market), &[&a], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixr.clone(), w.market.market, w.short.token), &[&a], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixr.clone(), w.market.market, config_key()), &[&a], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixr, config_key(), w.short.token), &[&a], MISMATCH, &[]).await;
+/// `op` with each account replaced as `swaps` lists: refused with `want`.
+async fn refused_with_each_swap(op: Op, swaps: fn(Op, &World) -> Vec<(Pubkey, Pubkey)>, want: Want) {
+    let (mut w, h) = op.start().await;
+    for (real, fake) in swaps(op, &w) {
+        refused!(&mut w, h.with(real, fake), &h.signers(), want.clone(), &[]).await;
+    }
 }
 
-#[tokio::test]
-async fn type_cosplay_rebalance() {
-    let mut w = world_with_positions().await;
-    w.set_price(110 * USD).await;
-    let b = kp(&w, Who::Bob);
-    let ixb = rebalance_ix(&w, w.long);
-    refused!(&mut w, swap_account(ixb.clone(), w.long.token, w.market.market), &[&b], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixb.clone(), w.market.market, w.short.token), &[&b], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixb.clone(), w.market.market, config_key()), &[&b], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixb, w.long.token, config_key()), &[&b], MISMATCH, &[]).await;
-}
-
-#[tokio::test]
-async fn type_cosplay_collect_fees() {
-    let mut w = world_with_positions().await;
-    let ixf = ix::collect_fees(&w.long, w.treasury_collateral);
-    refused!(&mut w, swap_account(ixf.clone(), w.long.token, w.market.market), &[], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixf.clone(), w.market.market, w.short.token), &[], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixf, w.market.market, config_key()), &[], MISMATCH, &[]).await;
-}
-
-#[tokio::test]
-async fn type_cosplay_deposit_liquidity() {
-    let mut w = World::new().await;
-    let a = kp(&w, Who::Alice);
-    let ixd = deposit_ix(&w, 1_000 * USDC);
-    refused!(&mut w, swap_account(ixd.clone(), w.market.market, w.long.token), &[&a], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixd.clone(), w.market.market, config_key()), &[&a], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixd, config_key(), w.market.market), &[&a], MISMATCH, &[]).await;
-}
-
-#[tokio::test]
-async fn type_cosplay_withdraw_liquidity() {
-    let mut w = World::new().await;
-    let l = kp(&w, Who::Lp);
-    let ixw = withdraw_ix(&w, 1_000 * USDC);
-    refused!(&mut w, swap_account(ixw.clone(), w.market.market, w.long.token), &[&l], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixw.clone(), w.market.market, config_key()), &[&l], MISMATCH, &[]).await;
-    refused!(&mut w, swap_account(ixw, config_key(), w.long.token), &[&l], MISMATCH, &[]).await;
+attack_tests! {
+    type_cosplay_mint => refused_with_each_swap(Op::Mint, cosplays, MISMATCH);
+    type_cosplay_redeem => refused_with_each_swap(Op::Redeem(1_000), cosplays, MISMATCH);
+    type_cosplay_rebalance => refused_with_each_swap(Op::Rebalance, cosplays, MISMATCH);
+    type_cosplay_collect_fees => refused_with_each_swap(Op::CollectFees, cosplays, MISMATCH);
+    type_cosplay_deposit_liquidity => refused_with_each_swap(Op::Deposit, cosplays, MISMATCH);
+    type_cosplay_withdraw_liquidity => refused_with_each_swap(Op::Withdraw, cosplays, MISMATCH);
 }
 
 #[tokio::test]
 async fn type_cosplay_create_leveraged_token() {
-    let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
+    let (mut w, admin) = world_and_admin().await;
     let t = w.market.token(20_000);
     let ixc = ix::create_leveraged_token(admin.pubkey(), &t, token_params(20_000));
     refused_creating!(&mut w, swap_account(ixc.clone(), w.market.market, w.long.token), &[&admin], MISMATCH, &token_accounts(&t)).await;
     refused_creating!(&mut w, swap_account(ixc, w.market.market, config_key()), &[&admin], MISMATCH, &token_accounts(&t)).await;
 }
 
+/// For each of `fakes`, the admin's `instructions(admin key, fake)`: refused
+/// (AccountDiscriminatorMismatch).
+async fn admin_instructions_on_cosplays(w: &mut World, fakes: [Pubkey; 2], instructions: impl Fn(Pubkey, Pubkey) -> [Instruction; 2]) {
+    let admin = w.admin.insecure_clone();
+    for fake in fakes {
+        for i in instructions(admin.pubkey(), fake) {
+            refused!(w, i, &[&admin], MISMATCH, &[]).await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn type_cosplay_admin_market_instructions() {
     let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
-    let a = admin.pubkey();
-    for fake in [w.long.token, config_key()] {
-        refused!(&mut w, ix::set_market_pause(a, fake, PAUSE_ALL, true), &[&admin], MISMATCH, &[]).await;
-        refused!(&mut w, ix::update_market_params(a, fake, market_params()), &[&admin], MISMATCH, &[]).await;
-    }
+    let fakes = [w.long.token, config_key()];
+    admin_instructions_on_cosplays(&mut w, fakes, |a, fake| [ix::set_market_pause(a, fake, PAUSE_ALL, true), ix::update_market_params(a, fake, market_params())]).await;
 }
 
 #[tokio::test]
 async fn type_cosplay_admin_token_instructions() {
     let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
-    let a = admin.pubkey();
-    for fake in [w.market.market, config_key()] {
-        refused!(&mut w, ix::set_token_pause(a, fake, PAUSE_ALL, true), &[&admin], MISMATCH, &[]).await;
-        refused!(&mut w, ix::update_token_params(a, fake, token_params(LONG_3X)), &[&admin], MISMATCH, &[]).await;
-    }
+    let fakes = [w.market.market, config_key()];
+    admin_instructions_on_cosplays(&mut w, fakes, |a, fake| [ix::set_token_pause(a, fake, PAUSE_ALL, true), ix::update_token_params(a, fake, token_params(LONG_3X))]).await;
     // A Market where the Config is expected, on a config-only instruction.
-    refused!(&mut w, swap_account(ix::set_global_pause(a, PAUSE_ALL, true), config_key(), w.market.market), &[&admin], MISMATCH, &[]).await;
+    let admin = w.admin.insecure_clone();
+    refused!(&mut w, swap_account(ix::set_global_pause(admin.pubkey(), PAUSE_ALL, true), config_key(), w.market.market), &[&admin], MISMATCH, &[]).await;
 }
 
 // ───────────────────── reinitialisation ─────────────────────
@@ -591,8 +584,7 @@ async fn reinit_create_leveraged_token_twice() {
 #[tokio::test]
 #[ignore = "FINDING: prefunded PDA blocks create_leveraged_token on a runtime without SIMD-0312 (see docs/security.md)"]
 async fn finding_prefunding_a_token_pda_blocks_its_creation() {
-    let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
+    let (mut w, admin) = world_and_admin().await;
     let mallory = w.bank.funded_keypair().await;
     let t = w.market.token(20_000);
     let rent = w.bank.ctx.banks_client.get_rent().await.unwrap().minimum_balance(0);
@@ -607,13 +599,11 @@ async fn finding_prefunding_a_token_pda_blocks_its_creation() {
 /// and the gift stays on the address.
 #[tokio::test]
 async fn prefunded_market_and_token_pdas_are_refused_by_this_banks_system_program() {
-    let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
+    let (mut w, admin) = world_and_admin().await;
     let mallory = w.bank.funded_keypair().await;
     let rent = w.bank.ctx.banks_client.get_rent().await.unwrap().minimum_balance(0);
     let t = w.market.token(20_000);
-    let oracle = live_legacy_oracle(&mut w, 50 * USD).await;
-    let m = MarketKeys::legacy(oracle, w.collateral);
+    let m = new_market_keys(&mut w).await;
     for target in [t.token, m.pool_vault] {
         let gift = anchor_lang::solana_program::system_instruction::transfer(&mallory.pubkey(), &target, rent);
         w.bank.send(&[gift], &[&mallory]).await.unwrap();
@@ -638,63 +628,27 @@ async fn prefunded_market_and_token_pdas_are_refused_by_this_banks_system_progra
 
 const DUP: Want = Anchor(AnchorError::ConstraintDuplicateMutableAccount);
 
-#[tokio::test]
-async fn duplicate_accounts_mint() {
-    let mut w = world_with_positions().await;
-    let a = kp(&w, Who::Alice);
-    let ixm = mint_ix(&w, w.long, 100 * USDC);
-    // pool vault = token vault
-    refused!(&mut w, swap_account(ixm.clone(), w.market.pool_vault, w.long.vault), &[&a], DUP, &[]).await;
-    // user collateral = pool vault
-    refused!(&mut w, swap_account(ixm.clone(), w.alice.collateral, w.market.pool_vault), &[&a], DUP, &[]).await;
-    // user shares = user collateral
-    refused!(&mut w, swap_account(ixm, w.alice.long, w.alice.collateral), &[&a], DUP, &[]).await;
+/// One writable account of `op` passed again in place of another.
+fn duplicates(op: Op, w: &World) -> Vec<(Pubkey, Pubkey)> {
+    let (pool, vault) = (w.market.pool_vault, w.long.vault);
+    match op {
+        // pool vault = token vault; user collateral = pool vault; user shares = user collateral
+        Op::FirstMint | Op::Mint => vec![(pool, vault), (w.alice.collateral, pool), (w.alice.long, w.alice.collateral)],
+        Op::Redeem(_) => vec![(pool, vault), (w.alice.collateral, pool), (w.alice.collateral, vault)],
+        Op::Rebalance => vec![(pool, vault), (w.bob.collateral, pool), (w.bob.collateral, vault)],
+        Op::Deposit => vec![(w.alice.collateral, pool), (w.alice.lp, w.alice.collateral)],
+        Op::Withdraw => vec![(w.lp.collateral, pool), (w.lp.lp, w.lp.collateral)],
+        Op::CollectFees => vec![(w.treasury_collateral, vault)],
+    }
 }
 
-#[tokio::test]
-async fn duplicate_accounts_redeem() {
-    let mut w = world_with_positions().await;
-    let a = kp(&w, Who::Alice);
-    let ixr = redeem_ix(&w, w.long, 1_000_000);
-    refused!(&mut w, swap_account(ixr.clone(), w.market.pool_vault, w.long.vault), &[&a], DUP, &[]).await;
-    refused!(&mut w, swap_account(ixr.clone(), w.alice.collateral, w.market.pool_vault), &[&a], DUP, &[]).await;
-    refused!(&mut w, swap_account(ixr, w.alice.collateral, w.long.vault), &[&a], DUP, &[]).await;
-}
-
-#[tokio::test]
-async fn duplicate_accounts_rebalance() {
-    let mut w = world_with_positions().await;
-    w.set_price(110 * USD).await;
-    let b = kp(&w, Who::Bob);
-    let ixb = rebalance_ix(&w, w.long);
-    refused!(&mut w, swap_account(ixb.clone(), w.market.pool_vault, w.long.vault), &[&b], DUP, &[]).await;
-    refused!(&mut w, swap_account(ixb.clone(), w.bob.collateral, w.market.pool_vault), &[&b], DUP, &[]).await;
-    refused!(&mut w, swap_account(ixb, w.bob.collateral, w.long.vault), &[&b], DUP, &[]).await;
-}
-
-#[tokio::test]
-async fn duplicate_accounts_deposit_liquidity() {
-    let mut w = World::new().await;
-    let a = kp(&w, Who::Alice);
-    let ixd = deposit_ix(&w, 1_000 * USDC);
-    refused!(&mut w, swap_account(ixd.clone(), w.alice.collateral, w.market.pool_vault), &[&a], DUP, &[]).await;
-    refused!(&mut w, swap_account(ixd, w.alice.lp, w.alice.collateral), &[&a], DUP, &[]).await;
-}
-
-#[tokio::test]
-async fn duplicate_accounts_withdraw_liquidity() {
-    let mut w = World::new().await;
-    let l = kp(&w, Who::Lp);
-    let ixw = withdraw_ix(&w, 1_000 * USDC);
-    refused!(&mut w, swap_account(ixw.clone(), w.lp.collateral, w.market.pool_vault), &[&l], DUP, &[]).await;
-    refused!(&mut w, swap_account(ixw, w.lp.lp, w.lp.collateral), &[&l], DUP, &[]).await;
-}
-
-#[tokio::test]
-async fn duplicate_accounts_collect_fees() {
-    let mut w = world_with_positions().await;
-    let ixf = ix::collect_fees(&w.long, w.treasury_collateral);
-    refused!(&mut w, swap_account(ixf, w.treasury_collateral, w.long.vault), &[], DUP, &[]).await;
+attack_tests! {
+    duplicate_accounts_mint => refused_with_each_swap(Op::Mint, duplicates, DUP);
+    duplicate_accounts_redeem => refused_with_each_swap(Op::Redeem(1_000_000), duplicates, DUP);
+    duplicate_accounts_rebalance => refused_with_each_swap(Op::Rebalance, duplicates, DUP);
+    duplicate_accounts_deposit_liquidity => refused_with_each_swap(Op::Deposit, duplicates, DUP);
+    duplicate_accounts_withdraw_liquidity => refused_with_each_swap(Op::Withdraw, duplicates, DUP);
+    duplicate_accounts_collect_fees => refused_with_each_swap(Op::CollectFees, duplicates, DUP);
 }
 
 // ───────────────────── foreign vault from ANOTHER market ─────────────────────
@@ -702,125 +656,75 @@ async fn duplicate_accounts_collect_fees() {
 // (mint_redeem::mint_and_redeem_refuse_a_foreign_vault_and_share_mint,
 // liquidity::deposit_and_withdraw_refuse_a_foreign_pool_vault, rebalance::rebalance_refuses_…).
 
-#[tokio::test]
-async fn foreign_market_vaults_mint() {
-    let mut w = world_with_positions().await;
-    let o = other_market(&mut w).await;
-    let extra = o.accounts();
-    let a = kp(&w, Who::Alice);
-    let ixm = mint_ix(&w, w.long, 100 * USDC);
-    refused!(&mut w, swap_account(ixm.clone(), w.market.pool_vault, o.market.pool_vault), &[&a], Program(ErrorCode::WrongVault), &extra).await;
-    refused!(&mut w, swap_account(ixm.clone(), w.long.vault, o.token.vault), &[&a], Program(ErrorCode::WrongVault), &extra).await;
-    refused!(&mut w, swap_account(ixm.clone(), w.long.share_mint, o.token.share_mint), &[&a], Program(ErrorCode::WrongShareMint), &extra).await;
-    // The other market's collateral (a holder's account of mint B) as the payment.
-    let alice_b = w.bank.create_token_account(o.mint, a.pubkey()).await;
-    w.bank.mint_to(o.mint, alice_b, 1_000 * USDC).await;
-    refused!(&mut w, swap_account(ixm, w.alice.collateral, alice_b), &[&a], Program(ErrorCode::WrongCollateralMint), &[alice_b]).await;
+/// `op`'s vaults, mints and collateral account swapped for the other
+/// market's, each with the error that names it.
+fn foreign_accounts(op: Op, w: &World, o: &Other) -> Vec<(Pubkey, Pubkey, ErrorCode)> {
+    use ErrorCode::{WrongCollateralMint, WrongLpMint, WrongShareMint, WrongVault};
+    let pool = (w.market.pool_vault, o.market.pool_vault, WrongVault);
+    let vault = (w.long.vault, o.token.vault, WrongVault);
+    let share_mint = (w.long.share_mint, o.token.share_mint, WrongShareMint);
+    let lp_mint = (w.market.lp_mint, o.market.lp_mint, WrongLpMint);
+    // Payouts to (or payment from) an account of the other market's collateral mint.
+    let collateral = |user: &User| (user.collateral, o.holder_collateral, WrongCollateralMint);
+    match op {
+        // The mint's payment is checked in `foreign_market_vaults` with an account of Alice's.
+        Op::FirstMint | Op::Mint => vec![pool, vault, share_mint],
+        Op::Redeem(_) => vec![pool, vault, share_mint, collateral(&w.alice)],
+        Op::Rebalance => vec![pool, vault, collateral(&w.bob)],
+        Op::Deposit => vec![pool, lp_mint],
+        Op::Withdraw => vec![pool, lp_mint, collateral(&w.lp)],
+        Op::CollectFees => vec![vault],
+    }
 }
 
-#[tokio::test]
-async fn foreign_market_vaults_redeem() {
-    let mut w = world_with_positions().await;
+/// With a second market on another collateral mint, `op` with each of its
+/// foreign accounts: refused by name, every account of the other market
+/// unchanged.
+async fn foreign_market_vaults(op: Op) {
+    let mut w = op.world().await;
     let o = other_market(&mut w).await;
     let extra = o.accounts();
-    let a = kp(&w, Who::Alice);
-    let ixr = redeem_ix(&w, w.long, 1_000_000);
-    refused!(&mut w, swap_account(ixr.clone(), w.market.pool_vault, o.market.pool_vault), &[&a], Program(ErrorCode::WrongVault), &extra).await;
-    refused!(&mut w, swap_account(ixr.clone(), w.long.vault, o.token.vault), &[&a], Program(ErrorCode::WrongVault), &extra).await;
-    refused!(&mut w, swap_account(ixr.clone(), w.long.share_mint, o.token.share_mint), &[&a], Program(ErrorCode::WrongShareMint), &extra).await;
-    // Payout to an account of the other market's collateral mint.
-    refused!(&mut w, swap_account(ixr, w.alice.collateral, o.holder_collateral), &[&a], Program(ErrorCode::WrongCollateralMint), &extra).await;
+    let h = op.honest(&mut w).await;
+    for (real, fake, code) in foreign_accounts(op, &w, &o) {
+        refused!(&mut w, h.with(real, fake), &h.signers(), Program(code), &extra).await;
+    }
+    if matches!(op, Op::FirstMint | Op::Mint) {
+        // The other market's collateral (a holder's account of mint B) as the payment.
+        let a = h.signer.as_ref().expect("Alice signs a mint");
+        let alice_b = w.bank.create_token_account(o.mint, a.pubkey()).await;
+        w.bank.mint_to(o.mint, alice_b, 1_000 * USDC).await;
+        refused!(&mut w, h.with(w.alice.collateral, alice_b), &h.signers(), Program(ErrorCode::WrongCollateralMint), &[alice_b]).await;
+    }
 }
 
-#[tokio::test]
-async fn foreign_market_vaults_rebalance() {
-    let mut w = world_with_positions().await;
-    let o = other_market(&mut w).await;
-    w.set_price(110 * USD).await;
-    let extra = o.accounts();
-    let b = kp(&w, Who::Bob);
-    let ixb = rebalance_ix(&w, w.long);
-    refused!(&mut w, swap_account(ixb.clone(), w.market.pool_vault, o.market.pool_vault), &[&b], Program(ErrorCode::WrongVault), &extra).await;
-    refused!(&mut w, swap_account(ixb.clone(), w.long.vault, o.token.vault), &[&b], Program(ErrorCode::WrongVault), &extra).await;
-    refused!(&mut w, swap_account(ixb, w.bob.collateral, o.holder_collateral), &[&b], Program(ErrorCode::WrongCollateralMint), &extra).await;
-}
-
-#[tokio::test]
-async fn foreign_market_vaults_deposit_liquidity() {
-    let mut w = World::new().await;
-    let o = other_market(&mut w).await;
-    let extra = o.accounts();
-    let a = kp(&w, Who::Alice);
-    let ixd = deposit_ix(&w, 1_000 * USDC);
-    refused!(&mut w, swap_account(ixd.clone(), w.market.pool_vault, o.market.pool_vault), &[&a], Program(ErrorCode::WrongVault), &extra).await;
-    refused!(&mut w, swap_account(ixd, w.market.lp_mint, o.market.lp_mint), &[&a], Program(ErrorCode::WrongLpMint), &extra).await;
-}
-
-#[tokio::test]
-async fn foreign_market_vaults_withdraw_liquidity() {
-    let mut w = World::new().await;
-    let o = other_market(&mut w).await;
-    let extra = o.accounts();
-    let l = kp(&w, Who::Lp);
-    let ixw = withdraw_ix(&w, 1_000 * USDC);
-    refused!(&mut w, swap_account(ixw.clone(), w.market.pool_vault, o.market.pool_vault), &[&l], Program(ErrorCode::WrongVault), &extra).await;
-    refused!(&mut w, swap_account(ixw.clone(), w.market.lp_mint, o.market.lp_mint), &[&l], Program(ErrorCode::WrongLpMint), &extra).await;
-    refused!(&mut w, swap_account(ixw, w.lp.collateral, o.holder_collateral), &[&l], Program(ErrorCode::WrongCollateralMint), &extra).await;
-}
-
-#[tokio::test]
-async fn foreign_market_vaults_collect_fees() {
-    let mut w = world_with_positions().await;
-    let o = other_market(&mut w).await;
-    let extra = o.accounts();
-    let ixf = ix::collect_fees(&w.long, w.treasury_collateral);
-    refused!(&mut w, swap_account(ixf, w.long.vault, o.token.vault), &[], Program(ErrorCode::WrongVault), &extra).await;
+attack_tests! {
+    foreign_market_vaults_mint => foreign_market_vaults(Op::Mint);
+    foreign_market_vaults_redeem => foreign_market_vaults(Op::Redeem(1_000_000));
+    foreign_market_vaults_rebalance => foreign_market_vaults(Op::Rebalance);
+    foreign_market_vaults_deposit_liquidity => foreign_market_vaults(Op::Deposit);
+    foreign_market_vaults_withdraw_liquidity => foreign_market_vaults(Op::Withdraw);
+    foreign_market_vaults_collect_fees => foreign_market_vaults(Op::CollectFees);
 }
 
 // ───────────────────── PDA substitution and bump canonicalisation ─────────────────────
 
-/// Swap the world's long for the other market's long (same type, same leverage,
-/// another market's PDA), and separately the world's market for the other market.
-async fn refused_with_other_markets_pdas(w: &mut World, o: &Other, ix: Instruction, signers: &[&TestKeypair]) {
+/// With a second market, `op` with the world's long swapped for the other
+/// market's long (same type, same leverage, another market's PDA), and
+/// separately the world's market for the other market: refused (WrongMarket).
+async fn pda_substitution(op: Op) {
+    let mut w = op.world().await;
+    let o = other_market(&mut w).await;
     let extra = o.accounts();
-    refused!(w, swap_account(ix.clone(), w.long.token, o.token.token), signers, Program(ErrorCode::WrongMarket), &extra).await;
-    refused!(w, swap_account(ix, w.market.market, o.market.market), signers, Program(ErrorCode::WrongMarket), &extra).await;
+    let h = op.honest(&mut w).await;
+    refused!(&mut w, h.with(w.long.token, o.token.token), &h.signers(), Program(ErrorCode::WrongMarket), &extra).await;
+    refused!(&mut w, h.with(w.market.market, o.market.market), &h.signers(), Program(ErrorCode::WrongMarket), &extra).await;
 }
 
-#[tokio::test]
-async fn pda_substitution_mint() {
-    let mut w = world_with_positions().await;
-    let o = other_market(&mut w).await;
-    let a = kp(&w, Who::Alice);
-    let ixm = mint_ix(&w, w.long, 100 * USDC);
-    refused_with_other_markets_pdas(&mut w, &o, ixm, &[&a]).await;
-}
-
-#[tokio::test]
-async fn pda_substitution_redeem() {
-    let mut w = world_with_positions().await;
-    let o = other_market(&mut w).await;
-    let a = kp(&w, Who::Alice);
-    let ixr = redeem_ix(&w, w.long, 1_000_000);
-    refused_with_other_markets_pdas(&mut w, &o, ixr, &[&a]).await;
-}
-
-#[tokio::test]
-async fn pda_substitution_rebalance() {
-    let mut w = world_with_positions().await;
-    let o = other_market(&mut w).await;
-    w.set_price(110 * USD).await;
-    let b = kp(&w, Who::Bob);
-    let ixb = rebalance_ix(&w, w.long);
-    refused_with_other_markets_pdas(&mut w, &o, ixb, &[&b]).await;
-}
-
-#[tokio::test]
-async fn pda_substitution_collect_fees() {
-    let mut w = world_with_positions().await;
-    let o = other_market(&mut w).await;
-    let ixf = ix::collect_fees(&w.long, w.treasury_collateral);
-    refused_with_other_markets_pdas(&mut w, &o, ixf, &[]).await;
+attack_tests! {
+    pda_substitution_mint => pda_substitution(Op::Mint);
+    pda_substitution_redeem => pda_substitution(Op::Redeem(1_000_000));
+    pda_substitution_rebalance => pda_substitution(Op::Rebalance);
+    pda_substitution_collect_fees => pda_substitution(Op::CollectFees);
 }
 
 /// The highest bump below the canonical one that gives an off-curve address.
@@ -839,8 +743,7 @@ fn non_canonical(seeds: &[&[u8]]) -> (Pubkey, u8) {
 
 #[tokio::test]
 async fn non_canonical_bump_create_leveraged_token() {
-    let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
+    let (mut w, admin) = world_and_admin().await;
     let t = w.market.token(20_000);
     let lev = 20_000i32.to_le_bytes();
     let (fake, _) = non_canonical(&[TOKEN_SEED, w.market.market.as_ref(), &lev]);
@@ -857,10 +760,7 @@ async fn non_canonical_bump_create_leveraged_token() {
 
 #[tokio::test]
 async fn non_canonical_bump_create_market() {
-    let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
-    let oracle = live_legacy_oracle(&mut w, 50 * USD).await;
-    let m = MarketKeys::legacy(oracle, w.collateral);
+    let (mut w, admin, m) = world_admin_and_market_keys().await;
     let (fake, _) = non_canonical(&[MARKET_SEED, &m.oracle_id, m.collateral_mint.as_ref()]);
     let ixc = ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params());
     let mut absent = market_accounts(&m).to_vec();
@@ -991,8 +891,7 @@ async fn appended_accounts_are_ignored_by_mint_and_redeem() {
 
 #[tokio::test]
 async fn create_leveraged_token_refuses_a_collateral_mint_other_than_the_markets() {
-    let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
+    let (mut w, admin) = world_and_admin().await;
     let other = w.bank.create_mint(DECIMALS).await;
     let t = w.market.token(20_000);
     let ixc = ix::create_leveraged_token(admin.pubkey(), &t, token_params(20_000));
@@ -1004,8 +903,7 @@ async fn create_leveraged_token_refuses_a_collateral_mint_other_than_the_markets
 
 #[tokio::test]
 async fn create_market_refuses_a_collateral_mint_that_is_not_a_mint() {
-    let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
+    let (mut w, admin) = world_and_admin().await;
     let oracle = live_legacy_oracle(&mut w, 50 * USD).await;
     // A token account (owned by SPL Token, 165 bytes) and a system account where the mint goes.
     for fake in [w.alice.collateral, w.alice.key()] {
@@ -1121,10 +1019,7 @@ async fn donation_before_first_mint_victim_of_comparable_size_keeps_998_per_mill
 
 #[tokio::test]
 async fn donation_to_an_empty_pool_before_the_first_lp_deposit() {
-    let mut w = World::new().await;
-    let admin = w.admin.insecure_clone();
-    let oracle = live_legacy_oracle(&mut w, 50 * USD).await;
-    let m = MarketKeys::legacy(oracle, w.collateral);
+    let (mut w, admin, m) = world_admin_and_market_keys().await;
     w.bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params())], &[&admin]).await.unwrap();
     let mallory = w.new_user(1_000_001 * USDC).await;
     let m_lp = w.bank.create_token_account(m.lp_mint, mallory.key()).await;
@@ -1225,12 +1120,19 @@ async fn rounding_drain_redeeming_one_share_at_a_time_pays_no_more_than_at_once(
 // Covered elsewhere: three calls right after a rebalance
 // (rebalance::calling_again_right_after_a_rebalance_earns_nothing_and_changes_nothing).
 
-#[tokio::test]
-async fn spam_after_a_rebalance_from_many_callers_is_refused_and_pays_nothing() {
+/// With Alice's positions, the 3x long rebalanced after a +10 % move: the
+/// world and the long's state right after.
+async fn just_rebalanced() -> (World, LeveragedToken) {
     let mut w = world_with_positions().await;
     w.set_price(110 * USD).await;
     w.rebalance(Who::Bob, w.long).await.unwrap();
     let t0 = w.token_state(w.long).await;
+    (w, t0)
+}
+
+#[tokio::test]
+async fn spam_after_a_rebalance_from_many_callers_is_refused_and_pays_nothing() {
+    let (mut w, t0) = just_rebalanced().await;
     let mut callers = Vec::new();
     for _ in 0..5 {
         let k = w.bank.funded_keypair().await;
@@ -1258,10 +1160,7 @@ async fn spam_after_a_rebalance_from_many_callers_is_refused_and_pays_nothing() 
 
 #[tokio::test]
 async fn refused_rebalances_do_not_reset_the_time_trigger() {
-    let mut w = world_with_positions().await;
-    w.set_price(110 * USD).await;
-    w.rebalance(Who::Bob, w.long).await.unwrap();
-    let t0 = w.token_state(w.long).await;
+    let (mut w, t0) = just_rebalanced().await;
     let rebalance_period_slots = t0.params.rebalance_period_slots;
     let b = kp(&w, Who::Bob);
     let mut elapsed = 0;
@@ -1333,25 +1232,33 @@ async fn chunked_rebalance_rewards_are_bounded_by_the_chunks_the_trade_needs() {
 // (admin::admin_transfer_takes_two_steps_and_the_old_admin_loses_every_right);
 // a missing user signature on mint/redeem/deposit/withdraw (mint_redeem, liquidity).
 
+/// The admin instructions that name an account, as key `k` sends them: the
+/// pauses and parameter updates of the world's market and 3x long, and the
+/// creation of a new market and a new 2x token; with the market and token
+/// accounts those two would create.
+async fn admin_instructions_on_accounts(w: &mut World, k: Pubkey) -> (Vec<Instruction>, [Pubkey; 2]) {
+    let m = new_market_keys(w).await;
+    let t = w.market.token(20_000);
+    let ixs = vec![
+        ix::set_market_pause(k, w.market.market, PAUSE_ALL, true),
+        ix::set_token_pause(k, w.long.token, PAUSE_ALL, true),
+        ix::update_market_params(k, w.market.market, market_params()),
+        ix::update_token_params(k, w.long.token, token_params(LONG_3X)),
+        ix::create_market(k, &m, OracleKind::PythLegacy, market_params()),
+        ix::create_leveraged_token(k, &t, token_params(20_000)),
+    ];
+    (ixs, [m.market, t.token])
+}
+
 #[tokio::test]
 async fn the_admin_key_without_its_signature_is_refused_by_every_admin_instruction() {
     let mut w = World::new().await;
     let a = w.admin.pubkey();
-    let oracle = live_legacy_oracle(&mut w, 50 * USD).await;
-    let m = MarketKeys::legacy(oracle, w.collateral);
-    let t = w.market.token(20_000);
-    let ixs = vec![
-        ix::propose_admin(a, Pubkey::new_unique()),
-        ix::set_global_pause(a, PAUSE_ALL, true),
-        ix::set_market_pause(a, w.market.market, PAUSE_ALL, true),
-        ix::set_token_pause(a, w.long.token, PAUSE_ALL, true),
-        ix::update_market_params(a, w.market.market, market_params()),
-        ix::update_token_params(a, w.long.token, token_params(LONG_3X)),
-        ix::create_market(a, &m, OracleKind::PythLegacy, market_params()),
-        ix::create_leveraged_token(a, &t, token_params(20_000)),
-    ];
+    let (on_accounts, absent) = admin_instructions_on_accounts(&mut w, a).await;
+    let mut ixs = vec![ix::propose_admin(a, Pubkey::new_unique()), ix::set_global_pause(a, PAUSE_ALL, true)];
+    ixs.extend(on_accounts);
     for i in ixs {
-        refused_creating!(&mut w, unsign(i, a), &[], Anchor(AnchorError::AccountNotSigner), &[m.market, t.token]).await;
+        refused_creating!(&mut w, unsign(i, a), &[], Anchor(AnchorError::AccountNotSigner), &absent).await;
     }
     // accept_admin: the pending admin's key without its signature.
     let admin = w.admin.insecure_clone();
@@ -1376,19 +1283,9 @@ async fn the_old_admin_is_refused_by_every_remaining_admin_instruction_after_acc
     w.bank.send(&[ix::propose_admin(old.pubkey(), new.pubkey())], &[&old]).await.unwrap();
     w.bank.send(&[ix::accept_admin(new.pubkey())], &[&new]).await.unwrap();
     let o = old.pubkey();
-    let oracle = live_legacy_oracle(&mut w, 50 * USD).await;
-    let m = MarketKeys::legacy(oracle, w.collateral);
-    let t = w.market.token(20_000);
-    let ixs = vec![
-        ix::set_market_pause(o, w.market.market, PAUSE_ALL, true),
-        ix::set_token_pause(o, w.long.token, PAUSE_ALL, true),
-        ix::update_market_params(o, w.market.market, market_params()),
-        ix::update_token_params(o, w.long.token, token_params(LONG_3X)),
-        ix::create_market(o, &m, OracleKind::PythLegacy, market_params()),
-        ix::create_leveraged_token(o, &t, token_params(20_000)),
-    ];
+    let (ixs, absent) = admin_instructions_on_accounts(&mut w, o).await;
     for i in ixs {
-        refused_creating!(&mut w, i, &[&old], Program(ErrorCode::NotAdmin), &[m.market, t.token]).await;
+        refused_creating!(&mut w, i, &[&old], Program(ErrorCode::NotAdmin), &absent).await;
     }
     // accept_admin again by the old admin: nothing is pending.
     refused!(&mut w, ix::accept_admin(o), &[&old], Program(ErrorCode::NoPendingAdmin), &[]).await;
