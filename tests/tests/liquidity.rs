@@ -2,17 +2,33 @@
 //! that counts traders' unrealised PnL, the open-interest cap on withdrawals,
 //! and every bad input refused with a named error and every account unchanged.
 use anchor_lang::error::ErrorCode as AnchorError;
+use anchor_lang::solana_program::instruction::Instruction;
 use leveraged_token::events::{LiquidityDeposited, LiquidityWithdrawn};
 use leveraged_token::math::pool::{collateral_for_lp_floor, lp_for_deposit_floor, pool_value, Side};
 use leveraged_token::math::price::normalize_price;
 use leveraged_token_sdk::{constants::*, ix};
 use leveraged_token_tests::fixtures::*;
-use leveraged_token_tests::{swap_account, unsign, ErrorCode, TestSigner};
+use leveraged_token_tests::{swap_account, unsign, ErrorCode, TestKeypair, TestSigner};
 use pyth_sdk_solana::state::PriceStatus;
 
 /// LP supply and pool vault after `World::new()`: the first deposit of
 /// 1,000,000 USDC into an empty pool issues `1e12 · (0 + 1000) / (0 + 1000)` LP.
 const POOL: u64 = 1_000_000 * USDC;
+
+/// Alice deposits `amount` from her collateral account into her LP account.
+fn alice_deposits(w: &World, amount: u64, min_lp_out: u64) -> Instruction {
+    ix::deposit_liquidity(w.alice.key(), &w.market, w.alice.collateral, w.alice.lp, amount, min_lp_out)
+}
+
+/// Alice's and the first LP's keypairs.
+fn signers(w: &World) -> (TestKeypair, TestKeypair) {
+    (w.alice.kp.insecure_clone(), w.lp.kp.insecure_clone())
+}
+
+/// The first LP withdraws `lp` from its LP account to its collateral account.
+fn lp_withdraws(w: &World, lp: u64, min_out: u64) -> Instruction {
+    ix::withdraw_liquidity(w.lp.key(), &w.market, w.lp.collateral, w.lp.lp, lp, min_out)
+}
 
 #[tokio::test]
 async fn a_deposit_into_a_pool_without_positions_issues_lp_one_to_one_and_moves_exact_balances() {
@@ -45,12 +61,8 @@ async fn a_deposit_into_a_pool_without_positions_issues_lp_one_to_one_and_moves_
 
     let ev = out.events::<LiquidityDeposited>();
     assert_eq!(ev.len(), 1);
-    assert_eq!(ev[0].market, w.market.market);
-    assert_eq!(ev[0].owner, carol.key());
-    assert_eq!(ev[0].amount, 10_000 * USDC);
-    assert_eq!(ev[0].lp_out, 10_000 * USDC);
-    assert_eq!(ev[0].pool_value, u128::from(POOL));
-    assert_eq!(ev[0].lp_supply_after, POOL + 10_000 * USDC);
+    let e = &ev[0];
+    assert_eq!((e.market, e.owner, e.amount, e.lp_out, e.pool_value, e.lp_supply_after), (w.market.market, carol.key(), 10_000 * USDC, 10_000 * USDC, u128::from(POOL), POOL + 10_000 * USDC));
 }
 
 #[tokio::test]
@@ -66,7 +78,7 @@ async fn a_withdrawal_from_a_pool_without_positions_pays_one_to_one_and_moves_ex
     assert_eq!(collateral_for_lp_floor(10_000 * USDC, POOL, value, POOL).unwrap(), u128::from(10_000 * USDC));
 
     let kp = w.lp.kp.insecure_clone();
-    let ixw = ix::withdraw_liquidity(kp.pubkey(), &w.market, w.lp.collateral, w.lp.lp, 10_000 * USDC, 10_000 * USDC);
+    let ixw = lp_withdraws(&w, 10_000 * USDC, 10_000 * USDC);
     let out = w.bank.send(&[ixw], &[&kp]).await;
     out.clone().unwrap();
 
@@ -77,12 +89,8 @@ async fn a_withdrawal_from_a_pool_without_positions_pays_one_to_one_and_moves_ex
 
     let ev = out.events::<LiquidityWithdrawn>();
     assert_eq!(ev.len(), 1);
-    assert_eq!(ev[0].market, w.market.market);
-    assert_eq!(ev[0].owner, kp.pubkey());
-    assert_eq!(ev[0].lp_in, 10_000 * USDC);
-    assert_eq!(ev[0].amount_out, 10_000 * USDC);
-    assert_eq!(ev[0].pool_value, u128::from(POOL));
-    assert_eq!(ev[0].lp_supply_after, POOL - 10_000 * USDC);
+    let e = &ev[0];
+    assert_eq!((e.market, e.owner, e.lp_in, e.amount_out, e.pool_value, e.lp_supply_after), (w.market.market, kp.pubkey(), 10_000 * USDC, 10_000 * USDC, u128::from(POOL), POOL - 10_000 * USDC));
 }
 
 #[tokio::test]
@@ -119,7 +127,7 @@ async fn lps_cannot_exit_ahead_of_a_loss_traders_unrealised_profit_is_deducted_b
     assert_eq!(expected, 9_700_751_798);
 
     let kp = w.lp.kp.insecure_clone();
-    let ixw = ix::withdraw_liquidity(kp.pubkey(), &w.market, w.lp.collateral, w.lp.lp, 10_000 * USDC, 0);
+    let ixw = lp_withdraws(&w, 10_000 * USDC, 0);
     let out = w.bank.send(&[ixw], &[&kp]).await;
     out.clone().unwrap();
     let paid = w.bank.balance(w.lp.collateral).await;
@@ -151,55 +159,46 @@ async fn a_withdrawal_that_would_break_the_open_interest_cap_is_refused() {
     // Withdrawing 800,000 LP (≈ 800,000 USDC of a ≈ 1,000,000 USDC pool) leaves ≈ 200,000:
     // 2 × 200,000 = 400,000 < 598,500.9.
     let kp = w.lp.kp.insecure_clone();
-    let ixw = ix::withdraw_liquidity(kp.pubkey(), &w.market, w.lp.collateral, w.lp.lp, 800_000 * USDC, 0);
+    let ixw = lp_withdraws(&w, 800_000 * USDC, 0);
     w.refused(ixw, &[&kp], ErrorCode::WithdrawalBreaksOpenInterestCap).await;
     // 700,000 LP leaves ≈ 300,000 USDC: 2 × 300,000 = 600,000 ≥ 598,500.9, allowed.
-    let ixw = ix::withdraw_liquidity(kp.pubkey(), &w.market, w.lp.collateral, w.lp.lp, 700_000 * USDC, 0);
+    let ixw = lp_withdraws(&w, 700_000 * USDC, 0);
     w.bank.send(&[ixw], &[&kp]).await.unwrap();
     // And now any further withdrawal of size breaks it.
-    let ixw = ix::withdraw_liquidity(kp.pubkey(), &w.market, w.lp.collateral, w.lp.lp, 1_000 * USDC, 0);
+    let ixw = lp_withdraws(&w, 1_000 * USDC, 0);
     w.refused(ixw, &[&kp], ErrorCode::WithdrawalBreaksOpenInterestCap).await;
 }
 
 #[tokio::test]
 async fn deposit_and_withdraw_refuse_zero_amounts() {
     let mut w = World::new().await;
-    let a = w.alice.kp.insecure_clone();
-    let ixd = ix::deposit_liquidity(a.pubkey(), &w.market, w.alice.collateral, w.alice.lp, 0, 0);
-    w.refused(ixd, &[&a], ErrorCode::ZeroAmount).await;
-    let l = w.lp.kp.insecure_clone();
-    let ixw = ix::withdraw_liquidity(l.pubkey(), &w.market, w.lp.collateral, w.lp.lp, 0, 0);
-    w.refused(ixw, &[&l], ErrorCode::ZeroAmount).await;
+    let (a, l) = signers(&w);
+    w.refused(alice_deposits(&w, 0, 0), &[&a], ErrorCode::ZeroAmount).await;
+    w.refused(lp_withdraws(&w, 0, 0), &[&l], ErrorCode::ZeroAmount).await;
 }
 
 #[tokio::test]
 async fn deposit_refuses_more_than_the_balance_and_withdraw_more_than_the_lp_held() {
     let mut w = World::new().await;
-    let a = w.alice.kp.insecure_clone();
-    let ixd = ix::deposit_liquidity(a.pubkey(), &w.market, w.alice.collateral, w.alice.lp, u64::MAX, 0);
-    w.refused(ixd, &[&a], ErrorCode::InsufficientFunds).await;
-    let ixd = ix::deposit_liquidity(a.pubkey(), &w.market, w.alice.collateral, w.alice.lp, 100_000 * USDC + 1, 0);
-    w.refused(ixd, &[&a], ErrorCode::InsufficientFunds).await;
-    let l = w.lp.kp.insecure_clone();
-    let ixw = ix::withdraw_liquidity(l.pubkey(), &w.market, w.lp.collateral, w.lp.lp, u64::MAX, 0);
-    w.refused(ixw, &[&l], ErrorCode::InsufficientShares).await;
-    let ixw = ix::withdraw_liquidity(l.pubkey(), &w.market, w.lp.collateral, w.lp.lp, POOL + 1, 0);
-    w.refused(ixw, &[&l], ErrorCode::InsufficientShares).await;
+    let (a, l) = signers(&w);
+    for amount in [u64::MAX, 100_000 * USDC + 1] {
+        w.refused(alice_deposits(&w, amount, 0), &[&a], ErrorCode::InsufficientFunds).await;
+    }
+    for lp in [u64::MAX, POOL + 1] {
+        w.refused(lp_withdraws(&w, lp, 0), &[&l], ErrorCode::InsufficientShares).await;
+    }
 }
 
 #[tokio::test]
 async fn deposit_and_withdraw_refuse_a_collateral_account_of_another_mint() {
     let mut w = World::new().await;
     let other_mint = w.bank.create_mint(DECIMALS).await;
-    let a = w.alice.kp.insecure_clone();
+    let (a, l) = signers(&w);
     let fake = w.bank.create_token_account(other_mint, a.pubkey()).await;
     w.bank.mint_to(other_mint, fake, 10_000 * USDC).await;
-    let ixd = ix::deposit_liquidity(a.pubkey(), &w.market, fake, w.alice.lp, 1_000 * USDC, 0);
-    w.refused(ixd, &[&a], ErrorCode::WrongCollateralMint).await;
-    let l = w.lp.kp.insecure_clone();
+    w.refused(ix::deposit_liquidity(a.pubkey(), &w.market, fake, w.alice.lp, 1_000 * USDC, 0), &[&a], ErrorCode::WrongCollateralMint).await;
     let fake_lp = w.bank.create_token_account(other_mint, l.pubkey()).await;
-    let ixw = ix::withdraw_liquidity(l.pubkey(), &w.market, fake_lp, w.lp.lp, 1_000 * USDC, 0);
-    w.refused(ixw, &[&l], ErrorCode::WrongCollateralMint).await;
+    w.refused(ix::withdraw_liquidity(l.pubkey(), &w.market, fake_lp, w.lp.lp, 1_000 * USDC, 0), &[&l], ErrorCode::WrongCollateralMint).await;
     assert_eq!(w.bank.balance(fake).await, 10_000 * USDC);
     assert_eq!(w.bank.balance(fake_lp).await, 0);
 }
@@ -207,26 +206,22 @@ async fn deposit_and_withdraw_refuse_a_collateral_account_of_another_mint() {
 #[tokio::test]
 async fn deposit_refuses_someone_elses_collateral_account() {
     let mut w = World::new().await;
-    let a = w.alice.kp.insecure_clone();
-    let ixd = ix::deposit_liquidity(a.pubkey(), &w.market, w.bob.collateral, w.alice.lp, 1_000 * USDC, 0);
-    w.refused(ixd, &[&a], ErrorCode::WrongTokenOwner).await;
+    let (a, _) = signers(&w);
+    w.refused(ix::deposit_liquidity(a.pubkey(), &w.market, w.bob.collateral, w.alice.lp, 1_000 * USDC, 0), &[&a], ErrorCode::WrongTokenOwner).await;
 }
 
 #[tokio::test]
 async fn withdraw_refuses_someone_elses_lp_account() {
     let mut w = World::new().await;
-    let a = w.alice.kp.insecure_clone();
-    let ixw = ix::withdraw_liquidity(a.pubkey(), &w.market, w.alice.collateral, w.lp.lp, 1_000 * USDC, 0);
-    w.refused(ixw, &[&a], ErrorCode::WrongTokenOwner).await;
+    let (a, _) = signers(&w);
+    w.refused(ix::withdraw_liquidity(a.pubkey(), &w.market, w.alice.collateral, w.lp.lp, 1_000 * USDC, 0), &[&a], ErrorCode::WrongTokenOwner).await;
 }
 
 #[tokio::test]
 async fn deposit_and_withdraw_refuse_a_wrong_lp_mint_or_lp_account() {
     let mut w = World::new().await;
-    let a = w.alice.kp.insecure_clone();
-    let l = w.lp.kp.insecure_clone();
-    let ixd = ix::deposit_liquidity(a.pubkey(), &w.market, w.alice.collateral, w.alice.lp, 1_000 * USDC, 0);
-    let ixw = ix::withdraw_liquidity(l.pubkey(), &w.market, w.lp.collateral, w.lp.lp, 1_000 * USDC, 0);
+    let (a, l) = signers(&w);
+    let (ixd, ixw) = (alice_deposits(&w, 1_000 * USDC, 0), lp_withdraws(&w, 1_000 * USDC, 0));
     // A share mint in place of the market's LP mint.
     w.refused(swap_account(ixd.clone(), w.market.lp_mint, w.long.share_mint), &[&a], ErrorCode::WrongLpMint).await;
     w.refused(swap_account(ixw.clone(), w.market.lp_mint, w.long.share_mint), &[&l], ErrorCode::WrongLpMint).await;
@@ -240,50 +235,37 @@ async fn deposit_and_withdraw_refuse_a_foreign_pool_vault() {
     let mut w = World::new().await;
     // Give the foreign vault funds so a withdrawal from it would have something to take.
     w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await.unwrap();
-    let a = w.alice.kp.insecure_clone();
-    let l = w.lp.kp.insecure_clone();
-    let ixd = ix::deposit_liquidity(a.pubkey(), &w.market, w.alice.collateral, w.alice.lp, 1_000 * USDC, 0);
-    let ixw = ix::withdraw_liquidity(l.pubkey(), &w.market, w.lp.collateral, w.lp.lp, 100 * USDC, 0);
-    w.refused(swap_account(ixd, w.market.pool_vault, w.long.vault), &[&a], ErrorCode::WrongVault).await;
-    w.refused(swap_account(ixw, w.market.pool_vault, w.long.vault), &[&l], ErrorCode::WrongVault).await;
+    let (a, l) = signers(&w);
+    w.refused(swap_account(alice_deposits(&w, 1_000 * USDC, 0), w.market.pool_vault, w.long.vault), &[&a], ErrorCode::WrongVault).await;
+    w.refused(swap_account(lp_withdraws(&w, 100 * USDC, 0), w.market.pool_vault, w.long.vault), &[&l], ErrorCode::WrongVault).await;
 }
 
 #[tokio::test]
 async fn deposit_and_withdraw_refuse_a_missing_signer() {
     let mut w = World::new().await;
-    let a = w.alice.key();
-    let ixd = unsign(ix::deposit_liquidity(a, &w.market, w.alice.collateral, w.alice.lp, 1_000 * USDC, 0), a);
-    w.refused_by_anchor(ixd, &[], AnchorError::AccountNotSigner).await;
-    let l = w.lp.key();
-    let ixw = unsign(ix::withdraw_liquidity(l, &w.market, w.lp.collateral, w.lp.lp, 1_000 * USDC, 0), l);
-    w.refused_by_anchor(ixw, &[], AnchorError::AccountNotSigner).await;
+    let (a, l) = (w.alice.key(), w.lp.key());
+    w.refused_by_anchor(unsign(alice_deposits(&w, 1_000 * USDC, 0), a), &[], AnchorError::AccountNotSigner).await;
+    w.refused_by_anchor(unsign(lp_withdraws(&w, 1_000 * USDC, 0), l), &[], AnchorError::AccountNotSigner).await;
 }
 
 #[tokio::test]
 async fn deposit_and_withdraw_enforce_the_slippage_bound() {
     let mut w = World::new().await;
-    let a = w.alice.kp.insecure_clone();
-    let l = w.lp.kp.insecure_clone();
+    let (a, l) = signers(&w);
     // No positions: 1,000 USDC ↔ exactly 1,000 LP; one unit more than that is refused.
-    let ixd = ix::deposit_liquidity(a.pubkey(), &w.market, w.alice.collateral, w.alice.lp, 1_000 * USDC, 1_000 * USDC + 1);
-    w.refused(ixd, &[&a], ErrorCode::SlippageExceeded).await;
-    let ixw = ix::withdraw_liquidity(l.pubkey(), &w.market, w.lp.collateral, w.lp.lp, 1_000 * USDC, 1_000 * USDC + 1);
-    w.refused(ixw, &[&l], ErrorCode::SlippageExceeded).await;
+    w.refused(alice_deposits(&w, 1_000 * USDC, 1_000 * USDC + 1), &[&a], ErrorCode::SlippageExceeded).await;
+    w.refused(lp_withdraws(&w, 1_000 * USDC, 1_000 * USDC + 1), &[&l], ErrorCode::SlippageExceeded).await;
     // The exact bounds pass.
-    let ixd = ix::deposit_liquidity(a.pubkey(), &w.market, w.alice.collateral, w.alice.lp, 1_000 * USDC, 1_000 * USDC);
-    w.bank.send(&[ixd], &[&a]).await.unwrap();
-    let ixw = ix::withdraw_liquidity(l.pubkey(), &w.market, w.lp.collateral, w.lp.lp, 1_000 * USDC, 1_000 * USDC);
-    w.bank.send(&[ixw], &[&l]).await.unwrap();
+    w.bank.send(&[alice_deposits(&w, 1_000 * USDC, 1_000 * USDC)], &[&a]).await.unwrap();
+    w.bank.send(&[lp_withdraws(&w, 1_000 * USDC, 1_000 * USDC)], &[&l]).await.unwrap();
 }
 
 #[tokio::test]
 async fn deposit_and_withdraw_respect_the_liquidity_pause_at_market_and_global_scope() {
     let mut w = World::new().await;
-    let a = w.alice.kp.insecure_clone();
-    let l = w.lp.kp.insecure_clone();
+    let (a, l) = signers(&w);
     let admin = w.admin.insecure_clone();
-    let ixd = ix::deposit_liquidity(a.pubkey(), &w.market, w.alice.collateral, w.alice.lp, 1_000 * USDC, 0);
-    let ixw = ix::withdraw_liquidity(l.pubkey(), &w.market, w.lp.collateral, w.lp.lp, 1_000 * USDC, 0);
+    let (ixd, ixw) = (alice_deposits(&w, 1_000 * USDC, 0), lp_withdraws(&w, 1_000 * USDC, 0));
     let scopes = [
         (ix::set_market_pause(admin.pubkey(), w.market.market, PAUSE_LIQUIDITY, true), ix::set_market_pause(admin.pubkey(), w.market.market, PAUSE_LIQUIDITY, false)),
         (ix::set_global_pause(admin.pubkey(), PAUSE_LIQUIDITY, true), ix::set_global_pause(admin.pubkey(), PAUSE_LIQUIDITY, false)),
@@ -305,10 +287,8 @@ async fn deposit_and_withdraw_respect_the_liquidity_pause_at_market_and_global_s
 #[tokio::test]
 async fn deposit_and_withdraw_refuse_a_stale_oracle() {
     let mut w = World::new().await;
-    let a = w.alice.kp.insecure_clone();
-    let l = w.lp.kp.insecure_clone();
-    let ixd = ix::deposit_liquidity(a.pubkey(), &w.market, w.alice.collateral, w.alice.lp, 1_000 * USDC, 0);
-    let ixw = ix::withdraw_liquidity(l.pubkey(), &w.market, w.lp.collateral, w.lp.lp, 1_000 * USDC, 0);
+    let (a, l) = signers(&w);
+    let (ixd, ixw) = (alice_deposits(&w, 1_000 * USDC, 0), lp_withdraws(&w, 1_000 * USDC, 0));
     let slot = w.bank.slot().await;
     w.bank.warp(100).await;
     // Published 100 slots ago; the market allows 25.
@@ -321,29 +301,30 @@ async fn deposit_and_withdraw_refuse_a_stale_oracle() {
     w.bank.send(&[ixw], &[&l]).await.unwrap();
 }
 
+/// A whale mints `amount` into the 3x long, then the price moves to `price`.
+async fn whale_long_then(amount: u64, price: i64) -> World {
+    let mut w = World::new().await;
+    let whale = w.new_user(amount).await;
+    w.bank.send(&[ix::mint(whale.key(), &w.long, whale.collateral, whale.long, amount, 0)], &[&whale.kp]).await.unwrap();
+    w.set_price(price).await;
+    w
+}
+
 #[tokio::test]
 async fn a_deposit_into_an_insolvent_pool_is_refused() {
-    let mut w = World::new().await;
-    // 3x on 600,000 USDC: 1.8 M of notional against a 1 M pool (cap 2x).
-    let whale = w.new_user(600_000 * USDC).await;
-    w.bank.send(&[ix::mint(whale.key(), &w.long, whale.collateral, whale.long, 600_000 * USDC, 0)], &[&whale.kp]).await.unwrap();
-    // Price doubles: traders are up ≈ 1.8 M, more than the pool holds.
-    w.set_price(200 * USD).await;
+    // 3x on 600,000 USDC: 1.8 M of notional against a 1 M pool (cap 2x). The
+    // price doubles: traders are up ≈ 1.8 M, more than the pool holds.
+    let mut w = whale_long_then(600_000 * USDC, 200 * USD).await;
     let bob = w.bob.kp.insecure_clone();
-    let ix = ix::deposit_liquidity(bob.pubkey(), &w.market, w.bob.collateral, w.bob.lp, 10_000 * USDC, 0);
-    w.refused(ix, &[&bob], ErrorCode::PoolInsolvent).await;
+    w.refused(ix::deposit_liquidity(bob.pubkey(), &w.market, w.bob.collateral, w.bob.lp, 10_000 * USDC, 0), &[&bob], ErrorCode::PoolInsolvent).await;
 }
 
 #[tokio::test]
 async fn the_open_interest_cap_counts_positions_at_the_current_price() {
-    let mut w = World::new().await;
     // 3x on 300,000 USDC ≈ 900,000 of notional at $100; at $150 it is ≈ 1,350,000.
-    let whale = w.new_user(300_000 * USDC).await;
-    w.bank.send(&[ix::mint(whale.key(), &w.long, whale.collateral, whale.long, 300_000 * USDC, 0)], &[&whale.kp]).await.unwrap();
-    w.set_price(150 * USD).await;
+    let mut w = whale_long_then(300_000 * USDC, 150 * USD).await;
     // Pool value ≈ 1,000,000 − 449,000 of trader profit ≈ 551,000; 2x cap ⇒ ≈ 1.1 M < 1.35 M:
     // even a small withdrawal is refused, although entry notional (0.9 M) would allow it.
-    let lp = w.lp.kp.insecure_clone();
-    let ix = ix::withdraw_liquidity(lp.pubkey(), &w.market, w.lp.collateral, w.lp.lp, 1_000 * USDC, 0);
-    w.refused(ix, &[&lp], ErrorCode::WithdrawalBreaksOpenInterestCap).await;
+    let (_, l) = signers(&w);
+    w.refused(lp_withdraws(&w, 1_000 * USDC, 0), &[&l], ErrorCode::WithdrawalBreaksOpenInterestCap).await;
 }

@@ -1,12 +1,31 @@
 //! Mint and redeem: exact balances on the success path, and every bad input
 //! refused with a named error and every account unchanged.
 use anchor_lang::error::ErrorCode as AnchorError;
+use anchor_lang::solana_program::instruction::Instruction;
 use leveraged_token::math::price::normalize_price;
 use leveraged_token::math::shares::{quote_redeem, TokenBook};
 use leveraged_token_sdk::{constants::*, ix};
 use leveraged_token_tests::fixtures::*;
-use leveraged_token_tests::{swap_account, unsign, ErrorCode, TestSigner};
+use leveraged_token_tests::{swap_account, unsign, ErrorCode, TestKeypair, TestSigner};
 use pyth_sdk_solana::state::PriceStatus;
+
+/// Alice mints `amount` of her collateral into the 3x long.
+fn alice_mints(w: &World, amount: u64, min_shares_out: u64) -> Instruction {
+    ix::mint(w.alice.key(), &w.long, w.alice.collateral, w.alice.long, amount, min_shares_out)
+}
+
+/// Alice redeems `shares` of the 3x long into her collateral account.
+fn alice_redeems(w: &World, shares: u64, min_collateral_out: u64) -> Instruction {
+    ix::redeem(w.alice.key(), &w.long, w.alice.long, w.alice.collateral, shares, min_collateral_out)
+}
+
+/// A world where Alice holds 1,000 USDC of the 3x long, and her keypair.
+async fn alice_holding_the_long() -> (World, TestKeypair) {
+    let mut w = World::new().await;
+    w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await.unwrap();
+    let a = w.alice.kp.insecure_clone();
+    (w, a)
+}
 
 #[tokio::test]
 async fn first_mint_charges_fees_opens_3x_and_moves_exact_balances() {
@@ -85,21 +104,15 @@ async fn the_last_redeemer_closes_the_position() {
 async fn mint_and_redeem_refuse_zero_amounts() {
     let mut w = World::new().await;
     let a = w.alice.kp.insecure_clone();
-    let ixm = ix::mint(a.pubkey(), &w.long, w.alice.collateral, w.alice.long, 0, 0);
-    w.refused(ixm, &[&a], ErrorCode::ZeroAmount).await;
-    let ixr = ix::redeem(a.pubkey(), &w.long, w.alice.long, w.alice.collateral, 0, 0);
-    w.refused(ixr, &[&a], ErrorCode::ZeroAmount).await;
+    w.refused(alice_mints(&w, 0, 0), &[&a], ErrorCode::ZeroAmount).await;
+    w.refused(alice_redeems(&w, 0, 0), &[&a], ErrorCode::ZeroAmount).await;
 }
 
 #[tokio::test]
 async fn mint_and_redeem_refuse_u64_max() {
-    let mut w = World::new().await;
-    w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await.unwrap();
-    let a = w.alice.kp.insecure_clone();
-    let ixm = ix::mint(a.pubkey(), &w.long, w.alice.collateral, w.alice.long, u64::MAX, 0);
-    w.refused(ixm, &[&a], ErrorCode::InsufficientFunds).await;
-    let ixr = ix::redeem(a.pubkey(), &w.long, w.alice.long, w.alice.collateral, u64::MAX, 0);
-    w.refused(ixr, &[&a], ErrorCode::InsufficientShares).await;
+    let (mut w, a) = alice_holding_the_long().await;
+    w.refused(alice_mints(&w, u64::MAX, 0), &[&a], ErrorCode::InsufficientFunds).await;
+    w.refused(alice_redeems(&w, u64::MAX, 0), &[&a], ErrorCode::InsufficientShares).await;
 }
 
 #[tokio::test]
@@ -109,16 +122,14 @@ async fn mint_refuses_a_collateral_account_of_another_mint() {
     let other_mint = w.bank.create_mint(6).await;
     let fake = w.bank.create_token_account(other_mint, a.pubkey()).await;
     w.bank.mint_to(other_mint, fake, 1_000 * USDC).await;
-    let ixm = ix::mint(a.pubkey(), &w.long, fake, w.alice.long, 100 * USDC, 0);
-    w.refused(ixm, &[&a], ErrorCode::WrongCollateralMint).await;
+    w.refused(ix::mint(a.pubkey(), &w.long, fake, w.alice.long, 100 * USDC, 0), &[&a], ErrorCode::WrongCollateralMint).await;
 }
 
 #[tokio::test]
 async fn mint_refuses_someone_elses_collateral_account() {
     let mut w = World::new().await;
     let a = w.alice.kp.insecure_clone();
-    let ixm = ix::mint(a.pubkey(), &w.long, w.bob.collateral, w.alice.long, 100 * USDC, 0);
-    w.refused(ixm, &[&a], ErrorCode::WrongTokenOwner).await;
+    w.refused(ix::mint(a.pubkey(), &w.long, w.bob.collateral, w.alice.long, 100 * USDC, 0), &[&a], ErrorCode::WrongTokenOwner).await;
 }
 
 #[tokio::test]
@@ -126,22 +137,18 @@ async fn redeem_refuses_someone_elses_share_account() {
     let mut w = World::new().await;
     w.mint(Who::Bob, w.long, 1_000 * USDC, 0).await.unwrap();
     let a = w.alice.kp.insecure_clone();
-    let ixr = ix::redeem(a.pubkey(), &w.long, w.bob.long, w.alice.collateral, 10, 0);
-    w.refused(ixr, &[&a], ErrorCode::WrongTokenOwner).await;
+    w.refused(ix::redeem(a.pubkey(), &w.long, w.bob.long, w.alice.collateral, 10, 0), &[&a], ErrorCode::WrongTokenOwner).await;
 }
 
 #[tokio::test]
 async fn mint_and_redeem_refuse_a_foreign_vault_and_share_mint() {
-    let mut w = World::new().await;
-    w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await.unwrap();
+    let (mut w, a) = alice_holding_the_long().await;
     w.mint(Who::Alice, w.short, 1_000 * USDC, 0).await.unwrap();
-    let a = w.alice.kp.insecure_clone();
-    let ixm = ix::mint(a.pubkey(), &w.long, w.alice.collateral, w.alice.long, 100 * USDC, 0);
+    let ixm = alice_mints(&w, 100 * USDC, 0);
     w.refused(swap_account(ixm.clone(), w.long.vault, w.short.vault), &[&a], ErrorCode::WrongVault).await;
     w.refused(swap_account(ixm.clone(), w.market.pool_vault, w.short.vault), &[&a], ErrorCode::WrongVault).await;
     w.refused(swap_account(ixm, w.long.share_mint, w.short.share_mint), &[&a], ErrorCode::WrongShareMint).await;
-    let ixr = ix::redeem(a.pubkey(), &w.long, w.alice.long, w.alice.collateral, 10, 0);
-    w.refused(swap_account(ixr, w.long.vault, w.short.vault), &[&a], ErrorCode::WrongVault).await;
+    w.refused(swap_account(alice_redeems(&w, 10, 0), w.long.vault, w.short.vault), &[&a], ErrorCode::WrongVault).await;
 }
 
 #[tokio::test]
@@ -155,34 +162,24 @@ async fn mint_refuses_the_vault_as_the_users_collateral_account() {
 
 #[tokio::test]
 async fn mint_and_redeem_refuse_a_missing_signer() {
-    let mut w = World::new().await;
-    w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await.unwrap();
-    let a = w.alice.key();
-    let ixm = unsign(ix::mint(a, &w.long, w.alice.collateral, w.alice.long, 100 * USDC, 0), a);
-    w.refused_by_anchor(ixm, &[], AnchorError::AccountNotSigner).await;
-    let ixr = unsign(ix::redeem(a, &w.long, w.alice.long, w.alice.collateral, 10, 0), a);
-    w.refused_by_anchor(ixr, &[], AnchorError::AccountNotSigner).await;
+    let (mut w, alice) = alice_holding_the_long().await;
+    let a = alice.pubkey();
+    w.refused_by_anchor(unsign(alice_mints(&w, 100 * USDC, 0), a), &[], AnchorError::AccountNotSigner).await;
+    w.refused_by_anchor(unsign(alice_redeems(&w, 10, 0), a), &[], AnchorError::AccountNotSigner).await;
 }
 
 #[tokio::test]
 async fn mint_and_redeem_enforce_the_slippage_bound() {
-    let mut w = World::new().await;
-    w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await.unwrap();
-    let a = w.alice.kp.insecure_clone();
-    let ixm = ix::mint(a.pubkey(), &w.long, w.alice.collateral, w.alice.long, 1_000 * USDC, 1_000 * USDC);
-    w.refused(ixm, &[&a], ErrorCode::SlippageExceeded).await;
+    let (mut w, a) = alice_holding_the_long().await;
+    w.refused(alice_mints(&w, 1_000 * USDC, 1_000 * USDC), &[&a], ErrorCode::SlippageExceeded).await;
     let shares = w.bank.balance(w.alice.long).await;
-    let ixr = ix::redeem(a.pubkey(), &w.long, w.alice.long, w.alice.collateral, shares, 1_000 * USDC);
-    w.refused(ixr, &[&a], ErrorCode::SlippageExceeded).await;
+    w.refused(alice_redeems(&w, shares, 1_000 * USDC), &[&a], ErrorCode::SlippageExceeded).await;
 }
 
 #[tokio::test]
 async fn mint_and_redeem_refuse_bad_oracle_prices() {
-    let mut w = World::new().await;
-    w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await.unwrap();
-    let a = w.alice.kp.insecure_clone();
-    let ixm = ix::mint(a.pubkey(), &w.long, w.alice.collateral, w.alice.long, 100 * USDC, 0);
-    let ixr = ix::redeem(a.pubkey(), &w.long, w.alice.long, w.alice.collateral, 1_000, 0);
+    let (mut w, a) = alice_holding_the_long().await;
+    let (ixm, ixr) = (alice_mints(&w, 100 * USDC, 0), alice_redeems(&w, 1_000, 0));
     let slot = w.bank.slot().await;
     w.bank.warp(100).await;
     let cases: [(i64, u64, u64, PriceStatus, ErrorCode); 4] = [
@@ -206,7 +203,7 @@ async fn mint_refuses_an_oracle_account_other_than_the_markets() {
     let other = anchor_lang::prelude::Pubkey::new_unique();
     let slot = w.bank.slot().await;
     w.bank.set_account(other, 1_000_000_000, legacy_price_account(50 * USD, 1_000, EXPO, slot, PriceStatus::Trading), PYTH_LEGACY_DEVNET);
-    let ixm = ix::mint(a.pubkey(), &w.long, w.alice.collateral, w.alice.long, 100 * USDC, 0);
+    let ixm = alice_mints(&w, 100 * USDC, 0);
     w.refused(swap_account(ixm.clone(), w.market.oracle, other), &[&a], ErrorCode::OracleWrongAccount).await;
     // The market's own address, but written by another program.
     w.bank.set_account(w.market.oracle, 1_000_000_000, legacy_price_account(50 * USD, 1_000, EXPO, slot, PriceStatus::Trading), anchor_lang::prelude::Pubkey::new_unique());
@@ -215,12 +212,9 @@ async fn mint_refuses_an_oracle_account_other_than_the_markets() {
 
 #[tokio::test]
 async fn mint_and_redeem_respect_pause_flags_at_every_scope() {
-    let mut w = World::new().await;
-    w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await.unwrap();
-    let a = w.alice.kp.insecure_clone();
+    let (mut w, a) = alice_holding_the_long().await;
     let admin = w.admin.insecure_clone();
-    let ixm = ix::mint(a.pubkey(), &w.long, w.alice.collateral, w.alice.long, 100 * USDC, 0);
-    let ixr = ix::redeem(a.pubkey(), &w.long, w.alice.long, w.alice.collateral, 1_000, 0);
+    let (ixm, ixr) = (alice_mints(&w, 100 * USDC, 0), alice_redeems(&w, 1_000, 0));
     let scopes = [
         (ix::set_token_pause(admin.pubkey(), w.long.token, PAUSE_MINT | PAUSE_REDEEM, true), ix::set_token_pause(admin.pubkey(), w.long.token, PAUSE_MINT | PAUSE_REDEEM, false)),
         (ix::set_market_pause(admin.pubkey(), w.market.market, PAUSE_MINT | PAUSE_REDEEM, true), ix::set_market_pause(admin.pubkey(), w.market.market, PAUSE_MINT | PAUSE_REDEEM, false)),
