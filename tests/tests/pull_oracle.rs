@@ -92,11 +92,16 @@ async fn write_update(w: &mut World, key: Pubkey, owner: Pubkey, feed: [u8; 32],
     w.bank.set_account(key, 1_000_000_000, pull_price_account(feed, price, conf, EXPO, publish_time, level, slot), owner);
 }
 
+/// A fully verified update of the market's feed (`FEED_ID`, owned by the receiver) at `key`.
+async fn write_feed(w: &mut World, key: Pubkey, price: i64, conf: u64, publish_time: i64) {
+    write_update(w, key, RECEIVER, FEED_ID, price, conf, publish_time, VerificationLevel::Full).await;
+}
+
 /// A fresh, fully verified update for `FEED_ID` at `price`, published now, at a new address.
 async fn fresh_update(w: &mut World, price: i64) -> Pubkey {
     let key = Pubkey::new_unique();
     let t = now(w).await;
-    write_update(w, key, RECEIVER, FEED_ID, price, PULL_CONF, t, VerificationLevel::Full).await;
+    write_feed(w, key, price, PULL_CONF, t).await;
     key
 }
 
@@ -124,6 +129,14 @@ async fn pull_market(w: &mut World) -> Pull {
     Pull { market, token, user: u.kp, collateral: u.collateral, shares }
 }
 
+/// A fresh world with the pull market, and its user's keypair.
+async fn pull_world() -> (World, Pull, TestKeypair) {
+    let mut w = World::new().await;
+    let p = pull_market(&mut w).await;
+    let user = p.user.insecure_clone();
+    (w, p, user)
+}
+
 /// `w.refused` (named error, World unchanged) plus every pull-market account unchanged.
 async fn refused_pull(w: &mut World, p: &Pull, ix: Instruction, code: ErrorCode) {
     let keys = p.accounts();
@@ -138,9 +151,7 @@ async fn refused_pull(w: &mut World, p: &Pull, ix: Instruction, code: ErrorCode)
 
 #[tokio::test]
 async fn a_pull_oracle_market_mints_and_redeems_at_the_pull_price() {
-    let mut w = World::new().await;
-    let p = pull_market(&mut w).await;
-    let user = p.user.insecure_clone();
+    let (mut w, p, user) = pull_world().await;
     let amount = 1_000 * USDC;
     let price = normalize_price(PULL_PRICE, PULL_CONF, EXPO, DECIMALS).unwrap();
     let q = quote_mint(&TokenBook { equity: 0, supply: 0, base: 0, target_leverage_bps: LEV_2X.into() }, price.price, price.conf, amount, MINT_FEE_BPS, TRADE_FEE_BPS).unwrap();
@@ -202,9 +213,7 @@ async fn a_pull_oracle_market_mints_and_redeems_at_the_pull_price() {
 
 #[tokio::test]
 async fn a_fresh_update_account_other_than_the_first_for_the_same_feed_is_accepted() {
-    let mut w = World::new().await;
-    let p = pull_market(&mut w).await;
-    let user = p.user.insecure_clone();
+    let (mut w, p, user) = pull_world().await;
     // Pull markets pin the feed id, not the address: a new update account at $2,100.
     let other = fresh_update(&mut w, 2_100 * USD).await;
     assert_ne!(other, p.market.oracle);
@@ -228,9 +237,7 @@ async fn a_fresh_update_account_other_than_the_first_for_the_same_feed_is_accept
 
 #[tokio::test]
 async fn each_bad_pull_account_is_refused_with_its_named_error_and_every_balance_unchanged() {
-    let mut w = World::new().await;
-    let p = pull_market(&mut w).await;
-    let user = p.user.insecure_clone();
+    let (mut w, p, user) = pull_world().await;
     // A position and shares to redeem, so the refusals guard real balances.
     w.bank.send(&[p.mint_ix(p.market.oracle, 1_000 * USDC, 0)], &[&user]).await.unwrap();
     let shares = w.bank.balance(p.shares).await;
@@ -277,22 +284,20 @@ async fn each_bad_pull_account_is_refused_with_its_named_error_and_every_balance
 
 #[tokio::test]
 async fn the_pull_age_and_confidence_limits_are_inclusive() {
-    let mut w = World::new().await;
-    let p = pull_market(&mut w).await;
-    let user = p.user.insecure_clone();
+    let (mut w, p, user) = pull_world().await;
     let t = now(&mut w).await;
     // Move the cluster clock 60 s on: the update the market last used (published at t)
     // is now exactly 60 s old, max_age_secs = 60: accepted.
     set_unix_timestamp(&mut w, t + 60).await;
     let aged = Pubkey::new_unique();
-    write_update(&mut w, aged, RECEIVER, FEED_ID, PULL_PRICE, PULL_CONF, t, VerificationLevel::Full).await;
+    write_feed(&mut w, aged, PULL_PRICE, PULL_CONF, t).await;
     w.bank.send(&[p.mint_ix(aged, 100 * USDC, 0)], &[&user]).await.unwrap();
     // Exactly 2 % of price, max_conf_bps = 200: accepted.
     let wide = Pubkey::new_unique();
-    write_update(&mut w, wide, RECEIVER, FEED_ID, PULL_PRICE, PULL_PRICE as u64 / 50, t + 60, VerificationLevel::Full).await;
+    write_feed(&mut w, wide, PULL_PRICE, PULL_PRICE as u64 / 50, t + 60).await;
     w.bank.send(&[p.mint_ix(wide, 100 * USDC, 0)], &[&user]).await.unwrap();
     // One unit wider: refused.
-    write_update(&mut w, wide, RECEIVER, FEED_ID, PULL_PRICE, PULL_PRICE as u64 / 50 + 1, t + 60, VerificationLevel::Full).await;
+    write_feed(&mut w, wide, PULL_PRICE, PULL_PRICE as u64 / 50 + 1, t + 60).await;
     refused_pull(&mut w, &p, p.mint_ix(wide, 100 * USDC, 0), ErrorCode::OracleConfidenceTooWide).await;
 }
 
@@ -302,7 +307,7 @@ async fn create_market_on_a_pull_feed_refuses_a_stale_update() {
     let admin = w.admin.insecure_clone();
     let t = now(&mut w).await;
     let stale = Pubkey::new_unique();
-    write_update(&mut w, stale, RECEIVER, FEED_ID, PULL_PRICE, PULL_CONF, t - 61, VerificationLevel::Full).await;
+    write_feed(&mut w, stale, PULL_PRICE, PULL_CONF, t - 61).await;
     let m = MarketKeys::pull(FEED_ID, stale, w.collateral);
     let ix_stale = ix::create_market(admin.pubkey(), &m, OracleKind::PythPull, market_params());
     // World's snapshot includes the config, whose market count must not move.
@@ -331,14 +336,12 @@ async fn create_market_on_a_pull_feed_refuses_a_stale_update() {
 
 #[tokio::test]
 async fn an_update_older_than_the_one_the_market_used_is_refused() {
-    let mut w = World::new().await;
-    let p = pull_market(&mut w).await;
-    let user = p.user.insecure_clone();
+    let (mut w, p, user) = pull_world().await;
     let t = now(&mut w).await;
     // The market used the update published at t; one published at t − 5 is fresh
     // (within 60 s) but older: picking it would let a user choose a stale price.
     let older = Pubkey::new_unique();
-    write_update(&mut w, older, RECEIVER, FEED_ID, PULL_PRICE * 95 / 100, PULL_CONF, t - 5, VerificationLevel::Full).await;
+    write_feed(&mut w, older, PULL_PRICE * 95 / 100, PULL_CONF, t - 5).await;
     refused_pull(&mut w, &p, p.mint_ix(older, 100 * USDC, 0), ErrorCode::OraclePriceRegressed).await;
     // The same publish time as the last one used is fine.
     w.bank.send(&[p.mint_ix(p.market.oracle, 100 * USDC, 0)], &[&user]).await.unwrap();
@@ -346,14 +349,12 @@ async fn an_update_older_than_the_one_the_market_used_is_refused() {
 
 #[tokio::test]
 async fn an_update_published_ahead_of_the_cluster_clock_is_refused() {
-    let mut w = World::new().await;
-    let p = pull_market(&mut w).await;
-    let user = p.user.insecure_clone();
+    let (mut w, p, user) = pull_world().await;
     let t = now(&mut w).await;
     let ahead = Pubkey::new_unique();
-    write_update(&mut w, ahead, RECEIVER, FEED_ID, PULL_PRICE, PULL_CONF, t + 11, VerificationLevel::Full).await;
+    write_feed(&mut w, ahead, PULL_PRICE, PULL_CONF, t + 11).await;
     refused_pull(&mut w, &p, p.mint_ix(ahead, 100 * USDC, 0), ErrorCode::OracleTimestampInFuture).await;
     // Up to 10 s of clock drift is tolerated.
-    write_update(&mut w, ahead, RECEIVER, FEED_ID, PULL_PRICE, PULL_CONF, t + 10, VerificationLevel::Full).await;
+    write_feed(&mut w, ahead, PULL_PRICE, PULL_CONF, t + 10).await;
     w.bank.send(&[p.mint_ix(ahead, 100 * USDC, 0)], &[&user]).await.unwrap();
 }

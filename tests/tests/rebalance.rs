@@ -18,6 +18,16 @@ async fn world_with_positions() -> World {
     w
 }
 
+/// With Alice's positions, the long's parameters changed by `f` and the
+/// price moved to `price`: the world and the event of the long's rebalance.
+async fn rebalance_long_after(f: impl Fn(&mut TokenParams), price: i64) -> (World, Rebalanced) {
+    let mut w = world_with_positions().await;
+    w.set_params(w.long, f).await;
+    w.set_price(price).await;
+    let ev = w.rebalance_ok(w.long).await;
+    (w, ev)
+}
+
 /// Gate helpers as methods, so `w.helper(w.long)` borrows cleanly.
 trait Gate {
     async fn set_params(&mut self, t: TokenKeys, f: impl Fn(&mut TokenParams));
@@ -107,11 +117,8 @@ async fn enough_slots_open_the_gate_on_time_alone() {
 
 #[tokio::test]
 async fn leaving_the_band_opens_the_gate_below_the_deviation_threshold() {
-    let mut w = world_with_positions().await;
-    w.set_params(w.long, |p| p.deviation_bps = 3_000).await;
     // −8 %: 3 × 0.92 / 0.76 = 3.63x > 3.6x band max, and 8 % < 30 %.
-    w.set_price(92 * USD).await;
-    let ev = w.rebalance_ok(w.long).await;
+    let (_, ev) = rebalance_long_after(|p| p.deviation_bps = 3_000, 92 * USD).await;
     assert_eq!(ev.triggers, TRIGGER_BAND);
     assert!(ev.trade_notional < 0, "a long sells after a fall");
     assert!((ev.leverage_after_bps - 30_000).abs() <= 2);
@@ -119,11 +126,8 @@ async fn leaving_the_band_opens_the_gate_below_the_deviation_threshold() {
 
 #[tokio::test]
 async fn a_capped_rebalance_continues_in_chunks_until_target() {
-    let mut w = world_with_positions().await;
-    w.set_params(w.long, |p| p.max_notional_per_call = 2_000 * USDC).await;
     // +10 %: the trade needed is A(L² − L)r = 10,000 × 6 × 0.1 ≈ 6,000 USDC (less fees).
-    w.set_price(110 * USD).await;
-    let first = w.rebalance_ok(w.long).await;
+    let (mut w, first) = rebalance_long_after(|p| p.max_notional_per_call = 2_000 * USDC, 110 * USD).await;
     assert_eq!(first.triggers, TRIGGER_DEVIATION);
     assert_eq!(first.trade_notional, 2_000 * USDC as i128);
     assert!(first.chunk_in_progress);
@@ -140,11 +144,8 @@ async fn a_capped_rebalance_continues_in_chunks_until_target() {
 
 #[tokio::test]
 async fn the_ripcord_trades_all_the_way_back_despite_the_per_call_cap() {
-    let mut w = world_with_positions().await;
-    w.set_params(w.long, |p| p.max_notional_per_call = 100 * USDC).await;
     // −13 %: 3 × 0.87 / 0.61 = 4.28x ≥ the 4.2x ripcord.
-    w.set_price(87 * USD).await;
-    let ev = w.rebalance_ok(w.long).await;
+    let (_, ev) = rebalance_long_after(|p| p.max_notional_per_call = 100 * USDC, 87 * USD).await;
     assert_ne!(ev.triggers & TRIGGER_RIPCORD, 0);
     assert_eq!(trigger_name(ev.triggers), "ripcord");
     assert!(!ev.chunk_in_progress);
