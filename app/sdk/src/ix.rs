@@ -16,6 +16,16 @@ fn config() -> Pubkey {
     pda::config().0
 }
 
+/// The accounts a settlement of `t`'s position uses (mint, redeem, rebalance).
+fn position(t: &TokenKeys) -> acc::PositionAccounts {
+    acc::PositionAccounts { config: config(), market: t.market.market, token: t.token, oracle: t.market.oracle, token_vault: t.vault, pool_vault: t.market.pool_vault }
+}
+
+/// The accounts of an LP's deposit or withdrawal.
+fn liquidity(m: &MarketKeys, owner_collateral: Pubkey, owner_lp: Pubkey) -> acc::LiquidityAccounts {
+    acc::LiquidityAccounts { config: config(), market: m.market, oracle: m.oracle, pool_vault: m.pool_vault, lp_mint: m.lp_mint, owner_collateral, owner_lp }
+}
+
 pub fn initialize_config(admin: Pubkey, treasury: Pubkey) -> Instruction {
     build(acc::InitializeConfig { admin, config: config(), system_program: System::id() }, data::InitializeConfig { treasury })
 }
@@ -33,19 +43,19 @@ pub fn set_global_pause(admin: Pubkey, mask: u8, paused: bool) -> Instruction {
 }
 
 pub fn set_market_pause(admin: Pubkey, market: Pubkey, mask: u8, paused: bool) -> Instruction {
-    build(acc::SetMarketPause { admin, config: config(), market }, data::SetMarketPause { mask, paused })
+    build(acc::MarketAdmin { admin, config: config(), market }, data::SetMarketPause { mask, paused })
 }
 
 pub fn set_token_pause(admin: Pubkey, token: Pubkey, mask: u8, paused: bool) -> Instruction {
-    build(acc::SetTokenPause { admin, config: config(), token }, data::SetTokenPause { mask, paused })
+    build(acc::TokenAdmin { admin, config: config(), token }, data::SetTokenPause { mask, paused })
 }
 
 pub fn update_market_params(admin: Pubkey, market: Pubkey, params: MarketParams) -> Instruction {
-    build(acc::UpdateMarketParams { admin, config: config(), market }, data::UpdateMarketParams { params })
+    build(acc::MarketAdmin { admin, config: config(), market }, data::UpdateMarketParams { params })
 }
 
 pub fn update_token_params(admin: Pubkey, token: Pubkey, params: TokenParams) -> Instruction {
-    build(acc::UpdateTokenParams { admin, config: config(), token }, data::UpdateTokenParams { params })
+    build(acc::TokenAdmin { admin, config: config(), token }, data::UpdateTokenParams { params })
 }
 
 pub fn create_market(admin: Pubkey, m: &MarketKeys, oracle_kind: OracleKind, params: MarketParams) -> Instruction {
@@ -66,17 +76,11 @@ pub fn create_market(admin: Pubkey, m: &MarketKeys, oracle_kind: OracleKind, par
 }
 
 pub fn deposit_liquidity(owner: Pubkey, m: &MarketKeys, owner_collateral: Pubkey, owner_lp: Pubkey, amount: u64, min_lp_out: u64) -> Instruction {
-    build(
-        acc::DepositLiquidity { owner, config: config(), market: m.market, oracle: m.oracle, pool_vault: m.pool_vault, lp_mint: m.lp_mint, owner_collateral, owner_lp, token_program: Token::id() },
-        data::DepositLiquidity { amount, min_lp_out },
-    )
+    build(acc::DepositLiquidity { owner, liquidity: liquidity(m, owner_collateral, owner_lp), token_program: Token::id() }, data::DepositLiquidity { amount, min_lp_out })
 }
 
 pub fn withdraw_liquidity(owner: Pubkey, m: &MarketKeys, owner_collateral: Pubkey, owner_lp: Pubkey, lp_amount: u64, min_out: u64) -> Instruction {
-    build(
-        acc::WithdrawLiquidity { owner, config: config(), market: m.market, oracle: m.oracle, pool_vault: m.pool_vault, lp_mint: m.lp_mint, owner_collateral, owner_lp, token_program: Token::id() },
-        data::WithdrawLiquidity { lp_amount, min_out },
-    )
+    build(acc::WithdrawLiquidity { owner, liquidity: liquidity(m, owner_collateral, owner_lp), token_program: Token::id() }, data::WithdrawLiquidity { lp_amount, min_out })
 }
 
 pub fn create_leveraged_token(admin: Pubkey, t: &TokenKeys, params: TokenParams) -> Instruction {
@@ -97,58 +101,15 @@ pub fn create_leveraged_token(admin: Pubkey, t: &TokenKeys, params: TokenParams)
 }
 
 pub fn mint(user: Pubkey, t: &TokenKeys, user_collateral: Pubkey, user_shares: Pubkey, collateral_amount: u64, min_shares_out: u64) -> Instruction {
-    build(
-        acc::MintShares {
-            user,
-            config: config(),
-            market: t.market.market,
-            token: t.token,
-            oracle: t.market.oracle,
-            token_vault: t.vault,
-            pool_vault: t.market.pool_vault,
-            share_mint: t.share_mint,
-            user_collateral,
-            user_shares,
-            token_program: Token::id(),
-        },
-        data::Mint { collateral_amount, min_shares_out },
-    )
+    build(acc::MintShares { user, position: position(t), share_mint: t.share_mint, user_collateral, user_shares, token_program: Token::id() }, data::Mint { collateral_amount, min_shares_out })
 }
 
 pub fn redeem(user: Pubkey, t: &TokenKeys, user_shares: Pubkey, user_collateral: Pubkey, shares: u64, min_collateral_out: u64) -> Instruction {
-    build(
-        acc::RedeemShares {
-            user,
-            config: config(),
-            market: t.market.market,
-            token: t.token,
-            oracle: t.market.oracle,
-            token_vault: t.vault,
-            pool_vault: t.market.pool_vault,
-            share_mint: t.share_mint,
-            user_shares,
-            user_collateral,
-            token_program: Token::id(),
-        },
-        data::Redeem { shares, min_collateral_out },
-    )
+    build(acc::RedeemShares { user, position: position(t), share_mint: t.share_mint, user_shares, user_collateral, token_program: Token::id() }, data::Redeem { shares, min_collateral_out })
 }
 
 pub fn rebalance(caller: Pubkey, t: &TokenKeys, caller_collateral: Pubkey) -> Instruction {
-    build(
-        acc::Rebalance {
-            caller,
-            config: config(),
-            market: t.market.market,
-            token: t.token,
-            oracle: t.market.oracle,
-            token_vault: t.vault,
-            pool_vault: t.market.pool_vault,
-            caller_collateral,
-            token_program: Token::id(),
-        },
-        data::Rebalance {},
-    )
+    build(acc::Rebalance { caller, position: position(t), caller_collateral, token_program: Token::id() }, data::Rebalance {})
 }
 
 pub fn collect_fees(t: &TokenKeys, treasury_collateral: Pubkey) -> Instruction {

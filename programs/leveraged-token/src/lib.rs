@@ -85,22 +85,22 @@ pub mod leveraged_token {
     }
 
     /// Set or clear a market's pause flags.
-    pub fn set_market_pause(ctx: Context<SetMarketPause>, mask: u8, paused: bool) -> Result<()> {
+    pub fn set_market_pause(ctx: Context<MarketAdmin>, mask: u8, paused: bool) -> Result<()> {
         instructions::process_set_market_pause(ctx, mask, paused)
     }
 
     /// Set or clear a token's pause flags.
-    pub fn set_token_pause(ctx: Context<SetTokenPause>, mask: u8, paused: bool) -> Result<()> {
+    pub fn set_token_pause(ctx: Context<TokenAdmin>, mask: u8, paused: bool) -> Result<()> {
         instructions::process_set_token_pause(ctx, mask, paused)
     }
 
     /// Replace a market's parameters (validated).
-    pub fn update_market_params(ctx: Context<UpdateMarketParams>, params: MarketParams) -> Result<()> {
+    pub fn update_market_params(ctx: Context<MarketAdmin>, params: MarketParams) -> Result<()> {
         instructions::process_update_market_params(ctx, params)
     }
 
     /// Replace a token's parameters (validated).
-    pub fn update_token_params(ctx: Context<UpdateTokenParams>, params: TokenParams) -> Result<()> {
+    pub fn update_token_params(ctx: Context<TokenAdmin>, params: TokenParams) -> Result<()> {
         instructions::process_update_token_params(ctx, params)
     }
 

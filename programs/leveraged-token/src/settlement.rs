@@ -1,6 +1,8 @@
 //! Program-side glue shared by mint, redeem and rebalance: settle a token's
-//! position against the pool (state only), apply a trade, and move collateral
-//! with one SPL Token transfer in the right direction.
+//! position against the pool (state only), apply a trade, and sign transfers
+//! as a token or market PDA. The accounts they share, and the one SPL Token
+//! transfer that moves a settlement's collateral, are
+//! [`PositionAccounts`](crate::instructions::PositionAccounts).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Token, Transfer};
@@ -55,7 +57,8 @@ pub fn preview_settlement(market: &Market, token: &LeveragedToken, price: &Norma
 /// Settle the token's PnL and borrow fee at `price`, charge the streaming fee
 /// and re-mark the position: preview ([`preview_settlement`]), then apply the
 /// preview to the market and token, then emit. Updates state only; the caller
-/// moves `transfer` (plus any trade fee) with [`move_collateral`].
+/// moves `transfer` (plus any trade fee) with
+/// [`PositionAccounts::move_collateral`](crate::instructions::PositionAccounts::move_collateral).
 pub fn settle_position(market: &mut Market, token: &mut LeveragedToken, token_key: Pubkey, price: &NormalizedPrice, vault_amount: u64, pool_amount: u64, slot: u64) -> Result<Settlement> {
     let p = preview_settlement(market, token, price, vault_amount, pool_amount, slot)?;
     let o = &p.outcome;
@@ -175,26 +178,4 @@ pub fn transfer_signed<'info>(token_program: &Program<'info, Token>, from: Accou
         return Ok(());
     }
     token::transfer(CpiContext::new_with_signer(token_program.key(), Transfer { from, to, authority }, &[seeds]), amount)
-}
-
-/// Accounts for one net collateral movement between a token vault and its pool.
-pub struct CollateralLeg<'a, 'info> {
-    pub token_program: &'a Program<'info, Token>,
-    pub token_vault: AccountInfo<'info>,
-    pub pool_vault: AccountInfo<'info>,
-    pub token: AccountInfo<'info>,
-    pub market: AccountInfo<'info>,
-    pub token_signer: &'a TokenSigner,
-    pub market_signer: &'a MarketSigner,
-}
-
-/// Move `net` collateral in one transfer: positive pool → token vault (signed
-/// by the market), negative token vault → pool (signed by the token).
-pub fn move_collateral(leg: &CollateralLeg, net: i128) -> Result<()> {
-    let amount = u64::try_from(net.unsigned_abs()).map_err(|_| error!(ErrorCode::MathOverflow))?;
-    if net > 0 {
-        transfer_signed(leg.token_program, leg.pool_vault.clone(), leg.token_vault.clone(), leg.market.clone(), &leg.market_signer.seeds(), amount)
-    } else {
-        transfer_signed(leg.token_program, leg.token_vault.clone(), leg.pool_vault.clone(), leg.token.clone(), &leg.token_signer.seeds(), amount)
-    }
 }

@@ -3,17 +3,21 @@
 
 use anchor_lang::prelude::*;
 
+use super::{MarketAdmin, TokenAdmin};
 use crate::constants::{CONFIG_SEED, PAUSE_ALL};
 use crate::errors::ErrorCode;
 use crate::events::PauseSet;
 use crate::pause::PauseScope;
-use crate::state::{Config, LeveragedToken, Market};
+use crate::state::Config;
 
-fn apply(flags: &mut u8, mask: u8, paused: bool) -> Result<(u8, u8)> {
+/// Set (`paused = true`) or clear the flags in `mask` of `flags`, the flags
+/// of `target` at `scope`, and emit the change.
+fn set_flags(scope: PauseScope, target: Pubkey, flags: &mut u8, mask: u8, paused: bool) -> Result<()> {
     require!(mask != 0 && mask & !PAUSE_ALL == 0, ErrorCode::InvalidPauseFlags);
-    let old = *flags;
-    *flags = if paused { old | mask } else { old & !mask };
-    Ok((old, *flags))
+    let old_flags = *flags;
+    *flags = if paused { old_flags | mask } else { old_flags & !mask };
+    crate::emit_event!(PauseSet { scope, target, old_flags, new_flags: *flags });
+    Ok(())
 }
 
 #[derive(Accounts)]
@@ -26,39 +30,17 @@ pub struct SetGlobalPause<'info> {
 /// Set (`paused = true`) or clear the flags in `mask` globally.
 pub fn process_set_global_pause(ctx: Context<SetGlobalPause>, mask: u8, paused: bool) -> Result<()> {
     let config = &mut ctx.accounts.config;
-    let (old_flags, new_flags) = apply(&mut config.pause_flags, mask, paused)?;
-    crate::emit_event!(PauseSet { scope: PauseScope::Global, target: config.key(), old_flags, new_flags });
-    Ok(())
+    set_flags(PauseScope::Global, config.key(), &mut config.pause_flags, mask, paused)
 }
 
-#[derive(Accounts)]
-pub struct SetMarketPause<'info> {
-    pub admin: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump, has_one = admin @ ErrorCode::NotAdmin)]
-    pub config: Box<Account<'info, Config>>,
-    #[account(mut)]
-    pub market: Box<Account<'info, Market>>,
-}
-
-pub fn process_set_market_pause(ctx: Context<SetMarketPause>, mask: u8, paused: bool) -> Result<()> {
+/// The same on one market.
+pub fn process_set_market_pause(ctx: Context<MarketAdmin>, mask: u8, paused: bool) -> Result<()> {
     let market = &mut ctx.accounts.market;
-    let (old_flags, new_flags) = apply(&mut market.pause_flags, mask, paused)?;
-    crate::emit_event!(PauseSet { scope: PauseScope::Market, target: market.key(), old_flags, new_flags });
-    Ok(())
+    set_flags(PauseScope::Market, market.key(), &mut market.pause_flags, mask, paused)
 }
 
-#[derive(Accounts)]
-pub struct SetTokenPause<'info> {
-    pub admin: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump, has_one = admin @ ErrorCode::NotAdmin)]
-    pub config: Box<Account<'info, Config>>,
-    #[account(mut)]
-    pub token: Box<Account<'info, LeveragedToken>>,
-}
-
-pub fn process_set_token_pause(ctx: Context<SetTokenPause>, mask: u8, paused: bool) -> Result<()> {
+/// The same on one token.
+pub fn process_set_token_pause(ctx: Context<TokenAdmin>, mask: u8, paused: bool) -> Result<()> {
     let token = &mut ctx.accounts.token;
-    let (old_flags, new_flags) = apply(&mut token.pause_flags, mask, paused)?;
-    crate::emit_event!(PauseSet { scope: PauseScope::Token, target: token.key(), old_flags, new_flags });
-    Ok(())
+    set_flags(PauseScope::Token, token.key(), &mut token.pause_flags, mask, paused)
 }

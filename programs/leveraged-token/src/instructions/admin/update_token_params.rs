@@ -5,8 +5,10 @@ use crate::errors::ErrorCode;
 use crate::events::TokenParamsUpdated;
 use crate::state::{Config, LeveragedToken, TokenParams};
 
+/// The admin acting on one token: its parameters (`update_token_params`)
+/// or its pause flags (`set_token_pause`).
 #[derive(Accounts)]
-pub struct UpdateTokenParams<'info> {
+pub struct TokenAdmin<'info> {
     pub admin: Signer<'info>,
     #[account(seeds = [CONFIG_SEED], bump = config.bump, has_one = admin @ ErrorCode::NotAdmin)]
     pub config: Box<Account<'info, Config>>,
@@ -15,7 +17,7 @@ pub struct UpdateTokenParams<'info> {
 }
 
 /// Replace the token's parameters (its target leverage is fixed at creation).
-pub fn process_update_token_params(ctx: Context<UpdateTokenParams>, params: TokenParams) -> Result<()> {
+pub fn process_update_token_params(ctx: Context<TokenAdmin>, params: TokenParams) -> Result<()> {
     let token = &mut ctx.accounts.token;
     params.validate(token.target_leverage_bps)?;
     let old = token.params;

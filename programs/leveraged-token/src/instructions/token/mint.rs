@@ -1,42 +1,28 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Mint, MintTo, Token, TokenAccount, Transfer};
 
-use crate::constants::{CONFIG_SEED, PAUSE_MINT};
+use super::position::*;
+use crate::constants::PAUSE_MINT;
 use crate::errors::ErrorCode;
 use crate::events::Minted;
 use crate::math::pool::{open_interest_within_cap, pool_value, Side};
 use crate::math::shares::quote_mint;
-use crate::oracle;
-use crate::pause::paused;
-use crate::settlement::{apply_trade, move_collateral, settle_position, unpaid_claim, CollateralLeg, MarketSigner, TokenSigner, UnpaidClaim};
-use crate::state::{Config, LeveragedToken, Market};
+use crate::settlement::{apply_trade, unpaid_claim, TokenSigner, UnpaidClaim};
 
 #[derive(Accounts)]
 pub struct MintShares<'info> {
     pub user: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
-    pub config: Box<Account<'info, Config>>,
-    #[account(mut)]
-    pub market: Box<Account<'info, Market>>,
-    #[account(mut, has_one = market @ ErrorCode::WrongMarket)]
-    pub token: Box<Account<'info, LeveragedToken>>,
-    /// CHECK: validated by `oracle::read_fresh_price` against the market.
-    pub oracle: UncheckedAccount<'info>,
-    #[account(mut, address = token.vault @ ErrorCode::WrongVault)]
-    pub token_vault: Box<Account<'info, TokenAccount>>,
-    #[account(mut, address = market.pool_vault @ ErrorCode::WrongVault)]
-    pub pool_vault: Box<Account<'info, TokenAccount>>,
-    #[account(mut, address = token.share_mint @ ErrorCode::WrongShareMint)]
+    pub position: PositionAccounts<'info>,
+    #[account(mut, address = position.token.share_mint @ ErrorCode::WrongShareMint)]
     pub share_mint: Box<Account<'info, Mint>>,
     #[account(
         mut,
-        constraint = user_collateral.mint == market.collateral_mint @ ErrorCode::WrongCollateralMint,
+        constraint = user_collateral.mint == position.market.collateral_mint @ ErrorCode::WrongCollateralMint,
         constraint = user_collateral.owner == user.key() @ ErrorCode::WrongTokenOwner,
-        constraint = user_collateral.key() != token_vault.key() @ ErrorCode::DuplicateAccount,
-        constraint = user_collateral.key() != pool_vault.key() @ ErrorCode::DuplicateAccount,
+        constraint = !position.is_vault(&user_collateral.key()) @ ErrorCode::DuplicateAccount,
     )]
     pub user_collateral: Box<Account<'info, TokenAccount>>,
-    #[account(mut, constraint = user_shares.mint == token.share_mint @ ErrorCode::WrongShareMint)]
+    #[account(mut, constraint = user_shares.mint == position.token.share_mint @ ErrorCode::WrongShareMint)]
     pub user_shares: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
 }
@@ -47,18 +33,15 @@ pub struct MintShares<'info> {
 pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares_out: u64) -> Result<()> {
     require!(collateral_amount > 0, ErrorCode::ZeroAmount);
     let a = &ctx.accounts;
-    require!(!paused(a.config.pause_flags, a.market.pause_flags, a.token.pause_flags, PAUSE_MINT), ErrorCode::Paused);
-    require!(!a.token.is_wiped(), ErrorCode::TokenWiped);
+    require!(!a.position.paused(PAUSE_MINT), ErrorCode::Paused);
+    require!(!a.position.token.is_wiped(), ErrorCode::TokenWiped);
     require!(collateral_amount <= a.user_collateral.amount, ErrorCode::InsufficientFunds);
     let clock = Clock::get()?;
-    let (vault_amount, pool_amount, supply) = (a.token_vault.amount, a.pool_vault.amount, a.share_mint.supply);
-    let token_key = a.token.key();
-    let oracle_info = a.oracle.to_account_info();
+    let (pool_amount, supply) = (a.position.pool_vault.amount, a.share_mint.supply);
+    let token_key = a.position.token.key();
 
-    let market = &mut ctx.accounts.market;
-    let price = oracle::read_fresh_price(market, &oracle_info, &clock)?;
-    let token = &mut ctx.accounts.token;
-    let s = settle_position(market, token, token_key, &price, vault_amount, pool_amount, clock.slot)?;
+    let (price, s) = ctx.accounts.position.settle(&clock)?;
+    let PositionAccounts { market, token, .. } = &mut ctx.accounts.position;
     // A settlement that wipes the token must land through `rebalance`; a mint into it never does.
     require!(!s.wiped, ErrorCode::TokenWiped);
     // While the pool owes the holders profit it could not pay, a new share would
@@ -93,25 +76,15 @@ pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares
 
     let a = &ctx.accounts;
     token::transfer(
-        CpiContext::new(a.token_program.key(), Transfer { from: a.user_collateral.to_account_info(), to: a.token_vault.to_account_info(), authority: a.user.to_account_info() }),
+        CpiContext::new(a.token_program.key(), Transfer { from: a.user_collateral.to_account_info(), to: a.position.token_vault.to_account_info(), authority: a.user.to_account_info() }),
         collateral_amount,
     )?;
-    let token_signer = TokenSigner::new(&a.token);
-    let market_signer = MarketSigner::new(&a.market);
-    let leg = CollateralLeg {
-        token_program: &a.token_program,
-        token_vault: a.token_vault.to_account_info(),
-        pool_vault: a.pool_vault.to_account_info(),
-        token: a.token.to_account_info(),
-        market: a.market.to_account_info(),
-        token_signer: &token_signer,
-        market_signer: &market_signer,
-    };
-    move_collateral(&leg, net)?;
+    a.position.move_collateral(&a.token_program, net)?;
+    let token_signer = TokenSigner::new(&a.position.token);
     token::mint_to(
         CpiContext::new_with_signer(
             a.token_program.key(),
-            MintTo { mint: a.share_mint.to_account_info(), to: a.user_shares.to_account_info(), authority: a.token.to_account_info() },
+            MintTo { mint: a.share_mint.to_account_info(), to: a.user_shares.to_account_info(), authority: a.position.token.to_account_info() },
             &[&token_signer.seeds()],
         ),
         q.shares_out,

@@ -1,37 +1,23 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::constants::{CONFIG_SEED, PAUSE_REBALANCE};
+use super::position::*;
+use crate::constants::PAUSE_REBALANCE;
 use crate::errors::ErrorCode;
 use crate::events::Rebalanced;
 use crate::math::rebalance::plan_rebalance;
-use crate::oracle;
-use crate::pause::paused;
-use crate::settlement::{apply_trade, move_collateral, settle_position, transfer_signed, CollateralLeg, MarketSigner, TokenSigner, UnpaidClaim};
-use crate::state::{Config, LeveragedToken, Market};
+use crate::settlement::{apply_trade, UnpaidClaim};
 
 #[derive(Accounts)]
 pub struct Rebalance<'info> {
     /// Anyone: the gate, not the caller, decides whether a rebalance happens.
     pub caller: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
-    pub config: Box<Account<'info, Config>>,
-    #[account(mut)]
-    pub market: Box<Account<'info, Market>>,
-    #[account(mut, has_one = market @ ErrorCode::WrongMarket)]
-    pub token: Box<Account<'info, LeveragedToken>>,
-    /// CHECK: validated by `oracle::read_fresh_price` against the market.
-    pub oracle: UncheckedAccount<'info>,
-    #[account(mut, address = token.vault @ ErrorCode::WrongVault)]
-    pub token_vault: Box<Account<'info, TokenAccount>>,
-    #[account(mut, address = market.pool_vault @ ErrorCode::WrongVault)]
-    pub pool_vault: Box<Account<'info, TokenAccount>>,
+    pub position: PositionAccounts<'info>,
     /// Receives the keeper reward.
     #[account(
         mut,
-        constraint = caller_collateral.mint == market.collateral_mint @ ErrorCode::WrongCollateralMint,
-        constraint = caller_collateral.key() != token_vault.key() @ ErrorCode::DuplicateAccount,
-        constraint = caller_collateral.key() != pool_vault.key() @ ErrorCode::DuplicateAccount,
+        constraint = caller_collateral.mint == position.market.collateral_mint @ ErrorCode::WrongCollateralMint,
+        constraint = !position.is_vault(&caller_collateral.key()) @ ErrorCode::DuplicateAccount,
     )]
     pub caller_collateral: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
@@ -44,18 +30,14 @@ pub struct Rebalance<'info> {
 /// bounded reward to the caller. A settlement that wipes the token lands here.
 pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
     let a = &ctx.accounts;
-    require!(!paused(a.config.pause_flags, a.market.pause_flags, a.token.pause_flags, PAUSE_REBALANCE), ErrorCode::Paused);
-    require!(!a.token.is_wiped(), ErrorCode::TokenWiped);
+    require!(!a.position.paused(PAUSE_REBALANCE), ErrorCode::Paused);
+    require!(!a.position.token.is_wiped(), ErrorCode::TokenWiped);
     let clock = Clock::get()?;
-    let (vault_amount, pool_amount) = (a.token_vault.amount, a.pool_vault.amount);
-    let token_key = a.token.key();
+    let token_key = a.position.token.key();
     let caller = a.caller.key();
-    let oracle_info = a.oracle.to_account_info();
 
-    let market = &mut ctx.accounts.market;
-    let price = oracle::read_fresh_price(market, &oracle_info, &clock)?;
-    let token = &mut ctx.accounts.token;
-    let s = settle_position(market, token, token_key, &price, vault_amount, pool_amount, clock.slot)?;
+    let (price, s) = ctx.accounts.position.settle(&clock)?;
+    let PositionAccounts { market, token, .. } = &mut ctx.accounts.position;
     let (net, reward) = if s.wiped {
         (s.transfer, 0)
     } else {
@@ -89,18 +71,7 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
     };
 
     let a = &ctx.accounts;
-    let token_signer = TokenSigner::new(&a.token);
-    let market_signer = MarketSigner::new(&a.market);
-    let leg = CollateralLeg {
-        token_program: &a.token_program,
-        token_vault: a.token_vault.to_account_info(),
-        pool_vault: a.pool_vault.to_account_info(),
-        token: a.token.to_account_info(),
-        market: a.market.to_account_info(),
-        token_signer: &token_signer,
-        market_signer: &market_signer,
-    };
-    move_collateral(&leg, net)?;
-    transfer_signed(&a.token_program, a.token_vault.to_account_info(), a.caller_collateral.to_account_info(), a.token.to_account_info(), &token_signer.seeds(), reward)?;
+    a.position.move_collateral(&a.token_program, net)?;
+    a.position.pay_from_vault(&a.token_program, a.caller_collateral.to_account_info(), reward)?;
     Ok(())
 }

@@ -1,0 +1,74 @@
+//! The accounts that settle a token's position against its market's pool,
+//! shared by mint, redeem and rebalance (a nested `Accounts` struct: each
+//! relationship check is written here once, and the six accounts keep their
+//! place in each instruction's account list).
+
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
+
+use crate::constants::CONFIG_SEED;
+use crate::errors::ErrorCode;
+use crate::math::price::NormalizedPrice;
+use crate::oracle;
+use crate::pause::paused;
+use crate::settlement::{settle_position, transfer_signed, MarketSigner, Settlement, TokenSigner};
+use crate::state::{Config, LeveragedToken, Market};
+
+/// A token, its market, the market's oracle, the token's vault and the pool
+/// vault: what a settlement reads and writes.
+#[derive(Accounts)]
+pub struct PositionAccounts<'info> {
+    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    pub config: Box<Account<'info, Config>>,
+    #[account(mut)]
+    pub market: Box<Account<'info, Market>>,
+    #[account(mut, has_one = market @ ErrorCode::WrongMarket)]
+    pub token: Box<Account<'info, LeveragedToken>>,
+    /// CHECK: validated by `oracle::read_fresh_price` against the market (redeem does not read it for a wiped token).
+    pub oracle: UncheckedAccount<'info>,
+    #[account(mut, address = token.vault @ ErrorCode::WrongVault)]
+    pub token_vault: Box<Account<'info, TokenAccount>>,
+    #[account(mut, address = market.pool_vault @ ErrorCode::WrongVault)]
+    pub pool_vault: Box<Account<'info, TokenAccount>>,
+}
+
+impl<'info> PositionAccounts<'info> {
+    /// Whether `flag` (`PAUSE_*`) is set on the config, the market or the token.
+    pub fn paused(&self, flag: u8) -> bool {
+        paused(self.config.pause_flags, self.market.pause_flags, self.token.pause_flags, flag)
+    }
+
+    /// Whether `account` is one of the two vaults (a user's or caller's
+    /// collateral account must be neither).
+    pub fn is_vault(&self, account: &Pubkey) -> bool {
+        *account == self.token_vault.key() || *account == self.pool_vault.key()
+    }
+
+    /// Read the oracle and settle the position at its price
+    /// ([`settle_position`]): state only, the caller moves the collateral.
+    pub fn settle(&mut self, clock: &Clock) -> Result<(NormalizedPrice, Settlement)> {
+        let (vault_amount, pool_amount) = (self.token_vault.amount, self.pool_vault.amount);
+        let token_key = self.token.key();
+        let price = oracle::read_fresh_price(&mut self.market, &self.oracle.to_account_info(), clock)?;
+        let s = settle_position(&mut self.market, &mut self.token, token_key, &price, vault_amount, pool_amount, clock.slot)?;
+        Ok((price, s))
+    }
+
+    /// Move `net` collateral in one transfer: positive pool → token vault
+    /// (signed by the market), negative token vault → pool (signed by the token).
+    pub fn move_collateral(&self, token_program: &Program<'info, Token>, net: i128) -> Result<()> {
+        let amount = u64::try_from(net.unsigned_abs()).map_err(|_| error!(ErrorCode::MathOverflow))?;
+        if net > 0 {
+            let signer = MarketSigner::new(&self.market);
+            transfer_signed(token_program, self.pool_vault.to_account_info(), self.token_vault.to_account_info(), self.market.to_account_info(), &signer.seeds(), amount)
+        } else {
+            self.pay_from_vault(token_program, self.pool_vault.to_account_info(), amount)
+        }
+    }
+
+    /// Pay `amount` from the token vault to `to`, signed by the token.
+    pub fn pay_from_vault(&self, token_program: &Program<'info, Token>, to: AccountInfo<'info>, amount: u64) -> Result<()> {
+        let signer = TokenSigner::new(&self.token);
+        transfer_signed(token_program, self.token_vault.to_account_info(), to, self.token.to_account_info(), &signer.seeds(), amount)
+    }
+}
