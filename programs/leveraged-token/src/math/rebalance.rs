@@ -7,6 +7,7 @@ use super::fees::fee_ceil;
 use super::position::{base_for_notional_toward_zero, leverage_bps, notional_floor, target_notional_toward_zero};
 use super::price::deviation_bps_floor;
 use super::{bps_floor, to_u64, MathError, MathResult};
+use crate::state::TokenParams;
 
 /// A capped (chunked) rebalance has not reached the target yet.
 pub const TRIGGER_CHUNK: u8 = 1;
@@ -37,20 +38,15 @@ pub fn trigger_name(triggers: u8) -> &'static str {
     }
 }
 
-/// Rebalance parameters of a token, as the math needs them.
+/// Rebalance parameters of a token, as the math needs them: its parameters
+/// (band, ripcord, deviation, schedule, per-call cap, keeper reward; plain
+/// integers, no Solana types), its signed target leverage and its market's
+/// trade fee. [`TokenParams::gate`] builds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GateParams {
     pub target_leverage_bps: i64,
-    pub band_min_bps: u32,
-    pub band_max_bps: u32,
-    pub ripcord_bps: u32,
-    pub deviation_bps: u32,
-    pub rebalance_period_slots: u64,
-    /// Largest |notional| traded per call (0 = uncapped). Ignored when the ripcord fires.
-    pub max_notional_per_call: u64,
-    pub keeper_reward: u64,
-    pub keeper_reward_cap_bps: u16,
     pub trade_fee_bps: u16,
+    pub token: TokenParams,
 }
 
 /// State of a token after settlement, as the gate needs it.
@@ -74,16 +70,16 @@ pub fn open_triggers(p: &GateParams, s: &GateState) -> MathResult<(u8, Option<i6
     if s.chunk_in_progress {
         t |= TRIGGER_CHUNK;
     }
-    if abs >= u64::from(p.ripcord_bps) {
+    if abs >= u64::from(p.token.ripcord_bps) {
         t |= TRIGGER_RIPCORD;
     }
-    if abs < u64::from(p.band_min_bps) || abs > u64::from(p.band_max_bps) {
+    if abs < u64::from(p.token.band_min_bps) || abs > u64::from(p.token.band_max_bps) {
         t |= TRIGGER_BAND;
     }
-    if s.last_rebalance_price > 0 && deviation_bps_floor(s.price, s.last_rebalance_price)? >= u128::from(p.deviation_bps) {
+    if s.last_rebalance_price > 0 && deviation_bps_floor(s.price, s.last_rebalance_price)? >= u128::from(p.token.deviation_bps) {
         t |= TRIGGER_DEVIATION;
     }
-    if p.rebalance_period_slots > 0 && s.slot.saturating_sub(s.schedule_anchor_slot) >= p.rebalance_period_slots {
+    if p.token.rebalance_period_slots > 0 && s.slot.saturating_sub(s.schedule_anchor_slot) >= p.token.rebalance_period_slots {
         t |= TRIGGER_TIME;
     }
     Ok((t, lev))
@@ -95,11 +91,11 @@ pub fn open_triggers(p: &GateParams, s: &GateState) -> MathResult<(u8, Option<i6
 /// grid), and a band, ripcord, deviation or chunk rebalance leaves it alone (an
 /// intraday de-risk does not push the next scheduled rebalance off its time).
 pub fn next_schedule_anchor(p: &GateParams, s: &GateState, triggers: u8) -> u64 {
-    if triggers & TRIGGER_TIME == 0 || p.rebalance_period_slots == 0 {
+    if triggers & TRIGGER_TIME == 0 || p.token.rebalance_period_slots == 0 {
         return s.schedule_anchor_slot;
     }
-    let periods = s.slot.saturating_sub(s.schedule_anchor_slot) / p.rebalance_period_slots;
-    s.schedule_anchor_slot.saturating_add(periods.saturating_mul(p.rebalance_period_slots))
+    let periods = s.slot.saturating_sub(s.schedule_anchor_slot) / p.token.rebalance_period_slots;
+    s.schedule_anchor_slot.saturating_add(periods.saturating_mul(p.token.rebalance_period_slots))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,8 +122,8 @@ pub fn plan_rebalance(p: &GateParams, s: &GateState) -> MathResult<Option<Rebala
     let (triggers, lev) = open_triggers(p, s)?;
     let (true, Some(leverage_before_bps)) = (triggers != 0, lev) else { return Ok(None) };
     let equity = u128::from(s.equity);
-    let reward_cap = bps_floor(equity, u128::from(p.keeper_reward_cap_bps))?;
-    let keeper_reward = to_u64(reward_cap.min(u128::from(p.keeper_reward)))?;
+    let reward_cap = bps_floor(equity, u128::from(p.token.keeper_reward_cap_bps))?;
+    let keeper_reward = to_u64(reward_cap.min(u128::from(p.token.keeper_reward)))?;
     let current = notional_floor(s.base, s.price)?;
 
     // Aim at target × (equity − reward − fee(trade)); the fee depends on the
@@ -146,7 +142,7 @@ pub fn plan_rebalance(p: &GateParams, s: &GateState) -> MathResult<Option<Rebala
     }
 
     let mut capped = false;
-    let cap = i128::from(p.max_notional_per_call);
+    let cap = i128::from(p.token.max_notional_per_call);
     if triggers & TRIGGER_RIPCORD == 0 && cap > 0 && trade.abs() > cap {
         trade = trade.signum() * cap;
         capped = true;
@@ -170,15 +166,20 @@ mod tests {
         let a = target.unsigned_abs() as u32;
         GateParams {
             target_leverage_bps: target,
-            band_min_bps: a * 8 / 10,
-            band_max_bps: a * 12 / 10,
-            ripcord_bps: a * 15 / 10,
-            deviation_bps: 500,
-            rebalance_period_slots: 216_000,
-            max_notional_per_call: 0,
-            keeper_reward: 1_000_000,
-            keeper_reward_cap_bps: 10,
             trade_fee_bps: 5,
+            token: TokenParams {
+                band_min_bps: a * 8 / 10,
+                band_max_bps: a * 12 / 10,
+                ripcord_bps: a * 15 / 10,
+                deviation_bps: 500,
+                rebalance_period_slots: 216_000,
+                max_notional_per_call: 0,
+                keeper_reward: 1_000_000,
+                keeper_reward_cap_bps: 10,
+                mint_fee_bps: 0,
+                redeem_fee_bps: 0,
+                streaming_fee_bps: 0,
+            },
         }
     }
 
@@ -223,7 +224,7 @@ mod tests {
     #[test]
     fn a_capped_trade_is_marked_for_continuation_but_a_ripcord_is_not_capped() {
         let mut p = params(30_000);
-        p.max_notional_per_call = 100_000_000;
+        p.token.max_notional_per_call = 100_000_000;
         let s = GateState { equity: 800_000_000, ..at_target(30_000, 1_000_000_000) };
         let plan = plan_rebalance(&p, &s).unwrap().unwrap();
         assert!(plan.capped);

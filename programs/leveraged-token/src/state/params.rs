@@ -103,17 +103,6 @@ impl TokenParams {
 
     /// The gate parameters the pure math needs.
     pub fn gate(&self, target_leverage_bps: i32, trade_fee_bps: u16) -> GateParams {
-        GateParams {
-            target_leverage_bps: i64::from(target_leverage_bps),
-            band_min_bps: self.band_min_bps,
-            band_max_bps: self.band_max_bps,
-            ripcord_bps: self.ripcord_bps,
-            deviation_bps: self.deviation_bps,
-            rebalance_period_slots: self.rebalance_period_slots,
-            max_notional_per_call: self.max_notional_per_call,
-            keeper_reward: self.keeper_reward,
-            keeper_reward_cap_bps: self.keeper_reward_cap_bps,
-            trade_fee_bps,
-        }
+        GateParams { target_leverage_bps: i64::from(target_leverage_bps), trade_fee_bps, token: *self }
     }
 }
