@@ -45,7 +45,7 @@ struct HostOnly;
 #[cfg(not(target_os = "solana"))]
 impl HostOnly {
     fn enter() -> Self {
-        HOST_ONLY_DEPTH.with(|d| d.set(d.get() + 1));
+        HOST_ONLY_DEPTH.with(|d| d.set(d.get().checked_add(1).expect("host-only nesting deeper than u32::MAX")));
         HostOnly
     }
 }

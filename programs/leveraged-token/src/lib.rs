@@ -41,6 +41,10 @@
 //! every address from the seeds in `constants.rs`.
 
 #![allow(unexpected_cfgs)]
+// Integer arithmetic goes through checked operations that fail with a named
+// error (`MathError`, which becomes `ErrorCode::MathOverflow` with its source
+// line): a raw `+ - * / %` or negation does not pass clippy. Test modules opt out.
+#![deny(clippy::arithmetic_side_effects)]
 
 use anchor_lang::prelude::*;
 

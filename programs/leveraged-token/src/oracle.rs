@@ -257,9 +257,8 @@ fn sample_legacy(spec: &OracleSpec, key: &Pubkey, owner: &Pubkey, data: &[u8], c
     }
     // bytemuck needs the account data aligned: on-chain it is; a host copy may not be.
     let aligned: Vec<u64>;
-    // `%` rather than `is_multiple_of`: SBF platform-tools ship an older rustc.
-    #[allow(clippy::manual_is_multiple_of)]
-    let bytes: &[u8] = if (data.as_ptr() as usize) % core::mem::align_of::<LegacyPriceAccount>() == 0 {
+    // `checked_rem` rather than `is_multiple_of`: SBF platform-tools ship an older rustc.
+    let bytes: &[u8] = if (data.as_ptr() as usize).checked_rem(core::mem::align_of::<LegacyPriceAccount>()) == Some(0) {
         data
     } else {
         let mut v = vec![0u64; data.len().div_ceil(8)];

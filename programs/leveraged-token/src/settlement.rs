@@ -86,7 +86,10 @@ pub fn settle_position(market: &mut Market, token: &mut LeveragedToken, token_ke
 
     // Emit.
     if o.wiped {
-        crate::emit_event!(TokenWiped { token: token_key, price: price.price, loss: (i128::from(o.borrow_fee) - o.pnl).unsigned_abs(), paid_to_pool: (-o.transfer) as u64, bad_debt: o.bad_debt });
+        // The loss is the borrow fee less the (negative) PnL; the token vault paid `−transfer` of it.
+        let loss = i128::from(o.borrow_fee).checked_sub(o.pnl).ok_or(ErrorCode::MathOverflow)?.unsigned_abs();
+        let paid_to_pool = o.transfer.checked_neg().and_then(|paid| u64::try_from(paid).ok()).ok_or(ErrorCode::MathOverflow)?;
+        crate::emit_event!(TokenWiped { token: token_key, price: price.price, loss, paid_to_pool, bad_debt: o.bad_debt });
     }
     crate::emit_event!(PositionSettled { token: token_key, price: price.price, pnl: o.pnl, borrow_fee: o.borrow_fee, streaming_fee: p.streaming_fee, transfer: o.transfer, equity_after: p.equity });
     Ok(Settlement { transfer: o.transfer, equity: p.equity, wiped: o.wiped })

@@ -31,6 +31,7 @@ pub fn fee_ceil(amount: u128, bps: u16) -> MathResult<u128> {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -17,19 +17,24 @@ pub const INDEX_SCALE: u128 = 1_000_000_000_000_000;
 /// Slots per year at 400 ms per slot (365 days).
 pub const SLOTS_PER_YEAR: u128 = 78_840_000;
 
-/// Full 256-bit product of two u128 as (high, low).
-fn full_mul(a: u128, b: u128) -> (u128, u128) {
+/// Full 256-bit product of two u128 as (high, low). No step can overflow
+/// (products of 64-bit halves, sums of at most three 64-bit words, and the
+/// high word of a product that fits 256 bits); the checks say so rather than
+/// assume it.
+fn full_mul(a: u128, b: u128) -> MathResult<(u128, u128)> {
     const MASK: u128 = u64::MAX as u128;
+    let mul = |x: u128, y: u128| x.checked_mul(y).ok_or(MathError::Overflow);
+    let add = |x: u128, y: u128| x.checked_add(y).ok_or(MathError::Overflow);
     let (a1, a0) = (a >> 64, a & MASK);
     let (b1, b0) = (b >> 64, b & MASK);
-    let p00 = a0 * b0;
-    let p01 = a0 * b1;
-    let p10 = a1 * b0;
-    let p11 = a1 * b1;
-    let mid = (p00 >> 64) + (p01 & MASK) + (p10 & MASK);
+    let p00 = mul(a0, b0)?;
+    let p01 = mul(a0, b1)?;
+    let p10 = mul(a1, b0)?;
+    let p11 = mul(a1, b1)?;
+    let mid = add(add(p00 >> 64, p01 & MASK)?, p10 & MASK)?;
     let lo = (p00 & MASK) | ((mid & MASK) << 64);
-    let hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
-    (hi, lo)
+    let hi = add(add(add(p11, p01 >> 64)?, p10 >> 64)?, mid >> 64)?;
+    Ok((hi, lo))
 }
 
 /// `a * b / d`, rounded down, exact for any u128 inputs whose result fits u128.
@@ -49,9 +54,9 @@ fn mul_div(a: u128, b: u128, d: u128, round_up: bool) -> MathResult<u128> {
         return Err(MathError::DivideByZero);
     }
     let (q, r) = match a.checked_mul(b) {
-        Some(p) => (p / d, p % d),
+        Some(p) => (p.checked_div(d).ok_or(MathError::DivideByZero)?, p.checked_rem(d).ok_or(MathError::DivideByZero)?),
         None => {
-            let (hi, lo) = full_mul(a, b);
+            let (hi, lo) = full_mul(a, b)?;
             if hi >= d {
                 return Err(MathError::Overflow);
             }
@@ -94,7 +99,11 @@ pub fn mul_div_signed_toward_zero(a: i128, b: u128, d: u128) -> MathResult<i128>
 /// Magnitude and sign to i128, checked.
 pub fn signed(mag: u128, negative: bool) -> MathResult<i128> {
     let v = i128::try_from(mag).map_err(|_| MathError::Overflow)?;
-    Ok(if negative { -v } else { v })
+    if negative {
+        v.checked_neg().ok_or(MathError::Overflow)
+    } else {
+        Ok(v)
+    }
 }
 
 /// An integer (u128, non-negative i128, …) to u64, checked.
@@ -113,6 +122,7 @@ pub fn bps_floor(amount: u128, bps: u128) -> MathResult<u128> {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -138,12 +148,12 @@ mod tests {
         fn wide_mul_div_matches_split_computation(a in any::<u64>(), b in any::<u128>(), d in 1u128..) {
             // (a*b)/d compared with a decomposition that never overflows: a*b = a*(bh*2^64 + bl)
             let r = mul_div_floor(a as u128, b, d);
-            let (hi, lo) = full_mul(a as u128, b);
+            let (hi, lo) = full_mul(a as u128, b).unwrap();
             if hi >= d { prop_assert_eq!(r, Err(MathError::Overflow)); }
             else {
                 let q = r.unwrap();
                 // q*d <= a*b < (q+1)*d, checked in 256 bits
-                let (qh, ql) = full_mul(q, d);
+                let (qh, ql) = full_mul(q, d).unwrap();
                 prop_assert!((qh, ql) <= (hi, lo));
                 let (rh, rl) = (hi - qh - u128::from(ql > lo), lo.wrapping_sub(ql));
                 prop_assert!(rh == 0 && rl < d);
@@ -154,8 +164,8 @@ mod tests {
         fn ceil_is_floor_plus_one_exactly_when_inexact(a in any::<u128>(), b in any::<u64>(), d in 1u128..) {
             if let (Ok(f), Ok(c)) = (mul_div_floor(a, b as u128, d), mul_div_ceil(a, b as u128, d)) {
                 prop_assert!(c == f || c == f + 1);
-                let (hi, lo) = full_mul(f, d);
-                let exact = full_mul(a, b as u128) == (hi, lo);
+                let (hi, lo) = full_mul(f, d).unwrap();
+                let exact = full_mul(a, b as u128).unwrap() == (hi, lo);
                 prop_assert_eq!(c == f, exact);
             }
         }

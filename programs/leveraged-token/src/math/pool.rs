@@ -77,11 +77,12 @@ pub fn pool_value(vault_amount: u64, agg: &Aggregates, index: u128, price: u128,
     let upnl = notional_floor(agg.net_base, price)?.checked_sub(agg.net_cost).ok_or(MathError::Overflow)?;
     let exposure = i128::try_from(conf_exposure_ceil(agg.net_base, conf)?).map_err(|_| MathError::Overflow)?;
     let accrued = i128::try_from(agg.accrued_borrow_floor(index)?).map_err(|_| MathError::Overflow)?;
-    let mut v = i128::from(vault_amount) + accrued - upnl;
-    v = match side {
-        Side::High => v + exposure,
-        Side::Low => v - exposure,
-    };
+    let v = i128::from(vault_amount).checked_add(accrued).and_then(|v| v.checked_sub(upnl)).ok_or(MathError::Overflow)?;
+    let v = match side {
+        Side::High => v.checked_add(exposure),
+        Side::Low => v.checked_sub(exposure),
+    }
+    .ok_or(MathError::Overflow)?;
     Ok(v.max(0) as u128)
 }
 
@@ -102,6 +103,7 @@ pub fn open_interest_within_cap(gross_notional: u128, value: u128, cap_bps: u32)
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use crate::math::fees::borrow_fee_ceil;

@@ -48,6 +48,7 @@ pub fn target_notional_toward_zero(target_bps: i64, equity: i128) -> MathResult<
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use crate::math::PRICE_SCALE;

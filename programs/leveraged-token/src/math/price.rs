@@ -32,7 +32,7 @@ pub fn normalize_price(price: i64, conf: u64, expo: i32, collateral_decimals: u8
         ((price as u128).checked_mul(m).ok_or(MathError::Overflow)?, (conf as u128).checked_mul(m).ok_or(MathError::Overflow)?)
     } else {
         let d = pow10(shift.unsigned_abs())?;
-        ((price as u128) / d, mul_div_ceil(conf as u128, 1, d)?)
+        ((price as u128).checked_div(d).ok_or(MathError::DivideByZero)?, mul_div_ceil(conf as u128, 1, d)?)
     };
     if p == 0 {
         return Err(MathError::InvalidInput);
@@ -52,6 +52,7 @@ pub fn deviation_bps_floor(p: u128, reference: u128) -> MathResult<u128> {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -91,10 +91,13 @@ pub fn open_triggers(p: &GateParams, s: &GateState) -> MathResult<(u8, Option<i6
 /// grid), and a band, ripcord, deviation or chunk rebalance leaves it alone (an
 /// intraday de-risk does not push the next scheduled rebalance off its time).
 pub fn next_schedule_anchor(p: &GateParams, s: &GateState, triggers: u8) -> u64 {
-    if triggers & TRIGGER_TIME == 0 || p.token.rebalance_period_slots == 0 {
+    if triggers & TRIGGER_TIME == 0 {
         return s.schedule_anchor_slot;
     }
-    let periods = s.slot.saturating_sub(s.schedule_anchor_slot) / p.token.rebalance_period_slots;
+    // A period of 0 slots has no schedule (dividing by it gives `None`).
+    let Some(periods) = s.slot.saturating_sub(s.schedule_anchor_slot).checked_div(p.token.rebalance_period_slots) else {
+        return s.schedule_anchor_slot;
+    };
     s.schedule_anchor_slot.saturating_add(periods.saturating_mul(p.token.rebalance_period_slots))
 }
 
@@ -124,37 +127,41 @@ pub fn plan_rebalance(p: &GateParams, s: &GateState) -> MathResult<Option<Rebala
     let equity = u128::from(s.equity);
     let reward_cap = bps_floor(equity, u128::from(p.token.keeper_reward_cap_bps))?;
     let keeper_reward = to_u64(reward_cap.min(u128::from(p.token.keeper_reward)))?;
+    // The reward is capped at a fraction of the equity, so never more than it.
+    let after_reward = s.equity.checked_sub(keeper_reward).ok_or(MathError::Overflow)?;
     let current = notional_floor(s.base, s.price)?;
 
     // Aim at target × (equity − reward − fee(trade)); the fee depends on the
     // trade, so iterate to the fixed point: each pass shrinks the error by
     // |L| × fee rate (≤ 10 × 1 %), so a handful of passes reach it exactly.
-    let e0 = i128::from(s.equity - keeper_reward);
-    let mut trade = target_notional_toward_zero(p.target_leverage_bps, e0)? - current;
+    let e0 = i128::from(after_reward);
+    let trade_to = |equity: i128| target_notional_toward_zero(p.target_leverage_bps, equity)?.checked_sub(current).ok_or(MathError::Overflow);
+    let mut trade = trade_to(e0)?;
     let mut fee_used = 0u64;
     for _ in 0..8 {
-        let fee = to_u64(fee_ceil(trade.unsigned_abs(), p.trade_fee_bps)?)?.min(s.equity - keeper_reward);
+        let fee = to_u64(fee_ceil(trade.unsigned_abs(), p.trade_fee_bps)?)?.min(after_reward);
         if fee == fee_used && trade != 0 {
             break;
         }
         fee_used = fee;
-        trade = target_notional_toward_zero(p.target_leverage_bps, e0 - i128::from(fee))? - current;
+        trade = trade_to(e0.checked_sub(i128::from(fee)).ok_or(MathError::Overflow)?)?;
     }
 
     let mut capped = false;
-    let cap = i128::from(p.token.max_notional_per_call);
-    if triggers & TRIGGER_RIPCORD == 0 && cap > 0 && trade.abs() > cap {
-        trade = trade.signum() * cap;
+    let cap = p.token.max_notional_per_call;
+    if triggers & TRIGGER_RIPCORD == 0 && cap > 0 && trade.unsigned_abs() > u128::from(cap) {
+        trade = trade.signum().checked_mul(i128::from(cap)).ok_or(MathError::Overflow)?;
         capped = true;
     }
     let delta_base = base_for_notional_toward_zero(trade, s.price)?;
-    let trade_fee = to_u64(fee_ceil(trade.unsigned_abs(), p.trade_fee_bps)?)?.min(s.equity - keeper_reward);
-    let equity_after = i128::from(s.equity - keeper_reward - trade_fee);
+    let trade_fee = to_u64(fee_ceil(trade.unsigned_abs(), p.trade_fee_bps)?)?.min(after_reward);
+    let equity_after = i128::from(after_reward.checked_sub(trade_fee).ok_or(MathError::Overflow)?);
     let leverage_after_bps = leverage_bps(s.base.checked_add(delta_base).ok_or(MathError::Overflow)?, s.price, equity_after)?.unwrap_or(0);
     Ok(Some(RebalancePlan { triggers, leverage_before_bps, leverage_after_bps, trade_notional: trade, delta_base, trade_fee, keeper_reward, capped }))
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use crate::math::PRICE_SCALE;

@@ -49,35 +49,32 @@ pub struct SettleOutcome {
 /// the protocol fees it holds (the pool is senior to the treasury); what is left
 /// is bad debt. A loss that takes all equity wipes the token.
 pub fn settle(i: &SettleInput) -> MathResult<SettleOutcome> {
-    if i.fees_owed > i.vault_amount {
-        return Err(MathError::InvalidInput);
-    }
+    let equity_before = i.vault_amount.checked_sub(i.fees_owed).ok_or(MathError::InvalidInput)?;
     let value = notional_floor(i.base, i.price)?;
     let pnl = value.checked_sub(i.cost).ok_or(MathError::Overflow)?;
     let borrow = borrow_fee_ceil(i.cost.unsigned_abs(), i.borrow_index, i.borrow_snapshot)?;
     let borrow_fee = super::to_u64(borrow)?;
     let net = pnl.checked_sub(i128::from(borrow_fee)).ok_or(MathError::Overflow)?;
-    let equity_before = i.vault_amount - i.fees_owed;
     let mut out = SettleOutcome { value, pnl, borrow_fee, transfer: 0, pool_shortfall: 0, bad_debt: 0, wiped: false, fees_owed: i.fees_owed, equity: equity_before };
     if net >= 0 {
         let owed = to_u64(net).unwrap_or(u64::MAX);
         let paid = owed.min(i.pool_amount);
         out.transfer = i128::from(paid);
-        out.pool_shortfall = to_u64(net - i128::from(paid))?;
+        out.pool_shortfall = to_u64(net.checked_sub(i128::from(paid)).ok_or(MathError::Overflow)?)?;
         // Re-mark only what was realised: profit the pool could not pay stays
         // unrealised (paid later if the pool recovers, gone if the price reverts).
-        out.value = value - i128::from(out.pool_shortfall);
+        out.value = value.checked_sub(i128::from(out.pool_shortfall)).ok_or(MathError::Overflow)?;
         out.equity = equity_before.checked_add(paid).ok_or(MathError::Overflow)?;
     } else {
         let loss = net.unsigned_abs();
         if loss < u128::from(equity_before) {
             out.transfer = net;
-            out.equity = equity_before - loss as u64;
+            out.equity = equity_before.checked_sub(to_u64(loss)?).ok_or(MathError::Overflow)?;
         } else {
             let paid = loss.min(u128::from(i.vault_amount)) as u64;
-            out.transfer = -i128::from(paid);
-            out.bad_debt = super::to_u64(loss - u128::from(paid)).unwrap_or(u64::MAX);
-            out.fees_owed = i.vault_amount - paid;
+            out.transfer = i128::from(paid).checked_neg().ok_or(MathError::Overflow)?;
+            out.bad_debt = to_u64(loss.checked_sub(u128::from(paid)).ok_or(MathError::Overflow)?).unwrap_or(u64::MAX);
+            out.fees_owed = i.vault_amount.checked_sub(paid).ok_or(MathError::Overflow)?;
             out.equity = 0;
             out.wiped = true;
             out.value = 0;
@@ -87,6 +84,7 @@ pub fn settle(i: &SettleInput) -> MathResult<SettleOutcome> {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use crate::math::PRICE_SCALE;

@@ -61,7 +61,7 @@ pub struct MintQuote {
 /// mint fee and the trade fee on the notional added.
 pub fn quote_mint(book: &TokenBook, price: u128, conf: u128, amount: u64, mint_fee_bps: u16, trade_fee_bps: u16) -> MathResult<MintQuote> {
     let mint_fee = to_u64(fee_ceil(u128::from(amount), mint_fee_bps)?)?;
-    let after_fee = amount - mint_fee;
+    let after_fee = amount.checked_sub(mint_fee).ok_or(MathError::Overflow)?;
     let equity = i128::from(book.equity);
     let current = if book.base == 0 || book.equity == 0 { None } else { Some(notional_floor(book.base, price)?) };
     // Leverage the deposit will carry: the current one, else the target.
@@ -71,17 +71,17 @@ pub fn quote_mint(book: &TokenBook, price: u128, conf: u128, amount: u64, mint_f
     };
     let added_notional = mul_div_floor(u128::from(after_fee), lev_bps, BPS)?;
     let trade_fee = to_u64(fee_ceil(added_notional, trade_fee_bps)?)?.min(after_fee);
-    let net_deposit = after_fee - trade_fee;
+    let net_deposit = after_fee.checked_sub(trade_fee).ok_or(MathError::Overflow)?;
 
-    let pricing_equity = u128::from(book.equity) + conf_exposure_ceil(book.base, conf)?;
+    let pricing_equity = u128::from(book.equity).checked_add(conf_exposure_ceil(book.base, conf)?).ok_or(MathError::Overflow)?;
     let shares_out = to_u64(shares_for_assets_floor(u128::from(net_deposit), u128::from(book.supply), pricing_equity)?)?;
 
     let delta_base = match current {
         Some(_) => mul_div_signed_toward_zero(book.base, u128::from(net_deposit), book.equity as u128)?,
         None => {
-            let total = equity + i128::from(net_deposit);
+            let total = equity.checked_add(i128::from(net_deposit)).ok_or(MathError::Overflow)?;
             let n = target_notional_toward_zero(book.target_leverage_bps, total)?;
-            base_for_notional_toward_zero(n, price)? - book.base
+            base_for_notional_toward_zero(n, price)?.checked_sub(book.base).ok_or(MathError::Overflow)?
         }
     };
     Ok(MintQuote { mint_fee, trade_fee, net_deposit, shares_out, delta_base })
@@ -113,16 +113,18 @@ pub fn quote_redeem(book: &TokenBook, price: u128, conf: u128, shares: u64, rede
     let pricing_equity = u128::from(book.equity).saturating_sub(exposure);
     let gross = to_u64(assets_for_shares_floor(u128::from(shares), u128::from(book.supply), pricing_equity)?)?;
     let redeem_fee = to_u64(fee_ceil(u128::from(gross), redeem_fee_bps)?)?;
-    let remaining_equity = book.equity - gross;
+    let remaining_equity = book.equity.checked_sub(gross).ok_or(MathError::Overflow)?;
     let new_base = if shares == book.supply || book.equity == 0 { 0 } else { mul_div_signed_toward_zero(book.base, u128::from(remaining_equity), u128::from(book.equity))? };
-    let delta_base = new_base - book.base;
+    let delta_base = new_base.checked_sub(book.base).ok_or(MathError::Overflow)?;
     let removed = notional_floor(book.base, price)?.abs_diff(notional_floor(new_base, price)?);
-    let trade_fee = to_u64(fee_ceil(removed, trade_fee_bps)?)?.min(gross - redeem_fee);
-    let collateral_out = gross - redeem_fee - trade_fee;
+    let after_fee = gross.checked_sub(redeem_fee).ok_or(MathError::Overflow)?;
+    let trade_fee = to_u64(fee_ceil(removed, trade_fee_bps)?)?.min(after_fee);
+    let collateral_out = after_fee.checked_sub(trade_fee).ok_or(MathError::Overflow)?;
     Ok(RedeemQuote { gross, redeem_fee, trade_fee, collateral_out, delta_base })
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use crate::math::position::leverage_bps;

@@ -85,7 +85,7 @@ impl TokenParams {
             (self.band_min_bps <= t && t <= self.band_max_bps, "band_min_bps <= |target| <= band_max_bps"),
             (self.band_max_bps < self.ripcord_bps && self.ripcord_bps <= 2 * MAX_LEVERAGE_BPS, "band_max_bps < ripcord_bps <= 200000"),
             // deviation < 1/|L| (in bps: 1e8 / |target_bps|), compared exactly: deviation × |target| < 1e8.
-            (self.deviation_bps > 0 && u128::from(self.deviation_bps) * u128::from(t) < BPS * BPS, "0 < deviation_bps < 10000 * 10000 / |target|"),
+            (self.deviation_bps > 0 && u128::from(self.deviation_bps).checked_mul(u128::from(t)).is_some_and(|dt| dt < BPS * BPS), "0 < deviation_bps < 10000 * 10000 / |target|"),
             (self.rebalance_period_slots > 0, "rebalance_period_slots > 0"),
             (self.keeper_reward_cap_bps <= MAX_KEEPER_REWARD_CAP_BPS, "keeper_reward_cap_bps <= 100"),
             (self.mint_fee_bps <= MAX_MINT_REDEEM_FEE_BPS, "mint_fee_bps <= 500"),

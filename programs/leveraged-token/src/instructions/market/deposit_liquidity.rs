@@ -35,7 +35,7 @@ pub fn process_deposit_liquidity(ctx: Context<DepositLiquidity>, amount: u64, mi
     }
     let lp_out = to_u64(lp_for_deposit_floor(amount, l.lp_mint.supply, value)?)?;
     require!(lp_out > 0, ErrorCode::ZeroSharesOut);
-    require!(l.lp_mint.supply.checked_add(lp_out).is_some(), ErrorCode::MathOverflow);
+    let lp_supply_after = l.lp_mint.supply.checked_add(lp_out).ok_or(ErrorCode::MathOverflow)?;
     if lp_out < min_lp_out {
         msg!("lp out {} < min_lp_out {}", lp_out, min_lp_out);
         return err!(ErrorCode::SlippageExceeded);
@@ -47,6 +47,6 @@ pub fn process_deposit_liquidity(ctx: Context<DepositLiquidity>, amount: u64, mi
         CpiContext::new_with_signer(a.token_program.key(), MintTo { mint: l.lp_mint.to_account_info(), to: l.owner_lp.to_account_info(), authority: l.market.to_account_info() }, &[&signer.seeds()]),
         lp_out,
     )?;
-    crate::emit_event!(LiquidityDeposited { market: l.market.key(), owner: a.owner.key(), amount, lp_out, pool_value: value, lp_supply_after: l.lp_mint.supply + lp_out });
+    crate::emit_event!(LiquidityDeposited { market: l.market.key(), owner: a.owner.key(), amount, lp_out, pool_value: value, lp_supply_after });
     Ok(())
 }

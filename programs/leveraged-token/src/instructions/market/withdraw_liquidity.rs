@@ -30,12 +30,15 @@ pub fn process_withdraw_liquidity(ctx: Context<WithdrawLiquidity>, lp_amount: u6
     let (price, value) = ctx.accounts.liquidity.value_pool(Side::Low, &clock)?;
     let a = &ctx.accounts;
     let l = &a.liquidity;
+    // At most the signer's balance, so at most the supply.
+    let lp_supply_after = l.lp_mint.supply.checked_sub(lp_amount).ok_or(ErrorCode::MathOverflow)?;
     let out = to_u64(collateral_for_lp_floor(lp_amount, l.lp_mint.supply, value, l.pool_vault.amount)?)?;
     if out < min_out {
         msg!("collateral out {} < min_out {}", out, min_out);
         return err!(ErrorCode::SlippageExceeded);
     }
-    let value_after = value - u128::from(out);
+    // The payout is at most the pool value (and the vault).
+    let value_after = value.checked_sub(u128::from(out)).ok_or(ErrorCode::MathOverflow)?;
     let open_interest = l.market.aggregates().gross_notional_ceil(price.price)?;
     if !open_interest_within_cap(open_interest, value_after, l.market.params.oi_cap_bps)? {
         msg!("open interest {} would exceed {} bps of pool value {}", open_interest, l.market.params.oi_cap_bps, value_after);
@@ -45,6 +48,6 @@ pub fn process_withdraw_liquidity(ctx: Context<WithdrawLiquidity>, lp_amount: u6
     token::burn(CpiContext::new(a.token_program.key(), Burn { mint: l.lp_mint.to_account_info(), from: l.owner_lp.to_account_info(), authority: a.owner.to_account_info() }), lp_amount)?;
     let signer = MarketSigner::new(&l.market);
     transfer_signed(&a.token_program, l.pool_vault.to_account_info(), l.owner_collateral.to_account_info(), l.market.to_account_info(), &signer.seeds(), out)?;
-    crate::emit_event!(LiquidityWithdrawn { market: l.market.key(), owner: a.owner.key(), lp_in: lp_amount, amount_out: out, pool_value: value, lp_supply_after: l.lp_mint.supply - lp_amount });
+    crate::emit_event!(LiquidityWithdrawn { market: l.market.key(), owner: a.owner.key(), lp_in: lp_amount, amount_out: out, pool_value: value, lp_supply_after });
     Ok(())
 }

@@ -51,7 +51,7 @@ pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares
     let q = quote_mint(&token.book(s.equity, supply), price.price, price.conf, collateral_amount, token.params.mint_fee_bps, market.params.trade_fee_bps)?;
     require!(q.shares_out > 0, ErrorCode::ZeroSharesOut);
     // The share supply must not overflow inside SPL Token (that error has no name).
-    require!(supply.checked_add(q.shares_out).is_some(), ErrorCode::MathOverflow);
+    let supply_after = supply.checked_add(q.shares_out).ok_or(ErrorCode::MathOverflow)?;
     if q.shares_out < min_shares_out {
         msg!("shares out {} < min_shares_out {}", q.shares_out, min_shares_out);
         return err!(ErrorCode::SlippageExceeded);
@@ -62,11 +62,12 @@ pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares
         token.last_rebalance_price = price.price;
         token.schedule_anchor_slot = clock.slot;
     }
-    token.mint_count += 1;
+    token.mint_count = token.mint_count.checked_add(1).ok_or(ErrorCode::MathOverflow)?;
+    let equity_after = s.equity.checked_add(q.net_deposit).ok_or(ErrorCode::MathOverflow)?;
 
     // Net movement between token vault and pool: settlement, less the trade fee.
-    let net = s.transfer - i128::from(q.trade_fee);
-    let pool_after = u64::try_from(i128::from(pool_amount) - net).map_err(|_| error!(ErrorCode::MathOverflow))?;
+    let net = s.transfer.checked_sub(i128::from(q.trade_fee)).ok_or(ErrorCode::MathOverflow)?;
+    let pool_after = i128::from(pool_amount).checked_sub(net).and_then(|p| u64::try_from(p).ok()).ok_or(ErrorCode::MathOverflow)?;
     let value = pool_value(pool_after, &market.aggregates(), market.borrow_index, price.price, price.conf, Side::Low)?;
     let open_interest = market.aggregates().gross_notional_ceil(price.price)?;
     if !open_interest_within_cap(open_interest, value, market.params.oi_cap_bps)? {
@@ -98,8 +99,8 @@ pub fn process_mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares
         shares_out: q.shares_out,
         price: price.price,
         delta_base: q.delta_base,
-        equity_after: s.equity + q.net_deposit,
-        supply_after: supply + q.shares_out,
+        equity_after,
+        supply_after,
     });
     Ok(())
 }

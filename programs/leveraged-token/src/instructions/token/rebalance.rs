@@ -50,9 +50,11 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
         token.chunk_in_progress = plan.capped;
         token.last_rebalance_price = price.price;
         token.schedule_anchor_slot = crate::math::rebalance::next_schedule_anchor(&gate, &state, plan.triggers);
-        token.rebalance_count += 1;
+        token.rebalance_count = token.rebalance_count.checked_add(1).ok_or(ErrorCode::MathOverflow)?;
         token.total_keeper_rewards = token.total_keeper_rewards.saturating_add(plan.keeper_reward);
         token.total_trade_fees = token.total_trade_fees.saturating_add(plan.trade_fee);
+        // The plan charges the fee and the reward to the equity it was given.
+        let equity_after = s.equity.checked_sub(plan.trade_fee).and_then(|e| e.checked_sub(plan.keeper_reward)).ok_or(ErrorCode::MathOverflow)?;
         crate::emit_event!(Rebalanced {
             token: token_key,
             caller,
@@ -64,10 +66,10 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
             trade_fee: plan.trade_fee,
             keeper_reward: plan.keeper_reward,
             chunk_in_progress: plan.capped,
-            equity_after: s.equity - plan.trade_fee - plan.keeper_reward,
+            equity_after,
             base_after: token.base,
         });
-        (s.transfer - i128::from(plan.trade_fee), plan.keeper_reward)
+        (s.transfer.checked_sub(i128::from(plan.trade_fee)).ok_or(ErrorCode::MathOverflow)?, plan.keeper_reward)
     };
 
     let a = &ctx.accounts;

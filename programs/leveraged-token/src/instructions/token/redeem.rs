@@ -39,6 +39,8 @@ pub fn process_redeem(ctx: Context<RedeemShares>, shares: u64, min_collateral_ou
     require!(!a.position.paused(PAUSE_REDEEM), ErrorCode::Paused);
     require!(shares <= a.user_shares.amount, ErrorCode::InsufficientShares);
     let supply = a.share_mint.supply;
+    // At most the signer's balance, so at most the supply.
+    let supply_after = supply.checked_sub(shares).ok_or(ErrorCode::MathOverflow)?;
     let token_key = a.position.token.key();
     let clock = Clock::get()?;
 
@@ -55,34 +57,24 @@ pub fn process_redeem(ctx: Context<RedeemShares>, shares: u64, min_collateral_ou
         } else {
             let q = quote_redeem(&token.book(s.equity, supply), price.price, price.conf, shares, token.params.redeem_fee_bps, market.params.trade_fee_bps)?;
             token.fees_owed = token.fees_owed.checked_add(q.redeem_fee).ok_or(ErrorCode::MathOverflow)?;
-            apply_trade(market, token, q.delta_base, price.price, UnpaidClaim::ShrinkWithShares { remaining: supply - shares, supply })?;
+            apply_trade(market, token, q.delta_base, price.price, UnpaidClaim::ShrinkWithShares { remaining: supply_after, supply })?;
             if token.base == 0 {
                 token.chunk_in_progress = false;
             }
-            (s.transfer - i128::from(q.trade_fee), q.redeem_fee, q.trade_fee, q.collateral_out, q.delta_base, s.equity - q.gross)
+            let net = s.transfer.checked_sub(i128::from(q.trade_fee)).ok_or(ErrorCode::MathOverflow)?;
+            (net, q.redeem_fee, q.trade_fee, q.collateral_out, q.delta_base, s.equity.checked_sub(q.gross).ok_or(ErrorCode::MathOverflow)?)
         }
     };
     if out < min_collateral_out {
         msg!("collateral out {} < min_collateral_out {}", out, min_collateral_out);
         return err!(ErrorCode::SlippageExceeded);
     }
-    position.token.redeem_count += 1;
+    position.token.redeem_count = position.token.redeem_count.checked_add(1).ok_or(ErrorCode::MathOverflow)?;
 
     let a = &ctx.accounts;
     token::burn(CpiContext::new(a.token_program.key(), Burn { mint: a.share_mint.to_account_info(), from: a.user_shares.to_account_info(), authority: a.user.to_account_info() }), shares)?;
     a.position.move_collateral(&a.token_program, net)?;
     a.position.pay_from_vault(&a.token_program, a.user_collateral.to_account_info(), out)?;
-    crate::emit_event!(Redeemed {
-        token: token_key,
-        user: a.user.key(),
-        shares_in: shares,
-        redeem_fee,
-        trade_fee,
-        collateral_out: out,
-        price: price_seen,
-        delta_base,
-        equity_after,
-        supply_after: supply - shares
-    });
+    crate::emit_event!(Redeemed { token: token_key, user: a.user.key(), shares_in: shares, redeem_fee, trade_fee, collateral_out: out, price: price_seen, delta_base, equity_after, supply_after });
     Ok(())
 }
