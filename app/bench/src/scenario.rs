@@ -20,25 +20,23 @@ use anchor_lang::solana_program::entrypoint::ProgramResult;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::token::spl_token;
-use leveraged_token::constants::{PAUSE_MINT, PYTH_LEGACY_DEVNET};
+use leveraged_token::constants::PAUSE_MINT;
+use leveraged_token_harness::bank::TxOutcome;
+use leveraged_token_harness::deployment::{Oracle, PriceStatus};
 use leveraged_token_harness::heap::{self, HeapUse};
 use leveraged_token_harness::sbf;
-use leveraged_token_sdk::{defaults, ix, oracle_fixture, MarketKeys, OracleKind, TokenKeys};
-use pyth_sdk_solana::state::PriceStatus;
+use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
 use solana_account::{Account, AccountSharedData};
 use solana_keypair::Keypair;
-use solana_program_test::{processor, BanksClientError, ProgramTestContext};
+use solana_program_test::{processor, ProgramTestContext};
 use solana_signer::Signer;
 use solana_transaction::Transaction;
-use solana_transaction_error::TransactionError;
 
 /// Largest serialized transaction a validator accepts (IPv6 MTU − headers).
 pub const PACKET_DATA_SIZE: usize = 1_232;
 pub const DECIMALS: u8 = 6;
 pub const USDC: u64 = 1_000_000;
-/// Pyth exponent of the fixture oracle (prices are USD × 1e8).
-pub const EXPO: i32 = -8;
-pub const USD: i64 = 100_000_000;
+pub use leveraged_token_harness::deployment::USD;
 pub const LONG_3X: i32 = 30_000;
 /// SPL Token program id, as it appears in the logs.
 pub const SPL_TOKEN: &str = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
@@ -71,23 +69,6 @@ fn process_instruction(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8
     heap::measure(accounts, data, || entry(program_id, accounts, data))
 }
 
-/// What a processed transaction returned.
-#[derive(Debug, Clone)]
-pub struct TxResult {
-    pub result: Result<(), TransactionError>,
-    pub logs: Vec<String>,
-}
-
-impl TxResult {
-    #[track_caller]
-    pub fn unwrap(self, what: &str) -> Vec<String> {
-        if let Err(e) = &self.result {
-            panic!("{what} failed: {e:?}\n{}", self.logs.join("\n"));
-        }
-        self.logs
-    }
-}
-
 /// A minimal bank: the program natively (through [`process_instruction`]), or
 /// its `.so` when SBF_OUT_DIR/BPF_OUT_DIR is set (`harness::sbf`); SPL Token as
 /// the real BPF program.
@@ -102,12 +83,8 @@ impl Harness {
         Self { ctx: sbf::start(pt).await, nonce: 0 }
     }
 
-    pub async fn process(&mut self, tx: Transaction) -> TxResult {
-        match self.ctx.banks_client.process_transaction_with_metadata(tx).await {
-            Ok(r) => TxResult { result: r.result, logs: r.metadata.map(|m| m.log_messages).unwrap_or_default() },
-            Err(BanksClientError::TransactionError(e)) => TxResult { result: Err(e), logs: vec![] },
-            Err(e) => panic!("bank error: {e:?}"),
-        }
+    pub async fn process(&mut self, tx: Transaction) -> TxOutcome {
+        TxOutcome::of(&mut self.ctx.banks_client, tx).await
     }
 
     /// A setup transaction: the context payer pays, a per-call compute-budget
@@ -120,7 +97,7 @@ impl Harness {
         let mut keys: Vec<&Keypair> = vec![&self.ctx.payer];
         keys.extend(signers.iter().copied().filter(|k| k.pubkey() != self.ctx.payer.pubkey()));
         let tx = Transaction::new_signed_with_payer(&all, Some(&self.ctx.payer.pubkey()), &keys, blockhash);
-        self.process(tx).await.unwrap("setup transaction");
+        self.process(tx).await.expect_ok("setup transaction");
     }
 
     /// The transaction a client sends for `ix`: `signer` signs and pays, no
@@ -429,8 +406,9 @@ impl World {
     /// Write the current price to the oracle, published at the current slot.
     pub async fn publish(&mut self) {
         let slot = self.h.slot().await;
-        let data = oracle_fixture::legacy_price_account(self.price, self.conf, EXPO, slot, PriceStatus::Trading);
-        self.h.set_account(self.market.oracle, 1_000_000_000, data, PYTH_LEGACY_DEVNET);
+        let oracle = Oracle::legacy(self.market.oracle);
+        // A legacy account: no publish time.
+        self.h.set_account(oracle.key, 1_000_000_000, oracle.data(self.price, self.conf, slot, 0, PriceStatus::Trading), oracle.owner());
     }
 
     pub async fn set_price(&mut self, price: i64) {
@@ -461,7 +439,7 @@ impl World {
     /// Send `ix` as its client would, unmeasured; panics if it fails.
     pub async fn send(&mut self, ix: Instruction, signer: &Keypair) -> Vec<String> {
         let tx = self.h.client_tx(&ix, signer).await;
-        self.h.process(tx).await.unwrap("transaction")
+        self.h.process(tx).await.expect_ok("transaction")
     }
 
     /// Send `ix` as its client would (signed and paid by `signer`), once, and
@@ -473,7 +451,7 @@ impl World {
         let out = self.h.process(tx.clone()).await;
         (self.hook)(Mark::After(name));
         let heap = heap_of(name);
-        let logs = out.unwrap(name);
+        let logs = out.expect_ok(name);
         let with_budget = {
             use solana_compute_budget_interface::ComputeBudgetInstruction as Cb;
             let ixs = [Cb::set_compute_unit_limit(200_000), Cb::set_compute_unit_price(1_000), ix.clone()];
@@ -506,7 +484,7 @@ impl World {
         let _ = heap::take_last();
         let out = self.h.process(tx).await;
         let heap = heap_of(name);
-        let logs = out.unwrap(name);
+        let logs = out.expect_ok(name);
         let cu = consumed_by(&logs, &leveraged_token::ID).filter(|_| sbf::runs_sbf());
         self.usage.push(Usage { name, heap, cu });
     }

@@ -1,24 +1,21 @@
 //! Keeper/client throughput: the decision step alone over N in-memory token
-//! views, and scan + decide + send for 100 tokens in the bank. Timings are
-//! wall-clock and machine-dependent: reported, never asserted.
+//! views, and one loop of the shipped keeper (fetch, decide, fire) over 100
+//! tokens in the bank. Timings are wall-clock and machine-dependent:
+//! reported, never asserted.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use anchor_lang::prelude::Clock;
-use anchor_lang::solana_program::program_pack::Pack;
-use anchor_lang::solana_program::sysvar::SysvarId;
-use anchor_lang::AccountDeserialize;
-use anchor_spl::token::spl_token;
+use anchor_lang::prelude::Pubkey;
 use leveraged_token::math::price::NormalizedPrice;
-use leveraged_token::oracle::check_price;
-use leveraged_token::state::{LeveragedToken, Market};
-use leveraged_token_sdk::chain::decode_clock;
+use leveraged_token_harness::bank::Bank;
+use leveraged_token_harness::deployment::{Deployer, MarketSpec, Oracle, USD};
+use leveraged_token_harness::BankChain;
+use leveraged_token_keeper::{FireOutcome, Keeper, KeeperConfig};
 use leveraged_token_sdk::decide::{decide, Decision, TokenView};
-use leveraged_token_sdk::{defaults, ix, OracleKind, TokenKeys};
-use solana_signer::Signer;
+use leveraged_token_sdk::defaults;
 
-use crate::scenario::{World, USD, USDC};
+use crate::scenario::USDC;
 
 /// Timing of `decide` over `n` views.
 #[derive(Debug, Clone)]
@@ -94,15 +91,20 @@ pub fn time_decide(views: &[TokenView], price: &NormalizedPrice, slot: u64, samp
     DecideRun { n: views.len(), ns_median: median(per), ns_min, ns_max, samples, rebalance, not_needed, other }
 }
 
-/// Scan + decide + send for `tokens` tokens in the bank.
+/// The shipped keeper's loop (`Keeper::fetch`, `decide`, `fire`, as
+/// `lt-keeper` runs them) over `tokens` tokens in the bank.
 #[derive(Debug, Clone)]
 pub struct BankRun {
     pub tokens: usize,
     pub setup: Duration,
-    /// Fetch and decode the market, oracle, pool vault and each token's account, vault and share mint.
+    /// `Keeper::fetch`: discovery (first loop), then one batched read of the
+    /// config, market, oracle, pool vault and each token's account, vault,
+    /// share mint and the keeper's collateral account, decoded and the oracle checked.
     pub scan: Duration,
+    /// `Keeper::decide` over the snapshot.
     pub decide: Duration,
-    /// Build, sign and process one rebalance transaction per token the gate opened for.
+    /// `Keeper::fire`: per open gate, build, sign, simulate, size the compute
+    /// limit, sign again and send one rebalance transaction.
     pub send: Duration,
     pub rebalanced: usize,
     pub failed: usize,
@@ -126,90 +128,44 @@ pub fn leverage_of(i: usize) -> i32 {
     }
 }
 
-/// A view of one token as a keeper builds it from fetched accounts.
-async fn fetch_view(w: &mut World, market: &Market, pool_amount: u64, t: &TokenKeys) -> TokenView {
-    let acc = w.h.raw_account(t.token).await.expect("token account");
-    let token = LeveragedToken::try_deserialize(&mut acc.data.as_slice()).expect("token");
-    let vault = w.h.raw_account(t.vault).await.expect("vault");
-    let vault_amount = spl_token::state::Account::unpack(&vault.data).expect("vault data").amount;
-    let mint = w.h.raw_account(t.share_mint).await.expect("share mint");
-    let share_supply = spl_token::state::Mint::unpack(&mint.data).expect("mint data").supply;
-    TokenView { market: market.clone(), token, vault_amount, pool_amount, share_supply }
-}
-
-/// Create a market with `tokens` tokens each holding a 1,000 USDC position,
+/// Deploy a market with `tokens` tokens each holding a 1,000 USDC position,
 /// move the price 12 % (past every token's 10 % deviation trigger), then time
-/// the keeper loop: scan, decide, send one rebalance per token.
+/// one loop of the shipped keeper: fetch, decide, fire.
 pub async fn bank_run(tokens: usize) -> (BankRun, TokenView, NormalizedPrice, u64) {
     assert!((1..=400).contains(&tokens), "1 to 400 tokens");
     let t0 = Instant::now();
-    let mut w = World::bare(Box::new(|_| {})).await;
-    let admin = w.admin.insecure_clone();
-    let a = admin.pubkey();
-    w.send(ix::initialize_config(a, w.treasury), &admin).await;
-    let m = w.market;
-    w.send(ix::create_market(a, &m, OracleKind::PythLegacy, defaults::market_params()), &admin).await;
-    w.lp = w.actor(20, 1_000_000 * USDC, false).await;
-    let lp = w.lp.kp.insecure_clone();
-    w.send(ix::deposit_liquidity(lp.pubkey(), &m, w.lp.collateral, w.lp.lp, 1_000_000 * USDC, 0), &lp).await;
-    w.alice = w.actor(30, tokens as u64 * 1_000 * USDC, false).await;
-    w.keeper = w.actor(40, 0, false).await;
-    let alice = w.alice.kp.insecure_clone();
-    let mut keys = Vec::with_capacity(tokens);
+    let mut bank = Bank::new().await;
+    let deployer = Deployer::init(&mut bank, None).await;
+    let spec = (0..tokens).fold(MarketSpec::new(Oracle::legacy(Pubkey::new_unique())).liquidity(1_000_000 * USDC), |spec, i| spec.token(leverage_of(i), defaults::token_params(leverage_of(i), USDC)));
+    let d = deployer.market(&mut bank, spec).await;
+    let holder = d.holder(&mut bank, tokens as u64 * 1_000 * USDC).await;
     for i in 0..tokens {
-        let t = m.token(leverage_of(i));
-        w.send(ix::create_leveraged_token(a, &t, defaults::token_params(t.target_leverage_bps, USDC)), &admin).await;
-        let shares = w.h.create_token_account(&share_account_kp(i), t.share_mint, alice.pubkey()).await;
-        w.send(ix::mint(alice.pubkey(), &t, w.alice.collateral, shares, 1_000 * USDC, 0), &alice).await;
-        keys.push(t);
+        holder.mint(&mut bank, &d, i, 1_000 * USDC).await.unwrap();
     }
-    w.warp(5).await;
-    w.set_price(112 * USD).await;
+    bank.warp(5).await;
+    d.oracle.publish(&mut bank, 112 * USD, Oracle::default_conf(112 * USD)).await;
+    let mut keeper = Keeper::new(bank.funded_keypair().await, KeeperConfig::default());
+    let mut chain = BankChain::new(bank);
+    // Created through the bank directly: tell the chain so the keeper's discovery sees them.
+    chain.track(std::iter::once(leveraged_token::pda::config().0).chain(std::iter::once(d.market.market)).chain(d.tokens.iter().map(|t| t.token)));
     let setup = t0.elapsed();
 
     // --- the keeper loop ---
-    let keeper = w.keeper.kp.insecure_clone();
-    let keeper_collateral = w.keeper.collateral;
     let t_scan = Instant::now();
-    let macc = w.h.raw_account(m.market).await.expect("market");
-    let market = Market::try_deserialize(&mut macc.data.as_slice()).expect("market");
-    let oracle = w.h.raw_account(m.oracle).await.expect("oracle");
-    let clock = w.h.raw_account(Clock::id()).await.and_then(|a| decode_clock(&a.data)).expect("the Clock sysvar");
-    // The program's own oracle check, as the shipped keeper runs it.
-    let price = check_price(&market.oracle_spec(), &m.oracle, &oracle.owner, &oracle.data, &clock).expect("a fresh oracle price").price;
-    let slot = w.h.slot().await;
-    let pool = w.h.raw_account(m.pool_vault).await.expect("pool");
-    let pool_amount = spl_token::state::Account::unpack(&pool.data).expect("pool data").amount;
-    let mut views = Vec::with_capacity(tokens);
-    for t in &keys {
-        views.push(fetch_view(&mut w, &market, pool_amount, t).await);
-    }
+    let snap = keeper.fetch(&mut chain).await.expect("the keeper's fetch");
     let scan = t_scan.elapsed();
 
     let t_decide = Instant::now();
-    let decisions: Vec<_> = views.iter().map(|v| decide(v, &price, slot, 0)).collect();
+    let intents = keeper.decide(&snap);
     let decide_time = t_decide.elapsed();
 
     let t_send = Instant::now();
-    let (mut rebalanced, mut failed) = (0, 0);
-    for (t, d) in keys.iter().zip(&decisions) {
-        if matches!(d, Ok(Decision::Rebalance { .. }) | Ok(Decision::Wipe { .. })) {
-            let tx = w.h.client_tx(&ix::rebalance(keeper.pubkey(), t, keeper_collateral), &keeper).await;
-            match w.h.process(tx).await.result {
-                Ok(()) => rebalanced += 1,
-                Err(_) => failed += 1,
-            }
-        }
-    }
+    let outcomes = keeper.fire(&mut chain, &intents).await;
     let send_time = t_send.elapsed();
-    let template = views.into_iter().next().expect("one token");
-    (BankRun { tokens, setup, scan, decide: decide_time, send: send_time, rebalanced, failed }, template, price, slot)
-}
+    let rebalanced = outcomes.iter().filter(|(_, o)| matches!(o, FireOutcome::Landed { .. })).count();
+    let failed = outcomes.iter().filter(|(_, o)| matches!(o, FireOutcome::Failed { .. })).count();
 
-/// The keypair of alice's share account of the i-th token (a fixed seed per index).
-fn share_account_kp(i: usize) -> solana_keypair::Keypair {
-    let mut seed = [0xb0u8; 32];
-    seed[0] = (i & 0xff) as u8;
-    seed[1] = (i >> 8) as u8;
-    solana_keypair::Keypair::new_from_array(seed)
+    let first = snap.tokens.iter().find(|t| t.keys.token == d.tokens[0].token).expect("the first token in the snapshot");
+    let price = first.price.as_ref().expect("a fresh oracle price").price;
+    (BankRun { tokens, setup, scan, decide: decide_time, send: send_time, rebalanced, failed }, first.view.clone(), price, snap.slot)
 }
