@@ -20,17 +20,15 @@ use leveraged_token::math::price::normalize_price;
 use leveraged_token::math::rebalance::trigger_name;
 use leveraged_token::state::{LeveragedToken, Market};
 use leveraged_token_harness::bank::{self, Bank};
+use leveraged_token_harness::deployment::{Deployer, MarketSpec, Oracle};
 use leveraged_token_harness::BankChain;
 use leveraged_token_keeper::{FireOutcome, Keeper, KeeperConfig};
 use leveraged_token_replay::report::date;
 use leveraged_token_replay::{history, progress};
 use leveraged_token_sdk::decide::{nav_per_share, settle_view, TokenView};
 use leveraged_token_sdk::events::decode_events;
-use leveraged_token_sdk::oracle_fixture::legacy_price_account;
 use leveraged_token_sdk::prices::{fill_path, PricePoint, DAY_MS};
-use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
-use solana_keypair::Keypair;
-use solana_signer::Signer;
+use leveraged_token_sdk::{defaults, ix, MarketKeys, TokenKeys};
 
 const DECIMALS: u8 = 6;
 const USDC: u64 = 1_000_000;
@@ -56,6 +54,7 @@ pub struct DemoArgs {
 struct Demo {
     /// The bank behind the `Chain` the shipped keeper runs on.
     chain: BankChain,
+    oracle: Oracle,
     market: MarketKeys,
     tokens: Vec<(&'static str, TokenKeys)>,
     /// The shipped keeper (`lt-keeper`'s loop), running on the bank.
@@ -66,9 +65,7 @@ struct Demo {
 impl Demo {
     async fn publish(&mut self, price_e8: i64) {
         self.price_e8 = price_e8;
-        let slot = self.chain.bank.slot().await;
-        let data = legacy_price_account(price_e8, (price_e8 / 2_000) as u64, -8, slot, pyth_sdk_solana::state::PriceStatus::Trading);
-        self.chain.bank.set_account(self.market.oracle, 1_000_000_000, data, leveraged_token::constants::PYTH_LEGACY_DEVNET);
+        self.oracle.publish(&mut self.chain.bank, price_e8, Oracle::default_conf(price_e8)).await;
     }
 
     async fn view(&mut self, t: &TokenKeys) -> TokenView {
@@ -118,39 +115,25 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 
     // --- deployment -------------------------------------------------------------
     let mut bank = Bank::new().await;
-    let admin = bank.funded_keypair().await;
-    let treasury = Keypair::new();
-    let usdc = bank.create_mint(DECIMALS).await;
-    let market = MarketKeys::legacy(Pubkey::new_unique(), usdc);
-    let long = market.token(30_000);
-    let short = market.token(-10_000);
+    let deployer = Deployer::init(&mut bank, Some(Pubkey::new_unique())).await;
+    let oracle = Oracle::legacy(Pubkey::new_unique());
+    let first = path[0].price_e8;
+    let spec = MarketSpec::new(oracle)
+        .decimals(DECIMALS)
+        .price(first, Oracle::default_conf(first))
+        .token(30_000, defaults::token_params(30_000, USDC))
+        .token(-10_000, defaults::token_params(-10_000, USDC))
+        .liquidity(1_000_000 * USDC);
+    let mut dep = deployer.market(&mut bank, spec).await;
+    let holder = dep.holder(&mut bank, 20_000 * USDC).await;
+    for i in 0..dep.tokens.len() {
+        holder.mint(&mut bank, &dep, i, 10_000 * USDC).await.unwrap();
+    }
+    let lp = dep.lp.take().expect("the spec seeds the pool");
+    let (market, long, short) = (dep.market, dep.tokens[0], dep.tokens[1]);
     let keeper = Keeper::new(bank.funded_keypair().await, KeeperConfig::default());
-    let keeper_collateral = get_associated_token_address(&keeper.pubkey(), &usdc);
-    let mut d = Demo { chain: BankChain::new(bank), market, tokens: vec![("3x long", long), ("1x short", short)], keeper, price_e8: 0 };
-    d.publish(path[0].price_e8).await;
-    let a = admin.pubkey();
-    d.chain.bank.send(&[ix::initialize_config(a, treasury.pubkey())], &[&admin]).await.unwrap();
-    d.chain.bank.send(&[ix::create_market(a, &market, OracleKind::PythLegacy, defaults::market_params())], &[&admin]).await.unwrap();
-    for (_, t) in d.tokens.clone() {
-        d.chain.bank.send(&[ix::create_leveraged_token(a, &t, defaults::token_params(t.target_leverage_bps, USDC))], &[&admin]).await.unwrap();
-    }
-    let treasury_collateral = d.chain.bank.create_token_account(usdc, treasury.pubkey()).await;
-
-    let lp = d.chain.bank.funded_keypair().await;
-    let lp_collateral = d.chain.bank.create_token_account(usdc, lp.pubkey()).await;
-    let lp_shares = d.chain.bank.create_token_account(market.lp_mint, lp.pubkey()).await;
-    d.chain.bank.mint_to(usdc, lp_collateral, 1_000_000 * USDC).await;
-    d.chain.bank.send(&[ix::deposit_liquidity(lp.pubkey(), &market, lp_collateral, lp_shares, 1_000_000 * USDC, 0)], &[&lp]).await.unwrap();
-
-    let holder = d.chain.bank.funded_keypair().await;
-    let holder_collateral = d.chain.bank.create_token_account(usdc, holder.pubkey()).await;
-    d.chain.bank.mint_to(usdc, holder_collateral, 20_000 * USDC).await;
-    let mut holder_shares = Vec::new();
-    for (_, t) in d.tokens.clone() {
-        let acc = d.chain.bank.create_token_account(t.share_mint, holder.pubkey()).await;
-        d.chain.bank.send(&[ix::mint(holder.pubkey(), &t, holder_collateral, acc, 10_000 * USDC, 0)], &[&holder]).await.unwrap();
-        holder_shares.push(acc);
-    }
+    let keeper_collateral = get_associated_token_address(&keeper.pubkey(), &dep.collateral);
+    let mut d = Demo { chain: BankChain::new(bank), oracle, market, tokens: vec![("3x long", long), ("1x short", short)], keeper, price_e8: first };
     // The keeper discovers what this chain has seen (the bank has no getProgramAccounts).
     d.chain.track([leveraged_token::pda::config().0, market.market, long.token, short.token]);
     println!("deployed: market {} (pool 1,000,000 USDC), tokens 3x long {} and 1x short {}", market.market, long.token, short.token);
@@ -211,14 +194,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let underlying = end_price / path[0].price_e8 as f64 - 1.0;
     println!("\n{} rebalances over {} days; underlying {:+.2}% (${:.2} → ${:.2})\n", rebalances, args.days, underlying * 100.0, path[0].price_e8 as f64 / 1e8, end_price / 1e8);
     println!("{:<9} {:>12} {:>12} {:>9} {:>16} {:>11} {:>12} {:>12}", "token", "paid USDC", "got USDC", "return", "ideal daily 1x/3x", "rebalances", "trade fees", "keeper paid");
-    for (k, ((name, t), shares)) in d.tokens.clone().iter().zip(&holder_shares).enumerate() {
-        let before = d.chain.bank.balance(holder_collateral).await;
+    for (k, ((name, t), shares)) in d.tokens.clone().iter().zip(&holder.shares).enumerate() {
+        let before = d.chain.bank.balance(holder.collateral).await;
         let n = d.chain.bank.balance(*shares).await;
         let state: LeveragedToken = d.chain.bank.account(t.token).await;
         if n > 0 {
-            d.chain.bank.send(&[ix::redeem(holder.pubkey(), t, *shares, holder_collateral, n, 0)], &[&holder]).await.unwrap();
+            d.chain.bank.send(&[ix::redeem(holder.key(), t, *shares, holder.collateral, n, 0)], &[&holder.kp]).await.unwrap();
         }
-        let got = d.chain.bank.balance(holder_collateral).await - before;
+        let got = d.chain.bank.balance(holder.collateral).await - before;
         let ret = got as f64 / (10_000 * USDC) as f64 - 1.0;
         println!(
             "{:<9} {:>12} {:>12} {:>8.2}% {:>15.2}% {:>11} {:>12} {:>12}",
@@ -233,18 +216,18 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         );
         let t_now: LeveragedToken = d.chain.bank.account(t.token).await;
         if t_now.fees_owed > 0 {
-            d.chain.bank.send(&[ix::collect_fees(t, treasury_collateral)], &[]).await.unwrap();
+            d.chain.bank.send(&[ix::collect_fees(t, dep.treasury_collateral)], &[]).await.unwrap();
         }
     }
-    let lp_n = d.chain.bank.balance(lp_shares).await;
-    d.chain.bank.send(&[ix::withdraw_liquidity(lp.pubkey(), &market, lp_collateral, lp_shares, lp_n, 0)], &[&lp]).await.unwrap();
-    let lp_got = d.chain.bank.balance(lp_collateral).await;
+    let lp_n = d.chain.bank.balance(lp.lp).await;
+    d.chain.bank.send(&[ix::withdraw_liquidity(lp.key(), &market, lp.collateral, lp.lp, lp_n, 0)], &[&lp.kp]).await.unwrap();
+    let lp_got = d.chain.bank.balance(lp.collateral).await;
     println!(
         "\nLP pool: deposited 1,000,000.00 USDC, withdrew {} USDC ({:+.4}%): trade fees, borrow fees and the holders' losses, less their gains",
         usd(lp_got),
         (lp_got as f64 / 1e12 - 1.0) * 100.0
     );
     let keeper_paid = if d.chain.bank.raw_account(keeper_collateral).await.is_some() { d.chain.bank.balance(keeper_collateral).await } else { 0 };
-    println!("treasury: {} USDC of mint/redeem/streaming fees; keeper: {} USDC of rewards", usd(d.chain.bank.balance(treasury_collateral).await), usd(keeper_paid));
+    println!("treasury: {} USDC of mint/redeem/streaming fees; keeper: {} USDC of rewards", usd(d.chain.bank.balance(dep.treasury_collateral).await), usd(keeper_paid));
     Ok(())
 }

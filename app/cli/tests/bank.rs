@@ -5,18 +5,14 @@
 //! Run with `--nocapture` to see the reports (the README pastes them).
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::token::spl_token;
-use leveraged_token::constants::PYTH_LEGACY_DEVNET;
 use leveraged_token_cli::amount::parse_ui_amount;
 use leveraged_token_cli::client::{ata, create_ata_ix};
 use leveraged_token_cli::{parse_args, run, Client, Command, Report, TxFailed};
 use leveraged_token_harness::bank::Bank;
+use leveraged_token_harness::deployment::{Oracle, USD};
 use leveraged_token_harness::BankChain;
-use leveraged_token_sdk::oracle_fixture::legacy_price_account;
-use pyth_sdk_solana::state::PriceStatus;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
-
-const USD: i64 = 100_000_000;
 
 /// A bank with a USDC-like mint, a legacy Pyth account at `price`, and the
 /// admin as the client's signer holding 2,000,000 USDC.
@@ -48,10 +44,8 @@ impl Env {
 
     /// Write the oracle at the current slot.
     async fn publish(&mut self) {
-        let slot = self.bank().slot().await;
         let (p, o) = (self.price, self.oracle);
-        let data = legacy_price_account(p, (p / 2_000) as u64, -8, slot, PriceStatus::Trading);
-        self.bank().set_account(o, 1_000_000_000, data, PYTH_LEGACY_DEVNET);
+        Oracle::legacy(o).publish(self.bank(), p, Oracle::default_conf(p)).await;
     }
 
     async fn set_price(&mut self, price: i64) {
@@ -440,15 +434,11 @@ async fn bad_inputs_are_clear_errors() {
 
 #[tokio::test]
 async fn pull_oracle_market_takes_the_update_account_from_oracle_flag() {
-    use leveraged_token::oracle::VerificationLevel;
-    use leveraged_token_sdk::oracle_fixture::pull_price_account;
     let mut e = Env::new().await;
     e.ok(&["config", "init"]).await;
     let feed = [7u8; 32];
     let update = Pubkey::new_unique();
-    let now = e.bank().clock().await.unix_timestamp;
-    let data = pull_price_account(feed, 100 * USD, (USD / 20) as u64, -8, now, VerificationLevel::Full, 0);
-    e.bank().set_account(update, 1_000_000_000, data, leveraged_token::constants::PYTH_RECEIVER);
+    Oracle::pull(update, feed).publish(e.bank(), 100 * USD, (USD / 20) as u64).await;
     let (upd, usdc, feed_hex) = (update.to_string(), e.usdc.to_string(), "07".repeat(32));
     let m = e.ok(&["market", "create", "--kind", "pull", "--feed-id", &feed_hex, "--oracle", &upd, "--collateral-mint", &usdc]).await;
     assert_eq!(m.text("oracle_kind").unwrap(), "PythPull");

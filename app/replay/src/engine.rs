@@ -13,10 +13,11 @@ use leveraged_token::math::pool::{pool_value, Side};
 use leveraged_token::math::price::{normalize_price, NormalizedPrice};
 use leveraged_token::state::{LeveragedToken, Market};
 use leveraged_token_harness::bank::Bank;
+use leveraged_token_harness::deployment::{Deployer, MarketSpec, Oracle, PriceStatus};
 use leveraged_token_sdk::decide::{decide, settle_view, Decision, TokenView};
-use leveraged_token_sdk::oracle_fixture::legacy_price_account;
 use leveraged_token_sdk::prices::{PricePoint, DAY_MS};
-use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
+use leveraged_token_sdk::{ix, MarketKeys, TokenKeys};
+use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::policy::Policy;
@@ -80,6 +81,8 @@ impl Rng {
 struct PolicyMarket {
     keys: MarketKeys,
     keeper_collateral: Pubkey,
+    /// The random flow's user (`Config::flow`).
+    flow_user: Option<Keypair>,
 }
 
 /// A daily observation (at each day's close).
@@ -130,58 +133,36 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
     let first = path.first().ok_or_else(|| anyhow!("empty price path"))?;
     let mut bank = Bank::new().await;
     let mut instructions: u64 = 0;
-    let admin = bank.funded_keypair().await;
     let keeper = bank.funded_keypair().await;
-    let holder = bank.funded_keypair().await;
-    let lp = bank.funded_keypair().await;
-    let flow_user = bank.funded_keypair().await;
     let mut rng = Rng(cfg.flow.map_or(1, |f| f.seed.max(1)));
-    // Per run: (flow user's collateral account, its share account).
+    // Per run: the flow user's (collateral account, share account).
     let mut flow_accounts = Vec::new();
-    let oracle = Pubkey::new_unique();
+    let oracle = Oracle::legacy(Pubkey::new_unique());
     let mut clock: Clock = bank.clock().await;
-    let write_oracle = |bank: &mut Bank, e8: i64, slot: u64| {
-        let data = legacy_price_account(e8, (e8 / 2_000) as u64, -8, slot, pyth_sdk_solana::state::PriceStatus::Trading);
-        bank.set_account(oracle, 1_000_000_000, data, leveraged_token::constants::PYTH_LEGACY_DEVNET);
-    };
-    write_oracle(&mut bank, first.price_e8, clock.slot);
-    bank.send(&[ix::initialize_config(admin.pubkey(), admin.pubkey())], &[&admin]).await.unwrap();
+    // The treasury is the admin.
+    let deployer = Deployer::init(&mut bank, None).await;
 
     let mut markets = Vec::new();
     let mut runs = Vec::new();
     for &policy in &cfg.policies {
-        let mint = bank.create_mint(DECIMALS).await;
-        let keys = MarketKeys::legacy(oracle, mint);
-        bank.send(&[ix::create_market(admin.pubkey(), &keys, OracleKind::PythLegacy, defaults::market_params())], &[&admin]).await.unwrap();
-        let lp_coll = bank.create_token_account(mint, lp.pubkey()).await;
-        let lp_acc = bank.create_token_account(keys.lp_mint, lp.pubkey()).await;
-        bank.mint_to(mint, lp_coll, POOL).await;
-        bank.send(&[ix::deposit_liquidity(lp.pubkey(), &keys, lp_coll, lp_acc, POOL, 0)], &[&lp]).await.unwrap();
-        let holder_coll = bank.create_token_account(mint, holder.pubkey()).await;
-        bank.mint_to(mint, holder_coll, HOLDING * cfg.targets.len() as u64).await;
-        let flow_coll = if cfg.flow.is_some() {
-            let c = bank.create_token_account(mint, flow_user.pubkey()).await;
-            bank.mint_to(mint, c, 1_000 * HOLDING).await;
-            Some(c)
-        } else {
-            None
-        };
+        let mut spec = MarketSpec::new(oracle).decimals(DECIMALS).price(first.price_e8, Oracle::default_conf(first.price_e8)).liquidity(POOL);
         for &target in &cfg.targets {
-            let t = keys.token(target);
             let notional = HOLDING / 10_000 * u64::from(target.unsigned_abs());
-            bank.send(&[ix::create_leveraged_token(admin.pubkey(), &t, policy.params(target, UNIT, notional))], &[&admin]).await.unwrap();
-            let shares = bank.create_token_account(t.share_mint, holder.pubkey()).await;
-            bank.send(&[ix::mint(holder.pubkey(), &t, holder_coll, shares, HOLDING, 0)], &[&holder]).await.unwrap();
-            if let Some(c) = flow_coll {
-                let fs = bank.create_token_account(t.share_mint, flow_user.pubkey()).await;
-                flow_accounts.push(Some((c, fs)));
-            } else {
-                flow_accounts.push(None);
-            }
-            runs.push(Run { policy, target_bps: target, keys: t, rows: Vec::new(), wiped_at: None, bad_debt: 0, flow: FlowCounts::default() });
+            spec = spec.token(target, policy.params(target, UNIT, notional));
         }
-        let keeper_collateral = bank.create_token_account(mint, keeper.pubkey()).await;
-        markets.push(PolicyMarket { keys, keeper_collateral });
+        let dep = deployer.market(&mut bank, spec).await;
+        let holder = dep.holder(&mut bank, HOLDING * cfg.targets.len() as u64).await;
+        let flow = match cfg.flow {
+            Some(_) => Some(dep.holder(&mut bank, 1_000 * HOLDING).await),
+            None => None,
+        };
+        for (i, &target) in cfg.targets.iter().enumerate() {
+            holder.mint(&mut bank, &dep, i, HOLDING).await.unwrap();
+            flow_accounts.push(flow.as_ref().map(|f| (f.collateral, f.shares[i])));
+            runs.push(Run { policy, target_bps: target, keys: dep.tokens[i], rows: Vec::new(), wiped_at: None, bad_debt: 0, flow: FlowCounts::default() });
+        }
+        let keeper_collateral = bank.create_token_account(dep.collateral, keeper.pubkey()).await;
+        markets.push(PolicyMarket { keys: dep.market, keeper_collateral, flow_user: flow.map(|f| f.kp) });
     }
 
     let mut last_close = first.price_e8;
@@ -199,7 +180,7 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
         clock.slot = (slot0 + (elapsed_ms / SLOT_MS) as u64).max(clock.slot + 1);
         clock.unix_timestamp = ts0 + elapsed_ms / 1000;
         bank.ctx.set_sysvar(&clock);
-        write_oracle(&mut bank, p.price_e8, clock.slot);
+        oracle.write(&mut bank, p.price_e8, Oracle::default_conf(p.price_e8), clock.slot, clock.unix_timestamp, PriceStatus::Trading);
         let price = price_of(p.price_e8);
 
         for (k, run) in runs.iter_mut().enumerate() {
@@ -232,6 +213,7 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
             if let Some(flow) = cfg.flow {
                 for (k, run) in runs.iter_mut().enumerate() {
                     let (Some((coll, shares)), None) = (flow_accounts[k], &run.wiped_at) else { continue };
+                    let flow_user = markets[cfg.policies.iter().position(|&x| x == run.policy).unwrap()].flow_user.as_ref().expect("a flow user where the run has flow accounts");
                     if rng.unit() >= flow.daily_probability {
                         continue;
                     }
@@ -243,7 +225,7 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
                         let amount = ((HOLDING as f64) * (0.01 + 0.09 * rng.unit())) as u64;
                         (ix::mint(flow_user.pubkey(), &run.keys, coll, shares, amount, 0), true)
                     };
-                    let out = bank.send(&[ix], &[&flow_user]).await;
+                    let out = bank.send(&[ix], &[flow_user]).await;
                     instructions += 1;
                     match (&out.result, out.custom_error()) {
                         (Ok(()), _) if is_mint => run.flow.mints += 1,
