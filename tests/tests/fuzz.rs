@@ -687,20 +687,25 @@ impl Fuzz {
     }
 
     /// Settled equity, confidence exposure and NAV-per-share of a token now, before an operation.
+    /// Token `ti` as a keeper sees it, from the cached accounts.
+    fn token_view(&self, ti: usize) -> TokenView {
+        let tk = &self.tokens[ti];
+        TokenView {
+            market: self.market_state(tk.m),
+            token: self.token_state(ti),
+            vault_amount: self.bal(&tk.keys.vault),
+            pool_amount: self.bal(&self.markets[tk.m].keys.pool_vault),
+            share_supply: self.supply(&tk.keys.share_mint),
+        }
+    }
+
     fn view(&self, ti: usize, slot: u64) -> Option<(u64, u128, u128, u64)> {
         let tk = &self.tokens[ti];
         if tk.wiped {
             return None;
         }
-        let mi = tk.m;
-        let p = self.norm(mi);
-        let v = TokenView {
-            market: self.market_state(mi),
-            token: self.token_state(ti),
-            vault_amount: self.bal(&tk.keys.vault),
-            pool_amount: self.bal(&self.markets[mi].keys.pool_vault),
-            share_supply: self.supply(&tk.keys.share_mint),
-        };
+        let p = self.norm(tk.m);
+        let v = self.token_view(ti);
         let s = settle_view(&v, &p, slot).ok()?;
         if s.wiped {
             return None;
@@ -1023,14 +1028,7 @@ impl Fuzz {
                     continue;
                 }
                 let slot = self.slot().await;
-                let tk = &self.tokens[ti];
-                let v = TokenView {
-                    market: self.market_state(mi),
-                    token: self.token_state(ti),
-                    vault_amount: self.bal(&tk.keys.vault),
-                    pool_amount: self.bal(&self.markets[mi].keys.pool_vault),
-                    share_supply: self.supply(&tk.keys.share_mint),
-                };
+                let v = self.token_view(ti);
                 let Ok(d) = decide(&v, &self.norm(mi), slot, 0) else { continue };
                 if matches!(d, Decision::Skip { .. }) {
                     continue;
