@@ -8,8 +8,8 @@
 #   * stack frames of the program crate (scripts/stack-sizes.sh, a separate
 #     host build with -Z emit-stack-sizes; skip with --no-stack);
 #   * account sizes and rent;
-#   * keeper/client throughput (decide over 100 and 10,000 views; scan, decide
-#     and rebalance 100 tokens in the bank).
+#   * keeper/client throughput (decide over 100 and 10,000 views; one loop of
+#     the shipped keeper — fetch, decide, fire — over 100 tokens in the bank).
 # Writes docs/footprint.md and prints the handler-count deltas against the
 # docs/footprint.md it replaces. Then runs tests/tests/footprint.rs, which
 # asserts the deterministic figures.
