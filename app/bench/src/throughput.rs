@@ -147,7 +147,7 @@ pub async fn bank_run(tokens: usize) -> (BankRun, TokenView, NormalizedPrice, u6
     let mut keeper = Keeper::new(bank.funded_keypair().await, KeeperConfig::default());
     let mut chain = BankChain::new(bank);
     // Created through the bank directly: tell the chain so the keeper's discovery sees them.
-    chain.track(std::iter::once(leveraged_token::pda::config().0).chain(std::iter::once(d.market.market)).chain(d.tokens.iter().map(|t| t.token)));
+    chain.track(d.program_accounts());
     let setup = t0.elapsed();
 
     // --- the keeper loop ---

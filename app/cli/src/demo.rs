@@ -135,7 +135,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let keeper_collateral = get_associated_token_address(&keeper.pubkey(), &dep.collateral);
     let mut d = Demo { chain: BankChain::new(bank), oracle, market, tokens: vec![("3x long", long), ("1x short", short)], keeper, price_e8: first };
     // The keeper discovers what this chain has seen (the bank has no getProgramAccounts).
-    d.chain.track([leveraged_token::pda::config().0, market.market, long.token, short.token]);
+    d.chain.track(dep.program_accounts());
     println!("deployed: market {} (pool 1,000,000 USDC), tokens 3x long {} and 1x short {}", market.market, long.token, short.token);
     println!("holder minted 10,000 USDC of each at ${:.2}\n", path[0].price_e8 as f64 / 1e8);
 

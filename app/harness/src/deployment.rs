@@ -217,9 +217,13 @@ impl Deployment {
         Holder { kp, collateral: collateral_account, lp, shares }
     }
 
-    /// The index of `token` among [`Deployment::tokens`].
-    pub fn index_of(&self, token: &TokenKeys) -> usize {
-        self.tokens.iter().position(|t| t.token == token.token).expect("a token of this deployment")
+    /// The program accounts this deployment created (config, market, tokens):
+    /// what a keeper on a [`crate::BankChain`] must be told of
+    /// ([`crate::BankChain::track`]), as the bank has no `getProgramAccounts`.
+    pub fn program_accounts(&self) -> Vec<Pubkey> {
+        let mut keys = vec![leveraged_token::pda::config().0, self.market.market];
+        keys.extend(self.tokens.iter().map(|t| t.token));
+        keys
     }
 }
 
