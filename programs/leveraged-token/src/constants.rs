@@ -45,3 +45,30 @@ pub const MIN_LEVERAGE_BPS: u32 = 1_000;
 pub const MAX_MINT_REDEEM_FEE_BPS: u16 = 500;
 pub const MAX_STREAMING_FEE_BPS: u32 = 1_000;
 pub const MAX_KEEPER_REWARD_CAP_BPS: u16 = 100;
+
+/// Seeds of a pending parameter change: `["proposal", market or token]`.
+pub const PROPOSAL_SEED: &[u8] = b"proposal";
+
+/// Shortest delay between proposing and applying a parameter change. Zero is
+/// allowed only in a build for a local cluster (feature `local-cluster`), so
+/// tests and demos on a laptop need not wait; every other build gives holders
+/// and LPs a day to leave before a change reaches them.
+#[cfg(feature = "local-cluster")]
+pub const MIN_PARAM_DELAY_SECS: i64 = 0;
+#[cfg(not(feature = "local-cluster"))]
+pub const MIN_PARAM_DELAY_SECS: i64 = 86_400;
+/// Longest delay a config may set (30 days): a change must stay possible.
+pub const MAX_PARAM_DELAY_SECS: i64 = 30 * 86_400;
+
+/// Shortest rebalance period (≈ 5 minutes of slots): the keeper-reward cap
+/// counts per period, so a period must be long enough to mean something.
+pub const MIN_REBALANCE_PERIOD_SLOTS: u64 = 750;
+/// A capped (chunked) rebalance trades at least this fraction of the token's
+/// target notional per call, whatever `max_notional_per_call` says, so an
+/// episode takes at most about ten calls.
+pub const MIN_CHUNK_BPS: u32 = 1_000;
+
+/// Collateral mints need at least this many decimals: the share math's
+/// virtual offset (1,000 units) and its roundings are then worth at most
+/// 0.001 of a whole token.
+pub const MIN_COLLATERAL_DECIMALS: u8 = 6;

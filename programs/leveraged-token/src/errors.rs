@@ -82,6 +82,18 @@ pub enum ErrorCode {
     PoolInsolvent,
     #[msg("The pool owes this token profit it could not pay; mints are refused until it is paid or the price reverts")]
     UnpaidProfitOutstanding,
+    #[msg("Parameter delay out of range: at least a day on a real cluster (zero only in a local-cluster build), at most 30 days")]
+    InvalidParamDelay,
+    #[msg("The proposed parameter change is not due yet")]
+    ProposalNotDue,
+    #[msg("The proposal belongs to another market or token")]
+    WrongProposal,
+    #[msg("A parameter change cannot be applied while the exits it affects are paused")]
+    ExitsPaused,
+    #[msg("Collateral mint has too few decimals")]
+    CollateralDecimalsTooFew,
+    #[msg("Collateral mint has a freeze authority the admin did not accept")]
+    CollateralFreezeAuthorityNotAccepted,
 }
 
 impl From<crate::math::MathError> for ErrorCode {

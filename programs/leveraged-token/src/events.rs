@@ -61,6 +61,7 @@ impl Drop for HostOnly {
 pub struct ConfigInitialized {
     pub admin: Pubkey,
     pub treasury: Pubkey,
+    pub param_delay_secs: i64,
 }
 
 #[event]

@@ -68,9 +68,10 @@ declare_id!("C9uyyqiLLhH1kmGtrcyCWr5vJGWWSkzPB9yEUvZ655nv");
 pub mod leveraged_token {
     use super::*;
 
-    /// Create the global config; the signer becomes admin.
-    pub fn initialize_config(ctx: Context<InitializeConfig>, treasury: Pubkey) -> Result<()> {
-        instructions::process_initialize_config(ctx, treasury)
+    /// Create the global config; the signer becomes admin. `param_delay_secs`
+    /// is the timelock on every parameter change (fixed for the config's life).
+    pub fn initialize_config(ctx: Context<InitializeConfig>, treasury: Pubkey, param_delay_secs: i64) -> Result<()> {
+        instructions::process_initialize_config(ctx, treasury, param_delay_secs)
     }
 
     /// Admin proposes a new admin (step one of two).

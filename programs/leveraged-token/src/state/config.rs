@@ -18,14 +18,19 @@ pub struct Config {
     pub pause_flags: u8,
     pub bump: u8,
     pub market_count: u32,
+    /// Seconds between proposing a parameter change and applying it (fixed at
+    /// creation; at least [`MIN_PARAM_DELAY_SECS`](crate::constants::MIN_PARAM_DELAY_SECS)).
+    pub param_delay_secs: i64,
     /// Zero; room for fields added by upgrades.
-    pub reserved: [u8; crate::constants::RESERVED_BYTES],
+    pub reserved: [u8; CONFIG_RESERVED_BYTES],
 }
 
 /// Bytes of a `Config` account (discriminator included), pinned: a layout
 /// change must change this literal (and `version`) on purpose.
 pub const CONFIG_SPACE: usize = 175;
-const _: () = assert!(CONFIG_SPACE == 8 + 1 + 32 * 3 + 1 + 1 + 4 + crate::constants::RESERVED_BYTES);
+/// Reserved bytes left after the fields added since layout 1 was pinned.
+pub const CONFIG_RESERVED_BYTES: usize = crate::constants::RESERVED_BYTES - 8;
+const _: () = assert!(CONFIG_SPACE == 8 + 1 + 32 * 3 + 1 + 1 + 4 + 8 + CONFIG_RESERVED_BYTES);
 const _: () = assert!(8 + Config::INIT_SPACE == CONFIG_SPACE);
 const _: () = assert!(PAUSE_ALL == 0b1111);
 

@@ -53,14 +53,29 @@ pub struct LeveragedToken {
     pub total_trade_fees: u64,
     pub total_borrow_fees: u64,
     pub bad_debt: u64,
+    /// Keeper rewards: the rebalance-period window (`slot / rebalance_period_slots`)
+    /// the next field counts, and the rewards paid within it.
+    pub reward_window: u64,
+    pub reward_window_paid: u64,
+    /// The current trigger episode (a rebalance and its capped continuations):
+    /// the notional it set out to trade and the rewards paid for it.
+    pub episode_notional: u64,
+    pub episode_reward_paid: u64,
+    /// Fee remainders carried to the next settlement (numerators below one
+    /// unit of collateral), so fees are charged exactly however often a token
+    /// settles: streaming fee (× BPS × SLOTS_PER_YEAR) and borrow fee (× INDEX_SCALE).
+    pub streaming_fee_carry: u64,
+    pub borrow_fee_carry: u64,
     /// Zero; room for fields added by upgrades.
-    pub reserved: [u8; crate::constants::RESERVED_BYTES],
+    pub reserved: [u8; TOKEN_RESERVED_BYTES],
 }
 
 /// Bytes of a `LeveragedToken` account (discriminator included), pinned: a
 /// layout change must change this literal (and `version`) on purpose.
 pub const TOKEN_SPACE: usize = 373;
-const _: () = assert!(TOKEN_SPACE == 8 + 1 + 6 + 4 + 32 * 3 + (4 * 4 + 8 * 3 + 2 * 3 + 4) + 16 * 4 + 8 * 3 + 8 * 7 + crate::constants::RESERVED_BYTES);
+/// Reserved bytes left after the fields added since layout 1 was pinned.
+pub const TOKEN_RESERVED_BYTES: usize = crate::constants::RESERVED_BYTES - 8 * 6;
+const _: () = assert!(TOKEN_SPACE == 8 + 1 + 6 + 4 + 32 * 3 + (4 * 4 + 8 * 3 + 2 * 3 + 4) + 16 * 4 + 8 * 3 + 8 * 7 + 8 * 6 + TOKEN_RESERVED_BYTES);
 const _: () = assert!(8 + LeveragedToken::INIT_SPACE == TOKEN_SPACE);
 
 impl LeveragedToken {

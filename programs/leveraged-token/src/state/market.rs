@@ -50,14 +50,19 @@ pub struct Market {
     /// Publish time (pull: unix seconds; legacy: slot) of the newest price used:
     /// older prices are refused.
     pub last_oracle_publish: i64,
+    /// The collateral mint's freeze authority, which the admin accepted at
+    /// creation as trust in its issuer (`Pubkey::default()`: the mint has none).
+    pub trusted_freeze_authority: Pubkey,
     /// Zero; room for fields added by upgrades.
-    pub reserved: [u8; crate::constants::RESERVED_BYTES],
+    pub reserved: [u8; MARKET_RESERVED_BYTES],
 }
 
 /// Bytes of a `Market` account (discriminator included), pinned: a layout
 /// change must change this literal (and `version`) on purpose.
 pub const MARKET_SPACE: usize = 359;
-const _: () = assert!(MARKET_SPACE == 8 + 1 + 5 + 1 + 32 * 4 + (2 + 4 + 4 + 8 + 8 + 2) + 16 + 8 + 16 * 5 + 4 + 8 + 8 + crate::constants::RESERVED_BYTES);
+/// Reserved bytes left after the fields added since layout 1 was pinned.
+pub const MARKET_RESERVED_BYTES: usize = crate::constants::RESERVED_BYTES - 32;
+const _: () = assert!(MARKET_SPACE == 8 + 1 + 5 + 1 + 32 * 4 + (2 + 4 + 4 + 8 + 8 + 2) + 16 + 8 + 16 * 5 + 4 + 8 + 8 + 32 + MARKET_RESERVED_BYTES);
 const _: () = assert!(8 + Market::INIT_SPACE == MARKET_SPACE);
 
 impl Market {
