@@ -107,11 +107,11 @@ async fn only_the_admin_can_create_a_market() {
     let mut w = World::new().await;
     let x = w.bank.funded_keypair().await;
     let m = new_market_keys(&mut w).await;
-    let ixc = ix::create_market(x.pubkey(), &m, OracleKind::PythLegacy, market_params());
+    let ixc = ix::create_market(x.pubkey(), &m, OracleKind::PythLegacy, market_params(), None);
     refused_creating(&mut w, ixc, &[&x], ErrorCode::NotAdmin, &market_accounts(&m)).await;
     // The same market is creatable by the admin: the refusal was the signer.
     let admin = w.admin.insecure_clone();
-    w.bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params())], &[&admin]).await.unwrap();
+    w.bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params(), None)], &[&admin]).await.unwrap();
     let c: Config = w.bank.account(config_key()).await;
     assert_eq!(c.market_count, 2);
 }
@@ -191,7 +191,7 @@ async fn invalid_market_parameters_are_refused_on_update_and_create() {
         f(&mut p);
         println!("market case: {what}");
         w.refused(ix::update_market_params(a, w.market.market, p), &[&admin], ErrorCode::InvalidMarketParams).await;
-        refused_creating(&mut w, ix::create_market(a, &m, OracleKind::PythLegacy, p), &[&admin], ErrorCode::InvalidMarketParams, &market_accounts(&m)).await;
+        refused_creating(&mut w, ix::create_market(a, &m, OracleKind::PythLegacy, p, None), &[&admin], ErrorCode::InvalidMarketParams, &market_accounts(&m)).await;
     }
     // The bounds themselves are accepted.
     let edge = MarketParams {

@@ -14,10 +14,10 @@ use leveraged_token::constants::*;
 use leveraged_token::events::Rebalanced;
 use leveraged_token::math::rebalance::TRIGGER_TIME;
 use leveraged_token::oracle::VerificationLevel;
-use leveraged_token::state::{Config, LeveragedToken, Market};
+use leveraged_token::state::{Config, LeveragedToken, Market, CONFIG_RESERVED_BYTES, CONFIG_SPACE, MARKET_RESERVED_BYTES, MARKET_SPACE, TOKEN_RESERVED_BYTES, TOKEN_SPACE};
 use leveraged_token_sdk::{ix, MarketKeys, OracleKind, TokenKeys};
 use leveraged_token_tests::fixtures::*;
-use leveraged_token_tests::{swap_account, unsign, ErrorCode, TestKeypair, TestSigner, TxOutcome};
+use leveraged_token_tests::{harness, swap_account, unsign, Bank, ErrorCode, TestKeypair, TestSigner, TxOutcome};
 use pyth_sdk_solana::state::PriceStatus;
 use solana_instruction_error::InstructionError;
 use solana_transaction_error::TransactionError;
@@ -153,16 +153,13 @@ fn token_accounts(t: &TokenKeys) -> [Pubkey; 3] {
     [t.token, t.share_mint, t.vault]
 }
 
-/// The second init of an existing PDA: Anchor 1.2's `init` sees lamports on the
-/// address and asks the system program for `CreateAccountAllowPrefund`; this
-/// bank's system program (agave 3.1) does not know it (InvalidInstructionData),
-/// one that does refuses an account that already has data (AccountAlreadyInUse
-/// = Custom(0)). Either way the system program, not the program, fails.
+/// The second creation of an existing PDA: `create::create_pda_account` sees
+/// lamports on the address and asks the system program to `allocate` it, which
+/// refuses an account that already has data or another owner
+/// (SystemError::AccountAlreadyInUse = Custom(0)). The system program, not a
+/// check the program could forget, is what fails.
 fn refused_by_the_system_program(out: &TxOutcome) -> bool {
-    let code_ok = matches!(
-        &out.result,
-        Err(TransactionError::InstructionError(1, e)) if *e == InstructionError::InvalidInstructionData || *e == InstructionError::Custom(0)
-    );
+    let code_ok = matches!(&out.result, Err(TransactionError::InstructionError(1, e)) if *e == InstructionError::Custom(0));
     code_ok && out.logs.iter().any(|l| l.starts_with("Program 11111111111111111111111111111111 failed"))
 }
 
@@ -193,7 +190,7 @@ async fn other_market(w: &mut World) -> Other {
     let mint = w.bank.create_mint(DECIMALS).await;
     let oracle = live_legacy_oracle(w, 50 * USD).await;
     let market = MarketKeys::legacy(oracle, mint);
-    w.bank.send(&[ix::create_market(admin.pubkey(), &market, OracleKind::PythLegacy, market_params())], &[&admin]).await.unwrap();
+    w.bank.send(&[ix::create_market(admin.pubkey(), &market, OracleKind::PythLegacy, market_params(), None)], &[&admin]).await.unwrap();
     let token = market.token(LONG_3X);
     assert_eq!(token.target_leverage_bps, w.long.target_leverage_bps);
     w.bank.send(&[ix::create_leveraged_token(admin.pubkey(), &token, token_params(LONG_3X))], &[&admin]).await.unwrap();
@@ -226,7 +223,7 @@ async fn pull_market(w: &mut World) -> PullMarket {
     pull_update(w, update, RECEIVER).await;
     let keys = MarketKeys::pull(FEED_ID, update, w.collateral);
     let admin = w.admin.insecure_clone();
-    w.bank.send(&[ix::create_market(admin.pubkey(), &keys, OracleKind::PythPull, market_params())], &[&admin]).await.unwrap();
+    w.bank.send(&[ix::create_market(admin.pubkey(), &keys, OracleKind::PythPull, market_params(), None)], &[&admin]).await.unwrap();
     let lp = w.new_user(200_000 * USDC).await;
     let lp_account = w.bank.create_token_account(keys.lp_mint, lp.key()).await;
     w.bank.send(&[ix::deposit_liquidity(lp.key(), &keys, lp.collateral, lp_account, 100_000 * USDC, 0)], &[&lp.kp]).await.unwrap();
@@ -389,11 +386,11 @@ async fn fake_owner_legacy_oracle_create_market() {
     let data = w.bank.raw_account(m.oracle).await.unwrap().data;
     for owner in forged_owners(PYTH_LEGACY_DEVNET) {
         w.bank.set_account(m.oracle, 1_000_000_000, data.clone(), owner);
-        let ixc = ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params());
+        let ixc = ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params(), None);
         refused_creating!(&mut w, ixc, &[&admin], Program(ErrorCode::OracleWrongOwner), &market_accounts(&m)).await;
     }
     w.bank.set_account(m.oracle, 1_000_000_000, data, PYTH_LEGACY_DEVNET);
-    w.bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params())], &[&admin]).await.unwrap();
+    w.bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params(), None)], &[&admin]).await.unwrap();
 }
 
 #[tokio::test]
@@ -403,11 +400,11 @@ async fn fake_owner_pull_oracle_create_market() {
     let m = MarketKeys::pull(FEED_ID, forged, w.collateral);
     for owner in forged_owners(RECEIVER) {
         pull_update(&mut w, forged, owner).await;
-        let ixc = ix::create_market(admin.pubkey(), &m, OracleKind::PythPull, market_params());
+        let ixc = ix::create_market(admin.pubkey(), &m, OracleKind::PythPull, market_params(), None);
         refused_creating!(&mut w, ixc, &[&admin], Program(ErrorCode::OracleWrongOwner), &market_accounts(&m)).await;
     }
     pull_update(&mut w, forged, RECEIVER).await;
-    w.bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythPull, market_params())], &[&admin]).await.unwrap();
+    w.bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythPull, market_params(), None)], &[&admin]).await.unwrap();
 }
 
 // ───────────────────── arbitrary CPI: look-alike token program ─────────────────────
@@ -445,7 +442,7 @@ attack_tests! {
 #[tokio::test]
 async fn fake_token_program_create_market() {
     let (mut w, admin, m) = world_admin_and_market_keys().await;
-    let ixc = ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params());
+    let ixc = ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params(), None);
     refused_with_fake_token_program(&mut w, ixc, &[&admin], &market_accounts(&m)).await;
 }
 
@@ -544,7 +541,7 @@ async fn reinit_create_market_twice() {
     reset.trade_fee_bps = 0;
     reset.oi_cap_bps = MAX_OI_CAP_BPS;
     for params in [market_params(), reset] {
-        let out = w.bank.send(&[ix::create_market(admin.pubkey(), &w.market, OracleKind::PythLegacy, params)], &[&admin]).await;
+        let out = w.bank.send(&[ix::create_market(admin.pubkey(), &w.market, OracleKind::PythLegacy, params, None)], &[&admin]).await;
         assert!(refused_by_the_system_program(&out), "{:?}\n{}", out.result, out.logs.join("\n"));
         w.assert_unchanged(&before).await;
     }
@@ -573,51 +570,161 @@ async fn reinit_create_leveraged_token_twice() {
     assert_eq!(w.market_state().await.token_count, 2);
 }
 
-/// FINDING (liveness, environment-dependent): the PDAs `create_market`,
-/// `create_leveraged_token` and `initialize_config` `init` have addresses anyone
-/// can compute. Sending them a few lamports first makes Anchor 1.2's `init` take
-/// its prefunded path (`CreateAccountAllowPrefund`, SIMD-0312), which a system
-/// program without that feature refuses with InvalidInstructionData — as this
-/// bank's (agave 3.1) does. For a cluster where SIMD-0312 is not active, anyone
-/// can block the creation of any market or token for ≈ 0.0009 SOL, for ever (the
-/// seeds are fixed). This test asserts the behaviour we want and fails today.
+/// F1 (fixed): the PDAs `create_market`, `create_leveraged_token` and
+/// `initialize_config` create have addresses anyone can compute. With Anchor
+/// 1.2's `init`, lamports sent there first made the creation take its
+/// prefunded path (`CreateAccountAllowPrefund`, SIMD-0312), which this bank's
+/// system program (agave 3.1) refused with InvalidInstructionData: anyone
+/// could block a market or token for ≈ 0.0009 SOL, for ever. The program now
+/// creates them with `create::create_pda_account` (transfer the shortfall,
+/// `allocate`, `assign`), which every runtime knows.
 #[tokio::test]
-#[ignore = "FINDING: prefunded PDA blocks create_leveraged_token on a runtime without SIMD-0312 (see docs/security.md)"]
-async fn finding_prefunding_a_token_pda_blocks_its_creation() {
+async fn prefunding_a_token_pda_does_not_block_its_creation() {
     let (mut w, admin) = world_and_admin().await;
     let mallory = w.bank.funded_keypair().await;
     let t = w.market.token(20_000);
-    let rent = w.bank.ctx.banks_client.get_rent().await.unwrap().minimum_balance(0);
-    let gift = anchor_lang::solana_program::system_instruction::transfer(&mallory.pubkey(), &t.token, rent);
-    w.bank.send(&[gift], &[&mallory]).await.unwrap();
+    let rent = w.bank.ctx.banks_client.get_rent().await.unwrap();
+    let gift = rent.minimum_balance(0);
+    let transfer = anchor_lang::solana_program::system_instruction::transfer(&mallory.pubkey(), &t.token, gift);
+    w.bank.send(&[transfer], &[&mallory]).await.unwrap();
     let out = w.bank.send(&[ix::create_leveraged_token(admin.pubkey(), &t, token_params(20_000))], &[&admin]).await;
-    assert!(out.result.is_ok(), "a {rent}-lamport gift to the token PDA blocks its creation: {:?}\n{}", out.result, out.logs.join("\n"));
+    assert!(out.result.is_ok(), "a {gift}-lamport gift to the token PDA blocks its creation: {:?}\n{}", out.result, out.logs.join("\n"));
+    let acc = w.bank.raw_account(t.token).await.unwrap();
+    assert_eq!((acc.owner, acc.data.len(), acc.lamports), (leveraged_token::ID, TOKEN_SPACE, rent.minimum_balance(TOKEN_SPACE)));
+    let s: LeveragedToken = w.bank.account(t.token).await;
+    assert_eq!((s.target_leverage_bps, s.market, s.share_mint, s.vault), (20_000, w.market.market, t.share_mint, t.vault));
+    assert_eq!(w.market_state().await.token_count, 3);
 }
 
-/// The behaviour this bank shows today, pinned so a runtime change is noticed:
-/// the prefunded creation is refused by the system program, nothing is created,
-/// and the gift stays on the address.
+/// Lamports sent to an address before the program creates it, and what the
+/// created account must be: its size and owner.
+struct Gifted {
+    key: Pubkey,
+    gift: u64,
+    space: usize,
+    owner: Pubkey,
+}
+
+async fn prefund(bank: &mut Bank, from: &TestKeypair, g: &Gifted) {
+    let t = anchor_lang::solana_program::system_instruction::transfer(&from.pubkey(), &g.key, g.gift);
+    bank.send(&[t], &[from]).await.unwrap();
+}
+
+/// Created, owned by `g.owner`, `g.space` bytes, and the gift kept: lamports
+/// = max(rent-exempt minimum, gift).
+async fn assert_created_keeping_the_gift(bank: &mut Bank, g: &Gifted) {
+    let rent = bank.ctx.banks_client.get_rent().await.unwrap();
+    let acc = bank.raw_account(g.key).await.unwrap_or_else(|| panic!("{} was not created", g.key));
+    let want = rent.minimum_balance(g.space).max(g.gift);
+    assert_eq!((acc.owner, acc.data.len(), acc.lamports), (g.owner, g.space, want), "account {}", g.key);
+}
+
+/// Every PDA of a new config, market and token, prefunded — with the least a
+/// transfer may leave on an address (the rent-exempt minimum of an empty
+/// account, less than the account needs), with its exact rent, or with more —
+/// is created anyway, keeps its gift, has the right owner and the fields an
+/// unfunded creation writes, and works: an LP deposits into the pool and a
+/// user mints the token.
 #[tokio::test]
-async fn prefunded_market_and_token_pdas_are_refused_by_this_banks_system_program() {
-    let (mut w, admin) = world_and_admin().await;
-    let mallory = w.bank.funded_keypair().await;
-    let rent = w.bank.ctx.banks_client.get_rent().await.unwrap().minimum_balance(0);
-    let t = w.market.token(20_000);
-    let m = new_market_keys(&mut w).await;
-    for target in [t.token, m.pool_vault] {
-        let gift = anchor_lang::solana_program::system_instruction::transfer(&mallory.pubkey(), &target, rent);
-        w.bank.send(&[gift], &[&mallory]).await.unwrap();
+async fn prefunding_every_pda_of_a_config_market_and_token_does_not_block_their_creation() {
+    use anchor_lang::solana_program::program_option::COption;
+    use anchor_lang::solana_program::program_pack::Pack;
+    use leveraged_token::pda;
+
+    let mut bank = Bank::new().await;
+    let mallory = bank.funded_keypair().await;
+    let rent = bank.ctx.banks_client.get_rent().await.unwrap();
+    let (dust, big) = (rent.minimum_balance(0), 2_000_000_000);
+
+    // The config, prefunded before the deployer initializes it.
+    let config = Gifted { key: config_key(), gift: dust, space: CONFIG_SPACE, owner: leveraged_token::ID };
+    prefund(&mut bank, &mallory, &config).await;
+    let treasury = Pubkey::new_unique();
+    let deployer = harness::deployment::Deployer::init(&mut bank, Some(treasury)).await;
+    let admin = deployer.admin.insecure_clone();
+    assert_created_keeping_the_gift(&mut bank, &config).await;
+    let c: Config = bank.account(config_key()).await;
+    assert_eq!((c.version, c.admin, c.pending_admin, c.treasury), (ACCOUNT_VERSION, admin.pubkey(), Pubkey::default(), treasury));
+    assert_eq!((c.bump, c.pause_flags, c.market_count, c.reserved), (pda::config().1, 0, 0, [0; CONFIG_RESERVED_BYTES]));
+
+    // A market and a token: all six addresses prefunded before either is created.
+    let collateral = bank.create_mint(DECIMALS).await;
+    let oracle = harness::deployment::Oracle::legacy(Pubkey::new_unique());
+    oracle.publish(&mut bank, 50 * USD, USD as u64 / 100).await;
+    let m = oracle.market_keys(collateral);
+    let t = m.token(LONG_3X);
+    let (mint_len, account_len) = (spl_token::state::Mint::LEN, spl_token::state::Account::LEN);
+    let gifts = [
+        Gifted { key: m.market, gift: big, space: MARKET_SPACE, owner: leveraged_token::ID },
+        Gifted { key: m.pool_vault, gift: dust, space: account_len, owner: spl_token::ID },
+        Gifted { key: m.lp_mint, gift: big, space: mint_len, owner: spl_token::ID },
+        Gifted { key: t.token, gift: dust, space: TOKEN_SPACE, owner: leveraged_token::ID },
+        Gifted { key: t.share_mint, gift: big, space: mint_len, owner: spl_token::ID },
+        Gifted { key: t.vault, gift: rent.minimum_balance(account_len), space: account_len, owner: spl_token::ID },
+    ];
+    for g in &gifts {
+        prefund(&mut bank, &mallory, g).await;
     }
+    bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params(), None)], &[&admin]).await.unwrap();
+    bank.send(&[ix::create_leveraged_token(admin.pubkey(), &t, token_params(LONG_3X))], &[&admin]).await.unwrap();
+    for g in &gifts {
+        assert_created_keeping_the_gift(&mut bank, g).await;
+    }
+
+    // Written as an unfunded creation writes them.
+    let s: Market = bank.account(m.market).await;
+    assert_eq!((s.version, s.bump, s.pool_vault_bump, s.lp_mint_bump), (ACCOUNT_VERSION, pda::market(&m.oracle_id, &collateral).1, pda::pool_vault(&m.market).1, pda::lp_mint(&m.market).1));
+    assert_eq!((s.collateral_mint, s.pool_vault, s.lp_mint, s.collateral_decimals, s.token_count, s.params), (collateral, m.pool_vault, m.lp_mint, DECIMALS, 1, market_params()));
+    assert_eq!((s.oracle_kind, s.oracle_id, s.pause_flags, s.net_base, s.borrow_index), (OracleKind::PythLegacy, m.oracle_id, 0, 0, 0));
+    assert_eq!((s.trusted_freeze_authority, s.reserved), (Pubkey::default(), [0; MARKET_RESERVED_BYTES]));
+    let s: LeveragedToken = bank.account(t.token).await;
+    assert_eq!((s.version, s.bump, s.share_mint_bump, s.vault_bump), (ACCOUNT_VERSION, pda::leveraged_token(&m.market, LONG_3X).1, pda::share_mint(&t.token).1, pda::token_vault(&t.token).1));
+    assert_eq!((s.market, s.share_mint, s.vault, s.target_leverage_bps, s.params), (m.market, t.share_mint, t.vault, LONG_3X, token_params(LONG_3X)));
+    assert_eq!((s.base, s.cost, s.fees_owed, s.pause_flags, s.chunk_in_progress, s.reserved), (0, 0, 0, 0, false, [0; TOKEN_RESERVED_BYTES]));
+    for (mint, authority) in [(m.lp_mint, m.market), (t.share_mint, t.token)] {
+        let s = spl_token::state::Mint::unpack(&bank.raw_account(mint).await.unwrap().data).unwrap();
+        assert_eq!((s.mint_authority, s.freeze_authority, s.decimals, s.supply), (COption::Some(authority), COption::None, DECIMALS, 0));
+    }
+    for (vault, authority) in [(m.pool_vault, m.market), (t.vault, t.token)] {
+        let s = spl_token::state::Account::unpack(&bank.raw_account(vault).await.unwrap().data).unwrap();
+        assert_eq!((s.mint, s.owner, s.amount, s.delegate, s.close_authority), (collateral, authority, 0, COption::None, COption::None));
+    }
+
+    // And they work: a deposit into the pool, a mint of the token.
+    let user = bank.funded_keypair().await;
+    let coll = bank.create_token_account(collateral, user.pubkey()).await;
+    bank.mint_to(collateral, coll, 200_000 * USDC).await;
+    let lp = bank.create_token_account(m.lp_mint, user.pubkey()).await;
+    let shares = bank.create_token_account(t.share_mint, user.pubkey()).await;
+    bank.send(&[ix::deposit_liquidity(user.pubkey(), &m, coll, lp, 100_000 * USDC, 0)], &[&user]).await.unwrap();
+    bank.send(&[ix::mint(user.pubkey(), &t, coll, shares, 1_000 * USDC, 0)], &[&user]).await.unwrap();
+    assert!(bank.balance(lp).await > 0 && bank.balance(shares).await > 0);
+}
+
+/// An address already in use is refused by the system program whatever holds
+/// it: a token account of SPL Token where the pool vault goes, a system
+/// account with data where the token goes, and (reinit tests above) the
+/// program's own market and token. Nothing is created or changed.
+#[tokio::test]
+async fn creation_refuses_an_address_already_in_use() {
+    let (mut w, admin, m) = world_admin_and_market_keys().await;
+    let vault = w.bank.raw_account(w.alice.collateral).await.unwrap();
+    w.bank.set_account(m.pool_vault, vault.lamports, vault.data.clone(), spl_token::ID);
+    let before = w.bank.snapshot(&[m.pool_vault]).await;
+    let out = w.bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params(), None)], &[&admin]).await;
+    assert!(refused_by_the_system_program(&out), "{:?}\n{}", out.result, out.logs.join("\n"));
+    assert_eq!(w.bank.snapshot(&[m.pool_vault]).await, before);
+    assert!(w.bank.raw_account(m.market).await.is_none() && w.bank.raw_account(m.lp_mint).await.is_none());
+
+    let t = w.market.token(20_000);
+    w.bank.set_account(t.token, 10_000_000_000, vec![1; 8], anchor_lang::solana_program::system_program::ID);
+    let before_token = w.bank.snapshot(&[t.token]).await;
+    let before = w.snapshot().await;
     let out = w.bank.send(&[ix::create_leveraged_token(admin.pubkey(), &t, token_params(20_000))], &[&admin]).await;
     assert!(refused_by_the_system_program(&out), "{:?}\n{}", out.result, out.logs.join("\n"));
-    let out = w.bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params())], &[&admin]).await;
-    assert!(refused_by_the_system_program(&out), "{:?}\n{}", out.result, out.logs.join("\n"));
-    assert!(w.bank.raw_account(m.market).await.is_none());
-    assert!(w.bank.raw_account(t.share_mint).await.is_none());
-    assert_eq!(w.bank.raw_account(t.token).await.unwrap().lamports, rent);
-    // Another leverage (another address) is unaffected.
-    let t2 = w.market.token(20_001);
-    w.bank.send(&[ix::create_leveraged_token(admin.pubkey(), &t2, token_params(20_001))], &[&admin]).await.unwrap();
+    w.assert_unchanged(&before).await;
+    assert_eq!(w.bank.snapshot(&[t.token]).await, before_token);
+    assert!(w.bank.raw_account(t.share_mint).await.is_none() && w.bank.raw_account(t.vault).await.is_none());
 }
 
 // ───────────────────── duplicate mutable accounts ─────────────────────
@@ -762,7 +869,7 @@ async fn non_canonical_bump_create_leveraged_token() {
 async fn non_canonical_bump_create_market() {
     let (mut w, admin, m) = world_admin_and_market_keys().await;
     let (fake, _) = non_canonical(&[MARKET_SEED, &m.oracle_id, m.collateral_mint.as_ref()]);
-    let ixc = ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params());
+    let ixc = ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params(), None);
     let mut absent = market_accounts(&m).to_vec();
     absent.push(fake);
     refused_creating!(&mut w, swap_account(ixc.clone(), m.market, fake), &[&admin], Anchor(AnchorError::ConstraintSeeds), &absent).await;
@@ -908,7 +1015,7 @@ async fn create_market_refuses_a_collateral_mint_that_is_not_a_mint() {
     // A token account (owned by SPL Token, 165 bytes) and a system account where the mint goes.
     for fake in [w.alice.collateral, w.alice.key()] {
         let m = MarketKeys::legacy(oracle, fake);
-        let ixc = ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params());
+        let ixc = ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params(), None);
         // A system account fails Anchor's owner check; SPL Token's own unpack refuses 165 bytes as a Mint.
         let want = if fake == w.alice.key() { Anchor(AnchorError::AccountOwnedByWrongProgram) } else { Want::Raw(InstructionError::InvalidAccountData) };
         refused_creating!(&mut w, ixc, &[&admin], want, &market_accounts(&m)).await;
@@ -1020,7 +1127,7 @@ async fn donation_before_first_mint_victim_of_comparable_size_keeps_998_per_mill
 #[tokio::test]
 async fn donation_to_an_empty_pool_before_the_first_lp_deposit() {
     let (mut w, admin, m) = world_admin_and_market_keys().await;
-    w.bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params())], &[&admin]).await.unwrap();
+    w.bank.send(&[ix::create_market(admin.pubkey(), &m, OracleKind::PythLegacy, market_params(), None)], &[&admin]).await.unwrap();
     let mallory = w.new_user(1_000_001 * USDC).await;
     let m_lp = w.bank.create_token_account(m.lp_mint, mallory.key()).await;
     w.bank.send(&[ix::deposit_liquidity(mallory.key(), &m, mallory.collateral, m_lp, 1, 0)], &[&mallory.kp]).await.unwrap();
@@ -1244,7 +1351,7 @@ async fn admin_instructions_on_accounts(w: &mut World, k: Pubkey) -> (Vec<Instru
         ix::set_token_pause(k, w.long.token, PAUSE_ALL, true),
         ix::update_market_params(k, w.market.market, market_params()),
         ix::update_token_params(k, w.long.token, token_params(LONG_3X)),
-        ix::create_market(k, &m, OracleKind::PythLegacy, market_params()),
+        ix::create_market(k, &m, OracleKind::PythLegacy, market_params(), None),
         ix::create_leveraged_token(k, &t, token_params(20_000)),
     ];
     (ixs, [m.market, t.token])

@@ -272,7 +272,7 @@ impl Fuzz {
             let mi = f.markets.len() - 1;
             f.write_oracle(mi).await;
             let kind = if pull { OracleKind::PythPull } else { OracleKind::PythLegacy };
-            f.send_ok(&[ix::create_market(a, &keys, kind, leveraged_token_sdk::defaults::market_params())], &[&f.admin.insecure_clone()]).await;
+            f.send_ok(&[ix::create_market(a, &keys, kind, leveraged_token_sdk::defaults::market_params(), None)], &[&f.admin.insecure_clone()]).await;
             f.last_index.push(0);
             f.last_publish.push(i64::MIN);
         }

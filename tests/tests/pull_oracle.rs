@@ -112,7 +112,7 @@ async fn pull_market(w: &mut World) -> Pull {
     let market = MarketKeys::pull(FEED_ID, update, w.collateral);
     assert_ne!(market.market, w.market.market);
     let admin = w.admin.insecure_clone();
-    w.bank.send(&[ix::create_market(admin.pubkey(), &market, OracleKind::PythPull, market_params())], &[&admin]).await.unwrap();
+    w.bank.send(&[ix::create_market(admin.pubkey(), &market, OracleKind::PythPull, market_params(), None)], &[&admin]).await.unwrap();
     let m: Market = w.bank.account(market.market).await;
     assert_eq!(m.oracle_kind, OracleKind::PythPull);
     assert_eq!(m.oracle_id, FEED_ID);
@@ -309,7 +309,7 @@ async fn create_market_on_a_pull_feed_refuses_a_stale_update() {
     let stale = Pubkey::new_unique();
     write_feed(&mut w, stale, PULL_PRICE, PULL_CONF, t - 61).await;
     let m = MarketKeys::pull(FEED_ID, stale, w.collateral);
-    let ix_stale = ix::create_market(admin.pubkey(), &m, OracleKind::PythPull, market_params());
+    let ix_stale = ix::create_market(admin.pubkey(), &m, OracleKind::PythPull, market_params(), None);
     // World's snapshot includes the config, whose market count must not move.
     let count = w.bank.account::<leveraged_token::state::Config>(leveraged_token::pda::config().0).await.market_count;
     w.refused(ix_stale, &[&admin], ErrorCode::OracleStale).await;
@@ -321,14 +321,14 @@ async fn create_market_on_a_pull_feed_refuses_a_stale_update() {
     let other = Pubkey::new_unique();
     write_update(&mut w, other, RECEIVER, [9; 32], PULL_PRICE, PULL_CONF, t, VerificationLevel::Full).await;
     let m_other = MarketKeys::pull(FEED_ID, other, w.collateral);
-    w.refused(ix::create_market(admin.pubkey(), &m_other, OracleKind::PythPull, market_params()), &[&admin], ErrorCode::OracleWrongFeed).await;
+    w.refused(ix::create_market(admin.pubkey(), &m_other, OracleKind::PythPull, market_params(), None), &[&admin], ErrorCode::OracleWrongFeed).await;
     assert!(w.bank.raw_account(m.market).await.is_none());
 
     // Control: the same market on a fresh update is created.
     let fresh = fresh_update(&mut w, PULL_PRICE).await;
     let m_fresh = MarketKeys::pull(FEED_ID, fresh, w.collateral);
     assert_eq!(m_fresh.market, m.market);
-    w.bank.send(&[ix::create_market(admin.pubkey(), &m_fresh, OracleKind::PythPull, market_params())], &[&admin]).await.unwrap();
+    w.bank.send(&[ix::create_market(admin.pubkey(), &m_fresh, OracleKind::PythPull, market_params(), None)], &[&admin]).await.unwrap();
     assert!(w.bank.raw_account(m.market).await.is_some());
     let count2 = w.bank.account::<leveraged_token::state::Config>(leveraged_token::pda::config().0).await.market_count;
     assert_eq!(count2, count + 1);

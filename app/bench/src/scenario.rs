@@ -524,7 +524,7 @@ impl World {
         let a = admin.pubkey();
 
         w.measure("initialize_config", ix::initialize_config(a, w.treasury), &admin).await;
-        let ix = ix::create_market(a, &w.market, OracleKind::PythLegacy, defaults::market_params());
+        let ix = ix::create_market(a, &w.market, OracleKind::PythLegacy, defaults::market_params(), None);
         w.measure("create_market", ix, &admin).await;
 
         w.lp = w.actor(20, 1_000_000 * USDC, false).await;

@@ -196,6 +196,13 @@ impl Bank {
         self.create_spl_account(spl_token::state::Mint::LEN, |mint| spl_token::instruction::initialize_mint2(&spl_token::ID, mint, &payer, None, decimals).unwrap()).await
     }
 
+    /// A mint of `decimals`, the payer its mint authority, `freeze_authority`
+    /// its freeze authority (collateral like USDC, whose issuer can freeze).
+    pub async fn create_mint_with_freeze_authority(&mut self, decimals: u8, freeze_authority: Pubkey) -> Pubkey {
+        let payer = self.payer();
+        self.create_spl_account(spl_token::state::Mint::LEN, |mint| spl_token::instruction::initialize_mint2(&spl_token::ID, mint, &payer, Some(&freeze_authority), decimals).unwrap()).await
+    }
+
     pub async fn create_token_account(&mut self, mint: Pubkey, owner: Pubkey) -> Pubkey {
         self.create_spl_account(spl_token::state::Account::LEN, |acc| spl_token::instruction::initialize_account3(&spl_token::ID, acc, &mint, &owner).unwrap()).await
     }

@@ -112,7 +112,7 @@ impl Deployer {
         let market = spec.oracle.market_keys(collateral);
         spec.oracle.publish(bank, spec.price, spec.conf).await;
         let a = self.admin.pubkey();
-        bank.send(&[ix::create_market(a, &market, spec.oracle.kind, spec.params)], &[&self.admin]).await.unwrap();
+        bank.send(&[ix::create_market(a, &market, spec.oracle.kind, spec.params, None)], &[&self.admin]).await.unwrap();
         let treasury_collateral = bank.create_token_account(collateral, self.treasury).await;
         let mut d = Deployment { collateral, unit: 10u64.pow(u32::from(spec.decimals)), oracle: spec.oracle, market, tokens: Vec::new(), treasury_collateral, lp: None };
         for (target, params) in spec.tokens {

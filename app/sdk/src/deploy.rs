@@ -302,7 +302,7 @@ impl DeployAction {
     pub fn instruction(&self, admin: Pubkey) -> anchor_lang::solana_program::instruction::Instruction {
         match self {
             DeployAction::InitConfig { treasury } => ix::initialize_config(admin, *treasury),
-            DeployAction::CreateMarket { keys, oracle_kind, params, .. } => ix::create_market(admin, keys, *oracle_kind, *params),
+            DeployAction::CreateMarket { keys, oracle_kind, params, .. } => ix::create_market(admin, keys, *oracle_kind, *params, None),
             DeployAction::UpdateMarketParams { market, params, .. } => ix::update_market_params(admin, *market, *params),
             DeployAction::CreateToken { keys, params, .. } => ix::create_leveraged_token(admin, keys, *params),
             DeployAction::UpdateTokenParams { token, params, .. } => ix::update_token_params(admin, *token, *params),

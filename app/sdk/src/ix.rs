@@ -58,7 +58,10 @@ pub fn update_token_params(admin: Pubkey, token: Pubkey, params: TokenParams) ->
     build(acc::TokenAdmin { admin, config: config(), token }, data::UpdateTokenParams { params })
 }
 
-pub fn create_market(admin: Pubkey, m: &MarketKeys, oracle_kind: OracleKind, params: MarketParams) -> Instruction {
+/// `trusted_freeze_authority`: the collateral mint's freeze authority the
+/// admin accepts (`None` for a mint without one; a mint with one is refused
+/// unless this names it).
+pub fn create_market(admin: Pubkey, m: &MarketKeys, oracle_kind: OracleKind, params: MarketParams, trusted_freeze_authority: Option<Pubkey>) -> Instruction {
     build(
         acc::CreateMarket {
             admin,
@@ -71,7 +74,7 @@ pub fn create_market(admin: Pubkey, m: &MarketKeys, oracle_kind: OracleKind, par
             token_program: Token::id(),
             system_program: System::id(),
         },
-        data::CreateMarket { oracle_kind, oracle_id: m.oracle_id, params },
+        data::CreateMarket { oracle_kind, oracle_id: m.oracle_id, params, trusted_freeze_authority },
     )
 }
 

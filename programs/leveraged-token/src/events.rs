@@ -92,6 +92,9 @@ pub struct MarketCreated {
     pub oracle_id: [u8; 32],
     pub oracle_kind: crate::state::OracleKind,
     pub params: crate::state::MarketParams,
+    /// The collateral mint's freeze authority the admin accepted
+    /// (`Pubkey::default()`: the mint has none).
+    pub trusted_freeze_authority: Pubkey,
 }
 
 #[event]

@@ -49,6 +49,7 @@
 use anchor_lang::prelude::*;
 
 pub mod constants;
+pub mod create;
 pub mod errors;
 pub mod events;
 pub mod instructions;
@@ -109,9 +110,12 @@ pub mod leveraged_token {
         instructions::process_update_token_params(ctx, params)
     }
 
-    /// Create a market (oracle feed + collateral mint) with its LP pool.
-    pub fn create_market(ctx: Context<CreateMarket>, oracle_kind: OracleKind, oracle_id: [u8; 32], params: MarketParams) -> Result<()> {
-        instructions::process_create_market(ctx, oracle_kind, oracle_id, params)
+    /// Create a market (oracle feed + collateral mint) with its LP pool. The
+    /// collateral needs at least `MIN_COLLATERAL_DECIMALS` decimals; a mint
+    /// with a freeze authority is refused unless `trusted_freeze_authority`
+    /// names that authority (the admin's explicit trust in the issuer).
+    pub fn create_market(ctx: Context<CreateMarket>, oracle_kind: OracleKind, oracle_id: [u8; 32], params: MarketParams, trusted_freeze_authority: Option<Pubkey>) -> Result<()> {
+        instructions::process_create_market(ctx, oracle_kind, oracle_id, params, trusted_freeze_authority)
     }
 
     /// Deposit collateral into a market's LP pool.

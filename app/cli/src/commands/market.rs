@@ -49,7 +49,7 @@ pub async fn market_create<C: Chain>(c: &mut Client<C>, a: &MarketCreateArgs) ->
         bail!("oracle account {} not found on {endpoint}", a.oracle);
     }
     let params = a.params.apply(defaults::market_params(), mint.decimals)?;
-    let e = c.execute(vec![ix::create_market(admin, &keys, kind, params)], &[]).await?;
+    let e = c.execute(vec![ix::create_market(admin, &keys, kind, params, None)], &[]).await?;
     let mut r = Report::new("market create")
         .field("market", keys.market)
         .field("oracle_kind", format!("{kind:?}"))

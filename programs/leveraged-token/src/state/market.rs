@@ -51,7 +51,9 @@ pub struct Market {
     /// older prices are refused.
     pub last_oracle_publish: i64,
     /// The collateral mint's freeze authority, which the admin accepted at
-    /// creation as trust in its issuer (`Pubkey::default()`: the mint has none).
+    /// creation (`create_market`'s `trusted_freeze_authority` must name it) as
+    /// trust in the collateral issuer: that key can freeze the pool vault and
+    /// every token vault of the market (`Pubkey::default()`: the mint has none).
     pub trusted_freeze_authority: Pubkey,
     /// Zero; room for fields added by upgrades.
     pub reserved: [u8; MARKET_RESERVED_BYTES],
