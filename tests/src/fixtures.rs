@@ -233,6 +233,20 @@ pub const RECEIVER: Pubkey = PYTH_RECEIVER;
 impl World {
     /// Send `ix` signed by `signer`, assert it fails with `code`, and assert
     /// every account of the world is byte-for-byte unchanged.
+    /// Change `t`'s parameters through the timelock: propose, wait out the
+    /// config's delay, apply (the token settles first). The apply's outcome.
+    pub async fn change_token_params(&mut self, t: TokenKeys, params: TokenParams) -> crate::TxOutcome {
+        let i = self.deployment.tokens.iter().position(|k| k.token == t.token).expect("a token of this world");
+        let admin = self.admin.insecure_clone();
+        self.deployment.change_token_params(&mut self.bank, &admin, i, params).await
+    }
+
+    /// Change the market's parameters through the timelock; the apply's outcome.
+    pub async fn change_market_params(&mut self, params: MarketParams) -> crate::TxOutcome {
+        let admin = self.admin.insecure_clone();
+        self.deployment.change_market_params(&mut self.bank, &admin, params).await
+    }
+
     pub async fn refused(&mut self, ix: anchor_lang::solana_program::instruction::Instruction, signers: &[&Keypair], code: leveraged_token::errors::ErrorCode) {
         let before = self.snapshot().await;
         let out = self.bank.send(&[ix], signers).await;

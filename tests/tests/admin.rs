@@ -68,7 +68,7 @@ async fn initialize_config_a_second_time_fails_and_leaves_the_config_unchanged()
         // know that instruction (InvalidInstructionData); one that does refuses an
         // account that already has data (SystemError::AccountAlreadyInUse = 0).
         // Either way no one can re-take the admin seat.
-        let out = w.bank.send(&[ix::initialize_config(signer.pubkey(), signer.pubkey())], &[&signer]).await;
+        let out = w.bank.send(&[ix::initialize_config(signer.pubkey(), signer.pubkey(), MIN_PARAM_DELAY_SECS)], &[&signer]).await;
         assert!(out.result.is_err(), "re-initialisation succeeded");
         let refused_by_system_program = matches!(
             &out.result,
@@ -96,10 +96,14 @@ async fn every_admin_instruction_refuses_a_signer_other_than_the_admin() {
     w.refused(ix::set_token_pause(k, w.long.token, PAUSE_ALL, true), &[&x], ErrorCode::NotAdmin).await;
     let mut mp = market_params();
     mp.trade_fee_bps = 100;
-    w.refused(ix::update_market_params(k, w.market.market, mp), &[&x], ErrorCode::NotAdmin).await;
+    w.refused(ix::propose_market_params(k, w.market.market, mp), &[&x], ErrorCode::NotAdmin).await;
     let mut tp = token_params(LONG_3X);
     tp.mint_fee_bps = 500;
-    w.refused(ix::update_token_params(k, w.long.token, tp), &[&x], ErrorCode::NotAdmin).await;
+    w.refused(ix::propose_token_params(k, w.long.token, tp), &[&x], ErrorCode::NotAdmin).await;
+    // A pending change can be cancelled only by the admin.
+    let admin = w.admin.insecure_clone();
+    w.bank.send(&[ix::propose_token_params(admin.pubkey(), w.long.token, tp)], &[&admin]).await.expect_ok("propose");
+    w.refused(ix::cancel_param_proposal(k, w.long.token, admin.pubkey()), &[&x], ErrorCode::NotAdmin).await;
 }
 
 #[tokio::test]
@@ -190,7 +194,7 @@ async fn invalid_market_parameters_are_refused_on_update_and_create() {
         let mut p = market_params();
         f(&mut p);
         println!("market case: {what}");
-        w.refused(ix::update_market_params(a, w.market.market, p), &[&admin], ErrorCode::InvalidMarketParams).await;
+        w.refused(ix::propose_market_params(a, w.market.market, p), &[&admin], ErrorCode::InvalidMarketParams).await;
         refused_creating(&mut w, ix::create_market(a, &m, OracleKind::PythLegacy, p, None), &[&admin], ErrorCode::InvalidMarketParams, &market_accounts(&m)).await;
     }
     // The bounds themselves are accepted.
@@ -202,14 +206,15 @@ async fn invalid_market_parameters_are_refused_on_update_and_create() {
         max_age_secs: MAX_ORACLE_AGE_SECS,
         max_conf_bps: MAX_CONF_BPS,
     };
-    w.bank.send(&[ix::update_market_params(a, w.market.market, edge)], &[&admin]).await.unwrap();
+    w.change_market_params(edge).await.expect_ok("apply the edge parameters");
+    assert_eq!(w.market_state().await.params, edge);
 }
 
 #[tokio::test]
 async fn invalid_token_parameters_are_refused_on_update() {
     let (mut w, admin, a) = world_and_admin().await;
     // For the 3x long: band 24,000..36,000, ripcord 42,000.
-    let cases: [(&str, fn(&mut TokenParams)); 8] = [
+    let cases: [(&str, fn(&mut TokenParams)); 10] = [
         ("band_min above |target|", |p| p.band_min_bps = 30_001),
         ("band_max below |target|", |p| p.band_max_bps = 29_999),
         ("ripcord not above band_max", |p| p.ripcord_bps = p.band_max_bps),
@@ -217,6 +222,9 @@ async fn invalid_token_parameters_are_refused_on_update() {
         ("deviation at the zeroing move", |p| p.deviation_bps = 3_334),
         ("zero deviation", |p| p.deviation_bps = 0),
         ("zero rebalance_period_slots", |p| p.rebalance_period_slots = 0),
+        ("rebalance period below 750 slots", |p| p.rebalance_period_slots = MIN_REBALANCE_PERIOD_SLOTS - 1),
+        // 10 bps a period over 21,600-slot periods is 100 bps a day: one bps more is refused.
+        ("keeper rewards above 1 % of equity a day", |p| (p.rebalance_period_slots, p.keeper_reward_cap_bps) = (21_599, 10)),
         ("mint fee above 500 bps", |p| p.mint_fee_bps = MAX_MINT_REDEEM_FEE_BPS + 1),
         ("redeem fee above 500 bps", |p| p.redeem_fee_bps = MAX_MINT_REDEEM_FEE_BPS + 1),
     ];
@@ -224,12 +232,14 @@ async fn invalid_token_parameters_are_refused_on_update() {
         let mut p = token_params(LONG_3X);
         f(&mut p);
         println!("token case: {what}");
-        w.refused(ix::update_token_params(a, w.long.token, p), &[&admin], ErrorCode::InvalidTokenParams).await;
+        w.refused(ix::propose_token_params(a, w.long.token, p), &[&admin], ErrorCode::InvalidTokenParams).await;
     }
-    // Just inside the deviation bound is accepted.
+    // Just inside the bounds is accepted.
     let mut p = token_params(LONG_3X);
     p.deviation_bps = 3_332;
-    w.bank.send(&[ix::update_token_params(a, w.long.token, p)], &[&admin]).await.unwrap();
+    (p.rebalance_period_slots, p.keeper_reward_cap_bps) = (21_600, 10);
+    w.change_token_params(w.long, p).await.expect_ok("apply the edge parameters");
+    assert_eq!(w.token_state(w.long).await.params, p);
 }
 
 #[tokio::test]
@@ -261,7 +271,7 @@ async fn pause_masks_that_are_empty_or_carry_unknown_bits_are_refused() {
 }
 
 #[tokio::test]
-async fn a_token_parameter_update_is_stored_and_emits_the_old_and_new_parameters() {
+async fn a_token_parameter_change_applies_after_the_delay_and_emits_the_old_and_new_parameters() {
     let mut w = World::new().await;
     let admin = w.admin.insecure_clone();
     let old = token_params(LONG_3X);
@@ -270,7 +280,7 @@ async fn a_token_parameter_update_is_stored_and_emits_the_old_and_new_parameters
         band_max_bps: 35_000,
         ripcord_bps: 45_000,
         deviation_bps: 2_000,
-        rebalance_period_slots: 10_000,
+        rebalance_period_slots: 43_200,
         max_notional_per_call: 50_000 * USDC,
         keeper_reward: 2 * USDC,
         keeper_reward_cap_bps: 20,
@@ -279,7 +289,8 @@ async fn a_token_parameter_update_is_stored_and_emits_the_old_and_new_parameters
         streaming_fee_bps: 300,
     };
     assert_eq!(w.token_state(w.long).await.params, old);
-    let ev: TokenParamsUpdated = the_event(w.bank.send(&[ix::update_token_params(admin.pubkey(), w.long.token, new)], &[&admin]).await);
+    let _ = &admin;
+    let ev: TokenParamsUpdated = the_event(w.change_token_params(w.long, new).await);
     assert_eq!(ev.token, w.long.token);
     assert_eq!(ev.old, old);
     assert_eq!(ev.new, new);
@@ -291,13 +302,14 @@ async fn a_token_parameter_update_is_stored_and_emits_the_old_and_new_parameters
 }
 
 #[tokio::test]
-async fn a_market_parameter_update_is_stored_and_emits_the_old_and_new_parameters() {
+async fn a_market_parameter_change_applies_after_the_delay_and_emits_the_old_and_new_parameters() {
     let mut w = World::new().await;
     let admin = w.admin.insecure_clone();
     let old = market_params();
     let new = MarketParams { trade_fee_bps: 7, borrow_rate_bps: 2_000, oi_cap_bps: 30_000, max_age_slots: 50, max_age_secs: 30, max_conf_bps: 100 };
     assert_eq!(w.market_state().await.params, old);
-    let ev: MarketParamsUpdated = the_event(w.bank.send(&[ix::update_market_params(admin.pubkey(), w.market.market, new)], &[&admin]).await);
+    let _ = &admin;
+    let ev: MarketParamsUpdated = the_event(w.change_market_params(new).await);
     assert_eq!(ev.market, w.market.market);
     assert_eq!(ev.old, old);
     assert_eq!(ev.new, new);

@@ -15,7 +15,7 @@ use leveraged_token::events::Rebalanced;
 use leveraged_token::math::rebalance::TRIGGER_TIME;
 use leveraged_token::oracle::VerificationLevel;
 use leveraged_token::state::{Config, LeveragedToken, Market, CONFIG_RESERVED_BYTES, CONFIG_SPACE, MARKET_RESERVED_BYTES, MARKET_SPACE, TOKEN_RESERVED_BYTES, TOKEN_SPACE};
-use leveraged_token_sdk::{ix, MarketKeys, OracleKind, TokenKeys};
+use leveraged_token_sdk::{ix, MarketKeys, OracleKind, TokenKeys, TokenParams};
 use leveraged_token_tests::fixtures::*;
 use leveraged_token_tests::{harness, swap_account, unsign, Bank, ErrorCode, TestKeypair, TestSigner, TxOutcome};
 use pyth_sdk_solana::state::PriceStatus;
@@ -514,14 +514,14 @@ async fn admin_instructions_on_cosplays(w: &mut World, fakes: [Pubkey; 2], instr
 async fn type_cosplay_admin_market_instructions() {
     let mut w = World::new().await;
     let fakes = [w.long.token, config_key()];
-    admin_instructions_on_cosplays(&mut w, fakes, |a, fake| [ix::set_market_pause(a, fake, PAUSE_ALL, true), ix::update_market_params(a, fake, market_params())]).await;
+    admin_instructions_on_cosplays(&mut w, fakes, |a, fake| [ix::set_market_pause(a, fake, PAUSE_ALL, true), ix::propose_market_params(a, fake, market_params())]).await;
 }
 
 #[tokio::test]
 async fn type_cosplay_admin_token_instructions() {
     let mut w = World::new().await;
     let fakes = [w.market.market, config_key()];
-    admin_instructions_on_cosplays(&mut w, fakes, |a, fake| [ix::set_token_pause(a, fake, PAUSE_ALL, true), ix::update_token_params(a, fake, token_params(LONG_3X))]).await;
+    admin_instructions_on_cosplays(&mut w, fakes, |a, fake| [ix::set_token_pause(a, fake, PAUSE_ALL, true), ix::propose_token_params(a, fake, token_params(LONG_3X))]).await;
     // A Market where the Config is expected, on a config-only instruction.
     let admin = w.admin.insecure_clone();
     refused!(&mut w, swap_account(ix::set_global_pause(admin.pubkey(), PAUSE_ALL, true), config_key(), w.market.market), &[&admin], MISMATCH, &[]).await;
@@ -1306,29 +1306,89 @@ async fn refused_rebalances_do_not_move_the_deviation_reference() {
 }
 
 #[tokio::test]
-async fn chunked_rebalance_rewards_are_bounded_by_the_chunks_the_trade_needs() {
+async fn a_chunked_rebalance_pays_one_episode_reward_in_all_and_trades_at_least_a_tenth_of_target_per_chunk() {
     let mut w = world_with_positions().await;
-    let admin = w.admin.insecure_clone();
     let mut p = w.token_state(w.long).await.params;
-    p.max_notional_per_call = 1_000 * USDC;
-    w.bank.send(&[ix::update_token_params(admin.pubkey(), w.long.token, p)], &[&admin]).await.unwrap();
+    // A per-call cap of 1 USDC: the program trades at least 10 % of the target notional instead.
+    p.max_notional_per_call = 1;
+    w.change_token_params(w.long, p).await.expect_ok("apply");
     w.set_price(110 * USD).await;
-    // ≈ 6,000 USDC to trade at ≤ 1,000 per call: 6 or 7 chunks, 1 USDC reward each, then closed.
     let b = kp(&w, Who::Bob);
-    let mut calls = 0;
+    let mut calls = 0u64;
+    let mut rewards = Vec::new();
     loop {
         let out = w.rebalance(Who::Bob, w.long).await;
         if out.custom_error() == Some(u32::from(ErrorCode::RebalanceNotNeeded)) {
             break;
         }
+        let ev = out.events::<Rebalanced>();
         out.unwrap();
+        rewards.push(ev[0].keeper_reward);
         calls += 1;
-        assert!(calls <= 8, "chunks never end");
+        assert!(calls <= 12, "chunks never end");
     }
     refused!(&mut w, rebalance_ix(&w, w.long), &[&b], Program(ErrorCode::RebalanceNotNeeded), &[]).await;
     let t = w.token_state(w.long).await;
-    assert!((6..=7).contains(&calls), "{calls} chunks");
-    assert_eq!(t.total_keeper_rewards, calls * USDC);
+    println!("{calls} chunks, rewards {rewards:?}");
+    // ≈ 6,000 USDC to trade, chunks of ≥ 10 % of ≈ 33,000 target notional: a couple of calls.
+    assert!((2..=3).contains(&calls), "{calls} chunks");
+    // One episode: the rewards add up to exactly one keeper_reward (1 USDC), not one per call.
+    assert_eq!(t.total_keeper_rewards, p.keeper_reward);
+    assert_eq!(rewards.iter().sum::<u64>(), p.keeper_reward);
+}
+
+/// The drain, measured: parameters that pass validation (band min =
+/// max = target, a huge ripcord, a 1-unit per-call cap, a reward far above
+/// the cap and the largest cap a daily period allows), 300 rebalance calls
+/// within two slots. Before, each call was a capped chunk paying 1 % of
+/// equity: 95 % of the token went to the caller. Now the rewards within the
+/// period stop at the cap and the holder redeems what the book is worth.
+#[tokio::test]
+async fn three_hundred_rebalance_calls_in_one_period_pay_at_most_the_period_cap() {
+    let mut w = World::new().await;
+    w.mint(Who::Alice, w.long, 100_000 * USDC, 0).await.unwrap();
+    let p = TokenParams {
+        band_min_bps: 30_000,
+        band_max_bps: 30_000,
+        ripcord_bps: 200_000,
+        max_notional_per_call: 1,
+        keeper_reward: 1_000_000 * USDC,
+        keeper_reward_cap_bps: 100,
+        rebalance_period_slots: 216_000,
+        ..w.token_state(w.long).await.params
+    };
+    w.change_token_params(w.long, p).await.expect_ok("apply");
+    let equity = w.bank.balance(w.long.vault).await - w.token_state(w.long).await.fees_owed;
+    let before = w.bank.balance(w.bob.collateral).await;
+    w.set_price(101 * USD).await;
+    let (mut ok, mut refused) = (0, 0);
+    for i in 0..300 {
+        if i == 150 {
+            w.bank.warp(1).await;
+            w.set_price(99 * USD).await;
+        }
+        let out = w.rebalance(Who::Bob, w.long).await;
+        if out.result.is_ok() {
+            ok += 1
+        } else {
+            refused += 1
+        }
+    }
+    let paid = w.bank.balance(w.bob.collateral).await - before;
+    // The cap counts on the equity at each call: at $101 the 3x long's is 3 % higher.
+    let highest = equity as u128 * 103 / 100;
+    let cap = highest * 100 / 10_000;
+    println!("300 calls: {ok} landed, {refused} refused; rewards {paid} of {equity} equity (1 % of the highest equity: {cap})");
+    assert!(u128::from(paid) <= cap, "rewards {paid} above the 1 % period cap {cap}");
+    assert_eq!(w.token_state(w.long).await.total_keeper_rewards, paid);
+    // The holder redeems her stake less the 3x long's 3 % on the 1 % fall to $99,
+    // the rewards (≤ 1 %) and the mint, redeem and trade fees: before, 4,801 USDC.
+    let shares = w.bank.balance(w.alice.long).await;
+    let a0 = w.bank.balance(w.alice.collateral).await;
+    w.redeem(Who::Alice, w.long, shares, 0).await.unwrap();
+    let got = w.bank.balance(w.alice.collateral).await - a0;
+    println!("the 100,000 USDC holder redeemed {got}");
+    assert!(got > 95_000 * USDC, "holder got {got}");
 }
 
 // ───────────────────── missing signer, non-admin, stale admin ─────────────────────
@@ -1349,8 +1409,8 @@ async fn admin_instructions_on_accounts(w: &mut World, k: Pubkey) -> (Vec<Instru
     let ixs = vec![
         ix::set_market_pause(k, w.market.market, PAUSE_ALL, true),
         ix::set_token_pause(k, w.long.token, PAUSE_ALL, true),
-        ix::update_market_params(k, w.market.market, market_params()),
-        ix::update_token_params(k, w.long.token, token_params(LONG_3X)),
+        ix::propose_market_params(k, w.market.market, market_params()),
+        ix::propose_token_params(k, w.long.token, token_params(LONG_3X)),
         ix::create_market(k, &m, OracleKind::PythLegacy, market_params(), None),
         ix::create_leveraged_token(k, &t, token_params(20_000)),
     ];

@@ -161,9 +161,12 @@ fn kinds(plan: &deploy::Plan) -> Vec<&'static str> {
         .map(|a| match a {
             DeployAction::InitConfig { .. } => "InitConfig",
             DeployAction::CreateMarket { .. } => "CreateMarket",
-            DeployAction::UpdateMarketParams { .. } => "UpdateMarketParams",
+            DeployAction::ProposeMarketParams { .. } => "ProposeMarketParams",
+            DeployAction::ApplyMarketParams { .. } => "ApplyMarketParams",
             DeployAction::CreateToken { .. } => "CreateToken",
-            DeployAction::UpdateTokenParams { .. } => "UpdateTokenParams",
+            DeployAction::ProposeTokenParams { .. } => "ProposeTokenParams",
+            DeployAction::ApplyTokenParams { .. } => "ApplyTokenParams",
+            DeployAction::CancelProposal { .. } => "CancelProposal",
         })
         .collect()
 }
@@ -233,7 +236,7 @@ async fn a_second_run_plans_nothing_and_sends_nothing() {
 }
 
 #[tokio::test]
-async fn changing_one_token_param_is_exactly_one_update_with_its_diff() {
+async fn changing_one_token_param_is_one_proposal_then_after_the_delay_one_apply_with_its_diff() {
     let mut env = Env::new().await;
     env.apply(&env.config("")).await.unwrap();
     let sent = env.sent();
@@ -244,25 +247,45 @@ async fn changing_one_token_param_is_exactly_one_update_with_its_diff() {
     let want = TokenParams { mint_fee_bps: 25, ..defaults::token_params(30_000, USDC) };
     assert_eq!(
         plan.actions,
-        [DeployAction::UpdateTokenParams { label: "BTC/USD 3x long".into(), token: long.token, params: want, diff: vec![FieldDiff { field: "mint_fee_bps", old: "10".into(), new: "25".into() }] }]
+        [DeployAction::ProposeTokenParams { label: "BTC/USD 3x long".into(), token: long.token, params: want, diff: vec![FieldDiff { field: "mint_fee_bps", old: "10".into(), new: "25".into() }] }]
     );
     assert!(plan.to_string().contains("mint_fee_bps: 10 -> 25"), "{plan}");
+    // The proposal lands; the parameters are unchanged during the delay and the plan waits.
+    let (_, report) = env.apply(&changed).await.unwrap();
+    assert_eq!((report.sent.len(), env.sent()), (1, sent + 1));
+    let tok: LeveragedToken = env.bank().account(long.token).await;
+    assert_eq!(tok.params, defaults::token_params(30_000, USDC));
+    let plan = env.plan(&changed).await.unwrap();
+    assert!(plan.actions.is_empty() && plan.pending.len() == 1, "{plan}");
+    assert_eq!(plan.pending[0].due_in_secs, 86_400);
+    assert!(plan.to_string().contains("pending: BTC/USD 3x long") && plan.to_string().contains("mint_fee_bps: 10 -> 25"), "{plan}");
+    let (_, report) = env.apply(&changed).await.unwrap();
+    assert!(report.sent.is_empty(), "nothing is sent while the change waits");
+    env.bank().advance_time(86_400).await;
+    let sent = env.sent();
+    let plan = env.plan(&changed).await.unwrap();
+    assert_eq!(kinds(&plan), ["ApplyTokenParams"], "{plan}");
 
     let others: Vec<Option<Account>> = {
-        let keys = [env.btc().token(-10_000).token, env.sol().token(20_000).token, env.btc().market, env.sol().market];
+        // (The token's own market changes: the apply settles the token, which accrues it.)
+        let keys = [env.btc().token(-10_000).token, env.sol().token(20_000).token, env.sol().market];
         env.bank().snapshot(&keys).await
     };
     let (_, report) = env.apply(&changed).await.unwrap();
     assert_eq!((report.sent.len(), env.sent()), (1, sent + 1));
     let tok: LeveragedToken = env.bank().account(long.token).await;
     assert_eq!(tok.params, want);
-    let keys = [env.btc().token(-10_000).token, env.sol().token(20_000).token, env.btc().market, env.sol().market];
-    assert_eq!(env.bank().snapshot(&keys).await, others, "only the changed token may change");
+    let keys = [env.btc().token(-10_000).token, env.sol().token(20_000).token, env.sol().market];
+    assert_eq!(env.bank().snapshot(&keys).await, others, "only the changed token (and its market) may change");
     assert!(env.plan(&changed).await.unwrap().is_empty());
 
-    // Dropping the override returns the field to its default: one update back.
+    // Dropping the override returns the field to its default: one proposal back.
     let plan = env.plan(&env.config("")).await.unwrap();
-    assert_eq!(kinds(&plan), ["UpdateTokenParams"]);
+    assert_eq!(kinds(&plan), ["ProposeTokenParams"]);
+    // A pending change the file no longer wants is cancelled (and the file's proposed).
+    env.apply(&env.config("")).await.unwrap();
+    let plan = env.plan(&env.config("mint_fee_bps = 30")).await.unwrap();
+    assert_eq!(kinds(&plan), ["CancelProposal", "ProposeTokenParams"], "{plan}");
 }
 
 /// Every field of the SDK's one field list, changed alone in the deploy file
@@ -280,7 +303,7 @@ async fn every_param_field_changed_alone_is_planned_as_one_update_naming_it() {
         for cand in [v + 1, v - 1] {
             let Ok(plan) = env.plan(&env.config(&format!("{field} = {cand}"))).await else { continue };
             match plan.actions.as_slice() {
-                [DeployAction::UpdateTokenParams { token, diff, .. }] => {
+                [DeployAction::ProposeTokenParams { token, diff, .. }] => {
                     assert_eq!(*token, long.token, "{field}");
                     assert_eq!(diff, &[FieldDiff { field, old: v.to_string(), new: cand.to_string() }]);
                 }
@@ -299,7 +322,7 @@ async fn every_param_field_changed_alone_is_planned_as_one_update_naming_it() {
             let text = env.toml("").replacen(&btc_oracle, &format!("{btc_oracle}\n[markets.params]\n{field} = {cand}\n"), 1);
             let Ok(plan) = env.plan(&DeployConfig::from_toml_str(&text).unwrap()).await else { continue };
             match plan.actions.as_slice() {
-                [DeployAction::UpdateMarketParams { market, diff, .. }] => {
+                [DeployAction::ProposeMarketParams { market, diff, .. }] => {
                     assert_eq!(*market, env.btc().market, "{field}");
                     assert_eq!(diff, &[FieldDiff { field, old: v.to_string(), new: cand.to_string() }]);
                 }
@@ -313,19 +336,25 @@ async fn every_param_field_changed_alone_is_planned_as_one_update_naming_it() {
 }
 
 #[tokio::test]
-async fn changing_a_market_param_is_one_market_update() {
+async fn changing_a_market_param_is_one_market_proposal_applied_after_the_delay() {
     let mut env = Env::new().await;
     env.apply(&env.config("")).await.unwrap();
     let text = env.toml("").replace("trade_fee_bps = 8", "trade_fee_bps = 9");
     let plan = env.plan(&DeployConfig::from_toml_str(&text).unwrap()).await.unwrap();
     match plan.actions.as_slice() {
-        [DeployAction::UpdateMarketParams { market, diff, .. }] => {
+        [DeployAction::ProposeMarketParams { market, diff, .. }] => {
             assert_eq!(*market, env.sol().market);
             assert_eq!(diff, &[FieldDiff { field: "trade_fee_bps", old: "8".into(), new: "9".into() }]);
         }
-        other => panic!("expected one market update, got {other:?}"),
+        other => panic!("expected one market proposal, got {other:?}"),
     }
     env.apply(&DeployConfig::from_toml_str(&text).unwrap()).await.unwrap();
+    let sol = env.sol().market;
+    let m: Market = env.bank().account(sol).await;
+    assert_eq!(m.params.trade_fee_bps, 8, "unchanged during the delay");
+    env.bank().advance_time(86_400).await;
+    let (plan, _) = env.apply(&DeployConfig::from_toml_str(&text).unwrap()).await.unwrap();
+    assert_eq!(kinds(&plan), ["ApplyMarketParams"], "{plan}");
     let sol = env.sol().market;
     let m: Market = env.bank().account(sol).await;
     assert_eq!(m.params.trade_fee_bps, 9);
@@ -418,4 +447,26 @@ fn the_committed_migration_files_parse() {
     let filled = std::fs::read_to_string(dir.join("devnet.toml")).unwrap().replace("FILL_IN_TREASURY_PUBKEY", &Pubkey::new_unique().to_string());
     let desired = DeployConfig::from_toml_str(&filled).unwrap().resolve(Pubkey::new_unique()).unwrap();
     assert!(!desired.markets.is_empty());
+}
+
+/// A collateral mint with a freeze authority (USDC has one) is created only
+/// when the file names that authority: the plan refuses before sending
+/// anything and says what to write; named, the market stores it.
+#[tokio::test]
+async fn a_collateral_mint_with_a_freeze_authority_needs_it_named_in_the_file() {
+    let mut env = Env::new().await;
+    let issuer = Pubkey::new_unique();
+    let frozen = env.bank().create_mint_with_freeze_authority(6, issuer).await;
+    let text = env.toml("").replace(&env.usdc.to_string(), &frozen.to_string());
+    let err = env.plan(&DeployConfig::from_toml_str(&text).unwrap()).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("trusted_freeze_authority = \"{issuer}\"")), "{msg}");
+    assert_eq!(env.sent(), 0);
+    let named = text
+        .replace("oracle_kind = \"legacy\"", &format!("oracle_kind = \"legacy\"\ntrusted_freeze_authority = \"{issuer}\""))
+        .replace("oracle_kind = \"pull\"", &format!("oracle_kind = \"pull\"\ntrusted_freeze_authority = \"{issuer}\""));
+    env.apply(&DeployConfig::from_toml_str(&named).unwrap()).await.unwrap();
+    let key = MarketKeys::legacy(env.legacy_oracle, frozen).market;
+    let m: Market = env.bank().account(key).await;
+    assert_eq!((m.collateral_mint, m.trusted_freeze_authority), (frozen, issuer));
 }

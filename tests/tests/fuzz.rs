@@ -245,7 +245,7 @@ impl Fuzz {
         };
         let a = f.admin.pubkey();
         let t = f.treasury.pubkey();
-        f.send_ok(&[ix::initialize_config(a, t)], &[&f.admin.insecure_clone()]).await;
+        f.send_ok(&[ix::initialize_config(a, t, leveraged_token::constants::MIN_PARAM_DELAY_SECS)], &[&f.admin.insecure_clone()]).await;
 
         // Market A: 6-decimal collateral, Pyth legacy at $100. Market B: 9 decimals, Pyth pull at $2,000.
         for (decimals, pull, price) in [(6u8, false, 100 * USD), (9u8, true, 2_000 * USD)] {
@@ -1230,10 +1230,11 @@ impl Fuzz {
             p.ripcord_bps = p.band_max_bps + t * r.gen_range(5..=30) / 100;
             let max_dev = (100_000_000 / t).saturating_sub(1).min(5_000);
             p.deviation_bps = r.gen_range(100..=max_dev.max(101));
-            p.rebalance_period_slots = r.gen_range(500..=216_000);
+            p.rebalance_period_slots = r.gen_range(750..=216_000);
             p.max_notional_per_call = if r.gen_bool(0.5) { 0 } else { r.gen_range(100..=20_000) * unit };
             p.keeper_reward = r.gen_range(0..=5) * unit;
-            p.keeper_reward_cap_bps = r.gen_range(0..=100);
+            // At most 1 % of equity a day over the day's periods.
+            p.keeper_reward_cap_bps = r.gen_range(0..=(100 * p.rebalance_period_slots / 216_000).min(100) as u16);
             p.mint_fee_bps = r.gen_range(0..=100);
             p.redeem_fee_bps = r.gen_range(0..=100);
             p.streaming_fee_bps = r.gen_range(0..=1_000);
@@ -1244,7 +1245,7 @@ impl Fuzz {
                 1 => p.band_max_bps = t - 1,
                 2 => p.ripcord_bps = p.band_max_bps,
                 3 => p.deviation_bps = if r.gen_bool(0.5) { 0 } else { (100_000_000 / t) + 1 },
-                4 => p.rebalance_period_slots = 0,
+                4 => p.rebalance_period_slots = r.gen_range(0..750),
                 _ => p.mint_fee_bps = r.gen_range(501..=u16::MAX),
             }
         }
@@ -1263,14 +1264,14 @@ impl Fuzz {
             let valid = self.rng.gen_bool(0.8);
             let p = self.random_market_params(valid);
             self.op_name = format!("admin market params m{mi} valid={valid} stranger={as_stranger}");
-            (ix::update_market_params(who, self.markets[mi].keys.market, p), if valid { None } else { Some(ErrorCode::InvalidMarketParams) })
+            (ix::propose_market_params(who, self.markets[mi].keys.market, p), if valid { None } else { Some(ErrorCode::InvalidMarketParams) })
         } else if roll < 60 {
             let ti = self.rng.gen_range(0..self.tokens.len());
             let valid = self.rng.gen_bool(0.8);
             let (lev, unit) = (self.tokens[ti].keys.target_leverage_bps, self.markets[self.tokens[ti].m].unit);
             let p = self.random_token_params(lev, unit, valid);
             self.op_name = format!("admin token params t{ti} valid={valid} stranger={as_stranger}");
-            (ix::update_token_params(who, self.tokens[ti].keys.token, p), if valid { None } else { Some(ErrorCode::InvalidTokenParams) })
+            (ix::propose_token_params(who, self.tokens[ti].keys.token, p), if valid { None } else { Some(ErrorCode::InvalidTokenParams) })
         } else {
             let bad_mask = self.rng.gen_bool(0.1);
             // Pauses are set 30 % of the time; otherwise a scope that has flags set is cleared.
@@ -1299,11 +1300,53 @@ impl Fuzz {
             (i, if bad_mask { Some(ErrorCode::InvalidPauseFlags) } else { None })
         };
         let expect = if as_stranger { Some(ErrorCode::NotAdmin) } else { expect };
+        let proposal = (ixx.data.starts_with(<leveraged_token::instruction::ProposeMarketParams as anchor_lang::Discriminator>::DISCRIMINATOR)
+            || ixx.data.starts_with(<leveraged_token::instruction::ProposeTokenParams as anchor_lang::Discriminator>::DISCRIMINATOR))
+        .then(|| ixx.accounts[2].pubkey);
         let e = self.exec(&[ixx], &[signer]).await;
         match (expect, e.ok()) {
             (None, true) => {}
             (Some(c), false) if e.out.custom_error() == Some(u32::from(c)) => {}
             _ => self.fail(&format!("admin op expected {expect:?}, got {}", error_name(&e.out))),
+        }
+        if let (Some(target), true) = (proposal, e.ok()) {
+            self.apply_proposal(target).await;
+        }
+    }
+
+    /// A proposal landed: wait out the delay (the oracles re-published at the
+    /// new time), then apply it (anyone may). It may be refused only while
+    /// the exits are paused or the token's oracle is unusable; then the admin
+    /// cancels it.
+    async fn apply_proposal(&mut self, target: Pubkey) {
+        let admin = self.admin.insecure_clone();
+        self.bank.wait_out_param_delay().await;
+        for mi in 0..self.markets.len() {
+            self.write_oracle(mi).await;
+        }
+        let token = self.tokens.iter().position(|t| t.keys.token == target);
+        let apply = match token {
+            Some(ti) => ix::apply_token_params(&self.tokens[ti].keys, admin.pubkey()),
+            None => ix::apply_market_params(target, admin.pubkey()),
+        };
+        // No signer but the fee payer: anyone may apply.
+        let e = self.exec(&[apply], &[]).await;
+        if e.ok() {
+            // A token's apply settles it at the old parameters (it may wipe it).
+            if let Some(ti) = token {
+                let (_, wiped) = self.apply_settlements(ti, &e.out);
+                self.note_wipe(ti, wiped);
+            }
+            return;
+        }
+        let allowed = [ErrorCode::ExitsPaused, ErrorCode::OracleStale, ErrorCode::OracleConfidenceTooWide, ErrorCode::OraclePriceRegressed];
+        if !allowed.iter().any(|c| e.out.custom_error() == Some(u32::from(*c))) {
+            self.fail(&format!("apply of a due proposal refused: {}", error_name(&e.out)));
+        }
+        let cancel = ix::cancel_param_proposal(admin.pubkey(), target, admin.pubkey());
+        let e = self.exec(&[cancel], &[&admin]).await;
+        if !e.ok() {
+            self.fail(&format!("cancel refused: {}", error_name(&e.out)));
         }
     }
 

@@ -39,8 +39,7 @@ impl Gate for World {
     async fn set_params(&mut self, t: TokenKeys, f: impl Fn(&mut TokenParams)) {
         let mut p = self.token_state(t).await.params;
         f(&mut p);
-        let admin = self.admin.insecure_clone();
-        self.bank.send(&[ix::update_token_params(admin.pubkey(), t.token, p)], &[&admin]).await.unwrap();
+        self.change_token_params(t, p).await.expect_ok("apply token params");
     }
 
     /// Rebalance as Bob and return the one event it emits.
@@ -125,20 +124,21 @@ async fn leaving_the_band_opens_the_gate_below_the_deviation_threshold() {
 }
 
 #[tokio::test]
-async fn a_capped_rebalance_continues_in_chunks_until_target() {
+async fn a_capped_rebalance_trades_at_least_a_tenth_of_target_per_call_and_continues_until_target() {
     // +10 %: the trade needed is A(L² − L)r = 10,000 × 6 × 0.1 ≈ 6,000 USDC (less fees).
+    // A 2,000 USDC cap is below a tenth of the ≈ 39,000 target notional: each call trades that tenth.
     let (mut w, first) = rebalance_long_after(|p| p.max_notional_per_call = 2_000 * USDC, 110 * USD).await;
     assert_eq!(first.triggers, TRIGGER_DEVIATION);
-    assert_eq!(first.trade_notional, 2_000 * USDC as i128);
+    let equity = i128::from(first.equity_after + first.trade_fee + first.keeper_reward);
+    assert_eq!(first.trade_notional, 3 * equity * 1_000 / 10_000);
     assert!(first.chunk_in_progress);
     let second = w.rebalance_ok(w.long).await;
     assert_eq!(second.triggers, TRIGGER_CHUNK);
-    assert_eq!(second.trade_notional, 2_000 * USDC as i128);
-    let third = w.rebalance_ok(w.long).await;
-    assert_eq!(third.triggers, TRIGGER_CHUNK);
-    assert!(!third.chunk_in_progress, "the third chunk reaches target");
-    assert!(third.trade_notional < 2_000 * USDC as i128);
-    assert!((third.leverage_after_bps - 30_000).abs() <= 2);
+    assert!(!second.chunk_in_progress, "the second chunk reaches target");
+    assert!(second.trade_notional < first.trade_notional);
+    assert!((second.leverage_after_bps - 30_000).abs() <= 2);
+    // The episode paid one keeper reward in all.
+    assert_eq!(first.keeper_reward + second.keeper_reward, w.token_state(w.long).await.params.keeper_reward);
     w.refused_not_needed(w.long).await;
 }
 

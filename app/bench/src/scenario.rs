@@ -48,7 +48,19 @@ pub const MEASURED: [&str; 8] = ["initialize_config", "create_market", "deposit_
 /// The program's other instructions, sent once each after [`MEASURED`] by
 /// [`World::run_rest`] for their heap use (and, running the `.so`, their
 /// compute units); their transactions are not part of the byte/CPI tables.
-pub const ALSO_SENT: [&str; 8] = ["collect_fees", "update_market_params", "update_token_params", "set_global_pause", "set_market_pause", "set_token_pause", "propose_admin", "accept_admin"];
+pub const ALSO_SENT: [&str; 11] = [
+    "collect_fees",
+    "propose_market_params",
+    "propose_token_params",
+    "apply_market_params",
+    "apply_token_params",
+    "cancel_param_proposal",
+    "set_global_pause",
+    "set_market_pause",
+    "set_token_pause",
+    "propose_admin",
+    "accept_admin",
+];
 
 /// A keypair from a fixed seed: the same address in every run.
 pub fn seeded(n: u8) -> Keypair {
@@ -110,6 +122,13 @@ impl Harness {
     pub fn set_account(&mut self, key: Pubkey, lamports: u64, data: Vec<u8>, owner: Pubkey) {
         let acc = Account { lamports, data, owner, executable: false, rent_epoch: 0 };
         self.ctx.set_account(&key, &AccountSharedData::from(acc));
+    }
+
+    /// Move the clock's unix time forward by `secs` (past a parameter delay).
+    pub async fn advance_time(&mut self, secs: i64) {
+        let mut clock: anchor_lang::prelude::Clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
+        clock.unix_timestamp += secs;
+        self.ctx.set_sysvar(&clock);
     }
 
     /// Give `key` 100 SOL (a system account).
@@ -490,25 +509,31 @@ impl World {
     }
 
     /// After [`World::run`]: send each of [`ALSO_SENT`] once — collect the
-    /// fees `mint` and `redeem` charged, re-set both parameter sets to their
-    /// current values, pause minting globally, on the market and on the
-    /// token, and hand the admin role to a new key.
+    /// fees `mint` and `redeem` charged, propose both parameter sets at their
+    /// current values, wait out the delay and apply them, cancel a third
+    /// proposal, pause minting globally, on the market and on the token, and
+    /// hand the admin role to a new key.
     pub async fn run_rest(&mut self) {
         let admin = self.admin.insecure_clone();
         let a = admin.pubkey();
         let (m, t) = (self.market, self.token);
         let treasury_collateral = self.h.create_token_account(&seeded(50), m.collateral_mint, self.treasury).await;
-        let steps: [(&'static str, Instruction); 6] = [
-            ("collect_fees", ix::collect_fees(&t, treasury_collateral)),
-            ("update_market_params", ix::update_market_params(a, m.market, defaults::market_params())),
-            ("update_token_params", ix::update_token_params(a, t.token, defaults::responsive_token_params(LONG_3X, USDC))),
+        let (mp, tp) = (defaults::market_params(), defaults::responsive_token_params(LONG_3X, USDC));
+        self.send_for_usage("collect_fees", ix::collect_fees(&t, treasury_collateral), &self.keeper.kp.insecure_clone()).await;
+        self.send_for_usage("propose_market_params", ix::propose_market_params(a, m.market, mp), &admin).await;
+        self.send_for_usage("propose_token_params", ix::propose_token_params(a, t.token, tp), &admin).await;
+        self.h.advance_time(leveraged_token::constants::MIN_PARAM_DELAY_SECS).await;
+        self.send_for_usage("apply_market_params", ix::apply_market_params(m.market, a), &admin).await;
+        self.send_for_usage("apply_token_params", ix::apply_token_params(&t, a), &admin).await;
+        self.h.setup(&[ix::propose_market_params(a, m.market, mp)], &[&admin]).await;
+        self.send_for_usage("cancel_param_proposal", ix::cancel_param_proposal(a, m.market, a), &admin).await;
+        let steps: [(&'static str, Instruction); 3] = [
             ("set_global_pause", ix::set_global_pause(a, PAUSE_MINT, true)),
             ("set_market_pause", ix::set_market_pause(a, m.market, PAUSE_MINT, true)),
             ("set_token_pause", ix::set_token_pause(a, t.token, PAUSE_MINT, true)),
         ];
         for (name, ix) in steps {
-            let signer = if name == "collect_fees" { self.keeper.kp.insecure_clone() } else { admin.insecure_clone() };
-            self.send_for_usage(name, ix, &signer).await;
+            self.send_for_usage(name, ix, &admin).await;
         }
         let new_admin = seeded(6);
         self.h.fund(new_admin.pubkey());
@@ -523,7 +548,7 @@ impl World {
         let admin = w.admin.insecure_clone();
         let a = admin.pubkey();
 
-        w.measure("initialize_config", ix::initialize_config(a, w.treasury), &admin).await;
+        w.measure("initialize_config", ix::initialize_config(a, w.treasury, leveraged_token::constants::MIN_PARAM_DELAY_SECS), &admin).await;
         let ix = ix::create_market(a, &w.market, OracleKind::PythLegacy, defaults::market_params(), None);
         w.measure("create_market", ix, &admin).await;
 

@@ -119,15 +119,18 @@ pub enum ChainCommand {
     /// Clear pause flags.
     #[command(subcommand)]
     Unpause(PauseScope),
-    /// Create a market or change its parameters.
+    /// Create a market or propose a change of its parameters.
     #[command(subcommand)]
     Market(MarketCmd),
     /// Deposit into or withdraw from a market's LP pool.
     #[command(subcommand)]
     Liquidity(LiquidityCmd),
-    /// Create a leveraged token or change its parameters.
+    /// Create a leveraged token or propose a change of its parameters.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Pending parameter changes (timelocked): show, apply once due, cancel.
+    #[command(subcommand)]
+    Params(ParamsCmd),
     /// Deposit collateral into a leveraged token for shares at NAV.
     Mint(MintArgs),
     /// Burn shares of a leveraged token for collateral at NAV.
@@ -146,7 +149,7 @@ impl ChainCommand {
     /// Whether the command signs (and so needs the keypair before anything else).
     pub fn needs_signer(&self) -> bool {
         match self {
-            ChainCommand::Status(_) | ChainCommand::List | ChainCommand::Config(ConfigCmd::Show) => false,
+            ChainCommand::Status(_) | ChainCommand::List | ChainCommand::Config(ConfigCmd::Show) | ChainCommand::Params(ParamsCmd::Show { .. }) => false,
             ChainCommand::Market(MarketCmd::Params { params, .. }) => !params.is_empty(),
             ChainCommand::Token(TokenCmd::Params { params, .. }) => !params.is_empty(),
             _ => true,
@@ -161,6 +164,10 @@ pub enum ConfigCmd {
         /// Owner of the fee accounts [default: the signer].
         #[arg(long)]
         treasury: Option<Pubkey>,
+        /// Timelock on every parameter change, in seconds (at least 86400 unless
+        /// the program was built with the `local-cluster` feature; fixed for the config's life).
+        #[arg(long, default_value_t = 86_400)]
+        param_delay_secs: i64,
     },
     /// Show the config.
     Show,
@@ -171,6 +178,27 @@ pub enum ConfigCmd {
     },
     /// Accept the admin role (run by the proposed admin).
     AcceptAdmin,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum ParamsCmd {
+    /// Show the pending change of a market or token: when it applies and what it changes.
+    Show {
+        /// Market or token address.
+        target: Pubkey,
+    },
+    /// Apply a due change (anyone may; a token settles at its old parameters first).
+    Apply {
+        /// Market or token address.
+        target: Pubkey,
+        #[command(flatten)]
+        oracle: OracleArg,
+    },
+    /// Cancel a pending change (admin).
+    Cancel {
+        /// Market or token address.
+        target: Pubkey,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -246,7 +274,7 @@ pub enum OracleKindArg {
 pub enum MarketCmd {
     /// Create a market (oracle feed + collateral mint) and its LP pool.
     Create(MarketCreateArgs),
-    /// Change a market's parameters (unset flags keep their value; none shows them).
+    /// Propose new market parameters (unset flags keep their value; none shows them and any pending change).
     Params {
         /// Market address.
         market: Pubkey,
@@ -267,6 +295,10 @@ pub struct MarketCreateArgs {
     pub feed_id: Option<String>,
     #[arg(long)]
     pub collateral_mint: Pubkey,
+    /// The collateral mint's freeze authority, named to accept trusting its issuer
+    /// (required when the mint has one: it could freeze the pool vault).
+    #[arg(long, value_name = "PUBKEY")]
+    pub trusted_freeze_authority: Option<Pubkey>,
     #[command(flatten)]
     pub params: MarketParamFlags,
 }
@@ -309,7 +341,7 @@ pub enum LiquidityCmd {
 pub enum TokenCmd {
     /// Create a leveraged token on a market.
     Create(TokenCreateArgs),
-    /// Change a token's parameters (unset flags keep their value; none shows them).
+    /// Propose new token parameters (unset flags keep their value; none shows them and any pending change).
     Params {
         /// Leveraged token address.
         token: Pubkey,

@@ -272,9 +272,23 @@ async fn admin_commands_pause_params_and_admin_transfer() {
     assert_eq!(e.ok(&["pause", "market", &market, "rebalance"]).await.text("paused_now").unwrap(), "rebalance");
     assert!(e.lt(&["pause", "global", "everything"]).await.unwrap_err().to_string().contains("unknown pause flag"));
 
-    // Params: show, change one, refuse an invalid one with the program's log.
+    // Params: show, propose one change, refuse an invalid one with the program's log.
     assert_eq!(e.ok(&["market", "params", &market]).await.text("trade_fee_bps").unwrap(), "5");
-    assert_eq!(e.ok(&["market", "params", &market, "--trade-fee-bps", "7"]).await.text("trade_fee_bps").unwrap(), "7");
+    let proposed = e.ok(&["market", "params", &market, "--trade-fee-bps", "7"]).await;
+    assert_eq!(proposed.text("trade_fee_bps").unwrap(), "7");
+    assert_eq!(proposed.text("param_delay_secs").unwrap(), "86400");
+    // Pending, not applied: `market params` shows the current value and the change.
+    let shown = e.ok(&["market", "params", &market]).await;
+    assert_eq!((shown.text("trade_fee_bps").unwrap(), shown.text("pending.trade_fee_bps").unwrap()), ("5".into(), "5 -> 7".into()));
+    assert_eq!(e.ok(&["params", "show", &market]).await.text("due_in_secs").unwrap(), "86400");
+    let err = e.lt(&["params", "apply", &market]).await.unwrap_err();
+    assert!(err.to_string().contains("is not due"), "{err}");
+    let err = e.lt(&["market", "params", &market, "--trade-fee-bps", "8"]).await.unwrap_err();
+    assert!(err.to_string().contains("already pending"), "{err}");
+    e.bank().advance_time(86_400).await;
+    e.ok(&["params", "apply", &market]).await;
+    assert_eq!(e.ok(&["market", "params", &market]).await.text("trade_fee_bps").unwrap(), "7");
+    assert_eq!(e.ok(&["params", "show", &market]).await.text("pending_change").unwrap(), "none");
     let err = e.lt(&["market", "params", &market, "--trade-fee-bps", "1000"]).await.unwrap_err();
     let f = err.downcast_ref::<TxFailed>().unwrap();
     assert_eq!(f.explained.name, "InvalidMarketParams");
@@ -284,6 +298,9 @@ async fn admin_commands_pause_params_and_admin_transfer() {
     let t = e.ok(&["token", "params", &long, "--keeper-reward", "2.5", "--deviation-bps", "800"]).await;
     assert_eq!(t.text("keeper_reward").unwrap(), "2.5");
     assert_eq!(t.text("deviation_bps").unwrap(), "800");
+    assert!(e.ok(&["token", "params", &long]).await.text("pending.deviation_bps").unwrap().ends_with(" -> 800"));
+    e.ok(&["params", "cancel", &long]).await;
+    assert_eq!(e.ok(&["token", "params", &long]).await.text("pending_change").unwrap(), "none");
 
     // Two-step admin transfer.
     let next = e.user(0).await;

@@ -98,11 +98,13 @@ pub struct Deployer {
 }
 
 impl Deployer {
-    /// A funded admin, and the config with `treasury` (the admin itself when `None`).
+    /// A funded admin, and the config with `treasury` (the admin itself when
+    /// `None`) and the shortest parameter delay this build of the program
+    /// accepts (a day; see [`crate::timelock`]).
     pub async fn init(bank: &mut Bank, treasury: Option<Pubkey>) -> Self {
         let admin = bank.funded_keypair().await;
         let treasury = treasury.unwrap_or(admin.pubkey());
-        bank.send(&[ix::initialize_config(admin.pubkey(), treasury)], &[&admin]).await.unwrap();
+        bank.send(&[ix::initialize_config(admin.pubkey(), treasury, leveraged_token::constants::MIN_PARAM_DELAY_SECS)], &[&admin]).await.unwrap();
         Self { admin, treasury }
     }
 

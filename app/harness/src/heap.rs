@@ -390,7 +390,7 @@ pub fn report() -> String {
 // --- instruction names ----------------------------------------------------------
 
 /// Every instruction of the program and its Anchor discriminator.
-pub fn instructions() -> [(&'static str, &'static [u8]); 16] {
+pub fn instructions() -> [(&'static str, &'static [u8]); 19] {
     use leveraged_token::instruction as ix;
     [
         ("initialize_config", ix::InitializeConfig::DISCRIMINATOR),
@@ -399,8 +399,11 @@ pub fn instructions() -> [(&'static str, &'static [u8]); 16] {
         ("set_global_pause", ix::SetGlobalPause::DISCRIMINATOR),
         ("set_market_pause", ix::SetMarketPause::DISCRIMINATOR),
         ("set_token_pause", ix::SetTokenPause::DISCRIMINATOR),
-        ("update_market_params", ix::UpdateMarketParams::DISCRIMINATOR),
-        ("update_token_params", ix::UpdateTokenParams::DISCRIMINATOR),
+        ("propose_market_params", ix::ProposeMarketParams::DISCRIMINATOR),
+        ("propose_token_params", ix::ProposeTokenParams::DISCRIMINATOR),
+        ("apply_market_params", ix::ApplyMarketParams::DISCRIMINATOR),
+        ("apply_token_params", ix::ApplyTokenParams::DISCRIMINATOR),
+        ("cancel_param_proposal", ix::CancelParamProposal::DISCRIMINATOR),
         ("create_market", ix::CreateMarket::DISCRIMINATOR),
         ("deposit_liquidity", ix::DepositLiquidity::DISCRIMINATOR),
         ("withdraw_liquidity", ix::WithdrawLiquidity::DISCRIMINATOR),
@@ -554,7 +557,7 @@ mod tests {
         let mut all: Vec<&[u8]> = instructions().iter().map(|(_, d)| *d).collect();
         all.sort();
         all.dedup();
-        assert_eq!(all.len(), 16, "distinct discriminators");
+        assert_eq!(all.len(), 19, "distinct discriminators");
     }
 
     #[test]

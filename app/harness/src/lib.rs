@@ -11,5 +11,6 @@ pub mod deployment;
 pub mod faults;
 pub mod heap;
 pub mod sbf;
+pub mod timelock;
 
 pub use bank_chain::BankChain;

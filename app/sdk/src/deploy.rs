@@ -11,6 +11,11 @@
 //! decimals, read from the chain). A change of those defaults therefore shows
 //! up in the next plan as an update.
 //!
+//! Parameter changes are timelocked by the program: a plan proposes them,
+//! and a run after the config's delay applies them (the plan lists pending
+//! changes and when each becomes applicable). A pending change that no longer
+//! matches the file is cancelled and proposed anew.
+//!
 //! Nothing is sent unless every check passes first: placeholders and typos in
 //! the file, parameters the program's own `validate` would refuse, a config
 //! owned by another admin or with another treasury (the program cannot change
@@ -27,7 +32,7 @@ use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::AccountDeserialize;
 use anchor_spl::token::spl_token;
 use leveraged_token::oracle::{check_price, OracleSpec};
-use leveraged_token::state::{Config, LeveragedToken, Market, MarketParams, OracleKind, TokenParams};
+use leveraged_token::state::{Config, LeveragedToken, Market, MarketParams, OracleKind, ParamChange, ParamProposal, TokenParams};
 use serde::Deserialize;
 use solana_account::Account;
 use solana_keypair::Keypair;
@@ -56,9 +61,16 @@ pub struct DeployConfig {
     /// Owner of the treasury's fee token accounts: a public key, or `"admin"`
     /// for the deploying keypair. Set once: the program has no instruction to change it.
     pub treasury: String,
+    /// Timelock on parameter changes in seconds, set when the config is
+    /// created (default a day; 0 only for a program built with `local-cluster`).
+    #[serde(default)]
+    pub param_delay_secs: Option<i64>,
     #[serde(default)]
     pub markets: Vec<MarketSpec>,
 }
+
+/// The parameter delay a config gets when the file does not say.
+pub const DEFAULT_PARAM_DELAY_SECS: i64 = 86_400;
 
 /// One market: a collateral mint and a Pyth feed.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -77,6 +89,10 @@ pub struct MarketSpec {
     /// Pull only: the Pyth feed id, 64 hex characters (optional `0x`).
     #[serde(default)]
     pub feed_id: Option<String>,
+    /// The collateral mint's freeze authority, named to accept trusting its
+    /// issuer (it could freeze the pool vault); required when the mint has one.
+    #[serde(default)]
+    pub trusted_freeze_authority: Option<String>,
     #[serde(default)]
     pub params: MarketParamsSpec,
     #[serde(default)]
@@ -193,9 +209,13 @@ impl DeployConfig {
                 tokens.push(DesiredToken { label: tl, at: format!("{at}.tokens[{j}]"), keys: keys.token(t.target_leverage_bps), params: t.params.clone() });
             }
             let has_update_account = kind == OracleKind::PythLegacy || m.oracle.is_some();
-            markets.push(DesiredMarket { label, at, kind, keys, has_update_account, params, tokens });
+            let trusted_freeze_authority = match &m.trusted_freeze_authority {
+                Some(a) => Some(parse_pubkey(&format!("{at}.trusted_freeze_authority"), a, "the collateral mint's freeze authority")?),
+                None => None,
+            };
+            markets.push(DesiredMarket { label, at, kind, keys, has_update_account, trusted_freeze_authority, params, tokens });
         }
-        Ok(Desired { treasury, markets })
+        Ok(Desired { treasury, param_delay_secs: self.param_delay_secs.unwrap_or(DEFAULT_PARAM_DELAY_SECS), markets })
     }
 }
 
@@ -248,6 +268,7 @@ pub fn leverage_label(bps: i32) -> String {
 #[derive(Debug, Clone)]
 pub struct Desired {
     pub treasury: Pubkey,
+    pub param_delay_secs: i64,
     pub markets: Vec<DesiredMarket>,
 }
 
@@ -260,6 +281,7 @@ pub struct DesiredMarket {
     pub keys: MarketKeys,
     /// Legacy, or pull with an update account given: the market can be created.
     pub has_update_account: bool,
+    pub trusted_freeze_authority: Option<Pubkey>,
     pub params: MarketParams,
     pub tokens: Vec<DesiredToken>,
 }
@@ -291,21 +313,75 @@ impl fmt::Display for FieldDiff {
 /// One transaction of the plan.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeployAction {
-    InitConfig { treasury: Pubkey },
-    CreateMarket { label: String, keys: MarketKeys, oracle_kind: OracleKind, params: MarketParams },
-    UpdateMarketParams { label: String, market: Pubkey, params: MarketParams, diff: Vec<FieldDiff> },
-    CreateToken { label: String, keys: TokenKeys, params: TokenParams },
-    UpdateTokenParams { label: String, token: Pubkey, params: TokenParams, diff: Vec<FieldDiff> },
+    InitConfig {
+        treasury: Pubkey,
+        param_delay_secs: i64,
+    },
+    CreateMarket {
+        label: String,
+        keys: MarketKeys,
+        oracle_kind: OracleKind,
+        params: MarketParams,
+        trusted_freeze_authority: Option<Pubkey>,
+    },
+    ProposeMarketParams {
+        label: String,
+        market: Pubkey,
+        params: MarketParams,
+        diff: Vec<FieldDiff>,
+    },
+    ApplyMarketParams {
+        label: String,
+        market: Pubkey,
+        proposer: Pubkey,
+        diff: Vec<FieldDiff>,
+    },
+    CreateToken {
+        label: String,
+        keys: TokenKeys,
+        params: TokenParams,
+    },
+    ProposeTokenParams {
+        label: String,
+        token: Pubkey,
+        params: TokenParams,
+        diff: Vec<FieldDiff>,
+    },
+    ApplyTokenParams {
+        label: String,
+        keys: TokenKeys,
+        proposer: Pubkey,
+        diff: Vec<FieldDiff>,
+    },
+    /// A pending change that no longer matches the file (proposed again after).
+    CancelProposal {
+        label: String,
+        target: Pubkey,
+        proposer: Pubkey,
+    },
+}
+
+/// A change proposed and not yet applicable: nothing to send before `eta`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingChange {
+    pub label: String,
+    pub target: Pubkey,
+    pub eta: i64,
+    pub due_in_secs: i64,
+    pub diff: Vec<FieldDiff>,
 }
 
 impl DeployAction {
     pub fn instruction(&self, admin: Pubkey) -> anchor_lang::solana_program::instruction::Instruction {
         match self {
-            DeployAction::InitConfig { treasury } => ix::initialize_config(admin, *treasury),
-            DeployAction::CreateMarket { keys, oracle_kind, params, .. } => ix::create_market(admin, keys, *oracle_kind, *params, None),
-            DeployAction::UpdateMarketParams { market, params, .. } => ix::update_market_params(admin, *market, *params),
+            DeployAction::InitConfig { treasury, param_delay_secs } => ix::initialize_config(admin, *treasury, *param_delay_secs),
+            DeployAction::CreateMarket { keys, oracle_kind, params, trusted_freeze_authority, .. } => ix::create_market(admin, keys, *oracle_kind, *params, *trusted_freeze_authority),
+            DeployAction::ProposeMarketParams { market, params, .. } => ix::propose_market_params(admin, *market, *params),
+            DeployAction::ApplyMarketParams { market, proposer, .. } => ix::apply_market_params(*market, *proposer),
             DeployAction::CreateToken { keys, params, .. } => ix::create_leveraged_token(admin, keys, *params),
-            DeployAction::UpdateTokenParams { token, params, .. } => ix::update_token_params(admin, *token, *params),
+            DeployAction::ProposeTokenParams { token, params, .. } => ix::propose_token_params(admin, *token, *params),
+            DeployAction::ApplyTokenParams { keys, proposer, .. } => ix::apply_token_params(keys, *proposer),
+            DeployAction::CancelProposal { target, proposer, .. } => ix::cancel_param_proposal(admin, *target, *proposer),
         }
     }
 }
@@ -313,13 +389,18 @@ impl DeployAction {
 impl fmt::Display for DeployAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DeployAction::InitConfig { treasury } => write!(f, "initialize config {} (admin = signer, treasury {treasury})", pda::config().0),
-            DeployAction::CreateMarket { label, keys, oracle_kind, params } => {
+            DeployAction::InitConfig { treasury, param_delay_secs } => {
+                write!(f, "initialize config {} (admin = signer, treasury {treasury}, parameter delay {param_delay_secs} s)", pda::config().0)
+            }
+            DeployAction::CreateMarket { label, keys, oracle_kind, params, .. } => {
                 write!(f, "create market {label} {}: {oracle_kind:?}, collateral {}, oracle account {}\n      params {params:?}", keys.market, keys.collateral_mint, keys.oracle)
             }
-            DeployAction::UpdateMarketParams { label, market, diff, .. } => write_diff(f, &format!("update market params {label} {market}"), diff),
+            DeployAction::ProposeMarketParams { label, market, diff, .. } => write_diff(f, &format!("propose market params {label} {market} (applicable after the delay)"), diff),
+            DeployAction::ApplyMarketParams { label, market, diff, .. } => write_diff(f, &format!("apply market params {label} {market}"), diff),
             DeployAction::CreateToken { label, keys, params } => write!(f, "create token {label} {} (share mint {})\n      params {params:?}", keys.token, keys.share_mint),
-            DeployAction::UpdateTokenParams { label, token, diff, .. } => write_diff(f, &format!("update token params {label} {token}"), diff),
+            DeployAction::ProposeTokenParams { label, token, diff, .. } => write_diff(f, &format!("propose token params {label} {token} (applicable after the delay)"), diff),
+            DeployAction::ApplyTokenParams { label, keys, diff, .. } => write_diff(f, &format!("apply token params {label} {}", keys.token), diff),
+            DeployAction::CancelProposal { label, target, .. } => write!(f, "cancel the pending change of {label} {target} (it differs from the file)"),
         }
     }
 }
@@ -338,6 +419,8 @@ pub struct Plan {
     pub endpoint: String,
     pub admin: Pubkey,
     pub actions: Vec<DeployAction>,
+    /// Proposed changes still inside the delay (run again after their `eta`).
+    pub pending: Vec<PendingChange>,
 }
 
 impl Plan {
@@ -348,12 +431,20 @@ impl Plan {
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.actions.is_empty() {
+        if self.actions.is_empty() && self.pending.is_empty() {
             return writeln!(f, "plan for {} (admin {}): nothing to do, the chain matches the file", self.endpoint, self.admin);
         }
-        writeln!(f, "plan for {} (admin {}): {} action(s), one transaction each", self.endpoint, self.admin, self.actions.len())?;
+        if self.actions.is_empty() {
+            writeln!(f, "plan for {} (admin {}): nothing to send now", self.endpoint, self.admin)?;
+        } else {
+            writeln!(f, "plan for {} (admin {}): {} action(s), one transaction each", self.endpoint, self.admin, self.actions.len())?;
+        }
         for (i, a) in self.actions.iter().enumerate() {
             writeln!(f, "  {}. {a}", i + 1)?;
+        }
+        for p in &self.pending {
+            write_diff(f, &format!("  pending: {} {} applicable at {} (in {} s); run again then", p.label, p.target, p.eta, p.due_in_secs), &p.diff)?;
+            writeln!(f)?;
         }
         Ok(())
     }
@@ -412,6 +503,25 @@ async fn clock<C: Chain>(chain: &mut C) -> Result<Clock, DeployError> {
     chain.clock().await.map_err(|e| DeployError::State(format!("the Clock sysvar: {e}")))
 }
 
+/// Would `create_market` accept this collateral mint? At least
+/// `MIN_COLLATERAL_DECIMALS` decimals, and its freeze authority, if any, named
+/// in the file (the program's `check_collateral`).
+fn check_collateral(m: &DesiredMarket, mint: &spl_token::state::Mint) -> Result<(), DeployError> {
+    let min = leveraged_token::constants::MIN_COLLATERAL_DECIMALS;
+    if mint.decimals < min {
+        return Err(DeployError::State(format!("{}: collateral mint {} has {} decimals; the program needs at least {min}", m.at, m.keys.collateral_mint, mint.decimals)));
+    }
+    if let Some(f) = Option::<Pubkey>::from(mint.freeze_authority) {
+        if m.trusted_freeze_authority != Some(f) {
+            return Err(DeployError::Config(format!(
+                "{}.trusted_freeze_authority: collateral mint {} has freeze authority {f}, which could freeze the pool vault; the program refuses it unless you name it: trusted_freeze_authority = \"{f}\" (trust in the issuer)",
+                m.at, m.keys.collateral_mint
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Would `create_market` accept this oracle account now? Runs the program's
 /// own pure oracle check (`oracle::check_price`) with the spec the market
 /// would be created with.
@@ -441,6 +551,7 @@ pub async fn plan<C: Chain>(chain: &mut C, config: &DeployConfig, admin: Pubkey)
     let endpoint = chain.endpoint();
     let config_key = pda::config().0;
     let mut actions = Vec::new();
+    let mut pending = Vec::new();
 
     let [program, cfg] = <[Option<Account>; 2]>::try_from(chain.accounts(&[PROGRAM_ID, config_key]).await?).expect("two accounts");
     match program {
@@ -449,7 +560,7 @@ pub async fn plan<C: Chain>(chain: &mut C, config: &DeployConfig, admin: Pubkey)
     }
     let onchain_config = match cfg {
         None => {
-            actions.push(DeployAction::InitConfig { treasury: desired.treasury });
+            actions.push(DeployAction::InitConfig { treasury: desired.treasury, param_delay_secs: desired.param_delay_secs });
             None
         }
         Some(acc) => {
@@ -482,7 +593,8 @@ pub async fn plan<C: Chain>(chain: &mut C, config: &DeployConfig, admin: Pubkey)
                 }
                 let oracle_acc = chain.accounts(&[m.keys.oracle]).await?.pop().flatten();
                 check_oracle(m, mint.decimals, oracle_acc, &clock)?;
-                actions.push(DeployAction::CreateMarket { label: m.label.clone(), keys: m.keys, oracle_kind: m.kind, params: m.params });
+                check_collateral(m, &mint)?;
+                actions.push(DeployAction::CreateMarket { label: m.label.clone(), keys: m.keys, oracle_kind: m.kind, params: m.params, trusted_freeze_authority: m.trusted_freeze_authority });
             }
             Some(acc) => {
                 let onchain: Market = decode("market", &m.keys.market, &acc)?;
@@ -492,9 +604,21 @@ pub async fn plan<C: Chain>(chain: &mut C, config: &DeployConfig, admin: Pubkey)
                         m.at, m.keys.market, onchain.oracle_kind, onchain.collateral_mint
                     )));
                 }
+                let proposal = pending_proposal(chain, m.keys.market).await?;
+                let wanted = ParamChange::Market(m.params);
                 let diff = diff_market_params(&onchain.params, &m.params);
-                if !diff.is_empty() {
-                    actions.push(DeployAction::UpdateMarketParams { label: m.label.clone(), market: m.keys.market, params: m.params, diff });
+                let step = timelock_step(&m.label, m.keys.market, proposal, wanted, diff.is_empty(), &clock);
+                match step {
+                    TimelockStep::Propose => actions.push(DeployAction::ProposeMarketParams { label: m.label.clone(), market: m.keys.market, params: m.params, diff }),
+                    TimelockStep::Apply { proposer } => actions.push(DeployAction::ApplyMarketParams { label: m.label.clone(), market: m.keys.market, proposer, diff }),
+                    TimelockStep::Replace { proposer } => {
+                        actions.push(DeployAction::CancelProposal { label: m.label.clone(), target: m.keys.market, proposer });
+                        if !diff.is_empty() {
+                            actions.push(DeployAction::ProposeMarketParams { label: m.label.clone(), market: m.keys.market, params: m.params, diff });
+                        }
+                    }
+                    TimelockStep::Wait(p) => pending.push(PendingChange { diff, ..p }),
+                    TimelockStep::Nothing => {}
                 }
             }
         }
@@ -511,9 +635,19 @@ pub async fn plan<C: Chain>(chain: &mut C, config: &DeployConfig, admin: Pubkey)
                 None => actions.push(DeployAction::CreateToken { label: t.label.clone(), keys: t.keys, params }),
                 Some(acc) => {
                     let onchain: LeveragedToken = decode("token", &t.keys.token, &acc)?;
+                    let proposal = pending_proposal(chain, t.keys.token).await?;
                     let diff = diff_token_params(&onchain.params, &params);
-                    if !diff.is_empty() {
-                        actions.push(DeployAction::UpdateTokenParams { label: t.label.clone(), token: t.keys.token, params, diff });
+                    match timelock_step(&t.label, t.keys.token, proposal, ParamChange::Token(params), diff.is_empty(), &clock) {
+                        TimelockStep::Propose => actions.push(DeployAction::ProposeTokenParams { label: t.label.clone(), token: t.keys.token, params, diff }),
+                        TimelockStep::Apply { proposer } => actions.push(DeployAction::ApplyTokenParams { label: t.label.clone(), keys: t.keys, proposer, diff }),
+                        TimelockStep::Replace { proposer } => {
+                            actions.push(DeployAction::CancelProposal { label: t.label.clone(), target: t.keys.token, proposer });
+                            if !diff.is_empty() {
+                                actions.push(DeployAction::ProposeTokenParams { label: t.label.clone(), token: t.keys.token, params, diff });
+                            }
+                        }
+                        TimelockStep::Wait(p) => pending.push(PendingChange { diff, ..p }),
+                        TimelockStep::Nothing => {}
                     }
                 }
             }
@@ -527,7 +661,42 @@ pub async fn plan<C: Chain>(chain: &mut C, config: &DeployConfig, admin: Pubkey)
             return Err(DeployError::State(format!("config admin is {}, but the signer is {admin}: only the admin can create markets and tokens or change parameters{hint}", c.admin)));
         }
     }
-    Ok(Plan { endpoint, admin, actions })
+    Ok(Plan { endpoint, admin, actions, pending })
+}
+
+/// What the timelock asks of a plan for one market or token.
+enum TimelockStep {
+    Nothing,
+    Propose,
+    Apply {
+        proposer: Pubkey,
+    },
+    /// Cancel the pending change (then propose the file's, if it differs).
+    Replace {
+        proposer: Pubkey,
+    },
+    Wait(PendingChange),
+}
+
+/// The pending proposal of `target`, if any.
+async fn pending_proposal<C: Chain>(chain: &mut C, target: Pubkey) -> Result<Option<ParamProposal>, DeployError> {
+    let key = pda::param_proposal(&target).0;
+    match chain.accounts(&[key]).await?.pop().flatten() {
+        None => Ok(None),
+        Some(acc) => Ok(Some(decode("parameter proposal", &key, &acc)?)),
+    }
+}
+
+/// Compare the chain's parameters (`same` when equal to the file), its
+/// pending proposal and the file's `wanted` change.
+fn timelock_step(label: &str, target: Pubkey, proposal: Option<ParamProposal>, wanted: ParamChange, same: bool, clock: &Clock) -> TimelockStep {
+    match proposal {
+        None if same => TimelockStep::Nothing,
+        None => TimelockStep::Propose,
+        Some(p) if p.change != wanted => TimelockStep::Replace { proposer: p.proposer },
+        Some(p) if clock.unix_timestamp >= p.eta => TimelockStep::Apply { proposer: p.proposer },
+        Some(p) => TimelockStep::Wait(PendingChange { label: label.to_string(), target, eta: p.eta, due_in_secs: p.eta - clock.unix_timestamp, diff: Vec::new() }),
+    }
 }
 
 /// What [`apply`] sent: each action with its transaction signature.

@@ -63,6 +63,12 @@ all_variants!(
         OracleTimestampInFuture,
         PoolInsolvent,
         UnpaidProfitOutstanding,
+        InvalidParamDelay,
+        ProposalNotDue,
+        WrongProposal,
+        ExitsPaused,
+        CollateralDecimalsTooFew,
+        CollateralFreezeAuthorityNotAccepted,
     ]
 );
 

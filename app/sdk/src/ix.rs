@@ -26,8 +26,10 @@ fn liquidity(m: &MarketKeys, owner_collateral: Pubkey, owner_lp: Pubkey) -> acc:
     acc::LiquidityAccounts { config: config(), market: m.market, oracle: m.oracle, pool_vault: m.pool_vault, lp_mint: m.lp_mint, owner_collateral, owner_lp }
 }
 
-pub fn initialize_config(admin: Pubkey, treasury: Pubkey) -> Instruction {
-    build(acc::InitializeConfig { admin, config: config(), system_program: System::id() }, data::InitializeConfig { treasury })
+/// Create the config; `param_delay_secs` is the timelock on every parameter
+/// change (at least a day unless the program was built with `local-cluster`).
+pub fn initialize_config(admin: Pubkey, treasury: Pubkey, param_delay_secs: i64) -> Instruction {
+    build(acc::InitializeConfig { admin, config: config(), system_program: System::id() }, data::InitializeConfig { treasury, param_delay_secs })
 }
 
 pub fn propose_admin(admin: Pubkey, new_admin: Pubkey) -> Instruction {
@@ -50,12 +52,32 @@ pub fn set_token_pause(admin: Pubkey, token: Pubkey, mask: u8, paused: bool) -> 
     build(acc::TokenAdmin { admin, config: config(), token }, data::SetTokenPause { mask, paused })
 }
 
-pub fn update_market_params(admin: Pubkey, market: Pubkey, params: MarketParams) -> Instruction {
-    build(acc::MarketAdmin { admin, config: config(), market }, data::UpdateMarketParams { params })
+pub fn propose_market_params(admin: Pubkey, market: Pubkey, params: MarketParams) -> Instruction {
+    let proposal = pda::param_proposal(&market).0;
+    build(acc::ProposeMarketParams { admin, config: config(), market, proposal, system_program: System::id() }, data::ProposeMarketParams { params })
 }
 
-pub fn update_token_params(admin: Pubkey, token: Pubkey, params: TokenParams) -> Instruction {
-    build(acc::TokenAdmin { admin, config: config(), token }, data::UpdateTokenParams { params })
+pub fn propose_token_params(admin: Pubkey, token: Pubkey, params: TokenParams) -> Instruction {
+    let proposal = pda::param_proposal(&token).0;
+    build(acc::ProposeTokenParams { admin, config: config(), token, proposal, system_program: System::id() }, data::ProposeTokenParams { params })
+}
+
+/// Apply `market`'s pending change (anyone, once due); `proposer` gets the rent back.
+pub fn apply_market_params(market: Pubkey, proposer: Pubkey) -> Instruction {
+    let proposal = pda::param_proposal(&market).0;
+    build(acc::ApplyMarketParams { config: config(), market, proposal, proposer }, data::ApplyMarketParams {})
+}
+
+/// Apply `t`'s pending change (anyone, once due): the token settles first.
+pub fn apply_token_params(t: &TokenKeys, proposer: Pubkey) -> Instruction {
+    let proposal = pda::param_proposal(&t.token).0;
+    build(acc::ApplyTokenParams { position: position(t), proposal, proposer, token_program: Token::id() }, data::ApplyTokenParams {})
+}
+
+/// Withdraw the pending change of `target` (a market or token).
+pub fn cancel_param_proposal(admin: Pubkey, target: Pubkey, proposer: Pubkey) -> Instruction {
+    let proposal = pda::param_proposal(&target).0;
+    build(acc::CancelParamProposal { admin, config: config(), proposal, proposer }, data::CancelParamProposal {})
 }
 
 /// `trusted_freeze_authority`: the collateral mint's freeze authority the

@@ -63,6 +63,12 @@ pub const MAX_PARAM_DELAY_SECS: i64 = 30 * 86_400;
 /// Shortest rebalance period (≈ 5 minutes of slots): the keeper-reward cap
 /// counts per period, so a period must be long enough to mean something.
 pub const MIN_REBALANCE_PERIOD_SLOTS: u64 = 750;
+/// Slots in a day (400 ms each).
+pub const DAY_SLOTS: u64 = 216_000;
+/// Keeper rewards per day, at most, in bps of equity: `keeper_reward_cap_bps`
+/// caps one rebalance period, so a shorter period must have a smaller cap
+/// (`cap × DAY_SLOTS ≤ this × period`).
+pub const MAX_KEEPER_REWARD_BPS_PER_DAY: u64 = 100;
 /// A capped (chunked) rebalance trades at least this fraction of the token's
 /// target notional per call, whatever `max_notional_per_call` says, so an
 /// episode takes at most about ten calls.

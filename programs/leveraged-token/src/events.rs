@@ -97,6 +97,24 @@ pub struct MarketCreated {
     pub trusted_freeze_authority: Pubkey,
 }
 
+/// A parameter change was proposed for `target` (a market or token); anyone
+/// may apply it from `eta` on.
+#[event]
+pub struct ParamsProposed {
+    pub target: Pubkey,
+    pub proposer: Pubkey,
+    pub proposed_at: i64,
+    pub eta: i64,
+    pub change: crate::state::ParamChange,
+}
+
+#[event]
+pub struct ParamProposalCancelled {
+    pub target: Pubkey,
+    pub change: crate::state::ParamChange,
+}
+
+/// A proposal was applied (after the market accrued at the old rate).
 #[event]
 pub struct MarketParamsUpdated {
     pub market: Pubkey,
@@ -112,6 +130,7 @@ pub struct TokenCreated {
     pub params: crate::state::TokenParams,
 }
 
+/// A proposal was applied (after the token settled at the old parameters).
 #[event]
 pub struct TokenParamsUpdated {
     pub token: Pubkey,

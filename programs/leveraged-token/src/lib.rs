@@ -27,6 +27,15 @@
 //!   value, which counts traders' unrealised PnL and unpaid borrow fees.
 //! * Bad debt: a loss beyond a token's vault is absorbed by the pool; the token
 //!   is wiped (no mints, redeem pays 0) and says so in an event.
+//! * Admin: creates markets and tokens, pauses, and changes parameters only
+//!   through a timelock: `propose_*_params` (validated), then, once the
+//!   config's `param_delay_secs` (≥ 1 day outside a `local-cluster` build) has
+//!   passed, `apply_*_params` by anyone, which first settles the market or
+//!   token at the old values and is refused while the exits are paused. No
+//!   instruction lets the admin move user or pool funds.
+//! * Keeper rewards: one trigger episode pays at most `keeper_reward`, and all
+//!   rewards within a rebalance period at most `keeper_reward_cap_bps` of
+//!   equity (itself at most 1 % of equity a day).
 //! * Pool shortfall: profit the pool vault cannot pay stays on the position as
 //!   an unpaid claim (paid at a later settlement if the pool recovers, gone if
 //!   the price reverts). A redeemer's share of the claim is forfeited to the
@@ -100,14 +109,29 @@ pub mod leveraged_token {
         instructions::process_set_token_pause(ctx, mask, paused)
     }
 
-    /// Replace a market's parameters (validated).
-    pub fn update_market_params(ctx: Context<MarketAdmin>, params: MarketParams) -> Result<()> {
-        instructions::process_update_market_params(ctx, params)
+    /// Admin proposes new market parameters (validated); applicable after the config's delay.
+    pub fn propose_market_params(ctx: Context<ProposeMarketParams>, params: MarketParams) -> Result<()> {
+        instructions::process_propose_market_params(ctx, params)
     }
 
-    /// Replace a token's parameters (validated).
-    pub fn update_token_params(ctx: Context<TokenAdmin>, params: TokenParams) -> Result<()> {
-        instructions::process_update_token_params(ctx, params)
+    /// Admin proposes new token parameters (validated); applicable after the config's delay.
+    pub fn propose_token_params(ctx: Context<ProposeTokenParams>, params: TokenParams) -> Result<()> {
+        instructions::process_propose_token_params(ctx, params)
+    }
+
+    /// Anyone, once due: accrue at the old rate, then replace the market's parameters.
+    pub fn apply_market_params(ctx: Context<ApplyMarketParams>) -> Result<()> {
+        instructions::process_apply_market_params(ctx)
+    }
+
+    /// Anyone, once due: settle the token at its old parameters, then replace them.
+    pub fn apply_token_params(ctx: Context<ApplyTokenParams>) -> Result<()> {
+        instructions::process_apply_token_params(ctx)
+    }
+
+    /// Admin withdraws a pending parameter change.
+    pub fn cancel_param_proposal(ctx: Context<CancelParamProposal>) -> Result<()> {
+        instructions::process_cancel_param_proposal(ctx)
     }
 
     /// Create a market (oracle feed + collateral mint) with its LP pool. The

@@ -32,3 +32,8 @@ pub fn share_mint(token: &Pubkey) -> (Pubkey, u8) {
 pub fn token_vault(token: &Pubkey) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[TOKEN_VAULT_SEED, token.as_ref()], &crate::ID)
 }
+
+/// The pending parameter change of a market or token.
+pub fn param_proposal(target: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[PROPOSAL_SEED, target.as_ref()], &crate::ID)
+}

@@ -10,7 +10,7 @@ use anchor_spl::token::{self, Token, Transfer};
 use crate::constants::{MARKET_SEED, TOKEN_SEED};
 use crate::errors::ErrorCode;
 use crate::events::{PositionSettled, TokenWiped};
-use crate::math::fees::streaming_fee_ceil;
+use crate::math::fees::{streaming_fee_floor_carry, CarriedFee};
 use crate::math::fixed::mul_div_signed_toward_zero;
 use crate::math::position::notional_floor;
 use crate::math::price::NormalizedPrice;
@@ -38,8 +38,10 @@ pub struct SettlementPreview {
     pub borrow_index: u128,
     /// PnL, borrow fee, transfer, bad debt and equity before the streaming fee.
     pub outcome: SettleOutcome,
-    /// Streaming fee charged since the token's last settlement (0 if wiped).
+    /// Streaming fee charged since the token's last settlement (0 if wiped),
+    /// rounded down, and the remainder carried to the next one.
     pub streaming_fee: u64,
+    pub streaming_fee_carry: u64,
     /// Equity after settlement and streaming fee (0 if wiped).
     pub equity: u64,
 }
@@ -47,11 +49,24 @@ pub struct SettlementPreview {
 /// Preview the settlement of `token` at `price` and `slot` (pure).
 pub fn preview_settlement(market: &Market, token: &LeveragedToken, price: &NormalizedPrice, vault_amount: u64, pool_amount: u64, slot: u64) -> MathResult<SettlementPreview> {
     let borrow_index = market.borrow_index_at(slot)?;
-    let outcome =
-        settle(&SettleInput { base: token.base, cost: token.cost, price: price.price, borrow_index, borrow_snapshot: token.borrow_snapshot, vault_amount, fees_owed: token.fees_owed, pool_amount })?;
-    let streaming_fee = if outcome.wiped { 0 } else { streaming_fee_ceil(outcome.equity, token.params.streaming_fee_bps, slot.saturating_sub(token.last_fee_slot))? };
-    let equity = if outcome.wiped { 0 } else { outcome.equity.checked_sub(streaming_fee).ok_or(MathError::Overflow)? };
-    Ok(SettlementPreview { borrow_index, outcome, streaming_fee, equity })
+    let outcome = settle(&SettleInput {
+        base: token.base,
+        cost: token.cost,
+        price: price.price,
+        borrow_index,
+        borrow_snapshot: token.borrow_snapshot,
+        borrow_carry: token.borrow_fee_carry,
+        vault_amount,
+        fees_owed: token.fees_owed,
+        pool_amount,
+    })?;
+    let streaming = if outcome.wiped {
+        CarriedFee { fee: 0, carry: 0 }
+    } else {
+        streaming_fee_floor_carry(outcome.equity, token.params.streaming_fee_bps, slot.saturating_sub(token.last_fee_slot), token.streaming_fee_carry)?
+    };
+    let equity = if outcome.wiped { 0 } else { outcome.equity.checked_sub(streaming.fee).ok_or(MathError::Overflow)? };
+    Ok(SettlementPreview { borrow_index, outcome, streaming_fee: streaming.fee, streaming_fee_carry: streaming.carry, equity })
 }
 
 /// Settle the token's PnL and borrow fee at `price`, charge the streaming fee
@@ -76,6 +91,8 @@ pub fn settle_position(market: &mut Market, token: &mut LeveragedToken, token_ke
     token.borrow_snapshot = new_snapshot;
     token.fees_owed = o.fees_owed.checked_add(p.streaming_fee).ok_or(ErrorCode::MathOverflow)?;
     token.total_borrow_fees = token.total_borrow_fees.saturating_add(o.borrow_fee);
+    token.borrow_fee_carry = o.borrow_carry;
+    token.streaming_fee_carry = p.streaming_fee_carry;
     token.last_fee_slot = slot;
     if o.wiped {
         token.status = TokenStatus::Wiped;

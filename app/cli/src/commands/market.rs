@@ -49,7 +49,15 @@ pub async fn market_create<C: Chain>(c: &mut Client<C>, a: &MarketCreateArgs) ->
         bail!("oracle account {} not found on {endpoint}", a.oracle);
     }
     let params = a.params.apply(defaults::market_params(), mint.decimals)?;
-    let e = c.execute(vec![ix::create_market(admin, &keys, kind, params, None)], &[]).await?;
+    if mint.decimals < leveraged_token::constants::MIN_COLLATERAL_DECIMALS {
+        bail!("collateral mint {} has {} decimals; the program needs at least {}", a.collateral_mint, mint.decimals, leveraged_token::constants::MIN_COLLATERAL_DECIMALS);
+    }
+    if let Some(f) = Option::<Pubkey>::from(mint.freeze_authority) {
+        if a.trusted_freeze_authority != Some(f) {
+            bail!("collateral mint {} has freeze authority {f}, which could freeze the pool vault: pass --trusted-freeze-authority {f} to accept trusting its issuer", a.collateral_mint);
+        }
+    }
+    let e = c.execute(vec![ix::create_market(admin, &keys, kind, params, a.trusted_freeze_authority)], &[]).await?;
     let mut r = Report::new("market create")
         .field("market", keys.market)
         .field("oracle_kind", format!("{kind:?}"))
@@ -67,16 +75,16 @@ pub async fn market_create<C: Chain>(c: &mut Client<C>, a: &MarketCreateArgs) ->
 pub async fn market_params<C: Chain>(c: &mut Client<C>, market: Pubkey, flags: &MarketParamFlags) -> Result<Report> {
     let m = c.market(market).await?;
     if flags.is_empty() {
-        let mut r = Report::new("market params (current; pass flags to change them)").field("market", market);
+        let mut r = Report::new("market params (current; pass flags to propose a change)").field("market", market);
         MarketParamFlags::report(&mut r, &m.params, m.collateral_decimals);
+        super::admin::pending_fields(c, &mut r, market).await?;
         return Ok(r);
     }
     let admin = c.signer_key()?;
     let new = flags.apply(m.params, m.collateral_decimals)?;
-    let e = c.execute(vec![ix::update_market_params(admin, market, new)], &[]).await?;
-    let mut r = Report::new("market params").field("market", market);
+    let mut r = Report::new("market params proposed").field("market", market);
     MarketParamFlags::report(&mut r, &new, m.collateral_decimals);
-    tx_fields(&mut r, &e);
+    super::admin::propose_params(c, &mut r, market, ix::propose_market_params(admin, market, new)).await?;
     Ok(r)
 }
 
@@ -178,15 +186,15 @@ pub async fn token_params<C: Chain>(c: &mut Client<C>, token: Pubkey, flags: &To
     let m = c.market(t.market).await?;
     let dec = m.collateral_decimals;
     if flags.is_empty() {
-        let mut r = Report::new("token params (current; pass flags to change them)").field("token", token).field("target_leverage", format_leverage(i64::from(t.target_leverage_bps)));
+        let mut r = Report::new("token params (current; pass flags to propose a change)").field("token", token).field("target_leverage", format_leverage(i64::from(t.target_leverage_bps)));
         TokenParamFlags::report(&mut r, &t.params, dec);
+        super::admin::pending_fields(c, &mut r, token).await?;
         return Ok(r);
     }
     let admin = c.signer_key()?;
     let new = flags.apply(t.params, dec)?;
-    let e = c.execute(vec![ix::update_token_params(admin, token, new)], &[]).await?;
-    let mut r = Report::new("token params").field("token", token).field("target_leverage", format_leverage(i64::from(t.target_leverage_bps)));
+    let mut r = Report::new("token params proposed").field("token", token).field("target_leverage", format_leverage(i64::from(t.target_leverage_bps)));
     TokenParamFlags::report(&mut r, &new, dec);
-    tx_fields(&mut r, &e);
+    super::admin::propose_params(c, &mut r, token, ix::propose_token_params(admin, token, new)).await?;
     Ok(r)
 }

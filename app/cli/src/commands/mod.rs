@@ -32,7 +32,10 @@ use leveraged_token_sdk::chain::decode_clock;
 /// Run one chain command.
 pub async fn run<C: Chain>(c: &mut Client<C>, cmd: ChainCommand) -> Result<Report> {
     match cmd {
-        ChainCommand::Config(ConfigCmd::Init { treasury }) => admin::config_init(c, treasury).await,
+        ChainCommand::Config(ConfigCmd::Init { treasury, param_delay_secs }) => admin::config_init(c, treasury, param_delay_secs).await,
+        ChainCommand::Params(ParamsCmd::Show { target }) => admin::params_show(c, target).await,
+        ChainCommand::Params(ParamsCmd::Apply { target, oracle }) => admin::params_apply(c, target, oracle.oracle).await,
+        ChainCommand::Params(ParamsCmd::Cancel { target }) => admin::params_cancel(c, target).await,
         ChainCommand::Config(ConfigCmd::Show) => admin::config_show(c).await,
         ChainCommand::Config(ConfigCmd::ProposeAdmin { new_admin }) => admin::propose_admin(c, new_admin).await,
         ChainCommand::Config(ConfigCmd::AcceptAdmin) => admin::accept_admin(c).await,

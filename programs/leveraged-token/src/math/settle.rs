@@ -6,7 +6,7 @@
 //! current value. After settlement a token's equity is exactly its vault balance
 //! minus the protocol fees it holds for the treasury.
 
-use super::fees::borrow_fee_ceil;
+use super::fees::borrow_fee_floor_carry;
 use super::position::notional_floor;
 use super::{to_u64, MathError, MathResult};
 
@@ -18,6 +18,8 @@ pub struct SettleInput {
     pub price: u128,
     pub borrow_index: u128,
     pub borrow_snapshot: u128,
+    /// Borrow-fee remainder carried from the last settlement (× INDEX_SCALE).
+    pub borrow_carry: u64,
     pub vault_amount: u64,
     pub fees_owed: u64,
     /// Collateral the pool vault holds to pay winners.
@@ -31,6 +33,8 @@ pub struct SettleOutcome {
     /// value − cost.
     pub pnl: i128,
     pub borrow_fee: u64,
+    /// Borrow-fee remainder to carry to the next settlement.
+    pub borrow_carry: u64,
     /// Collateral to move: positive pool → token vault, negative token vault → pool.
     pub transfer: i128,
     /// Profit the pool could not pay (it held less than owed).
@@ -52,10 +56,10 @@ pub fn settle(i: &SettleInput) -> MathResult<SettleOutcome> {
     let equity_before = i.vault_amount.checked_sub(i.fees_owed).ok_or(MathError::InvalidInput)?;
     let value = notional_floor(i.base, i.price)?;
     let pnl = value.checked_sub(i.cost).ok_or(MathError::Overflow)?;
-    let borrow = borrow_fee_ceil(i.cost.unsigned_abs(), i.borrow_index, i.borrow_snapshot)?;
-    let borrow_fee = super::to_u64(borrow)?;
+    let borrow = borrow_fee_floor_carry(i.cost.unsigned_abs(), i.borrow_index, i.borrow_snapshot, i.borrow_carry)?;
+    let borrow_fee = borrow.fee;
     let net = pnl.checked_sub(i128::from(borrow_fee)).ok_or(MathError::Overflow)?;
-    let mut out = SettleOutcome { value, pnl, borrow_fee, transfer: 0, pool_shortfall: 0, bad_debt: 0, wiped: false, fees_owed: i.fees_owed, equity: equity_before };
+    let mut out = SettleOutcome { value, pnl, borrow_fee, borrow_carry: borrow.carry, transfer: 0, pool_shortfall: 0, bad_debt: 0, wiped: false, fees_owed: i.fees_owed, equity: equity_before };
     if net >= 0 {
         let owed = to_u64(net).unwrap_or(u64::MAX);
         let paid = owed.min(i.pool_amount);
@@ -78,6 +82,7 @@ pub fn settle(i: &SettleInput) -> MathResult<SettleOutcome> {
             out.equity = 0;
             out.wiped = true;
             out.value = 0;
+            out.borrow_carry = 0;
         }
     }
     Ok(out)
@@ -93,7 +98,7 @@ mod tests {
     const P: u128 = 100 * 1_000_000 * PRICE_SCALE;
 
     fn input(base: i128, cost: i128, price: u128, vault: u64, fees: u64) -> SettleInput {
-        SettleInput { base, cost, price, borrow_index: 0, borrow_snapshot: 0, vault_amount: vault, fees_owed: fees, pool_amount: u64::MAX }
+        SettleInput { base, cost, price, borrow_index: 0, borrow_snapshot: 0, borrow_carry: 0, vault_amount: vault, fees_owed: fees, pool_amount: u64::MAX }
     }
 
     #[test]
@@ -135,7 +140,7 @@ mod tests {
         ) {
             let fees = vault / 100 * fees_frac / 100;
             let cost = notional_floor(base, p0).unwrap();
-            let i = SettleInput { base, cost, price: p1, borrow_index: idx, borrow_snapshot: 0, vault_amount: vault, fees_owed: fees, pool_amount: u64::MAX / 2 };
+            let i = SettleInput { base, cost, price: p1, borrow_index: idx, borrow_snapshot: 0, borrow_carry: 0, vault_amount: vault, fees_owed: fees, pool_amount: u64::MAX / 2 };
             if let Ok(o) = settle(&i) {
                 // The token vault never sends more than it holds, and after settlement
                 // vault = equity + fees owed exactly.

@@ -94,6 +94,12 @@ impl LeveragedToken {
             schedule_anchor_slot: self.schedule_anchor_slot,
             slot,
             chunk_in_progress: self.chunk_in_progress,
+            rewards: crate::math::rebalance::RewardBook {
+                window: self.reward_window,
+                window_paid: self.reward_window_paid,
+                episode_notional: self.episode_notional,
+                episode_paid: self.episode_reward_paid,
+            },
         }
     }
 

@@ -3,9 +3,11 @@
 pub mod config;
 pub mod leveraged_token;
 pub mod market;
+pub mod param_proposal;
 pub mod params;
 
 pub use config::*;
 pub use leveraged_token::*;
 pub use market::*;
+pub use param_proposal::*;
 pub use params::*;

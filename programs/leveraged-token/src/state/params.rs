@@ -62,9 +62,12 @@ pub struct TokenParams {
     pub rebalance_period_slots: u64,
     /// Max |notional| per rebalance call (0 = uncapped); the rest continues in later calls.
     pub max_notional_per_call: u64,
-    /// Reward to the rebalance caller, in collateral units...
+    /// Reward for one trigger episode (a rebalance and its capped
+    /// continuations), in collateral units, paid to the callers by share of
+    /// the episode's notional...
     pub keeper_reward: u64,
-    /// ...capped at this fraction of the token's equity.
+    /// ...and the sum of all rewards within one rebalance period (the window
+    /// `slot / rebalance_period_slots`) capped at this fraction of equity.
     pub keeper_reward_cap_bps: u16,
     pub mint_fee_bps: u16,
     pub redeem_fee_bps: u16,
@@ -76,17 +79,22 @@ impl TokenParams {
     /// The one validation function for token parameters:
     /// 0.1x ≤ |target| ≤ 10x; band_min ≤ |target| ≤ band_max < ripcord ≤ 2 × 10x;
     /// 0 < deviation < the move that would zero equity at |target| (1/|L|);
-    /// rebalance_period_slots > 0; fees within caps.
+    /// rebalance_period_slots ≥ 750 (≈ 5 min); keeper_reward_cap_bps ≤ 100 and
+    /// at most 100 bps of equity a day over the periods of a day; fees within caps.
     pub fn validate(&self, target_leverage_bps: i32) -> Result<()> {
         let t = target_leverage_bps.unsigned_abs();
 
-        let checks: [(bool, &str); 9] = [
+        let per_day = u128::from(self.keeper_reward_cap_bps).checked_mul(u128::from(DAY_SLOTS));
+        let room = u128::from(MAX_KEEPER_REWARD_BPS_PER_DAY).checked_mul(u128::from(self.rebalance_period_slots));
+        let daily_reward_ok = matches!((per_day, room), (Some(d), Some(r)) if d <= r);
+        let checks: [(bool, &str); 10] = [
             ((MIN_LEVERAGE_BPS..=MAX_LEVERAGE_BPS).contains(&t), "1000 <= |target_leverage_bps| <= 100000"),
             (self.band_min_bps <= t && t <= self.band_max_bps, "band_min_bps <= |target| <= band_max_bps"),
             (self.band_max_bps < self.ripcord_bps && self.ripcord_bps <= 2 * MAX_LEVERAGE_BPS, "band_max_bps < ripcord_bps <= 200000"),
             // deviation < 1/|L| (in bps: 1e8 / |target_bps|), compared exactly: deviation × |target| < 1e8.
             (self.deviation_bps > 0 && u128::from(self.deviation_bps).checked_mul(u128::from(t)).is_some_and(|dt| dt < BPS * BPS), "0 < deviation_bps < 10000 * 10000 / |target|"),
-            (self.rebalance_period_slots > 0, "rebalance_period_slots > 0"),
+            (self.rebalance_period_slots >= MIN_REBALANCE_PERIOD_SLOTS, "rebalance_period_slots >= 750"),
+            (daily_reward_ok, "keeper_reward_cap_bps * 216000 <= 100 * rebalance_period_slots (at most 1 % of equity a day)"),
             (self.keeper_reward_cap_bps <= MAX_KEEPER_REWARD_CAP_BPS, "keeper_reward_cap_bps <= 100"),
             (self.mint_fee_bps <= MAX_MINT_REDEEM_FEE_BPS, "mint_fee_bps <= 500"),
             (self.redeem_fee_bps <= MAX_MINT_REDEEM_FEE_BPS, "redeem_fee_bps <= 500"),

@@ -48,6 +48,10 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
         };
         apply_trade(market, token, plan.delta_base, price.price, UnpaidClaim::Keep)?;
         token.chunk_in_progress = plan.capped;
+        token.reward_window = plan.rewards.window;
+        token.reward_window_paid = plan.rewards.window_paid;
+        token.episode_notional = plan.rewards.episode_notional;
+        token.episode_reward_paid = plan.rewards.episode_paid;
         token.last_rebalance_price = price.price;
         token.schedule_anchor_slot = crate::math::rebalance::next_schedule_anchor(&gate, &state, plan.triggers);
         token.rebalance_count = token.rebalance_count.checked_add(1).ok_or(ErrorCode::MathOverflow)?;
