@@ -62,12 +62,10 @@ async fn initialize_config_a_second_time_fails_and_leaves_the_config_unchanged()
     let before = w.bank.raw_account(config_key()).await.expect("config exists");
     let attacker = w.bank.funded_keypair().await;
     for signer in [w.admin.insecure_clone(), attacker] {
-        // The config PDA exists and holds lamports, so Anchor 1.2's `init` takes its
-        // "prefunded" path and asks the system program for `CreateAccountAllowPrefund`.
-        // The system program refuses it either way: this bank's (agave 3.1) does not
-        // know that instruction (InvalidInstructionData); one that does refuses an
-        // account that already has data (SystemError::AccountAlreadyInUse = 0).
-        // Either way no one can re-take the admin seat.
+        // The config PDA exists and holds lamports, so `create::create_pda_account`
+        // takes its prefunded path: the system program's `allocate` refuses an
+        // account that already has data and an owner (SystemError::AccountAlreadyInUse
+        // = 0). No one can re-take the admin seat.
         let out = w.bank.send(&[ix::initialize_config(signer.pubkey(), signer.pubkey(), MIN_PARAM_DELAY_SECS)], &[&signer]).await;
         assert!(out.result.is_err(), "re-initialisation succeeded");
         let refused_by_system_program = matches!(
