@@ -16,8 +16,8 @@ pub fn market_params() -> MarketParams {
 /// the token then still has 1/(|L|+1) of adverse move before it is wiped).
 /// The deviation trigger is set just inside the wipe distance 1/|L|, so the
 /// ripcord always fires first. Trades uncapped, keeper reward 1 unit of
-/// collateral (`one_unit`) capped at 10 bps of equity, 10 bps mint/redeem fee,
-/// 2 %/yr streaming fee.
+/// collateral (`one_unit`) per trigger episode, all rewards of a period capped
+/// at 10 bps of equity, 10 bps mint/redeem fee, 2 %/yr streaming fee.
 pub fn token_params(target_leverage_bps: i32, one_unit: u64) -> TokenParams {
     let t = target_leverage_bps.unsigned_abs();
     let ripcord = t + 10_000;
@@ -34,7 +34,7 @@ pub fn token_params(target_leverage_bps: i32, one_unit: u64) -> TokenParams {
 
 /// Every trigger close in: band ±20 % of |target|, ripcord at +40 % (+50 % for
 /// |L| ≤ 1), rebalance on a 10 % move or daily (216,000 slots), uncapped trades,
-/// keeper reward 1 unit of collateral (`one_unit`) capped at 10 bps of equity,
+/// keeper reward 1 unit of collateral (`one_unit`) per episode, 10 bps of equity a period at most,
 /// 10 bps mint/redeem fee, 2 %/yr streaming fee. The instruction, keeper and
 /// adversarial tests use it so that each trigger opens after a small move; the
 /// replay measured it (policy `responsive` in earlier reports) as costlier than

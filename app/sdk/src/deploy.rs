@@ -424,6 +424,7 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Nothing to send now (changes in `pending` may still wait out their delay).
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()
     }

@@ -60,7 +60,9 @@ pub struct TokenParams {
     /// Rebalance on a fixed schedule every `rebalance_period_slots` slots (counted from the
     /// first mint; band, ripcord and deviation rebalances do not move it).
     pub rebalance_period_slots: u64,
-    /// Max |notional| per rebalance call (0 = uncapped); the rest continues in later calls.
+    /// Max |notional| per rebalance call (0 = uncapped); the rest continues in
+    /// later calls. Never below `MIN_CHUNK_BPS` (10 %) of the target notional:
+    /// a smaller value trades that tenth.
     pub max_notional_per_call: u64,
     /// Reward for one trigger episode (a rebalance and its capped
     /// continuations), in collateral units, paid to the callers by share of
