@@ -123,11 +123,7 @@ async fn apply(a: ApplyArgs) -> anyhow::Result<()> {
     if after.is_empty() && after.pending.is_empty() {
         println!("done: {} transaction(s); the chain now matches {}", report.sent.len(), a.file.display());
     } else if after.is_empty() {
-        println!(
-            "sent {} transaction(s); {} parameter change(s) wait out the timelock: run this again once applicable:\n{after}",
-            report.sent.len(),
-            after.pending.len()
-        );
+        println!("sent {} transaction(s); {} parameter change(s) wait out the timelock: run this again once applicable:\n{after}", report.sent.len(), after.pending.len());
     } else {
         println!("sent {} transaction(s), but the chain still differs (not yet confirmed?):\n{after}", report.sent.len());
     }

@@ -35,17 +35,28 @@ fn fate(m: &Metrics) -> String {
 }
 
 /// The two runs made exactly the same trades (the two rules coincide at this leverage).
+/// Equal at the precision the report shows (TE to 0.1 %, cost to 1 bps/yr)
+/// and wiped on the same day: two policies whose rule never differed along
+/// the path, up to rounding in their own pools.
 fn identical(a: &Metrics, b: &Metrics) -> bool {
-    a.tracking_error == b.tracking_error && a.cost_bps_per_year == b.cost_bps_per_year && a.wiped_at == b.wiped_at
+    let shown = |m: &Metrics| (format!("{:.1}", m.tracking_error * 100.0), format!("{:.0}", m.cost_bps_per_year));
+    shown(a) == shown(b) && a.wiped_at == b.wiped_at
 }
 
-/// (`ours`, `other`) metrics for every asset × target where both ran.
-fn pairs(results: &[AssetResult], targets: &[i32], other: &str) -> Vec<(Metrics, Metrics)> {
+/// Whether two runs' policies are the same `TokenParams` at their leverage
+/// (the same rule: their figures then differ only by rounding in their own
+/// pools, whose borrow indices accrue at different moments).
+fn same_rule(a: &Run, b: &Run) -> bool {
+    a.target_bps == b.target_bps && a.policy.params(a.target_bps, 1, 1) == b.policy.params(b.target_bps, 1, 1)
+}
+
+/// (`ours`, `other`, same rule) for every asset × target where both ran.
+fn pairs(results: &[AssetResult], targets: &[i32], other: &str) -> Vec<(Metrics, Metrics, bool)> {
     let mut out = Vec::new();
     for a in results {
         for &t in targets {
             if let (Some(o), Some(x)) = (find(&a.main.runs, "ours", t), find(&a.main.runs, other, t)) {
-                out.push((compute(o), compute(x)));
+                out.push((compute(o), compute(x), same_rule(o, x)));
             }
         }
     }
@@ -55,13 +66,16 @@ fn pairs(results: &[AssetResult], targets: &[i32], other: &str) -> Vec<(Metrics,
 /// How `ours` compares with `other`: lower tracking error at lower cost is
 /// Pareto-better; survival counts before either figure (a wiped token's TE and
 /// cost stop at its wipe).
-pub fn verdict(ours: &Metrics, other: &Metrics) -> String {
+pub fn verdict(ours: &Metrics, other: &Metrics, same_rule: bool) -> String {
     let (o_dead, x_dead) = (ours.wiped_at.is_some(), other.wiped_at.is_some());
     let te = ours.tracking_error <= other.tracking_error;
     let cost = ours.cost_bps_per_year <= other.cost_bps_per_year;
     let figures = format!("TE {:.1}% vs {:.1}%, cost {:.0} vs {:.0} bps/yr", ours.tracking_error * 100.0, other.tracking_error * 100.0, ours.cost_bps_per_year, other.cost_bps_per_year);
-    if identical(ours, other) {
-        return format!("identical (the same rule at this leverage; {figures})");
+    match (same_rule, identical(ours, other)) {
+        (true, true) => return format!("identical (the same rule at this leverage; {figures})"),
+        (true, false) => return format!("the same rule at this leverage ({figures}; the runs differ by rounding in their own pools)"),
+        (false, true) => return format!("identical ({figures})"),
+        (false, false) => {}
     }
     let word = match (o_dead, x_dead, te, cost) {
         (false, true, _, _) => "**survives where the other is wiped**",
@@ -80,8 +94,9 @@ pub fn verdict_table(results: &[AssetResult], targets: &[i32]) -> String {
     for a in results {
         for &t in targets {
             let (Some(o), Some(f), Some(d)) = (find(&a.main.runs, "ours", t), find(&a.main.runs, "ftx", t), find(&a.main.runs, "daily", t)) else { continue };
+            let (same_f, same_d) = (same_rule(o, f), same_rule(o, d));
             let (o, f, d) = (compute(o), compute(f), compute(d));
-            writeln!(s, "| {} | {} | {} | {} | {} |", a.asset, lev(t), fate(&o), verdict(&o, &f), verdict(&o, &d)).unwrap();
+            writeln!(s, "| {} | {} | {} | {} | {} |", a.asset, lev(t), fate(&o), verdict(&o, &f, same_f), verdict(&o, &d, same_d)).unwrap();
         }
     }
     s
@@ -91,9 +106,9 @@ pub fn verdict_table(results: &[AssetResult], targets: &[i32]) -> String {
 /// (Pareto-better, lower TE, survives where the other is wiped, identical, cases).
 pub fn verdict_counts(results: &[AssetResult], targets: &[i32], other: &str) -> (usize, usize, usize, usize, usize) {
     let (mut pareto, mut lower_te, mut survives, mut same, mut n) = (0, 0, 0, 0, 0);
-    for (o, x) in pairs(results, targets, other) {
+    for (o, x, same_rule) in pairs(results, targets, other) {
         n += 1;
-        if identical(&o, &x) {
+        if same_rule || identical(&o, &x) {
             same += 1;
             continue;
         }
@@ -200,12 +215,14 @@ mod tests {
 
     #[test]
     fn a_verdict_names_pareto_dominance_trade_offs_and_survival_first() {
-        assert!(verdict(&m(0.1, 100.0, None), &m(0.2, 200.0, None)).starts_with("**Pareto-better**"));
-        assert!(verdict(&m(0.1, 100.0, None), &m(0.1, 100.0, None)).starts_with("identical"));
-        assert!(verdict(&m(0.1, 300.0, None), &m(0.2, 200.0, None)).starts_with("lower TE, higher cost"));
-        assert!(verdict(&m(0.3, 100.0, None), &m(0.2, 200.0, None)).starts_with("higher TE, lower cost"));
-        assert!(verdict(&m(0.3, 300.0, None), &m(0.2, 200.0, None)).starts_with("**worse on both**"));
-        assert!(verdict(&m(0.3, 300.0, None), &m(0.2, 200.0, Some("2020-03-12"))).starts_with("**survives where the other is wiped**"));
-        assert!(verdict(&m(0.1, 100.0, Some("2020-03-12")), &m(0.2, 200.0, None)).starts_with("**wiped where the other survives**"));
+        assert!(verdict(&m(0.1, 100.0, None), &m(0.2, 200.0, None), false).starts_with("**Pareto-better**"));
+        assert!(verdict(&m(0.1, 100.0, None), &m(0.1, 100.0, None), false).starts_with("identical"));
+        assert!(verdict(&m(0.1, 100.0, None), &m(0.1001, 100.0, None), true).starts_with("identical (the same rule"));
+        assert!(verdict(&m(0.1, 100.0, None), &m(0.10001, 100.2, None), false).starts_with("identical ("));
+        assert!(verdict(&m(0.1, 300.0, None), &m(0.2, 200.0, None), false).starts_with("lower TE, higher cost"));
+        assert!(verdict(&m(0.3, 100.0, None), &m(0.2, 200.0, None), false).starts_with("higher TE, lower cost"));
+        assert!(verdict(&m(0.3, 300.0, None), &m(0.2, 200.0, None), false).starts_with("**worse on both**"));
+        assert!(verdict(&m(0.3, 300.0, None), &m(0.2, 200.0, Some("2020-03-12")), false).starts_with("**survives where the other is wiped**"));
+        assert!(verdict(&m(0.1, 100.0, Some("2020-03-12")), &m(0.2, 200.0, None), false).starts_with("**wiped where the other survives**"));
     }
 }
