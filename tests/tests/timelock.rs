@@ -140,9 +140,10 @@ async fn one_change_at_a_time_cancelled_only_by_the_admin_and_never_applied_to_a
     let a = admin.pubkey();
     let p = TokenParams { mint_fee_bps: 20, ..w.token_state(w.long).await.params };
     w.bank.send(&[ix::propose_token_params(a, w.long.token, p)], &[&admin]).await.expect_ok("propose");
-    // A second proposal for the same token fails while the first is pending.
-    let out = w.bank.send(&[ix::propose_token_params(a, w.long.token, TokenParams { mint_fee_bps: 30, ..p })], &[&admin]).await;
-    assert!(out.result.is_err(), "a second pending proposal was accepted");
+    // A second proposal for the same token is refused while the first is pending.
+    let pending = w.bank.raw_account(proposal_key(w.long.token)).await;
+    w.refused(ix::propose_token_params(a, w.long.token, TokenParams { mint_fee_bps: 30, ..p }), &[&admin], ErrorCode::ProposalPending).await;
+    assert_eq!(w.bank.raw_account(proposal_key(w.long.token)).await, pending);
     w.bank.wait_out_param_delay().await;
     w.set_price(w.price).await;
     // The long's proposal cannot be applied to the short (its PDA is the long's)

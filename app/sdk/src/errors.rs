@@ -69,6 +69,7 @@ all_variants!(
         ExitsPaused,
         CollateralDecimalsTooFew,
         CollateralFreezeAuthorityNotAccepted,
+        ProposalPending,
     ]
 );
 

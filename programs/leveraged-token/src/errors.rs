@@ -94,6 +94,8 @@ pub enum ErrorCode {
     CollateralDecimalsTooFew,
     #[msg("Collateral mint has a freeze authority the admin did not accept")]
     CollateralFreezeAuthorityNotAccepted,
+    #[msg("A parameter change is already pending for this market or token: apply or cancel it first")]
+    ProposalPending,
 }
 
 impl From<crate::math::MathError> for ErrorCode {

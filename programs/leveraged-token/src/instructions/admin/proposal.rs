@@ -14,7 +14,8 @@ use crate::state::{Config, ParamChange, ParamProposal, PROPOSAL_SPACE};
 
 /// Create the proposal PDA of `target` (paid by the admin; lamports someone
 /// sent to the address beforehand cannot block it, see `create`; a pending
-/// proposal makes a second one fail), fill it and emit [`ParamsProposed`].
+/// proposal refuses a second one with `ProposalPending`), fill it and emit
+/// [`ParamsProposed`].
 pub fn open_proposal<'info>(
     admin: &AccountInfo<'info>,
     proposal_info: &AccountInfo<'info>,
@@ -24,6 +25,10 @@ pub fn open_proposal<'info>(
     target: Pubkey,
     change: ParamChange,
 ) -> Result<()> {
+    if proposal_info.owner == &crate::ID {
+        msg!("a change of {} is already pending", target);
+        return err!(ErrorCode::ProposalPending);
+    }
     let now = Clock::get()?.unix_timestamp;
     let eta = now.checked_add(config.param_delay_secs).ok_or(ErrorCode::MathOverflow)?;
     let seeds: &[&[u8]] = &[PROPOSAL_SEED, target.as_ref(), &[bump]];
