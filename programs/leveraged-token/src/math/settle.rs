@@ -136,11 +136,11 @@ mod tests {
         #[test]
         fn settlement_conserves_collateral(
             base in -(1i128 << 60)..(1i128 << 60), p0 in 1_000_000u128..(1u128 << 60), p1 in 1_000_000u128..(1u128 << 60),
-            vault in any::<u64>(), fees_frac in 0u64..=100, idx in 0u128..(1u128 << 60),
+            vault in any::<u64>(), fees_frac in 0u64..=100, idx in 0u128..(1u128 << 60), carry in 0u64..1_000_000_000_000_000,
         ) {
             let fees = vault / 100 * fees_frac / 100;
             let cost = notional_floor(base, p0).unwrap();
-            let i = SettleInput { base, cost, price: p1, borrow_index: idx, borrow_snapshot: 0, borrow_carry: 0, vault_amount: vault, fees_owed: fees, pool_amount: u64::MAX / 2 };
+            let i = SettleInput { base, cost, price: p1, borrow_index: idx, borrow_snapshot: 0, borrow_carry: carry, vault_amount: vault, fees_owed: fees, pool_amount: u64::MAX / 2 };
             if let Ok(o) = settle(&i) {
                 // The token vault never sends more than it holds, and after settlement
                 // vault = equity + fees owed exactly.
@@ -153,6 +153,14 @@ mod tests {
                 }
                 if o.bad_debt > 0 { prop_assert!(o.wiped); }
                 if o.wiped { prop_assert_eq!(o.equity, 0); }
+                // The carried remainder stays below one unit of collateral (× INDEX_SCALE);
+                // with it, the fee is the exact |cost| × Δindex plus the old carry, rounded down.
+                prop_assert!(u128::from(o.borrow_carry) < crate::math::INDEX_SCALE);
+                if !o.wiped {
+                    let exact = cost.unsigned_abs() * idx + u128::from(carry);
+                    prop_assert_eq!(u128::from(o.borrow_fee), exact / crate::math::INDEX_SCALE);
+                    prop_assert_eq!(u128::from(o.borrow_carry), exact % crate::math::INDEX_SCALE);
+                }
             }
         }
     }
