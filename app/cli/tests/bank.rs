@@ -281,6 +281,9 @@ async fn admin_commands_pause_params_and_admin_transfer() {
     let shown = e.ok(&["market", "params", &market]).await;
     assert_eq!((shown.text("trade_fee_bps").unwrap(), shown.text("pending.trade_fee_bps").unwrap()), ("5".into(), "5 -> 7".into()));
     assert_eq!(e.ok(&["params", "show", &market]).await.text("due_in_secs").unwrap(), "86400");
+    let l = e.ok(&["list"]).await;
+    assert!(l.list("markets")[0].text("pending_change").unwrap().ends_with("(in 86400 s)"), "{:?}", l.list("markets")[0].text("pending_change"));
+    assert!(l.list("tokens").iter().all(|t| t.text("pending_change").unwrap() == "none"));
     let err = e.lt(&["params", "apply", &market]).await.unwrap_err();
     assert!(err.to_string().contains("is not due"), "{err}");
     let err = e.lt(&["market", "params", &market, "--trade-fee-bps", "8"]).await.unwrap_err();

@@ -6,7 +6,7 @@ use anyhow::{anyhow, Result};
 use leveraged_token::math::pool::{pool_value, Side};
 use leveraged_token::math::position::notional_floor;
 use leveraged_token::math::BPS;
-use leveraged_token::state::{LeveragedToken, Market, OracleKind};
+use leveraged_token::state::{LeveragedToken, Market, OracleKind, ParamProposal};
 use leveraged_token_sdk::chain::Chain;
 use leveraged_token_sdk::decide::{decide, distance, nav_per_share, settle_view, Decision};
 
@@ -178,6 +178,15 @@ pub async fn list<C: Chain>(c: &mut Client<C>) -> Result<Report> {
     let mut decoded_tokens: Vec<(Pubkey, LeveragedToken)> =
         tokens.drain(..).filter_map(|(k, a)| anchor_lang::AccountDeserialize::try_deserialize(&mut a.data.as_slice()).ok().map(|t: LeveragedToken| (k, t))).collect();
     decoded_tokens.sort_by_key(|(k, t)| (t.market, t.target_leverage_bps, *k));
+    // Pending (timelocked) parameter changes, by the market or token they are for.
+    let proposals = c.chain.program_accounts(&leveraged_token::ID, ParamProposal::DISCRIMINATOR).await?;
+    let proposals: Vec<ParamProposal> = proposals.iter().filter_map(|(_, a)| anchor_lang::AccountDeserialize::try_deserialize(&mut a.data.as_slice()).ok()).collect();
+    let now = if proposals.is_empty() { 0 } else { c.clock().await?.unix_timestamp };
+    let pending = |target: &Pubkey| match proposals.iter().find(|p| p.target == *target) {
+        Some(p) if p.eta > now => format!("applicable at {} (in {} s)", p.eta, p.eta - now),
+        Some(p) => format!("applicable since {} (`lt params apply {target}`)", p.eta),
+        None => "none".to_string(),
+    };
     // Pool balances and share supplies in one batch.
     let mut want: Vec<Pubkey> = decoded_markets.iter().map(|(_, m)| m.pool_vault).collect();
     want.extend(decoded_tokens.iter().map(|(_, t)| t.share_mint));
@@ -198,7 +207,8 @@ pub async fn list<C: Chain>(c: &mut Client<C>) -> Result<Report> {
                 .field("collateral_mint", m.collateral_mint)
                 .field("pool_vault_balance", pool.map(|p| format_ui_amount(p, m.collateral_decimals)))
                 .field("tokens", m.token_count)
-                .field("paused", pause_names(m.pause_flags)),
+                .field("paused", pause_names(m.pause_flags))
+                .field("pending_change", pending(k)),
         );
     }
     let mut trows = Vec::new();
@@ -219,7 +229,8 @@ pub async fn list<C: Chain>(c: &mut Client<C>) -> Result<Report> {
                         _ => None,
                     },
                 )
-                .field("paused", pause_names(t.pause_flags)),
+                .field("paused", pause_names(t.pause_flags))
+                .field("pending_change", pending(k)),
         );
     }
     Ok(Report::new(format!("program {} on {endpoint}", leveraged_token::ID)).field("markets", Value::List(mrows)).field("tokens", Value::List(trows)))
