@@ -31,6 +31,7 @@ use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::AccountDeserialize;
 use anchor_spl::token::spl_token;
+use leveraged_token::collateral::{self, CollateralIssue};
 use leveraged_token::oracle::{check_price, OracleSpec};
 use leveraged_token::state::{Config, LeveragedToken, Market, MarketParams, OracleKind, ParamChange, ParamProposal, TokenParams};
 use serde::Deserialize;
@@ -504,23 +505,21 @@ async fn clock<C: Chain>(chain: &mut C) -> Result<Clock, DeployError> {
     chain.clock().await.map_err(|e| DeployError::State(format!("the Clock sysvar: {e}")))
 }
 
-/// Would `create_market` accept this collateral mint? At least
-/// `MIN_COLLATERAL_DECIMALS` decimals, and its freeze authority, if any, named
-/// in the file (the program's `check_collateral`).
+/// Would `create_market` accept this collateral mint with the file's
+/// `trusted_freeze_authority`? The program's own rule
+/// (`collateral::check_collateral`), with the fix named in the message.
 fn check_collateral(m: &DesiredMarket, mint: &spl_token::state::Mint) -> Result<(), DeployError> {
-    let min = leveraged_token::constants::MIN_COLLATERAL_DECIMALS;
-    if mint.decimals < min {
-        return Err(DeployError::State(format!("{}: collateral mint {} has {} decimals; the program needs at least {min}", m.at, m.keys.collateral_mint, mint.decimals)));
-    }
-    if let Some(f) = Option::<Pubkey>::from(mint.freeze_authority) {
-        if m.trusted_freeze_authority != Some(f) {
-            return Err(DeployError::Config(format!(
-                "{}.trusted_freeze_authority: collateral mint {} has freeze authority {f}, which could freeze the pool vault; the program refuses it unless you name it: trusted_freeze_authority = \"{f}\" (trust in the issuer)",
-                m.at, m.keys.collateral_mint
-            )));
-        }
-    }
-    Ok(())
+    let issue = match collateral::check_collateral(mint.decimals, mint.freeze_authority.into(), m.trusted_freeze_authority) {
+        Ok(_) => return Ok(()),
+        Err(issue) => issue,
+    };
+    Err(match issue {
+        CollateralIssue::TooFewDecimals { .. } => DeployError::State(format!("{}: collateral mint {} {issue}", m.at, m.keys.collateral_mint)),
+        CollateralIssue::FreezeAuthorityNotAccepted { authority: f, .. } => DeployError::Config(format!(
+            "{}.trusted_freeze_authority: collateral mint {} has freeze authority {f}, which could freeze the pool vault; the program refuses it unless you name it: trusted_freeze_authority = \"{f}\" (trust in the issuer)",
+            m.at, m.keys.collateral_mint
+        )),
+    })
 }
 
 /// Would `create_market` accept this oracle account now? Runs the program's
@@ -695,8 +694,8 @@ fn timelock_step(label: &str, target: Pubkey, proposal: Option<ParamProposal>, w
         None if same => TimelockStep::Nothing,
         None => TimelockStep::Propose,
         Some(p) if p.change != wanted => TimelockStep::Replace { proposer: p.proposer },
-        Some(p) if clock.unix_timestamp >= p.eta => TimelockStep::Apply { proposer: p.proposer },
-        Some(p) => TimelockStep::Wait(PendingChange { label: label.to_string(), target, eta: p.eta, due_in_secs: p.eta - clock.unix_timestamp, diff: Vec::new() }),
+        Some(p) if p.is_due(clock.unix_timestamp) => TimelockStep::Apply { proposer: p.proposer },
+        Some(p) => TimelockStep::Wait(PendingChange { label: label.to_string(), target, eta: p.eta, due_in_secs: p.due_in_secs(clock.unix_timestamp), diff: Vec::new() }),
     }
 }
 

@@ -57,6 +57,7 @@
 
 use anchor_lang::prelude::*;
 
+pub mod collateral;
 pub mod constants;
 pub mod create;
 pub mod errors;

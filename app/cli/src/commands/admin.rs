@@ -126,7 +126,7 @@ pub async fn pending_fields<C: Chain>(c: &mut Client<C>, r: &mut Report, target:
     r.push("pending_proposal", key);
     r.push("proposed_at", p.proposed_at);
     r.push("applicable_at", p.eta);
-    r.push("due_in_secs", (p.eta - now).max(0));
+    r.push("due_in_secs", p.due_in_secs(now));
     let diff = match p.change {
         ParamChange::Market(new) => diff_market_params(&c.market(target).await?.params, &new),
         ParamChange::Token(new) => diff_token_params(&c.token(target).await?.params, &new),
@@ -168,8 +168,8 @@ pub async fn params_apply<C: Chain>(c: &mut Client<C>, target: Pubkey, oracle: O
     c.signer_key()?;
     let Some((key, p)) = pending_change(c, target).await? else { bail!("no parameter change of {target} is pending") };
     let now = c.clock().await?.unix_timestamp;
-    if now < p.eta {
-        bail!("the change of {target} is not due: applicable at {} (in {} s)", p.eta, p.eta - now);
+    if !p.is_due(now) {
+        bail!("the change of {target} is not due: applicable at {} (in {} s)", p.eta, p.due_in_secs(now));
     }
     let ix = match p.change {
         ParamChange::Market(_) => ix::apply_market_params(target, p.proposer),

@@ -2,6 +2,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail, Context, Result};
+use leveraged_token::collateral::{check_collateral, CollateralIssue};
 use leveraged_token::math::pool::{collateral_for_lp_floor, lp_for_deposit_floor, pool_value, Side};
 use leveraged_token::state::OracleKind;
 use leveraged_token_sdk::chain::Chain;
@@ -49,13 +50,13 @@ pub async fn market_create<C: Chain>(c: &mut Client<C>, a: &MarketCreateArgs) ->
         bail!("oracle account {} not found on {endpoint}", a.oracle);
     }
     let params = a.params.apply(defaults::market_params(), mint.decimals)?;
-    if mint.decimals < leveraged_token::constants::MIN_COLLATERAL_DECIMALS {
-        bail!("collateral mint {} has {} decimals; the program needs at least {}", a.collateral_mint, mint.decimals, leveraged_token::constants::MIN_COLLATERAL_DECIMALS);
-    }
-    if let Some(f) = Option::<Pubkey>::from(mint.freeze_authority) {
-        if a.trusted_freeze_authority != Some(f) {
-            bail!("collateral mint {} has freeze authority {f}, which could freeze the pool vault: pass --trusted-freeze-authority {f} to accept trusting its issuer", a.collateral_mint);
+    // The program's own collateral rule, checked before anything is sent.
+    match check_collateral(mint.decimals, mint.freeze_authority.into(), a.trusted_freeze_authority) {
+        Ok(_) => {}
+        Err(CollateralIssue::FreezeAuthorityNotAccepted { authority: f, .. }) => {
+            bail!("collateral mint {} has freeze authority {f}, which could freeze the pool vault: pass --trusted-freeze-authority {f} to accept trusting its issuer", a.collateral_mint)
         }
+        Err(issue) => bail!("collateral mint {} {issue}", a.collateral_mint),
     }
     let e = c.execute(vec![ix::create_market(admin, &keys, kind, params, a.trusted_freeze_authority)], &[]).await?;
     let mut r = Report::new("market create")

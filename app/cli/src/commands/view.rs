@@ -183,7 +183,7 @@ pub async fn list<C: Chain>(c: &mut Client<C>) -> Result<Report> {
     let proposals: Vec<ParamProposal> = proposals.iter().filter_map(|(_, a)| anchor_lang::AccountDeserialize::try_deserialize(&mut a.data.as_slice()).ok()).collect();
     let now = if proposals.is_empty() { 0 } else { c.clock().await?.unix_timestamp };
     let pending = |target: &Pubkey| match proposals.iter().find(|p| p.target == *target) {
-        Some(p) if p.eta > now => format!("applicable at {} (in {} s)", p.eta, p.eta - now),
+        Some(p) if !p.is_due(now) => format!("applicable at {} (in {} s)", p.eta, p.due_in_secs(now)),
         Some(p) => format!("applicable since {} (`lt params apply {target}`)", p.eta),
         None => "none".to_string(),
     };

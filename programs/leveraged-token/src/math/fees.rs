@@ -58,15 +58,18 @@ pub fn streaming_fee_floor_carry(equity: u64, fee_bps_per_year: u32, slots: u64,
 }
 
 /// Increase of the cumulative borrow index over `slots` at `rate_bps_per_year`,
-/// rounded down (the aggregate view the pool counts as an asset never
-/// overstates what tokens will pay).
+/// rounded down. (Tokens pay `borrow_fee_floor_carry` on it; the pool's
+/// aggregate view, `Aggregates::accrued_borrow_floor`, rounds the sum once,
+/// so it can count up to one unit per token more than the tokens' next
+/// settlements pay — the carries pay it later.)
 pub fn borrow_index_delta_floor(rate_bps_per_year: u32, slots: u64) -> MathResult<u128> {
     let num = u128::from(rate_bps_per_year).checked_mul(u128::from(slots)).ok_or(MathError::Overflow)?;
     mul_div_floor(num, INDEX_SCALE, BPS * SLOTS_PER_YEAR)
 }
 
 /// Borrow fee owed by a position of entry notional `abs_notional` between two
-/// index values, rounded up.
+/// index values, rounded up: the bound the pool's aggregate view is tested
+/// against (`math::pool` tests); settlements charge `borrow_fee_floor_carry`.
 pub fn borrow_fee_ceil(abs_notional: u128, index_now: u128, index_snapshot: u128) -> MathResult<u128> {
     let d = index_now.checked_sub(index_snapshot).ok_or(MathError::InvalidInput)?;
     mul_div_ceil(abs_notional, d, INDEX_SCALE)

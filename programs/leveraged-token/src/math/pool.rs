@@ -122,6 +122,8 @@ mod tests {
     }
 
     proptest! {
+        /// Against each position's fee rounded up (settlements now round down
+        /// and carry the rest, see `fees::borrow_fee_floor_carry`).
         #[test]
         fn aggregate_accrued_borrow_never_exceeds_the_sum_of_token_fees(
             costs in prop::collection::vec((-(1i128 << 64)..(1i128 << 64), 0u128..(1u128 << 40)), 1..8), index_add in 0u128..(1u128 << 40),

@@ -32,6 +32,19 @@ pub struct ParamProposal {
     pub reserved: [u8; 32],
 }
 
+impl ParamProposal {
+    /// Whether the change may be applied at unix time `now`: its delay has
+    /// passed (the apply instructions and every client ask this).
+    pub fn is_due(&self, now: i64) -> bool {
+        now >= self.eta
+    }
+
+    /// Seconds until the change may be applied (0 once due).
+    pub fn due_in_secs(&self, now: i64) -> i64 {
+        self.eta.saturating_sub(now).max(0)
+    }
+}
+
 /// Bytes of a `ParamProposal` account (discriminator included), pinned.
 pub const PROPOSAL_SPACE: usize = 173;
 const _: () = assert!(PROPOSAL_SPACE == 8 + 1 + 1 + 32 * 2 + 8 * 2 + (1 + 50) + 32);

@@ -49,7 +49,7 @@ pub fn open_proposal<'info>(
 /// The proposal is due: its `eta` has passed.
 pub fn require_due(proposal: &ParamProposal) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
-    if now < proposal.eta {
+    if !proposal.is_due(now) {
         msg!("proposal for {} is due at {}, now {}", proposal.target, proposal.eta, now);
         return err!(ErrorCode::ProposalNotDue);
     }

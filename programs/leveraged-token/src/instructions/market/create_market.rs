@@ -1,7 +1,8 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, InitializeAccount3, InitializeMint2, Mint, Token};
 
-use crate::constants::{CONFIG_SEED, LP_MINT_SEED, MARKET_SEED, MIN_COLLATERAL_DECIMALS, POOL_VAULT_SEED};
+use crate::collateral::check_collateral;
+use crate::constants::{CONFIG_SEED, LP_MINT_SEED, MARKET_SEED, POOL_VAULT_SEED};
 use crate::create::{create_pda_account, create_program_account, write_program_account};
 use crate::errors::ErrorCode;
 use crate::events::MarketCreated;
@@ -34,30 +35,15 @@ pub struct CreateMarket<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// The collateral a market can trust: at least [`MIN_COLLATERAL_DECIMALS`]
-/// decimals, and no freeze authority unless the admin accepted that very key
-/// (`trusted_freeze_authority`), which could freeze the pool and every token
-/// vault of the market. Returns the accepted authority (default: none).
-pub fn check_collateral(mint: &Mint, trusted_freeze_authority: Option<Pubkey>) -> Result<Pubkey> {
-    if mint.decimals < MIN_COLLATERAL_DECIMALS {
-        msg!("collateral mint has {} decimals, at least {} required", mint.decimals, MIN_COLLATERAL_DECIMALS);
-        return err!(ErrorCode::CollateralDecimalsTooFew);
-    }
-    match Option::<Pubkey>::from(mint.freeze_authority) {
-        None => Ok(Pubkey::default()),
-        Some(f) if trusted_freeze_authority == Some(f) => Ok(f),
-        Some(f) => {
-            msg!("collateral mint has freeze authority {}; accepted: {:?}", f, trusted_freeze_authority);
-            err!(ErrorCode::CollateralFreezeAuthorityNotAccepted)
-        }
-    }
-}
-
 /// Create a market and its LP pool. The oracle is read once here, so a market
 /// can only be created on a live feed of the declared kind.
 pub fn process_create_market(ctx: Context<CreateMarket>, oracle_kind: OracleKind, oracle_id: [u8; 32], params: MarketParams, trusted_freeze_authority: Option<Pubkey>) -> Result<()> {
     params.validate()?;
-    let trusted_freeze_authority = check_collateral(&ctx.accounts.collateral_mint, trusted_freeze_authority)?;
+    let mint = &ctx.accounts.collateral_mint;
+    let trusted_freeze_authority = check_collateral(mint.decimals, mint.freeze_authority.into(), trusted_freeze_authority).map_err(|issue| {
+        msg!("collateral mint {}", issue);
+        error!(issue.error_code())
+    })?;
     let clock = Clock::get()?;
     let a = &ctx.accounts;
     let (payer, system) = (a.admin.as_ref(), a.system_program.as_ref());
