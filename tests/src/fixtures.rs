@@ -4,7 +4,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use leveraged_token::constants::PYTH_RECEIVER;
-use leveraged_token::state::LeveragedToken;
+use leveraged_token::state::{LeveragedToken, RequestKind};
 use leveraged_token_harness::deployment::{Deployer, Deployment, Holder, MarketSpec, Oracle};
 use leveraged_token_sdk::{ix, MarketKeys, MarketParams, TokenKeys, TokenParams};
 use pyth_sdk_solana::state::PriceStatus;
@@ -144,18 +144,38 @@ impl World {
         }
     }
 
-    pub async fn mint(&mut self, who: Who, t: TokenKeys, amount: u64, min_out: u64) -> crate::TxOutcome {
-        let u = self.user(who);
-        let ix = ix::mint(u.key(), &t, u.collateral, self.shares_of(u, &t), amount, min_out);
-        let kp = u.kp.insecure_clone();
-        self.bank.send(&[ix], &[&kp]).await
+    /// The index of `t` in the deployment's tokens.
+    pub fn token_index(&self, t: &TokenKeys) -> usize {
+        self.deployment.tokens.iter().position(|k| k.token == t.token).expect("a token of this world")
     }
 
+    /// Request a mint and execute it at the current price: the execution's
+    /// outcome (a fill, or a refund with `RequestRefunded`), or the
+    /// request's if it was refused.
+    pub async fn mint(&mut self, who: Who, t: TokenKeys, amount: u64, min_out: u64) -> crate::TxOutcome {
+        self.request_and_execute(who, RequestKind::Mint, Some(t), amount, min_out).await
+    }
+
+    /// Request a redeem and execute it at the current price (see [`World::mint`]).
     pub async fn redeem(&mut self, who: Who, t: TokenKeys, shares: u64, min_out: u64) -> crate::TxOutcome {
-        let u = self.user(who);
-        let ix = ix::redeem(u.key(), &t, self.shares_of(u, &t), u.collateral, shares, min_out);
-        let kp = u.kp.insecure_clone();
-        self.bank.send(&[ix], &[&kp]).await
+        self.request_and_execute(who, RequestKind::Redeem, Some(t), shares, min_out).await
+    }
+
+    /// Request an LP deposit and execute it at the current price.
+    pub async fn deposit(&mut self, who: Who, amount: u64, min_out: u64) -> crate::TxOutcome {
+        self.request_and_execute(who, RequestKind::Deposit, None, amount, min_out).await
+    }
+
+    /// Request an LP withdrawal and execute it (after the cooldown) at the current price.
+    pub async fn withdraw(&mut self, who: Who, lp: u64, min_out: u64) -> crate::TxOutcome {
+        self.request_and_execute(who, RequestKind::Withdraw, None, lp, min_out).await
+    }
+
+    /// Request and execute at the current price.
+    pub async fn request_and_execute(&mut self, who: Who, kind: RequestKind, t: Option<TokenKeys>, amount: u64, min_out: u64) -> crate::TxOutcome {
+        let kp = self.user(who).kp.insecure_clone();
+        let i = t.map(|t| self.token_index(&t));
+        self.deployment.request_and_execute(&mut self.bank, &kp, kind, i, amount, min_out).await
     }
 
     /// Rebalance `t`, the reward going to `who`'s collateral account.
@@ -236,7 +256,7 @@ impl World {
     /// Change `t`'s parameters through the timelock: propose, wait out the
     /// config's delay, apply (the token settles first). The apply's outcome.
     pub async fn change_token_params(&mut self, t: TokenKeys, params: TokenParams) -> crate::TxOutcome {
-        let i = self.deployment.tokens.iter().position(|k| k.token == t.token).expect("a token of this world");
+        let i = self.token_index(&t);
         let admin = self.admin.insecure_clone();
         self.deployment.change_token_params(&mut self.bank, &admin, i, params).await
     }

@@ -10,6 +10,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use leveraged_token::constants::SLOT_MS;
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{AccountDeserialize, AnchorDeserialize, Discriminator};
@@ -124,6 +125,8 @@ pub fn apply_log_filter() {
 pub struct Bank {
     pub ctx: ProgramTestContext,
     nonce: u32,
+    /// Milliseconds of warped slots not yet added to the clock's unix time.
+    slot_ms: u64,
 }
 
 impl Bank {
@@ -131,7 +134,7 @@ impl Bank {
         // Native by default; the `.so` when SBF_OUT_DIR/BPF_OUT_DIR is set (crate::sbf).
         let pt = crate::sbf::program_test(|pt| pt.add_program(crate::sbf::PROGRAM_NAME, leveraged_token::ID, processor!(process_instruction)));
         let ctx = crate::sbf::start(pt).await;
-        Self { ctx, nonce: 0 }
+        Self { ctx, nonce: 0, slot_ms: 0 }
     }
 
     pub fn payer(&self) -> Pubkey {
@@ -232,10 +235,17 @@ impl Bank {
         self.ctx.banks_client.get_sysvar().await.expect("clock")
     }
 
-    /// Advance the bank by `slots` slots.
+    /// Advance the bank by `slots` slots, and its clock's unix time by
+    /// 400 ms a slot as on a cluster (program-test alone keeps the time).
     pub async fn warp(&mut self, slots: u64) {
-        let now = self.slot().await;
-        self.ctx.warp_to_slot(now + slots).expect("warp");
+        let before = self.clock().await;
+        self.ctx.warp_to_slot(before.slot + slots).expect("warp");
+        self.slot_ms += slots * u64::from(SLOT_MS);
+        let secs = self.slot_ms / 1_000;
+        self.slot_ms %= 1_000;
+        let mut clock = self.clock().await;
+        clock.unix_timestamp = before.unix_timestamp + secs as i64;
+        self.ctx.set_sysvar(&clock);
     }
 
     /// Every byte and lamport of `keys`, to compare before and after a failed transaction.

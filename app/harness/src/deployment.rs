@@ -19,7 +19,7 @@ pub use pyth_sdk_solana::state::PriceStatus;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::bank::{Bank, TxOutcome};
+use crate::bank::Bank;
 
 /// The exponent every bank oracle publishes in: prices are USD × 1e8.
 pub const EXPO: i32 = -8;
@@ -204,17 +204,18 @@ impl Deployment {
     }
 
     /// A funded user holding `collateral` base units, with an empty LP
-    /// account and an empty share account of every token.
+    /// account and an empty share account of every token (all associated
+    /// token accounts: requests pay from and to them).
     pub async fn holder(&self, bank: &mut Bank, collateral: u64) -> Holder {
         let kp = bank.funded_keypair().await;
-        let collateral_account = bank.create_token_account(self.collateral, kp.pubkey()).await;
+        let collateral_account = bank.create_ata(kp.pubkey(), self.collateral).await;
         if collateral > 0 {
             bank.mint_to(self.collateral, collateral_account, collateral).await;
         }
-        let lp = bank.create_token_account(self.market.lp_mint, kp.pubkey()).await;
+        let lp = bank.create_ata(kp.pubkey(), self.market.lp_mint).await;
         let mut shares = Vec::with_capacity(self.tokens.len());
         for t in &self.tokens {
-            shares.push(bank.create_token_account(t.share_mint, kp.pubkey()).await);
+            shares.push(bank.create_ata(kp.pubkey(), t.share_mint).await);
         }
         Holder { kp, collateral: collateral_account, lp, shares }
     }
@@ -241,15 +242,5 @@ pub struct Holder {
 impl Holder {
     pub fn key(&self) -> Pubkey {
         self.kp.pubkey()
-    }
-
-    /// Deposit `amount` of collateral into the pool (no minimum out).
-    pub async fn deposit(&self, bank: &mut Bank, d: &Deployment, amount: u64) -> TxOutcome {
-        bank.send(&[ix::deposit_liquidity(self.key(), &d.market, self.collateral, self.lp, amount, 0)], &[&self.kp]).await
-    }
-
-    /// Mint token `i` of `d` for `amount` of collateral (no minimum out).
-    pub async fn mint(&self, bank: &mut Bank, d: &Deployment, i: usize, amount: u64) -> TxOutcome {
-        bank.send(&[ix::mint(self.key(), &d.tokens[i], self.collateral, self.shares[i], amount, 0)], &[&self.kp]).await
     }
 }

@@ -390,7 +390,7 @@ pub fn report() -> String {
 // --- instruction names ----------------------------------------------------------
 
 /// Every instruction of the program and its Anchor discriminator.
-pub fn instructions() -> [(&'static str, &'static [u8]); 19] {
+pub fn instructions() -> [(&'static str, &'static [u8]); 24] {
     use leveraged_token::instruction as ix;
     [
         ("initialize_config", ix::InitializeConfig::DISCRIMINATOR),
@@ -405,11 +405,16 @@ pub fn instructions() -> [(&'static str, &'static [u8]); 19] {
         ("apply_token_params", ix::ApplyTokenParams::DISCRIMINATOR),
         ("cancel_param_proposal", ix::CancelParamProposal::DISCRIMINATOR),
         ("create_market", ix::CreateMarket::DISCRIMINATOR),
-        ("deposit_liquidity", ix::DepositLiquidity::DISCRIMINATOR),
-        ("withdraw_liquidity", ix::WithdrawLiquidity::DISCRIMINATOR),
         ("create_leveraged_token", ix::CreateLeveragedToken::DISCRIMINATOR),
-        ("mint", ix::Mint::DISCRIMINATOR),
-        ("redeem", ix::Redeem::DISCRIMINATOR),
+        ("request_mint", ix::RequestMint::DISCRIMINATOR),
+        ("request_redeem", ix::RequestRedeem::DISCRIMINATOR),
+        ("request_deposit", ix::RequestDeposit::DISCRIMINATOR),
+        ("request_withdraw", ix::RequestWithdraw::DISCRIMINATOR),
+        ("execute_mint", ix::ExecuteMint::DISCRIMINATOR),
+        ("execute_redeem", ix::ExecuteRedeem::DISCRIMINATOR),
+        ("execute_deposit", ix::ExecuteDeposit::DISCRIMINATOR),
+        ("execute_withdraw", ix::ExecuteWithdraw::DISCRIMINATOR),
+        ("cancel_request", ix::CancelRequest::DISCRIMINATOR),
         ("rebalance", ix::Rebalance::DISCRIMINATOR),
         ("collect_fees", ix::CollectFees::DISCRIMINATOR),
     ]
@@ -557,7 +562,7 @@ mod tests {
         let mut all: Vec<&[u8]> = instructions().iter().map(|(_, d)| *d).collect();
         all.sort();
         all.dedup();
-        assert_eq!(all.len(), 19, "distinct discriminators");
+        assert_eq!(all.len(), 24, "distinct discriminators");
     }
 
     #[test]

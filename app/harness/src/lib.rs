@@ -10,6 +10,7 @@ pub mod bank_chain;
 pub mod deployment;
 pub mod faults;
 pub mod heap;
+pub mod requests;
 pub mod sbf;
 pub mod timelock;
 

@@ -3,10 +3,25 @@
 
 use leveraged_token::{MarketParams, TokenParams};
 
-/// 5 bps trade fee, 10 %/yr borrow, OI ≤ 2× pool value, oracle ≤ 25 slots /
-/// 60 s old, confidence ≤ 2 % of price.
+/// 5 bps trade fee, 10 %/yr borrow, OI ≤ 2× pool value, prices that act
+/// now ≤ 25 slots / 10 s old, confidence ≤ 2 % of price. Requests execute at
+/// the update 2 s after them and expire 120 s later; an LP withdrawal waits an
+/// hour and LP deposits and withdrawals pay 10 bps to the LPs who stay; a
+/// request carries 50,000 lamports (ten signature fees) for its executor.
 pub fn market_params() -> MarketParams {
-    MarketParams { trade_fee_bps: 5, borrow_rate_bps: 1_000, oi_cap_bps: 20_000, max_age_slots: 25, max_age_secs: 60, max_conf_bps: 200 }
+    MarketParams {
+        trade_fee_bps: 5,
+        borrow_rate_bps: 1_000,
+        oi_cap_bps: 20_000,
+        max_age_slots: 25,
+        max_age_secs: 10,
+        max_conf_bps: 200,
+        request_delay_secs: 2,
+        request_ttl_secs: 120,
+        lp_cooldown_secs: 3_600,
+        lp_fee_bps: 10,
+        executor_fee_lamports: 50_000,
+    }
 }
 
 /// The defaults, chosen from the replay of BTC and ETH history

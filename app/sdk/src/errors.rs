@@ -70,6 +70,12 @@ all_variants!(
         CollateralDecimalsTooFew,
         CollateralFreezeAuthorityNotAccepted,
         ProposalPending,
+        OracleNotAtTarget,
+        RequestExpired,
+        RequestNotExpired,
+        WrongRequest,
+        WipeNeedsFreshPrice,
+        NotAssociatedTokenAccount,
     ]
 );
 

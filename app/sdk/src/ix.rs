@@ -4,9 +4,10 @@ use anchor_lang::prelude::{Pubkey, System};
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{Id, InstructionData, ToAccountMetas};
 use anchor_spl::token::Token;
+use leveraged_token::state::RequestKind;
 use leveraged_token::{accounts as acc, instruction as data, pda, MarketParams, OracleKind, TokenParams, ID};
 
-use crate::{MarketKeys, TokenKeys};
+use crate::{MarketKeys, RequestKeys, TokenKeys};
 
 fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
     Instruction { program_id: ID, accounts: accounts.to_account_metas(None), data: data.data() }
@@ -21,9 +22,30 @@ fn position(t: &TokenKeys) -> acc::PositionAccounts {
     acc::PositionAccounts { config: config(), market: t.market.market, token: t.token, oracle: t.market.oracle, token_vault: t.vault, pool_vault: t.market.pool_vault }
 }
 
-/// The accounts of an LP's deposit or withdrawal.
-fn liquidity(m: &MarketKeys, owner_collateral: Pubkey, owner_lp: Pubkey) -> acc::LiquidityAccounts {
-    acc::LiquidityAccounts { config: config(), market: m.market, oracle: m.oracle, pool_vault: m.pool_vault, lp_mint: m.lp_mint, owner_collateral, owner_lp }
+/// The accounts of an LP request's execution.
+fn pool(m: &MarketKeys, oracle: Pubkey) -> acc::PoolAccounts {
+    acc::PoolAccounts { config: config(), market: m.market, oracle, pool_vault: m.pool_vault, lp_mint: m.lp_mint }
+}
+
+/// The accounts every `request_*` shares.
+fn open(r: &RequestKeys, market: Pubkey) -> acc::OpenAccounts {
+    acc::OpenAccounts {
+        owner: r.owner,
+        config: config(),
+        market,
+        request: r.request,
+        escrow: r.escrow,
+        pay_mint: r.pay_mint,
+        source: r.source,
+        destination: r.destination,
+        token_program: Token::id(),
+        system_program: System::id(),
+    }
+}
+
+/// The accounts every `execute_*` and `cancel_request` share.
+fn request_accounts(r: &RequestKeys, executor: Pubkey) -> acc::RequestAccounts {
+    acc::RequestAccounts { request: r.request, executor, owner: r.owner, escrow: r.escrow, destination: r.destination, refund_to: r.source, token_program: Token::id() }
 }
 
 /// Create the config; `param_delay_secs` is the timelock on every parameter
@@ -100,14 +122,6 @@ pub fn create_market(admin: Pubkey, m: &MarketKeys, oracle_kind: OracleKind, par
     )
 }
 
-pub fn deposit_liquidity(owner: Pubkey, m: &MarketKeys, owner_collateral: Pubkey, owner_lp: Pubkey, amount: u64, min_lp_out: u64) -> Instruction {
-    build(acc::DepositLiquidity { owner, liquidity: liquidity(m, owner_collateral, owner_lp), token_program: Token::id() }, data::DepositLiquidity { amount, min_lp_out })
-}
-
-pub fn withdraw_liquidity(owner: Pubkey, m: &MarketKeys, owner_collateral: Pubkey, owner_lp: Pubkey, lp_amount: u64, min_out: u64) -> Instruction {
-    build(acc::WithdrawLiquidity { owner, liquidity: liquidity(m, owner_collateral, owner_lp), token_program: Token::id() }, data::WithdrawLiquidity { lp_amount, min_out })
-}
-
 pub fn create_leveraged_token(admin: Pubkey, t: &TokenKeys, params: TokenParams) -> Instruction {
     build(
         acc::CreateLeveragedToken {
@@ -125,12 +139,57 @@ pub fn create_leveraged_token(admin: Pubkey, t: &TokenKeys, params: TokenParams)
     )
 }
 
-pub fn mint(user: Pubkey, t: &TokenKeys, user_collateral: Pubkey, user_shares: Pubkey, collateral_amount: u64, min_shares_out: u64) -> Instruction {
-    build(acc::MintShares { user, position: position(t), share_mint: t.share_mint, user_collateral, user_shares, token_program: Token::id() }, data::Mint { collateral_amount, min_shares_out })
+/// Step one of a mint: escrow `collateral_amount` from the owner's
+/// associated collateral account; shares go to its associated share account.
+pub fn request_mint(owner: Pubkey, t: &TokenKeys, nonce: u64, collateral_amount: u64, min_shares_out: u64) -> Instruction {
+    let r = RequestKeys::of(RequestKind::Mint, owner, nonce, &t.market, Some(t.share_mint));
+    build(acc::RequestMint { open: open(&r, t.market.market), token: t.token }, data::RequestMint { nonce, collateral_amount, min_shares_out })
 }
 
-pub fn redeem(user: Pubkey, t: &TokenKeys, user_shares: Pubkey, user_collateral: Pubkey, shares: u64, min_collateral_out: u64) -> Instruction {
-    build(acc::RedeemShares { user, position: position(t), share_mint: t.share_mint, user_shares, user_collateral, token_program: Token::id() }, data::Redeem { shares, min_collateral_out })
+/// Step one of a redeem: escrow `shares`.
+pub fn request_redeem(owner: Pubkey, t: &TokenKeys, nonce: u64, shares: u64, min_collateral_out: u64) -> Instruction {
+    let r = RequestKeys::of(RequestKind::Redeem, owner, nonce, &t.market, Some(t.share_mint));
+    build(acc::RequestRedeem { open: open(&r, t.market.market), token: t.token }, data::RequestRedeem { nonce, shares, min_collateral_out })
+}
+
+/// Step one of an LP deposit: escrow `amount` of collateral.
+pub fn request_deposit(owner: Pubkey, m: &MarketKeys, nonce: u64, amount: u64, min_lp_out: u64) -> Instruction {
+    let r = RequestKeys::of(RequestKind::Deposit, owner, nonce, m, None);
+    build(acc::RequestDeposit { open: open(&r, m.market) }, data::RequestDeposit { nonce, amount, min_lp_out })
+}
+
+/// Step one of an LP withdrawal: escrow `lp_amount` of LP shares.
+pub fn request_withdraw(owner: Pubkey, m: &MarketKeys, nonce: u64, lp_amount: u64, min_out: u64) -> Instruction {
+    let r = RequestKeys::of(RequestKind::Withdraw, owner, nonce, m, None);
+    build(acc::RequestWithdraw { open: open(&r, m.market) }, data::RequestWithdraw { nonce, lp_amount, min_out })
+}
+
+/// Execute `owner`'s request `nonce` of `kind` with the update in `oracle`
+/// (it must be the one for the request's price time). `t` is the token of
+/// a mint or redeem; LP requests need only `m`.
+pub fn execute(executor: Pubkey, kind: RequestKind, owner: Pubkey, nonce: u64, m: &MarketKeys, t: Option<&TokenKeys>, oracle: Pubkey) -> Instruction {
+    let r = RequestKeys::of(kind, owner, nonce, m, t.map(|t| t.share_mint));
+    let request = request_accounts(&r, executor);
+    let position = |t: &TokenKeys| acc::PositionAccounts { oracle, ..position(t) };
+    match (kind, t) {
+        (RequestKind::Mint, Some(t)) => build(acc::ExecuteMint { request, position: position(t), share_mint: t.share_mint }, data::ExecuteMint {}),
+        (RequestKind::Redeem, Some(t)) => build(acc::ExecuteRedeem { request, position: position(t), share_mint: t.share_mint }, data::ExecuteRedeem {}),
+        (RequestKind::Deposit, _) => build(acc::ExecuteDeposit { request, pool: pool(m, oracle) }, data::ExecuteDeposit {}),
+        (RequestKind::Withdraw, _) => build(acc::ExecuteWithdraw { request, pool: pool(m, oracle) }, data::ExecuteWithdraw {}),
+        (_, None) => panic!("a {} request needs its token's keys", kind.name()),
+    }
+}
+
+/// Cancel `owner`'s expired request `nonce` of `kind` (anyone may send it).
+pub fn cancel_request(caller: Pubkey, kind: RequestKind, owner: Pubkey, nonce: u64, m: &MarketKeys, share_mint: Option<Pubkey>) -> Instruction {
+    let r = RequestKeys::of(kind, owner, nonce, m, share_mint);
+    build(acc::CancelRequest { request: request_accounts(&r, caller) }, data::CancelRequest {})
+}
+
+/// Create `owner`'s associated token account of `mint` if it does not exist
+/// (an executor sends it before an execution whose destination is missing).
+pub fn create_associated_token_account(payer: Pubkey, owner: Pubkey, mint: Pubkey) -> Instruction {
+    anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(&payer, &owner, &mint, &Token::id())
 }
 
 pub fn rebalance(caller: Pubkey, t: &TokenKeys, caller_collateral: Pubkey) -> Instruction {

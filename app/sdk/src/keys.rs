@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use leveraged_token::pda;
-use leveraged_token::state::{LeveragedToken, Market, OracleKind};
+use leveraged_token::state::{LeveragedToken, Market, OracleKind, RequestKind};
 
 /// Addresses of a market and its LP pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,4 +74,46 @@ pub const PYTH_PUSH_ORACLE: Pubkey = anchor_lang::prelude::pubkey!("pythWSnswVUd
 /// by default; `lt` and `lt-deploy` name it in their hints.
 pub fn sponsored_feed_account(feed_id: &[u8; 32]) -> Pubkey {
     Pubkey::find_program_address(&[&0u16.to_le_bytes(), feed_id], &PYTH_PUSH_ORACLE).0
+}
+
+/// The addresses of `owner`'s request with `nonce`, paying in `pay_mint` and
+/// paid out in `out_mint`: the request and escrow PDAs and the owner's two
+/// associated token accounts (`source` also receives refunds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestKeys {
+    pub owner: Pubkey,
+    pub nonce: u64,
+    pub request: Pubkey,
+    pub escrow: Pubkey,
+    pub pay_mint: Pubkey,
+    pub out_mint: Pubkey,
+    pub source: Pubkey,
+    pub destination: Pubkey,
+}
+
+impl RequestKeys {
+    pub fn new(owner: Pubkey, nonce: u64, pay_mint: Pubkey, out_mint: Pubkey) -> Self {
+        let request = pda::request(&owner, nonce).0;
+        Self {
+            owner,
+            nonce,
+            request,
+            escrow: pda::escrow(&request).0,
+            pay_mint,
+            out_mint,
+            source: pda::associated_token(&owner, &pay_mint),
+            destination: pda::associated_token(&owner, &out_mint),
+        }
+    }
+
+    /// The keys of a request of `kind` on token `t` (mint, redeem) or its market (LP).
+    pub fn of(kind: RequestKind, owner: Pubkey, nonce: u64, m: &MarketKeys, share_mint: Option<Pubkey>) -> Self {
+        let (pay, out) = match kind {
+            RequestKind::Mint => (m.collateral_mint, share_mint.unwrap_or_default()),
+            RequestKind::Redeem => (share_mint.unwrap_or_default(), m.collateral_mint),
+            RequestKind::Deposit => (m.collateral_mint, m.lp_mint),
+            RequestKind::Withdraw => (m.lp_mint, m.collateral_mint),
+        };
+        Self::new(owner, nonce, pay, out)
+    }
 }

@@ -21,5 +21,5 @@ pub mod oracle_fixture;
 pub mod params;
 pub mod prices;
 
-pub use keys::{MarketKeys, TokenKeys};
+pub use keys::{MarketKeys, RequestKeys, TokenKeys};
 pub use leveraged_token::{self as program, constants, errors::ErrorCode, math, pda, state, MarketParams, OracleKind, TokenParams, ID as PROGRAM_ID};

@@ -36,9 +36,14 @@ macro_rules! with_market_param_fields {
             trade_fee_bps: u16 [plain] "Fee on every notional traded against the pool, in bps, to the pool.",
             borrow_rate_bps: u32 [plain] "Annual borrow fee on open notional, in bps, to the pool.",
             oi_cap_bps: u32 [plain] "Gross open interest cap, in bps of pool value.",
-            max_age_slots: u64 [plain] "Legacy oracle: max age of the price, in slots.",
-            max_age_secs: i64 [plain] "Pull oracle: max age of the price, in seconds.",
+            max_age_slots: u64 [plain] "Legacy oracle: max age of a price that acts now (band, ripcord, deviation rebalances, wipes), in slots.",
+            max_age_secs: i64 [plain] "Pull oracle: max age of a price that acts now (band, ripcord, deviation rebalances, wipes), in seconds.",
             max_conf_bps: u16 [plain] "Max oracle confidence half-width, in bps of price.",
+            request_delay_secs: u16 [plain] "A request executes at the oracle update that follows it by this many seconds.",
+            request_ttl_secs: u32 [plain] "Seconds a request stays executable after its price time; then only cancel returns it.",
+            lp_cooldown_secs: u32 [plain] "An LP withdrawal executes at the update this many seconds after its request.",
+            lp_fee_bps: u16 [plain] "Fee on LP deposits and withdrawals, in bps, left to the LPs who stay.",
+            executor_fee_lamports: u64 [plain] "Lamports each request carries for whoever executes it.",
         }
     };
 }
@@ -96,7 +101,7 @@ mod tests {
         let t = defaults::token_params(30_000, 1_000_000);
         let m = defaults::market_params();
         assert_eq!(TokenParamsSpec::FIELDS.len(), 11);
-        assert_eq!(MarketParamsSpec::FIELDS.len(), 6);
+        assert_eq!(MarketParamsSpec::FIELDS.len(), 11);
         assert_eq!(token_param_values(&t).iter().map(|(n, _)| *n).collect::<Vec<_>>(), TokenParamsSpec::FIELDS);
         assert_eq!(market_param_values(&m).iter().map(|(n, _)| *n).collect::<Vec<_>>(), MarketParamsSpec::FIELDS);
         assert_eq!(diff_token_params(&t, &t), vec![]);

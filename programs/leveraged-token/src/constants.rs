@@ -46,6 +46,23 @@ pub const MAX_MINT_REDEEM_FEE_BPS: u16 = 500;
 pub const MAX_STREAMING_FEE_BPS: u32 = 1_000;
 pub const MAX_KEEPER_REWARD_CAP_BPS: u16 = 100;
 
+/// Seeds of a user's request: `["request", owner, nonce (u64 LE)]`, and of
+/// the token account escrowing what it pays: `["escrow", request]`.
+pub const REQUEST_SEED: &[u8] = b"request";
+pub const ESCROW_SEED: &[u8] = b"escrow";
+
+/// Caps on the request parameters of a market.
+pub const MAX_REQUEST_DELAY_SECS: u16 = 60;
+pub const MIN_REQUEST_TTL_SECS: u32 = 10;
+pub const MAX_REQUEST_TTL_SECS: u32 = 86_400;
+pub const MAX_LP_COOLDOWN_SECS: u32 = 7 * 86_400;
+pub const MAX_LP_FEE_BPS: u16 = 100;
+/// The executor fee a market may ask of a request: at most 0.01 SOL.
+pub const MAX_EXECUTOR_FEE_LAMPORTS: u64 = 10_000_000;
+/// Nominal slot length, to turn a request's wait in seconds into slots for a
+/// legacy (slot-stamped) oracle and a slot schedule into seconds for a pull one.
+pub const SLOT_MS: u64 = 400;
+
 /// Seeds of a pending parameter change: `["proposal", market or token]`.
 pub const PROPOSAL_SEED: &[u8] = b"proposal";
 

@@ -96,6 +96,18 @@ pub enum ErrorCode {
     CollateralFreezeAuthorityNotAccepted,
     #[msg("A parameter change is already pending for this market or token: apply or cancel it first")]
     ProposalPending,
+    #[msg("Oracle update is not the one for this price time: it must be the first published at or after it (prev < target <= published)")]
+    OracleNotAtTarget,
+    #[msg("The request has expired: it can only be cancelled")]
+    RequestExpired,
+    #[msg("The request has not expired yet: it can be cancelled only after its expiry")]
+    RequestNotExpired,
+    #[msg("The request is of another kind, market, token or owner than this instruction's accounts")]
+    WrongRequest,
+    #[msg("A wipe needs a fresh price: post the current update and rebalance")]
+    WipeNeedsFreshPrice,
+    #[msg("A request pays from and to the owner's associated token accounts: this account is not one")]
+    NotAssociatedTokenAccount,
 }
 
 impl From<crate::math::MathError> for ErrorCode {

@@ -142,7 +142,12 @@ pub struct TokenParamsUpdated {
 pub struct LiquidityDeposited {
     pub market: Pubkey,
     pub owner: Pubkey,
+    /// The request it filled.
+    pub request: Pubkey,
     pub amount: u64,
+    /// Part of `amount` left to the LPs already in (no LP shares for it).
+    pub lp_fee: u64,
+    pub price: u128,
     pub lp_out: u64,
     pub pool_value: u128,
     pub lp_supply_after: u64,
@@ -152,7 +157,12 @@ pub struct LiquidityDeposited {
 pub struct LiquidityWithdrawn {
     pub market: Pubkey,
     pub owner: Pubkey,
+    /// The request it filled.
+    pub request: Pubkey,
     pub lp_in: u64,
+    /// Kept in the pool for the LPs who stay.
+    pub lp_fee: u64,
+    pub price: u128,
     pub amount_out: u64,
     pub pool_value: u128,
     pub lp_supply_after: u64,
@@ -175,6 +185,8 @@ pub struct PositionSettled {
 pub struct Minted {
     pub token: Pubkey,
     pub user: Pubkey,
+    /// The request it filled.
+    pub request: Pubkey,
     pub collateral_in: u64,
     pub mint_fee: u64,
     pub trade_fee: u64,
@@ -189,6 +201,8 @@ pub struct Minted {
 pub struct Redeemed {
     pub token: Pubkey,
     pub user: Pubkey,
+    /// The request it filled.
+    pub request: Pubkey,
     pub shares_in: u64,
     pub redeem_fee: u64,
     pub trade_fee: u64,
@@ -230,5 +244,45 @@ pub struct TokenWiped {
 pub struct FeesCollected {
     pub token: Pubkey,
     pub treasury_account: Pubkey,
+    pub amount: u64,
+}
+
+/// A request escrowed what its owner pays and fixed its price time.
+#[event]
+pub struct RequestOpened {
+    pub request: Pubkey,
+    pub owner: Pubkey,
+    pub kind: crate::state::RequestKind,
+    pub market: Pubkey,
+    /// `Pubkey::default()` for LP requests.
+    pub token: Pubkey,
+    pub amount: u64,
+    pub min_out: u64,
+    pub executor_fee: u64,
+    pub requested_at: i64,
+    /// Price time in the oracle's unit (pull: unix seconds; legacy: slot).
+    pub target: i64,
+    pub expires_at: i64,
+}
+
+/// An execution returned the escrow instead of filling the request.
+#[event]
+pub struct RequestRefunded {
+    pub request: Pubkey,
+    pub owner: Pubkey,
+    pub kind: crate::state::RequestKind,
+    pub executor: Pubkey,
+    pub reason: crate::state::RefundReason,
+    pub amount: u64,
+    /// The price at the request's time (0 if its update was unusable).
+    pub price: u128,
+}
+
+/// An expired request was cancelled: its escrow went back to its owner.
+#[event]
+pub struct RequestCancelled {
+    pub request: Pubkey,
+    pub owner: Pubkey,
+    pub kind: crate::state::RequestKind,
     pub amount: u64,
 }

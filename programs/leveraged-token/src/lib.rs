@@ -143,29 +143,56 @@ pub mod leveraged_token {
         instructions::process_create_market(ctx, oracle_kind, oracle_id, params, trusted_freeze_authority)
     }
 
-    /// Deposit collateral into a market's LP pool.
-    pub fn deposit_liquidity(ctx: Context<DepositLiquidity>, amount: u64, min_lp_out: u64) -> Result<()> {
-        instructions::process_deposit_liquidity(ctx, amount, min_lp_out)
-    }
-
-    /// Withdraw collateral from a market's LP pool.
-    pub fn withdraw_liquidity(ctx: Context<WithdrawLiquidity>, lp_amount: u64, min_out: u64) -> Result<()> {
-        instructions::process_withdraw_liquidity(ctx, lp_amount, min_out)
-    }
-
     /// Create a leveraged token with a fixed signed target leverage.
     pub fn create_leveraged_token(ctx: Context<CreateLeveragedToken>, target_leverage_bps: i32, params: TokenParams) -> Result<()> {
         instructions::process_create_leveraged_token(ctx, target_leverage_bps, params)
     }
 
-    /// Deposit collateral, receive shares at NAV.
-    pub fn mint(ctx: Context<MintShares>, collateral_amount: u64, min_shares_out: u64) -> Result<()> {
-        instructions::process_mint(ctx, collateral_amount, min_shares_out)
+    /// Step one of a mint: escrow collateral; the price is the update that
+    /// follows the market's request delay.
+    pub fn request_mint(ctx: Context<RequestMint>, nonce: u64, collateral_amount: u64, min_shares_out: u64) -> Result<()> {
+        instructions::process_request_mint(ctx, nonce, collateral_amount, min_shares_out)
     }
 
-    /// Burn shares, receive collateral at NAV.
-    pub fn redeem(ctx: Context<RedeemShares>, shares: u64, min_collateral_out: u64) -> Result<()> {
-        instructions::process_redeem(ctx, shares, min_collateral_out)
+    /// Step one of a redeem: escrow shares.
+    pub fn request_redeem(ctx: Context<RequestRedeem>, nonce: u64, shares: u64, min_collateral_out: u64) -> Result<()> {
+        instructions::process_request_redeem(ctx, nonce, shares, min_collateral_out)
+    }
+
+    /// Step one of an LP deposit: escrow collateral.
+    pub fn request_deposit(ctx: Context<RequestDeposit>, nonce: u64, amount: u64, min_lp_out: u64) -> Result<()> {
+        instructions::process_request_deposit(ctx, nonce, amount, min_lp_out)
+    }
+
+    /// Step one of an LP withdrawal: escrow LP shares; the price is the update
+    /// that follows the market's LP cooldown.
+    pub fn request_withdraw(ctx: Context<RequestWithdraw>, nonce: u64, lp_amount: u64, min_out: u64) -> Result<()> {
+        instructions::process_request_withdraw(ctx, nonce, lp_amount, min_out)
+    }
+
+    /// Anyone: fill (or refund) a mint request at the update for its price time.
+    pub fn execute_mint(ctx: Context<ExecuteMint>) -> Result<()> {
+        instructions::process_execute_mint(ctx)
+    }
+
+    /// Anyone: fill (or refund) a redeem request at the update for its price time.
+    pub fn execute_redeem(ctx: Context<ExecuteRedeem>) -> Result<()> {
+        instructions::process_execute_redeem(ctx)
+    }
+
+    /// Anyone: fill (or refund) an LP deposit request at the update for its price time.
+    pub fn execute_deposit(ctx: Context<ExecuteDeposit>) -> Result<()> {
+        instructions::process_execute_deposit(ctx)
+    }
+
+    /// Anyone: fill (or refund) an LP withdrawal request at the update for its price time.
+    pub fn execute_withdraw(ctx: Context<ExecuteWithdraw>) -> Result<()> {
+        instructions::process_execute_withdraw(ctx)
+    }
+
+    /// Anyone, after expiry: return an unexecuted request's escrow to its owner.
+    pub fn cancel_request(ctx: Context<CancelRequest>) -> Result<()> {
+        instructions::process_cancel_request(ctx)
     }
 
     /// Permissionless, gated rebalance back to target leverage.

@@ -14,7 +14,7 @@ use pyth_sdk_solana::state::{load_price_account, GenericPriceAccount, PriceStatu
 use crate::constants::{PYTH_LEGACY_DEVNET, PYTH_LEGACY_MAINNET, PYTH_RECEIVER};
 use crate::errors::ErrorCode;
 use crate::math::price::{conf_bps_ceil, normalize_price, NormalizedPrice};
-use crate::state::{Market, MarketParams, OracleKind};
+use crate::state::{Market, MarketParams, OracleKind, ScheduleFix};
 
 /// The legacy price account layout with 32 publisher components.
 pub type LegacyPriceAccount = GenericPriceAccount<32, ()>;
@@ -119,6 +119,12 @@ pub enum PriceIssue {
         published: i64,
         last_used: i64,
     },
+    /// Not the update for this price time (`prev < target ≤ published` fails).
+    NotAtTarget {
+        target: i64,
+        prev: i64,
+        published: i64,
+    },
     Overflow,
 }
 
@@ -137,6 +143,7 @@ impl PriceIssue {
             PriceIssue::InFuture { .. } => ErrorCode::OracleTimestampInFuture,
             PriceIssue::ConfidenceTooWide { .. } => ErrorCode::OracleConfidenceTooWide,
             PriceIssue::Regressed { .. } => ErrorCode::OraclePriceRegressed,
+            PriceIssue::NotAtTarget { .. } => ErrorCode::OracleNotAtTarget,
             PriceIssue::Overflow => ErrorCode::MathOverflow,
         }
     }
@@ -157,6 +164,9 @@ impl core::fmt::Display for PriceIssue {
             PriceIssue::InFuture { publish_time, now } => write!(f, "pull update published at {publish_time}, ahead of the cluster clock {now}"),
             PriceIssue::ConfidenceTooWide { bps, max } => write!(f, "oracle confidence {bps} bps of price, max {max}"),
             PriceIssue::Regressed { published, last_used } => write!(f, "oracle published at {published}, older than the {last_used} this market already used"),
+            PriceIssue::NotAtTarget { target, prev, published } => {
+                write!(f, "oracle update published at {published} after {prev} is not the update for {target}: the first published at or after it is")
+            }
             PriceIssue::Overflow => write!(f, "oracle confidence overflows the program's precision"),
         }
     }
@@ -171,6 +181,8 @@ pub struct OracleSample {
     pub expo: i32,
     /// Legacy: `pub_slot`; pull: `publish_time`.
     pub published: i64,
+    /// The previous update's: legacy `prev_slot`; pull `prev_publish_time`.
+    pub prev_published: i64,
     /// Legacy: status is Trading; pull: always.
     pub trading: bool,
     /// Age at the clock, and its bound, in slots (legacy) or seconds (pull).
@@ -212,28 +224,116 @@ impl OracleSample {
     /// The value checks, in order: status, sign, future, age, precision,
     /// confidence, and no older than the last price the market used.
     pub fn check(&self, spec: &OracleSpec) -> core::result::Result<CheckedPrice, PriceIssue> {
-        if !self.trading {
-            return Err(PriceIssue::NotTrading);
-        }
-        if self.price <= 0 {
-            return Err(PriceIssue::NotPositive);
-        }
+        self.check_status()?;
         if let Some((publish_time, now)) = self.in_future {
             return Err(PriceIssue::InFuture { publish_time, now });
         }
         if self.age > self.max_age {
             return Err(PriceIssue::Stale { age: self.age, max: self.max_age });
         }
+        let checked = self.check_confidence(spec)?;
+        if self.published < spec.last_used {
+            return Err(PriceIssue::Regressed { published: self.published, last_used: spec.last_used });
+        }
+        Ok(checked)
+    }
+
+    /// Whether this is the update for price time `target` (same unit as
+    /// `published`): the first one published at or after it,
+    /// `prev_published < target ≤ published`. Pyth chains its updates
+    /// (each names its predecessor's time), so exactly one update of a
+    /// feed passes for a given target.
+    pub fn is_at(&self, target: i64) -> bool {
+        self.prev_published < target && target <= self.published
+    }
+
+    /// The value checks of a price fixed in time (a request's, a scheduled
+    /// rebalance's): status, sign, precision, confidence. No age or
+    /// regression bound: the time was fixed before anyone could see the
+    /// price, and a newer update posted since does not replace it.
+    pub fn check_fixed(&self, spec: &OracleSpec) -> core::result::Result<CheckedPrice, PriceIssue> {
+        self.check_status()?;
+        self.check_confidence(spec)
+    }
+
+    fn check_status(&self) -> core::result::Result<(), PriceIssue> {
+        if !self.trading {
+            return Err(PriceIssue::NotTrading);
+        }
+        if self.price <= 0 {
+            return Err(PriceIssue::NotPositive);
+        }
+        Ok(())
+    }
+
+    fn check_confidence(&self, spec: &OracleSpec) -> core::result::Result<CheckedPrice, PriceIssue> {
         let price = self.normalized(spec.collateral_decimals)?;
         let conf_bps = conf_bps_ceil(&price).map_err(|_| PriceIssue::Overflow)?;
         if conf_bps > u128::from(spec.max_conf_bps) {
             return Err(PriceIssue::ConfidenceTooWide { bps: conf_bps, max: spec.max_conf_bps });
         }
-        if self.published < spec.last_used {
-            return Err(PriceIssue::Regressed { published: self.published, last_used: spec.last_used });
-        }
         Ok(CheckedPrice { price, published: self.published, conf_bps })
     }
+}
+
+/// The identity checks and the one-update rule of a price fixed at
+/// `target`: the account is the market's feed, not ahead of the clock, and
+/// the update for `target` ([`OracleSample::is_at`]); the value checks are
+/// left to the caller ([`OracleSample::check_fixed`]), which refunds a
+/// request whose update fails them rather than failing it.
+pub fn sample_at(spec: &OracleSpec, key: &Pubkey, owner: &Pubkey, data: &[u8], clock: &Clock, target: i64) -> core::result::Result<OracleSample, PriceIssue> {
+    let s = sample_price(spec, key, owner, data, clock)?;
+    if let Some((publish_time, now)) = s.in_future {
+        return Err(PriceIssue::InFuture { publish_time, now });
+    }
+    if !s.is_at(target) {
+        return Err(PriceIssue::NotAtTarget { target, prev: s.prev_published, published: s.published });
+    }
+    Ok(s)
+}
+
+/// The price a rebalance acts on, and which triggers it may act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RebalancePrice {
+    pub price: CheckedPrice,
+    /// At most the market's max age old and not older than its last price:
+    /// band, ripcord, deviation and chunk triggers, and a wipe, need it.
+    pub fresh: bool,
+    /// `TRIGGER_*` bits the rebalance may act on at this price.
+    pub allowed: u8,
+    /// The schedule grid point this update is the price of, if it is.
+    pub schedule: Option<ScheduleFix>,
+}
+
+/// The rebalance price rule, pure (the program and the keeper): an update
+/// that passes the fresh check ([`OracleSample::check`]) may act on every
+/// trigger but the schedule; the update for the due schedule's time
+/// (`schedule`, from [`LeveragedToken::schedule_fix`](crate::state::LeveragedToken::schedule_fix))
+/// may act on the schedule, fresh or not; one that is both, on all. Anything
+/// else fails with the fresh check's issue.
+pub fn rebalance_price(spec: &OracleSpec, key: &Pubkey, owner: &Pubkey, data: &[u8], clock: &Clock, schedule: Option<ScheduleFix>) -> core::result::Result<RebalancePrice, PriceIssue> {
+    use crate::math::rebalance::TRIGGER_TIME;
+    let sample = sample_price(spec, key, owner, data, clock)?;
+    let fresh = sample.check(spec);
+    let at_schedule = schedule.filter(|f| sample.in_future.is_none() && sample.is_at(f.target));
+    match (fresh, at_schedule) {
+        (Ok(price), Some(f)) => Ok(RebalancePrice { price, fresh: true, allowed: u8::MAX, schedule: Some(f) }),
+        (Ok(price), None) => Ok(RebalancePrice { price, fresh: true, allowed: !TRIGGER_TIME, schedule: None }),
+        (Err(issue), Some(f)) => match sample.check_fixed(spec) {
+            Ok(price) => Ok(RebalancePrice { price, fresh: false, allowed: TRIGGER_TIME, schedule: Some(f) }),
+            Err(_) => Err(issue),
+        },
+        (Err(issue), None) => Err(issue),
+    }
+}
+
+/// [`sample_at`] on an account, failing with the issue's error (and its log line).
+pub fn read_sample_at(market: &Market, oracle: &AccountInfo, clock: &Clock, target: i64) -> Result<OracleSample> {
+    let data = oracle.try_borrow_data()?;
+    sample_at(&market.oracle_spec(), oracle.key, oracle.owner, &data, clock, target).map_err(|issue| {
+        msg!("{}", issue);
+        error!(issue.error_code())
+    })
 }
 
 /// Read and check the market's oracle (the one check, [`check_price`]), log
@@ -268,11 +368,13 @@ fn sample_legacy(spec: &OracleSpec, key: &Pubkey, owner: &Pubkey, data: &[u8], c
     };
     let acc = load_price_account::<32, ()>(bytes).map_err(|_| PriceIssue::InvalidData)?;
     let published = i64::try_from(acc.agg.pub_slot).map_err(|_| PriceIssue::InvalidData)?;
+    let prev_published = i64::try_from(acc.prev_slot).map_err(|_| PriceIssue::InvalidData)?;
     Ok(OracleSample {
         price: acc.agg.price,
         conf: acc.agg.conf,
         expo: acc.expo,
         published,
+        prev_published,
         trading: acc.agg.status == PriceStatus::Trading,
         age: i64::try_from(clock.slot.saturating_sub(acc.agg.pub_slot)).unwrap_or(i64::MAX),
         max_age: i64::try_from(spec.max_age_slots).unwrap_or(i64::MAX),
@@ -301,6 +403,7 @@ fn sample_pull(spec: &OracleSpec, owner: &Pubkey, data: &[u8], clock: &Clock) ->
         conf: m.conf,
         expo: m.exponent,
         published: m.publish_time,
+        prev_published: m.prev_publish_time,
         trading: true,
         age: now.saturating_sub(m.publish_time),
         max_age: spec.max_age_secs,

@@ -37,3 +37,21 @@ pub fn token_vault(token: &Pubkey) -> (Pubkey, u8) {
 pub fn param_proposal(target: &Pubkey) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[PROPOSAL_SEED, target.as_ref()], &crate::ID)
 }
+
+/// A user's request with `nonce` (the owner picks the nonce; one pending
+/// request per owner and nonce).
+pub fn request(owner: &Pubkey, nonce: u64) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[REQUEST_SEED, owner.as_ref(), &nonce.to_le_bytes()], &crate::ID)
+}
+
+/// The token account escrowing what `request` pays.
+pub fn escrow(request: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[ESCROW_SEED, request.as_ref()], &crate::ID)
+}
+
+/// The associated token account of `owner` for `mint` (SPL Token): where a
+/// request takes its payment from and sends its output and refunds, so an
+/// executor can always re-create it.
+pub fn associated_token(owner: &Pubkey, mint: &Pubkey) -> Pubkey {
+    anchor_spl::associated_token::get_associated_token_address(owner, mint)
+}

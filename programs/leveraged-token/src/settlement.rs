@@ -70,15 +70,21 @@ pub fn preview_settlement(market: &Market, token: &LeveragedToken, price: &Norma
 }
 
 /// Settle the token's PnL and borrow fee at `price`, charge the streaming fee
-/// and re-mark the position: preview ([`preview_settlement`]), then apply the
-/// preview to the market and token, then emit. Updates state only; the caller
-/// moves `transfer` (plus any trade fee) with
+/// and re-mark the position: [`apply_settlement`], then [`emit_settlement`].
+/// Updates state only; the caller moves `transfer` (plus any trade fee) with
 /// [`PositionAccounts::move_collateral`](crate::instructions::PositionAccounts::move_collateral).
 pub fn settle_position(market: &mut Market, token: &mut LeveragedToken, token_key: Pubkey, price: &NormalizedPrice, vault_amount: u64, pool_amount: u64, slot: u64) -> Result<Settlement> {
+    let (s, p) = apply_settlement(market, token, price, vault_amount, pool_amount, slot)?;
+    emit_settlement(token_key, price, &p)?;
+    Ok(s)
+}
+
+/// Preview ([`preview_settlement`]) and apply the preview to the market and
+/// token, without emitting: a request's execution settles a copy, and
+/// commits it (and emits) only if the request fills.
+pub fn apply_settlement(market: &mut Market, token: &mut LeveragedToken, price: &NormalizedPrice, vault_amount: u64, pool_amount: u64, slot: u64) -> Result<(Settlement, SettlementPreview)> {
     let p = preview_settlement(market, token, price, vault_amount, pool_amount, slot)?;
     let o = &p.outcome;
-
-    // Apply.
     market.accrue(slot)?;
     let mut agg = market.aggregates();
     let old = (token.base, token.cost, token.borrow_snapshot);
@@ -100,8 +106,13 @@ pub fn settle_position(market: &mut Market, token: &mut LeveragedToken, token_ke
         token.bad_debt = token.bad_debt.saturating_add(o.bad_debt);
         market.bad_debt_total = market.bad_debt_total.saturating_add(o.bad_debt);
     }
+    Ok((Settlement { transfer: o.transfer, equity: p.equity, wiped: o.wiped }, p))
+}
 
-    // Emit.
+/// The events of an applied settlement: [`TokenWiped`] if it wiped the token,
+/// and [`PositionSettled`].
+pub fn emit_settlement(token_key: Pubkey, price: &NormalizedPrice, p: &SettlementPreview) -> Result<()> {
+    let o = &p.outcome;
     if o.wiped {
         // The loss is the borrow fee less the (negative) PnL; the token vault paid `−transfer` of it.
         let loss = i128::from(o.borrow_fee).checked_sub(o.pnl).ok_or(ErrorCode::MathOverflow)?.unsigned_abs();
@@ -109,7 +120,7 @@ pub fn settle_position(market: &mut Market, token: &mut LeveragedToken, token_ke
         crate::emit_event!(TokenWiped { token: token_key, price: price.price, loss, paid_to_pool, bad_debt: o.bad_debt });
     }
     crate::emit_event!(PositionSettled { token: token_key, price: price.price, pnl: o.pnl, borrow_fee: o.borrow_fee, streaming_fee: p.streaming_fee, transfer: o.transfer, equity_after: p.equity });
-    Ok(Settlement { transfer: o.transfer, equity: p.equity, wiped: o.wiped })
+    Ok(())
 }
 
 /// What happens to profit the pool owed but could not pay (the "unpaid claim",

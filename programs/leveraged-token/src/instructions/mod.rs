@@ -2,8 +2,10 @@
 
 pub mod admin;
 pub mod market;
+pub mod request;
 pub mod token;
 
 pub use admin::*;
 pub use market::*;
+pub use request::*;
 pub use token::*;

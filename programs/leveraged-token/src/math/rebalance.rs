@@ -19,7 +19,7 @@ pub const TRIGGER_BAND: u8 = 4;
 /// The price moved at least the deviation threshold since the last rebalance.
 pub const TRIGGER_DEVIATION: u8 = 8;
 /// The fixed schedule came due: at least `rebalance_period_slots` slots since the schedule's
-/// anchor (see [`next_schedule_anchor`]).
+/// anchor (see `LeveragedToken::schedule_fix`).
 pub const TRIGGER_TIME: u8 = 16;
 
 /// Human name of the highest-priority trigger in a set.
@@ -140,22 +140,6 @@ pub fn open_triggers(p: &GateParams, s: &GateState) -> MathResult<(u8, Option<i6
     Ok((t, lev))
 }
 
-/// Where the time trigger counts from after a rebalance with `triggers`.
-/// The schedule is a fixed grid of `rebalance_period_slots`: a time-triggered rebalance
-/// moves the anchor forward by whole periods (a late keeper does not shift the
-/// grid), and a band, ripcord, deviation or chunk rebalance leaves it alone (an
-/// intraday de-risk does not push the next scheduled rebalance off its time).
-pub fn next_schedule_anchor(p: &GateParams, s: &GateState, triggers: u8) -> u64 {
-    if triggers & TRIGGER_TIME == 0 {
-        return s.schedule_anchor_slot;
-    }
-    // A period of 0 slots has no schedule (dividing by it gives `None`).
-    let Some(periods) = s.slot.saturating_sub(s.schedule_anchor_slot).checked_div(p.token.rebalance_period_slots) else {
-        return s.schedule_anchor_slot;
-    };
-    s.schedule_anchor_slot.saturating_add(periods.saturating_mul(p.token.rebalance_period_slots))
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RebalancePlan {
     pub triggers: u8,
@@ -179,7 +163,16 @@ pub struct RebalancePlan {
 /// less the keeper reward and the trade fee (estimated once, then charged on the
 /// actual trade), so the token lands on target up to the fee's second-order term.
 pub fn plan_rebalance(p: &GateParams, s: &GateState) -> MathResult<Option<RebalancePlan>> {
+    plan_rebalance_with(p, s, u8::MAX)
+}
+
+/// [`plan_rebalance`] counting only the triggers in `allowed` (a bit set of
+/// `TRIGGER_*`): the price a rebalance reads decides which triggers it may
+/// act on (a fresh price: all but the schedule; the update for the
+/// schedule's time: the schedule).
+pub fn plan_rebalance_with(p: &GateParams, s: &GateState, allowed: u8) -> MathResult<Option<RebalancePlan>> {
     let (triggers, lev) = open_triggers(p, s)?;
+    let triggers = triggers & allowed;
     let (true, Some(leverage_before_bps)) = (triggers != 0, lev) else { return Ok(None) };
     // The largest reward this call could pay (both caps), charged to the
     // equity the trade aims at; a capped chunk then pays its share of it.
@@ -280,22 +273,6 @@ mod tests {
         assert_eq!(t(GateState { price: P * 105 / 100, ..s }), TRIGGER_DEVIATION);
         assert_eq!(t(GateState { equity: 700_000_000, ..s }), TRIGGER_BAND);
         assert_eq!(t(GateState { equity: 600_000_000, ..s }), TRIGGER_BAND | TRIGGER_RIPCORD);
-    }
-
-    #[test]
-    fn the_daily_schedule_is_a_fixed_grid_that_intraday_rebalances_do_not_move() {
-        let p = params(30_000);
-        let mut s = at_target(30_000, 1_000_000_000);
-        // A band or ripcord rebalance mid-period leaves the anchor where it was.
-        s.slot = 100 + 50_000;
-        assert_eq!(next_schedule_anchor(&p, &s, TRIGGER_BAND | TRIGGER_RIPCORD), 100);
-        assert_eq!(next_schedule_anchor(&p, &s, TRIGGER_DEVIATION | TRIGGER_CHUNK), 100);
-        // A time rebalance by a keeper 7,000 slots late still anchors on the grid.
-        s.slot = 100 + 216_000 + 7_000;
-        assert_eq!(next_schedule_anchor(&p, &s, TRIGGER_TIME), 100 + 216_000);
-        // Three periods missed: the anchor jumps to the last grid point, never ahead of now.
-        s.slot = 100 + 3 * 216_000 + 5;
-        assert_eq!(next_schedule_anchor(&p, &s, TRIGGER_TIME | TRIGGER_BAND), 100 + 3 * 216_000);
     }
 
     #[test]

@@ -66,6 +66,10 @@ pub struct LeveragedToken {
     /// settles: streaming fee (× BPS × SLOTS_PER_YEAR) and borrow fee (× INDEX_SCALE).
     pub streaming_fee_carry: u64,
     pub borrow_fee_carry: u64,
+    /// Unix time of `schedule_anchor_slot`'s grid point: a pull market's
+    /// scheduled rebalance executes at the update for
+    /// `schedule_anchor_time + periods × rebalance_period_slots × 400 ms`.
+    pub schedule_anchor_time: i64,
     /// Zero; room for fields added by upgrades.
     pub reserved: [u8; TOKEN_RESERVED_BYTES],
 }
@@ -74,11 +78,42 @@ pub struct LeveragedToken {
 /// layout change must change this literal (and `version`) on purpose.
 pub const TOKEN_SPACE: usize = 373;
 /// Reserved bytes left after the fields added since layout 1 was pinned.
-pub const TOKEN_RESERVED_BYTES: usize = crate::constants::RESERVED_BYTES - 8 * 6;
-const _: () = assert!(TOKEN_SPACE == 8 + 1 + 6 + 4 + 32 * 3 + (4 * 4 + 8 * 3 + 2 * 3 + 4) + 16 * 4 + 8 * 3 + 8 * 7 + 8 * 6 + TOKEN_RESERVED_BYTES);
+pub const TOKEN_RESERVED_BYTES: usize = crate::constants::RESERVED_BYTES - 8 * 7;
+const _: () = assert!(TOKEN_SPACE == 8 + 1 + 6 + 4 + 32 * 3 + (4 * 4 + 8 * 3 + 2 * 3 + 4) + 16 * 4 + 8 * 3 + 8 * 7 + 8 * 7 + TOKEN_RESERVED_BYTES);
 const _: () = assert!(8 + LeveragedToken::INIT_SPACE == TOKEN_SPACE);
 
+/// The grid point of a rebalance schedule that came due, and the price time
+/// a scheduled rebalance executes at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduleFix {
+    pub anchor_slot: u64,
+    pub anchor_time: i64,
+    /// In the oracle's unit: the grid point's slot (legacy) or its unix
+    /// time, `schedule_anchor_time` plus the periods at 400 ms a slot (pull).
+    pub target: i64,
+}
+
 impl LeveragedToken {
+    /// The latest schedule grid point reached at `slot`, if the schedule came
+    /// due (at least one `rebalance_period_slots` since the anchor): a
+    /// scheduled rebalance prices at the update for its `target`, whoever
+    /// calls it and whenever (the program, the keeper and the replay ask this).
+    pub fn schedule_fix(&self, oracle_kind: crate::state::OracleKind, slot: u64) -> Option<ScheduleFix> {
+        let period = self.params.rebalance_period_slots;
+        let periods = slot.checked_sub(self.schedule_anchor_slot)?.checked_div(period)?;
+        if periods == 0 {
+            return None;
+        }
+        let elapsed = periods.checked_mul(period)?;
+        let anchor_slot = self.schedule_anchor_slot.checked_add(elapsed)?;
+        let anchor_time = self.schedule_anchor_time.checked_add(crate::state::slots_to_secs_floor(elapsed))?;
+        let target = match oracle_kind {
+            crate::state::OracleKind::PythPull => anchor_time,
+            crate::state::OracleKind::PythLegacy => i64::try_from(anchor_slot).ok()?,
+        };
+        Some(ScheduleFix { anchor_slot, anchor_time, target })
+    }
+
     pub fn is_wiped(&self) -> bool {
         self.status == TokenStatus::Wiped
     }
@@ -106,5 +141,36 @@ impl LeveragedToken {
     /// The book the mint/redeem quotes need, given the settled equity and supply.
     pub fn book(&self, equity: u64, supply: u64) -> TokenBook {
         TokenBook { equity, supply, base: self.base, target_leverage_bps: i64::from(self.target_leverage_bps) }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod tests {
+    use super::*;
+    use crate::state::OracleKind;
+
+    fn token(anchor_slot: u64, anchor_time: i64) -> LeveragedToken {
+        let zeros = [0u8; TOKEN_SPACE];
+        let mut t = LeveragedToken::try_deserialize_unchecked(&mut &zeros[..]).unwrap();
+        t.params.rebalance_period_slots = 216_000;
+        t.schedule_anchor_slot = anchor_slot;
+        t.schedule_anchor_time = anchor_time;
+        t
+    }
+
+    #[test]
+    fn the_schedule_is_a_fixed_grid_whose_price_time_does_not_depend_on_when_the_keeper_calls() {
+        let t = token(100, 1_000);
+        assert_eq!(t.schedule_fix(OracleKind::PythLegacy, 100 + 215_999), None);
+        // On time, or 7,000 slots late: the same grid point and price time.
+        let on_time = t.schedule_fix(OracleKind::PythPull, 100 + 216_000).unwrap();
+        assert_eq!(on_time, ScheduleFix { anchor_slot: 100 + 216_000, anchor_time: 1_000 + 86_400, target: 1_000 + 86_400 });
+        assert_eq!(t.schedule_fix(OracleKind::PythPull, 100 + 223_000), Some(on_time));
+        // Legacy prices by slot.
+        assert_eq!(t.schedule_fix(OracleKind::PythLegacy, 100 + 223_000).unwrap().target, 100 + 216_000);
+        // Three periods missed: the last grid point, never ahead of now.
+        let late = t.schedule_fix(OracleKind::PythPull, 100 + 3 * 216_000 + 5).unwrap();
+        assert_eq!((late.anchor_slot, late.target), (100 + 3 * 216_000, 1_000 + 3 * 86_400));
     }
 }

@@ -63,8 +63,8 @@ pub struct Market {
 /// change must change this literal (and `version`) on purpose.
 pub const MARKET_SPACE: usize = 359;
 /// Reserved bytes left after the fields added since layout 1 was pinned.
-pub const MARKET_RESERVED_BYTES: usize = crate::constants::RESERVED_BYTES - 32;
-const _: () = assert!(MARKET_SPACE == 8 + 1 + 5 + 1 + 32 * 4 + (2 + 4 + 4 + 8 + 8 + 2) + 16 + 8 + 16 * 5 + 4 + 8 + 8 + 32 + MARKET_RESERVED_BYTES);
+pub const MARKET_RESERVED_BYTES: usize = crate::constants::RESERVED_BYTES - 32 - 20;
+const _: () = assert!(MARKET_SPACE == 8 + 1 + 5 + 1 + 32 * 4 + (2 + 4 + 4 + 8 + 8 + 2 + 2 + 4 + 4 + 2 + 8) + 16 + 8 + 16 * 5 + 4 + 8 + 8 + 32 + MARKET_RESERVED_BYTES);
 const _: () = assert!(8 + Market::INIT_SPACE == MARKET_SPACE);
 
 impl Market {

@@ -17,24 +17,46 @@ pub struct MarketParams {
     pub borrow_rate_bps: u32,
     /// Gross open interest may not exceed this fraction of pool value.
     pub oi_cap_bps: u32,
-    /// Legacy oracle: max age of `pub_slot` in slots.
+    /// Freshness of the prices that act now (band, ripcord, deviation and
+    /// chunk rebalances, wipes, settlements of fee collection and parameter
+    /// applies; requests and scheduled rebalances execute at a fixed update
+    /// instead). Legacy oracle: max age of `pub_slot` in slots.
     pub max_age_slots: u64,
     /// Pull oracle: max age of `publish_time` in seconds.
     pub max_age_secs: i64,
     /// Max confidence half-width in bps of price.
     pub max_conf_bps: u16,
+    /// A request executes at the oracle update that follows
+    /// `requested_at + request_delay_secs` (legacy: the slot as many 400 ms
+    /// slots later), whoever executes it and whenever.
+    pub request_delay_secs: u16,
+    /// A request not executed within this many seconds after its price time
+    /// expires; then only `cancel_request` returns its escrow.
+    pub request_ttl_secs: u32,
+    /// An LP withdrawal executes at the update that follows its request by
+    /// at least this long (so, at least this long after the LP's last deposit).
+    pub lp_cooldown_secs: u32,
+    /// Fee on LP deposits and withdrawals, left in the pool for the LPs who stay.
+    pub lp_fee_bps: u16,
+    /// Lamports a request carries for whoever executes it (the requester may).
+    pub executor_fee_lamports: u64,
 }
 
 impl MarketParams {
     /// The one validation function for market parameters.
     pub fn validate(&self) -> Result<()> {
-        let checks: [(bool, &str); 6] = [
+        let checks: [(bool, &str); 11] = [
             (self.trade_fee_bps <= MAX_TRADE_FEE_BPS, "trade_fee_bps <= 100"),
             (self.borrow_rate_bps <= MAX_BORROW_RATE_BPS, "borrow_rate_bps <= 10000"),
             (self.oi_cap_bps > 0 && self.oi_cap_bps <= MAX_OI_CAP_BPS, "0 < oi_cap_bps <= 100000"),
             (self.max_age_slots > 0 && self.max_age_slots <= MAX_ORACLE_AGE_SLOTS, "0 < max_age_slots <= 1500"),
             (self.max_age_secs > 0 && self.max_age_secs <= MAX_ORACLE_AGE_SECS, "0 < max_age_secs <= 600"),
             (self.max_conf_bps > 0 && self.max_conf_bps <= MAX_CONF_BPS, "0 < max_conf_bps <= 1000"),
+            (self.request_delay_secs > 0 && self.request_delay_secs <= MAX_REQUEST_DELAY_SECS, "0 < request_delay_secs <= 60"),
+            ((MIN_REQUEST_TTL_SECS..=MAX_REQUEST_TTL_SECS).contains(&self.request_ttl_secs), "10 <= request_ttl_secs <= 86400"),
+            (self.lp_cooldown_secs <= MAX_LP_COOLDOWN_SECS, "lp_cooldown_secs <= 604800"),
+            (self.lp_fee_bps <= MAX_LP_FEE_BPS, "lp_fee_bps <= 100"),
+            (self.executor_fee_lamports <= MAX_EXECUTOR_FEE_LAMPORTS, "executor_fee_lamports <= 10000000"),
         ];
         for (ok, what) in checks {
             if !ok {

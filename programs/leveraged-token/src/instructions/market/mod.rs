@@ -1,9 +1,9 @@
 pub mod create_market;
-pub mod deposit_liquidity;
+pub mod execute_deposit;
+pub mod execute_withdraw;
 pub mod liquidity;
-pub mod withdraw_liquidity;
 
 pub use create_market::*;
-pub use deposit_liquidity::*;
+pub use execute_deposit::*;
+pub use execute_withdraw::*;
 pub use liquidity::*;
-pub use withdraw_liquidity::*;

@@ -37,7 +37,8 @@ pub struct CreateLeveragedToken<'info> {
 /// Create a leveraged token on a market with a fixed signed target leverage.
 pub fn process_create_leveraged_token(ctx: Context<CreateLeveragedToken>, target_leverage_bps: i32, params: TokenParams) -> Result<()> {
     params.validate(target_leverage_bps)?;
-    let slot = Clock::get()?.slot;
+    let clock = Clock::get()?;
+    let slot = clock.slot;
     let a = &ctx.accounts;
     let (payer, system) = (a.admin.as_ref(), a.system_program.as_ref());
     let market_key = a.market.key();
@@ -72,6 +73,7 @@ pub fn process_create_leveraged_token(ctx: Context<CreateLeveragedToken>, target
     t.params = params;
     t.borrow_snapshot = a.market.borrow_index;
     t.schedule_anchor_slot = slot;
+    t.schedule_anchor_time = clock.unix_timestamp;
     t.last_fee_slot = slot;
     write_program_account(a.token.as_ref(), t.as_ref())?;
 

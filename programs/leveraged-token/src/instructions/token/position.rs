@@ -54,6 +54,34 @@ impl<'info> PositionAccounts<'info> {
         Ok((price, s))
     }
 
+    /// Read the oracle by the rebalance price rule ([`oracle::rebalance_price`]),
+    /// record a fresh price as the market's last used, and settle there. A
+    /// settlement that would wipe the token needs a fresh price.
+    pub fn settle_for_rebalance(&mut self, clock: &Clock) -> Result<(oracle::RebalancePrice, Settlement)> {
+        let (vault_amount, pool_amount) = (self.token_vault.amount, self.pool_vault.amount);
+        let token_key = self.token.key();
+        let schedule = self.token.schedule_fix(self.market.oracle_kind, clock.slot);
+        let oracle_info = self.oracle.to_account_info();
+        let rp = {
+            let data = oracle_info.try_borrow_data()?;
+            oracle::rebalance_price(&self.market.oracle_spec(), oracle_info.key, oracle_info.owner, &data, clock, schedule).map_err(|issue| {
+                msg!("{}", issue);
+                error!(issue.error_code())
+            })?
+        };
+        if rp.fresh {
+            self.market.last_oracle_publish = rp.price.published;
+        } else {
+            let p = crate::settlement::preview_settlement(&self.market, &self.token, &rp.price.price, vault_amount, pool_amount, clock.slot)?;
+            if p.outcome.wiped {
+                msg!("the update for the schedule's time would wipe the token; a wipe needs a fresh price");
+                return err!(ErrorCode::WipeNeedsFreshPrice);
+            }
+        }
+        let s = settle_position(&mut self.market, &mut self.token, token_key, &rp.price.price, vault_amount, pool_amount, clock.slot)?;
+        Ok((rp, s))
+    }
+
     /// Move `net` collateral in one transfer: positive pool → token vault
     /// (signed by the market), negative token vault → pool (signed by the token).
     pub fn move_collateral(&self, token_program: &Program<'info, Token>, net: i128) -> Result<()> {

@@ -5,7 +5,7 @@ use super::position::*;
 use crate::constants::PAUSE_REBALANCE;
 use crate::errors::ErrorCode;
 use crate::events::Rebalanced;
-use crate::math::rebalance::plan_rebalance;
+use crate::math::rebalance::{plan_rebalance_with, TRIGGER_TIME};
 use crate::settlement::{apply_trade, UnpaidClaim};
 
 #[derive(Accounts)]
@@ -23,9 +23,12 @@ pub struct Rebalance<'info> {
     pub token_program: Program<'info, Token>,
 }
 
-/// Permissionless rebalance. Settles, then opens only if a trigger holds
-/// (chunk in progress, ripcord, band, deviation, time); otherwise fails with
-/// `RebalanceNotNeeded` and nothing is written. Trades toward target (capped
+/// Permissionless rebalance. Reads the oracle by the rebalance price rule: a
+/// fresh update (at most the market's max age) may act on the chunk, ripcord,
+/// band and deviation triggers; the update for the due schedule's time (and
+/// no other) on the schedule, whoever calls and whenever. Settles there, then
+/// opens only if an allowed trigger holds; otherwise fails with
+/// `RebalanceNotNeeded` and nothing is written. A wipe needs a fresh price. Trades toward target (capped
 /// per call unless the ripcord fired), pays the trade fee to the pool and a
 /// bounded reward to the caller. A settlement that wipes the token lands here.
 pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
@@ -36,14 +39,15 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
     let token_key = a.position.token.key();
     let caller = a.caller.key();
 
-    let (price, s) = ctx.accounts.position.settle(&clock)?;
+    let (rp, s) = ctx.accounts.position.settle_for_rebalance(&clock)?;
+    let price = rp.price.price;
     let PositionAccounts { market, token, .. } = &mut ctx.accounts.position;
     let (net, reward) = if s.wiped {
         (s.transfer, 0)
     } else {
         let gate = token.params.gate(token.target_leverage_bps, market.params.trade_fee_bps);
         let state = token.gate_state(s.equity, price.price, clock.slot);
-        let Some(plan) = plan_rebalance(&gate, &state)? else {
+        let Some(plan) = plan_rebalance_with(&gate, &state, rp.allowed)? else {
             return err!(ErrorCode::RebalanceNotNeeded);
         };
         apply_trade(market, token, plan.delta_base, price.price, UnpaidClaim::Keep)?;
@@ -53,7 +57,10 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
         token.episode_notional = plan.rewards.episode_notional;
         token.episode_reward_paid = plan.rewards.episode_paid;
         token.last_rebalance_price = price.price;
-        token.schedule_anchor_slot = crate::math::rebalance::next_schedule_anchor(&gate, &state, plan.triggers);
+        if let (true, Some(fix)) = (plan.triggers & TRIGGER_TIME != 0, rp.schedule) {
+            token.schedule_anchor_slot = fix.anchor_slot;
+            token.schedule_anchor_time = fix.anchor_time;
+        }
         token.rebalance_count = token.rebalance_count.checked_add(1).ok_or(ErrorCode::MathOverflow)?;
         token.total_keeper_rewards = token.total_keeper_rewards.saturating_add(plan.keeper_reward);
         token.total_trade_fees = token.total_trade_fees.saturating_add(plan.trade_fee);

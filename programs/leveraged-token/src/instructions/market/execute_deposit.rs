@@ -1,0 +1,89 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{self, MintTo};
+
+use super::liquidity::*;
+use crate::errors::ErrorCode;
+use crate::events::LiquidityDeposited;
+use crate::instructions::request::close::*;
+use crate::math::fees::fee_ceil;
+use crate::math::pool::{lp_for_deposit_floor, pool_value, Side};
+use crate::math::to_u64;
+use crate::oracle::read_sample_at;
+use crate::settlement::MarketSigner;
+use crate::state::{RefundReason, RequestKind};
+
+#[derive(Accounts)]
+pub struct ExecuteDeposit<'info> {
+    pub request: RequestAccounts<'info>,
+    #[account(
+        constraint = request.request.kind == RequestKind::Deposit @ ErrorCode::WrongRequest,
+        constraint = request.request.market == pool.market.key() @ ErrorCode::WrongRequest,
+    )]
+    pub pool: PoolAccounts<'info>,
+}
+
+/// Step two of an LP deposit, by anyone before expiry: value the pool at the
+/// one update for the request's price time, on the side of its confidence
+/// interval worse for the depositor, keep the LP fee for the LPs already in
+/// and issue LP shares for the rest. A pause, an unusable update, an
+/// insolvent pool or the bound refund the escrow instead.
+pub fn process_execute_deposit(mut ctx: Context<ExecuteDeposit>) -> Result<()> {
+    let clock = Clock::get()?;
+    let a = &ctx.accounts;
+    a.request.require_live(clock.unix_timestamp)?;
+    let sample = read_sample_at(&a.pool.market, &a.pool.oracle.to_account_info(), &clock, a.request.request.target)?;
+    let amount = a.request.escrow.amount;
+    let min_out = a.request.request.min_out;
+    let supply = a.pool.lp_mint.supply;
+    let refuse = |reason: RefundReason, price: u128| -> Result<()> {
+        let a = &ctx.accounts;
+        a.request.refund(reason, price)?;
+        a.request.close(&a.request.executor.to_account_info())
+    };
+    if a.pool.paused() {
+        return refuse(RefundReason::Paused, 0);
+    }
+    let mut market = Box::new((**a.pool.market).clone());
+    let Ok(price) = sample.check_fixed(&market.oracle_spec()) else {
+        return refuse(RefundReason::OracleUnusable, 0);
+    };
+    let price = price.price;
+    market.accrue(clock.slot)?;
+    let value = pool_value(a.pool.pool_vault.amount, &market.aggregates(), market.borrow_index, price.price, price.conf, Side::High)?;
+    // A pool whose traders' profits exceed its assets is insolvent: a deposit
+    // would only pay its debts.
+    if value == 0 && supply > 0 {
+        return refuse(RefundReason::PoolInsolvent, price.price);
+    }
+    let lp_fee = to_u64(fee_ceil(u128::from(amount), market.params.lp_fee_bps)?)?;
+    let lp_out = to_u64(lp_for_deposit_floor(amount.checked_sub(lp_fee).ok_or(ErrorCode::MathOverflow)?, supply, value)?)?;
+    if lp_out == 0 {
+        return refuse(RefundReason::ZeroOut, price.price);
+    }
+    if lp_out < min_out {
+        msg!("lp out {} < min_lp_out {}", lp_out, min_out);
+        return refuse(RefundReason::BelowMinOut, price.price);
+    }
+    let lp_supply_after = supply.checked_add(lp_out).ok_or(ErrorCode::MathOverflow)?;
+
+    let a = &mut ctx.accounts;
+    a.pool.market.set_inner(*market);
+    let a = &ctx.accounts;
+    a.request.pay_from_escrow(a.pool.pool_vault.to_account_info(), amount)?;
+    let signer = MarketSigner::new(&a.pool.market);
+    let accounts = MintTo { mint: a.pool.lp_mint.to_account_info(), to: a.request.destination.to_account_info(), authority: a.pool.market.to_account_info() };
+    token::mint_to(CpiContext::new_with_signer(a.request.token_program.key(), accounts, &[&signer.seeds()]), lp_out)?;
+    a.request.close(&a.request.executor.to_account_info())?;
+    crate::emit_event!(LiquidityDeposited {
+        market: a.pool.market.key(),
+        owner: a.request.request.owner,
+        request: a.request.request.key(),
+        amount,
+        lp_fee,
+        price: price.price,
+        lp_out,
+        pool_value: value,
+        lp_supply_after,
+    });
+    Ok(())
+}
