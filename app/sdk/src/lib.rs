@@ -20,6 +20,7 @@ pub mod keys;
 pub mod oracle_fixture;
 pub mod params;
 pub mod prices;
+pub mod requests;
 
 pub use keys::{MarketKeys, RequestKeys, TokenKeys};
 pub use leveraged_token::{self as program, constants, errors::ErrorCode, math, pda, state, MarketParams, OracleKind, TokenParams, ID as PROGRAM_ID};
