@@ -1,28 +1,231 @@
 #![allow(deprecated)]
-//! The two-step user flows: request, then execution at the one oracle update
-//! for the request's price time.
+//! No one chooses the price: every user flow executes at the one oracle
+//! update for its request's price time. An attacker who holds every signed
+//! update of a per-second price path gets exactly one accepted per request,
+//! and an exhaustive search over the attacker's choices (when to request,
+//! which update to submit) finds no mint→redeem or deposit→withdraw round trip
+//! that beats the path itself.
 
-use leveraged_token::events::{Minted, Redeemed, RequestRefunded};
+use anchor_lang::prelude::Pubkey;
+use leveraged_token::events::{LiquidityDeposited, LiquidityWithdrawn, Minted, Redeemed, RequestRefunded};
+use leveraged_token::oracle::VerificationLevel;
+use leveraged_token::state::{OracleKind, Request, RequestKind};
+use leveraged_token_harness::deployment::{Deployer, Deployment, Holder, MarketSpec, Oracle, EXPO, USD};
+use leveraged_token_harness::requests::next_nonce;
+use leveraged_token_sdk::{ix, pda};
 use leveraged_token_tests::fixtures::*;
 use leveraged_token_tests::*;
 
+const LONG: usize = 0;
+/// A per-second path: $100 moving by up to ±0.6 % a second (a deterministic
+/// xorshift walk), as volatile as a crash minute, so any choice of update
+/// would be worth a lot.
+fn path(len: usize, seed: u64) -> Vec<i64> {
+    let mut x = seed;
+    let mut p = 100 * USD;
+    let mut v = Vec::with_capacity(len);
+    for _ in 0..len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let step_bps = (x % 121) as i64 - 60; // −60..=60 bps
+        p += p * step_bps / 10_000;
+        v.push(p);
+    }
+    v
+}
+
+/// A pull market at $100 with a 3x long, 1,000,000 USDC of liquidity, and
+/// one holder with `collateral`.
+async fn pull_world(collateral: u64) -> (Bank, Deployment, Holder) {
+    let mut bank = Bank::new().await;
+    let deployer = Deployer::init(&mut bank, None).await;
+    let spec = MarketSpec::new(Oracle::pull(Pubkey::new_unique(), FEED_ID)).token(LONG_3X, token_params(LONG_3X)).liquidity(1_000_000 * USDC);
+    let d = deployer.market(&mut bank, spec).await;
+    let h = d.holder(&mut bank, collateral).await;
+    (bank, d, h)
+}
+
+/// Write the update of second `t` of the path (`prices[t - t0]`) into a new
+/// account, as an attacker who fetched every signed update would.
+fn signed_update(bank: &mut Bank, t: i64, price: i64) -> Pubkey {
+    let key = Pubkey::new_unique();
+    let conf = Oracle::default_conf(price);
+    bank.set_account(key, 1_000_000_000, pull_price_account(FEED_ID, price, conf, EXPO, t, VerificationLevel::Full, 0), RECEIVER);
+    key
+}
+
+/// The attacker submits every update from `t0` to `t1` for `owner`'s request
+/// `nonce` and returns the outcome of each: only the update for the
+/// request's price time may be accepted.
+async fn try_every_update(bank: &mut Bank, d: &Deployment, owner: Pubkey, nonce: u64, t0: i64, prices: &[i64]) -> (usize, Vec<i64>) {
+    let r: Request = bank.account(pda::request(&owner, nonce).0).await;
+    let executor = bank.payer();
+    let t = d.tokens.iter().find(|t| t.token == r.token);
+    // Every wrong one first (the right one closes the request), then the right one.
+    let mut order: Vec<usize> = (0..prices.len()).filter(|&i| t0 + i as i64 != r.target).collect();
+    order.extend((0..prices.len()).filter(|&i| t0 + i as i64 == r.target));
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    for i in order {
+        let key = signed_update(bank, t0 + i as i64, prices[i]);
+        let out = bank.send(&[ix::execute(executor, r.kind, owner, nonce, &d.market, t, key)], &[]).await;
+        if out.result.is_ok() {
+            accepted.push(t0 + i as i64);
+        } else {
+            out.expect_err(ErrorCode::OracleNotAtTarget);
+            refused += 1;
+        }
+    }
+    (refused, accepted)
+}
+
 #[tokio::test]
-async fn a_mint_and_a_redeem_fill_at_the_update_for_their_price_time() {
-    let mut w = World::new().await;
-    let c0 = w.bank.clock().await;
-    let out = w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await;
-    let minted = out.events::<Minted>();
-    out.expect_ok("execute mint");
-    assert_eq!(minted.len(), 1);
-    let c1 = w.bank.clock().await;
-    eprintln!("clock before {} {} after {} {}", c0.slot, c0.unix_timestamp, c1.slot, c1.unix_timestamp);
-    let shares = w.bank.balance(w.alice.long).await;
-    assert_eq!(shares, minted[0].shares_out);
-    w.bank.warp(10).await;
-    let c2 = w.bank.clock().await;
-    eprintln!("after warp 10: {} {}", c2.slot, c2.unix_timestamp);
-    let out = w.redeem(Who::Alice, w.long, shares, 0).await;
+async fn an_attacker_holding_every_update_of_a_per_second_path_gets_exactly_one_accepted_for_each_flow() {
+    let (mut bank, d, h) = pull_world(200_000 * USDC).await;
+    let t0 = bank.clock().await.unix_timestamp - 30;
+    let prices = path(4_000, 7);
+    for kind in [RequestKind::Deposit, RequestKind::Mint, RequestKind::Redeem, RequestKind::Withdraw] {
+        let amount = match kind {
+            RequestKind::Mint | RequestKind::Deposit => 10_000 * USDC,
+            RequestKind::Redeem => bank.balance(h.shares[LONG]).await / 2,
+            RequestKind::Withdraw => bank.balance(h.lp).await / 2,
+        };
+        let nonce = next_nonce();
+        let token = matches!(kind, RequestKind::Mint | RequestKind::Redeem).then_some(LONG);
+        bank.send(&[d.request_ix(h.key(), kind, token, nonce, amount, 0)], &[&h.kp]).await.expect_ok("request");
+        let r: Request = bank.account(pda::request(&h.key(), nonce).0).await;
+        // Every update from 60 s before to 60 s after the price time exists by then.
+        bank.reach(OracleKind::PythPull, r.target + 60).await;
+        let last = (r.target + 60 - t0) as usize;
+        let window = (r.target - 60 - t0).max(0) as usize;
+        let (refused, accepted) = try_every_update(&mut bank, &d, h.key(), nonce, t0 + window as i64, &prices[window..=last]).await;
+        println!("{:<8} price time {}: {} updates refused (OracleNotAtTarget), accepted {:?}", kind.name(), r.target, refused, accepted);
+        assert_eq!(accepted, vec![r.target], "{}: exactly the update for the price time", kind.name());
+        assert_eq!(refused, last - window, "{}: every other update around it is refused", kind.name());
+        assert!(bank.raw_account(pda::request(&h.key(), nonce).0).await.is_none(), "the request closed");
+    }
+}
+
+/// What a mint request at second `tm` followed by a redeem request at second
+/// `tr` pays back, executed at the only updates they accept.
+async fn mint_redeem_round_trip(prices: &[i64], t_mint: usize, t_redeem: usize, amount: u64) -> (u64, i64, i64) {
+    let (mut bank, d, h) = pull_world(amount).await;
+    let t0 = bank.clock().await.unix_timestamp;
+    let at = |t: i64| prices[(t - t0) as usize];
+    bank.advance_time(t_mint as i64).await;
+    let nonce = next_nonce();
+    bank.send(&[d.request_ix(h.key(), RequestKind::Mint, Some(LONG), nonce, amount, 0)], &[&h.kp]).await.expect_ok("request mint");
+    let r: Request = bank.account(pda::request(&h.key(), nonce).0).await;
+    let p_mint = at(r.target);
+    let out = d.execute_at(&mut bank, h.key(), nonce, Some((p_mint, Oracle::default_conf(p_mint)))).await;
+    assert_eq!(out.events::<Minted>().len(), 1);
+    let shares = bank.balance(h.shares[LONG]).await;
+    let now = bank.clock().await.unix_timestamp;
+    bank.advance_time(t0 + t_redeem as i64 - now).await;
+    let nonce = next_nonce();
+    bank.send(&[d.request_ix(h.key(), RequestKind::Redeem, Some(LONG), nonce, shares, 0)], &[&h.kp]).await.expect_ok("request redeem");
+    let r: Request = bank.account(pda::request(&h.key(), nonce).0).await;
+    let p_redeem = at(r.target);
+    let out = d.execute_at(&mut bank, h.key(), nonce, Some((p_redeem, Oracle::default_conf(p_redeem)))).await;
     assert_eq!(out.events::<Redeemed>().len(), 1);
-    assert!(out.events::<RequestRefunded>().is_empty());
-    out.expect_ok("execute redeem");
+    (bank.balance(h.collateral).await, p_mint, p_redeem)
+}
+
+#[tokio::test]
+async fn an_exhaustive_search_over_request_times_finds_no_mint_redeem_round_trip_that_beats_the_path() {
+    // Under the old rule (any verified update at most 60 s old, not older than
+    // the last used) the attacker picked the cheapest update to mint at and the
+    // dearest to redeem at. Now each request has one price: the attacker's only
+    // choice is when to request, and every round trip pays at most the 3x
+    // return of the path between the two price times.
+    let prices = path(200, 11);
+    let amount = 100_000 * USDC;
+    let mut best = i128::MIN;
+    let mut pairs = 0;
+    for t_mint in 0..6 {
+        for t_redeem in (t_mint + 3)..(t_mint + 9) {
+            let (out, p_mint, p_redeem) = mint_redeem_round_trip(&prices, t_mint, t_redeem, amount).await;
+            // The path itself: 3x the price return between the two fixed price times.
+            let path_out = amount as i128 + amount as i128 * 3 * (p_redeem - p_mint) as i128 / p_mint as i128;
+            assert!((out as i128) <= path_out, "mint at {t_mint}s, redeem at {t_redeem}s: {out} out beats the path's {path_out}");
+            best = best.max(out as i128 - path_out);
+            pairs += 1;
+        }
+    }
+    // What choosing updates within a 60 s age window would have been worth on this path.
+    let window = &prices[..60];
+    let (lo, hi) = (*window.iter().min().unwrap(), *window.iter().max().unwrap());
+    let option = amount as i128 * 3 * (hi - lo) as i128 / lo as i128;
+    println!("{pairs} round trips of {} USDC: best result against the path {:.2} USDC (fees); picking updates in a 60 s window would have been worth {:.2} USDC", amount / USDC, best as f64 / USDC as f64, option as f64 / USDC as f64);
+    assert!(best < 0, "every round trip pays its fees");
+}
+
+#[tokio::test]
+async fn an_exhaustive_search_over_deposit_times_finds_no_deposit_withdraw_round_trip_that_beats_the_pool() {
+    // A trader holds 300,000 USDC of the 3x long, so the pool's value moves
+    // with the price. An LP deposits at one of several seconds and asks to
+    // withdraw at once; the withdrawal prices an hour later (the cooldown).
+    let prices = path(3_700, 23);
+    let amount = 1_000_000 * USDC;
+    let mut best = f64::MIN;
+    for t_dep in 0..5 {
+        let (mut bank, d, lp) = pull_world(amount).await;
+        let t0 = bank.clock().await.unix_timestamp;
+        let at = |t: i64| prices[(t - t0) as usize];
+        let trader = d.holder(&mut bank, 100_000 * USDC).await;
+        trader.mint(&mut bank, &d, LONG, 100_000 * USDC).await.expect_ok("trader mints");
+        let now = bank.clock().await.unix_timestamp;
+        bank.advance_time(t0 + 10 + t_dep - now).await;
+        let nonce = next_nonce();
+        bank.send(&[d.request_ix(lp.key(), RequestKind::Deposit, None, nonce, amount, 0)], &[&lp.kp]).await.expect_ok("request deposit");
+        let r: Request = bank.account(pda::request(&lp.key(), nonce).0).await;
+        let p_dep = at(r.target);
+        let out = d.execute_at(&mut bank, lp.key(), nonce, Some((p_dep, Oracle::default_conf(p_dep)))).await;
+        let dep = out.events::<LiquidityDeposited>().remove(0);
+        let lp_shares = bank.balance(lp.lp).await;
+        let nonce = next_nonce();
+        bank.send(&[d.request_ix(lp.key(), RequestKind::Withdraw, None, nonce, lp_shares, 0)], &[&lp.kp]).await.expect_ok("request withdraw");
+        let r: Request = bank.account(pda::request(&lp.key(), nonce).0).await;
+        assert!(r.target >= r.requested_at + 3_600, "the withdrawal prices after the cooldown");
+        let p_wd = at(r.target);
+        let out = d.execute_at(&mut bank, lp.key(), nonce, Some((p_wd, Oracle::default_conf(p_wd)))).await;
+        assert!(out.events::<RequestRefunded>().is_empty());
+        let wd = out.events::<LiquidityWithdrawn>().remove(0);
+        // The pool itself: the value of an LP share at the two price times.
+        let supply_at_deposit = dep.lp_supply_after - dep.lp_out;
+        let supply_at_withdrawal = wd.lp_supply_after + wd.lp_in;
+        let per_share_dep = dep.pool_value as f64 / supply_at_deposit as f64;
+        let per_share_wd = wd.pool_value as f64 / supply_at_withdrawal as f64;
+        let pool_out = amount as f64 * per_share_wd / per_share_dep;
+        let got = bank.balance(lp.collateral).await as f64;
+        println!("deposit at +{t_dep}s (price {:.2}), withdrawal an hour later (price {:.2}): out {:.2} USDC, the pool's own return {:.2}", p_dep as f64 / USD as f64, p_wd as f64 / USD as f64, got / 1e6, pool_out / 1e6);
+        assert!(got <= pool_out, "an LP round trip never beats the pool's own return");
+        best = best.max(got - pool_out);
+    }
+    println!("best LP round trip against the pool: {:.2} USDC (the two LP fees)", best / 1e6);
+    assert!(best < 0.0);
+}
+
+#[tokio::test]
+async fn a_request_still_executes_at_its_update_after_newer_updates_landed_and_moved_the_market() {
+    // The old failure: landing the newest update first (any small transaction)
+    // made every instruction carrying an older one fail with
+    // OraclePriceRegressed. A request's price is fixed in time instead.
+    let (mut bank, d, h) = pull_world(50_000 * USDC).await;
+    let nonce = next_nonce();
+    bank.send(&[d.request_ix(h.key(), RequestKind::Mint, Some(LONG), nonce, 10_000 * USDC, 0)], &[&h.kp]).await.expect_ok("request mint");
+    let r: Request = bank.account(pda::request(&h.key(), nonce).0).await;
+    // Thirty seconds later a stranger posts a newer update and sends a rebalance with it.
+    bank.reach(OracleKind::PythPull, r.target + 30).await;
+    let newer = signed_update(&mut bank, r.target + 30, 103 * USD);
+    let stranger = d.holder(&mut bank, 1_000 * USDC).await;
+    let m = d.market;
+    let probe = bank.send(&[ix::rebalance(stranger.key(), &leveraged_token_sdk::TokenKeys { market: leveraged_token_sdk::MarketKeys { oracle: newer, ..m }, ..d.tokens[LONG] }, stranger.collateral)], &[&stranger.kp]).await;
+    // The newer update is fresh and valid: the rebalance got past the oracle to its gate.
+    probe.expect_err(ErrorCode::RebalanceNotNeeded);
+    let update = signed_update(&mut bank, r.target, 100 * USD);
+    let out = bank.send(&[ix::execute(bank.payer(), RequestKind::Mint, h.key(), nonce, &d.market, Some(&d.tokens[LONG]), update)], &[]).await;
+    assert_eq!(out.events::<Minted>().len(), 1, "filled at the update for its time");
+    out.expect_ok("execute after newer updates");
 }
