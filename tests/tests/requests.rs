@@ -229,3 +229,28 @@ async fn a_request_still_executes_at_its_update_after_newer_updates_landed_and_m
     assert_eq!(out.events::<Minted>().len(), 1, "filled at the update for its time");
     out.expect_ok("execute after newer updates");
 }
+
+#[tokio::test]
+async fn a_reverted_wick_posted_with_rebalance_cannot_wipe_the_token_and_the_holder_redeems_at_the_current_price() {
+    // Measured on the old rule: a −34 % wick published 45 s earlier, already
+    // reverted to −5 %, posted by a stranger together with `rebalance`, wiped
+    // the 3x long for good and a 100,000 USDC holder's redeem paid 0.
+    let (mut bank, d, h) = pull_world(100_000 * USDC).await;
+    h.mint(&mut bank, &d, LONG, 100_000 * USDC).await.expect_ok("mint");
+    let shares = bank.balance(h.shares[LONG]).await;
+    bank.warp(1_000).await;
+    let now = bank.clock().await.unix_timestamp;
+    let wick = signed_update(&mut bank, now - 45, 66 * USD);
+    let stranger = d.holder(&mut bank, 0).await;
+    let t = leveraged_token_sdk::TokenKeys { market: leveraged_token_sdk::MarketKeys { oracle: wick, ..d.market }, ..d.tokens[LONG] };
+    let before = bank.snapshot(&[d.tokens[LONG].token, d.tokens[LONG].vault, d.market.pool_vault]).await;
+    bank.send(&[ix::rebalance(stranger.key(), &t, stranger.collateral)], &[&stranger.kp]).await.expect_err(ErrorCode::OracleStale);
+    assert_eq!(bank.snapshot(&[d.tokens[LONG].token, d.tokens[LONG].vault, d.market.pool_vault]).await, before, "nothing changed");
+    // The current price is −5 %: the holder's redeem executes there.
+    d.oracle.publish(&mut bank, 95 * USD, Oracle::default_conf(95 * USD)).await;
+    let out = h.redeem(&mut bank, &d, LONG, shares).await;
+    let paid = out.events::<Redeemed>()[0].collateral_out;
+    out.expect_ok("redeem");
+    println!("the wick refused (OracleStale); the holder redeemed {:.2} USDC at −5 %", paid as f64 / USDC as f64);
+    assert!(paid > 84_000 * USDC && paid < 86_000 * USDC, "about 85 % of 100,000 at −5 % and 3x: {paid}");
+}
