@@ -157,7 +157,12 @@ async fn an_exhaustive_search_over_request_times_finds_no_mint_redeem_round_trip
     let window = &prices[..60];
     let (lo, hi) = (*window.iter().min().unwrap(), *window.iter().max().unwrap());
     let option = amount as i128 * 3 * (hi - lo) as i128 / lo as i128;
-    println!("{pairs} round trips of {} USDC: best result against the path {:.2} USDC (fees); picking updates in a 60 s window would have been worth {:.2} USDC", amount / USDC, best as f64 / USDC as f64, option as f64 / USDC as f64);
+    println!(
+        "{pairs} round trips of {} USDC: best result against the path {:.2} USDC (fees); picking updates in a 60 s window would have been worth {:.2} USDC",
+        amount / USDC,
+        best as f64 / USDC as f64,
+        option as f64 / USDC as f64
+    );
     assert!(best < 0, "every round trip pays its fees");
 }
 
@@ -199,7 +204,13 @@ async fn an_exhaustive_search_over_deposit_times_finds_no_deposit_withdraw_round
         let per_share_wd = wd.pool_value as f64 / supply_at_withdrawal as f64;
         let pool_out = amount as f64 * per_share_wd / per_share_dep;
         let got = bank.balance(lp.collateral).await as f64;
-        println!("deposit at +{t_dep}s (price {:.2}), withdrawal an hour later (price {:.2}): out {:.2} USDC, the pool's own return {:.2}", p_dep as f64 / USD as f64, p_wd as f64 / USD as f64, got / 1e6, pool_out / 1e6);
+        println!(
+            "deposit at +{t_dep}s (price {:.2}), withdrawal an hour later (price {:.2}): out {:.2} USDC, the pool's own return {:.2}",
+            p_dep as f64 / USD as f64,
+            p_wd as f64 / USD as f64,
+            got / 1e6,
+            pool_out / 1e6
+        );
         assert!(got <= pool_out, "an LP round trip never beats the pool's own return");
         best = best.max(got - pool_out);
     }
@@ -221,7 +232,12 @@ async fn a_request_still_executes_at_its_update_after_newer_updates_landed_and_m
     let newer = signed_update(&mut bank, r.target + 30, 103 * USD);
     let stranger = d.holder(&mut bank, 1_000 * USDC).await;
     let m = d.market;
-    let probe = bank.send(&[ix::rebalance(stranger.key(), &leveraged_token_sdk::TokenKeys { market: leveraged_token_sdk::MarketKeys { oracle: newer, ..m }, ..d.tokens[LONG] }, stranger.collateral)], &[&stranger.kp]).await;
+    let probe = bank
+        .send(
+            &[ix::rebalance(stranger.key(), &leveraged_token_sdk::TokenKeys { market: leveraged_token_sdk::MarketKeys { oracle: newer, ..m }, ..d.tokens[LONG] }, stranger.collateral)],
+            &[&stranger.kp],
+        )
+        .await;
     // The newer update is fresh and valid: the rebalance got past the oracle to its gate.
     probe.expect_err(ErrorCode::RebalanceNotNeeded);
     let update = signed_update(&mut bank, r.target, 100 * USD);
@@ -253,4 +269,52 @@ async fn a_reverted_wick_posted_with_rebalance_cannot_wipe_the_token_and_the_hol
     out.expect_ok("redeem");
     println!("the wick refused (OracleStale); the holder redeemed {:.2} USDC at −5 %", paid as f64 / USDC as f64);
     assert!(paid > 84_000 * USDC && paid < 86_000 * USDC, "about 85 % of 100,000 at −5 % and 3x: {paid}");
+}
+
+#[tokio::test]
+async fn just_in_time_liquidity_around_a_mint_pays_more_in_lp_fees_than_its_share_of_the_trade_fee() {
+    // Measured on the old rule: 10 M deposited before a 300,000 USDC mint
+    // and withdrawn right after took 327 of the mint's 450 USDC trade fee.
+    // Now the deposit and the withdrawal each pay 10 bps to the LPs who stay,
+    // and the withdrawal prices an hour after its request (flat price here).
+    let (mut bank, d, jit) = pull_world(10_000_000 * USDC).await;
+    let trader = d.holder(&mut bank, 300_000 * USDC).await;
+    jit.deposit(&mut bank, &d, 10_000_000 * USDC).await.expect_ok("deposit");
+    let out = trader.mint(&mut bank, &d, LONG, 300_000 * USDC).await;
+    let trade_fee = out.events::<Minted>()[0].trade_fee;
+    out.expect_ok("mint");
+    let lp = bank.balance(jit.lp).await;
+    let out = jit.withdraw(&mut bank, &d, lp).await;
+    let w = out.events::<LiquidityWithdrawn>().remove(0);
+    out.expect_ok("withdraw");
+    let pnl = bank.balance(jit.collateral).await as i128 - 10_000_000 * USDC as i128;
+    println!("JIT LP around a 300,000 USDC mint: trade fee {:.2} USDC, withdrawal fee {:.2}, LP result {:.2} USDC", trade_fee as f64 / 1e6, w.lp_fee as f64 / 1e6, pnl as f64 / 1e6);
+    assert!(pnl < -(trade_fee as i128) * 10, "the two LP fees cost far more than any share of the trade fee");
+}
+
+#[tokio::test]
+async fn on_a_legacy_oracle_only_the_account_state_for_the_price_slot_executes_a_request() {
+    // A legacy price account is one address that Pyth overwrites every slot;
+    // each state names its previous slot. Of every state from 20 slots before
+    // to 20 after the request's price slot, only the one for it executes.
+    let mut w = World::new().await;
+    w.warp(100).await;
+    let nonce = next_nonce();
+    let alice = w.alice.kp.insecure_clone();
+    w.bank.send(&[w.deployment.request_ix(alice.pubkey(), RequestKind::Mint, Some(0), nonce, 1_000 * USDC, 0)], &[&alice]).await.expect_ok("request");
+    let r: Request = w.bank.account(pda::request(&alice.pubkey(), nonce).0).await;
+    w.bank.reach(OracleKind::PythLegacy, r.target + 20).await;
+    let (mut refused, mut accepted) = (0, Vec::new());
+    let slots: Vec<i64> = ((r.target - 20)..=(r.target + 20)).filter(|s| *s != r.target).chain([r.target]).collect();
+    for slot in slots {
+        w.deployment.oracle.publish_for(&mut w.bank, w.price, w.conf, slot).await;
+        let out = w.bank.send(&[ix::execute(w.bank.payer(), RequestKind::Mint, alice.pubkey(), nonce, &w.market, Some(&w.long), w.market.oracle)], &[]).await;
+        if out.result.is_ok() {
+            accepted.push(slot);
+        } else {
+            out.expect_err(ErrorCode::OracleNotAtTarget);
+            refused += 1;
+        }
+    }
+    assert_eq!((refused, accepted), (40, vec![r.target]));
 }
