@@ -1,22 +1,44 @@
 //! The replay engine: the real program in the in-process bank, driven through a
-//! price path. Each point writes the Pyth account and moves the bank's clock
-//! (slots in proportion to time, 400 ms a slot); a keeper decides with the
-//! program's own math and sends `rebalance` when the gate would open (one call
-//! per token per point, so a chunked trade continues at the next point).
+//! price path, on a market with a Pyth **pull** oracle (a `PriceUpdateV2`
+//! account whose updates chain a second apart, as Pyth's do).
+//!
+//! Time: the path's time from its first point maps to the bank's clock
+//! (slots at 400 ms, unix seconds), and the oracle holds each point's price
+//! until the next point (the path's price at any time is that of its last
+//! point at or before it). Each point publishes that price as a fresh update
+//! and moves the clock.
+//!
+//! Rebalances: a keeper decides with the program's own rules (the rebalance
+//! price rule `oracle::rebalance_price`, the settlement preview and the gate)
+//! and sends `rebalance` only when the program would accept it, at most once
+//! per token per point (so a chunked trade continues at the next point). A
+//! schedule that came due (`LeveragedToken::schedule_fix`) is sent with the
+//! update for the schedule's time, carrying the path's price at that time
+//! (when that time is the point's own, the fresh update is that update);
+//! otherwise band, ripcord, deviation and chunk triggers act on the fresh
+//! update.
+//!
+//! Mints and redeems go through the program's two steps, as users' do: the
+//! request, then the clock moved to the request's price time, the update for
+//! that time published (the path's price then) and the execution by the
+//! keeper. Every figure is therefore what a user would have got.
 
 use std::time::Instant;
 
 use anchor_lang::prelude::{Clock, Pubkey};
 use anyhow::{anyhow, Result};
-use leveraged_token::events::TokenWiped;
+use leveraged_token::events::{Minted, Rebalanced, Redeemed, RequestRefunded, TokenWiped};
 use leveraged_token::math::pool::{pool_value, Side};
 use leveraged_token::math::price::{normalize_price, NormalizedPrice};
-use leveraged_token::state::{LeveragedToken, Market};
-use leveraged_token_harness::bank::Bank;
-use leveraged_token_harness::deployment::{Deployer, MarketSpec, Oracle, PriceStatus};
-use leveraged_token_sdk::decide::{decide, settle_view, Decision, TokenView};
+use leveraged_token::math::rebalance::plan_rebalance_with;
+use leveraged_token::oracle::rebalance_price;
+use leveraged_token::state::{LeveragedToken, Market, OracleKind, Request, RequestKind, ScheduleFix};
+use leveraged_token_harness::bank::{Bank, TxOutcome};
+use leveraged_token_harness::deployment::{Deployer, Deployment, Holder, MarketSpec, Oracle, PriceStatus};
+use leveraged_token_harness::requests::next_nonce;
+use leveraged_token_sdk::decide::{settle_view, TokenView};
 use leveraged_token_sdk::prices::{PricePoint, DAY_MS};
-use leveraged_token_sdk::{ix, MarketKeys, TokenKeys};
+use leveraged_token_sdk::{ix, pda, MarketKeys, TokenKeys};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -38,8 +60,22 @@ pub struct Run {
     pub rows: Vec<Row>,
     pub wiped_at: Option<String>,
     pub bad_debt: u64,
-    /// Random flow (see [`Flow`]): mints and redeems that landed, and ones the program refused.
+    /// Random flow (see [`Flow`]): mints and redeems that filled, and ones the program refused or refunded.
     pub flow: FlowCounts,
+    /// Rebalances sent with the update for a schedule time earlier than
+    /// their point's (the schedule came due between two points).
+    pub late_schedules: Vec<ScheduledRebalance>,
+}
+
+/// A scheduled rebalance that acted on the update for its schedule's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduledRebalance {
+    /// The point it was sent at.
+    pub point_ms: i64,
+    /// The schedule's time, on the path's clock.
+    pub time_ms: i64,
+    /// The price it acted on (`Rebalanced::price`, collateral units per whole base unit).
+    pub price: u128,
 }
 
 /// Optional random mint/redeem flow from a second user, so the replay also
@@ -55,10 +91,14 @@ pub struct Flow {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FlowCounts {
+    /// Requests executed as fills (`Minted`, `Redeemed`).
     pub mints: u64,
     pub redeems: u64,
-    /// Refused by the program with a named error (e.g. `UnpaidProfitOutstanding`, `ZeroSharesOut`).
+    /// Requests the program refused with a named error (e.g. `InsufficientShares`).
     pub refused: u64,
+    /// Executions that refunded the escrow instead of filling (`RequestRefunded`,
+    /// e.g. `UnpaidProfitOutstanding` or `ZeroOut`).
+    pub refunded: u64,
 }
 
 /// xorshift64*: a tiny deterministic generator for the flow (no dependency).
@@ -75,14 +115,6 @@ impl Rng {
     fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
-}
-
-/// One market per policy (its own collateral mint, the same oracle).
-struct PolicyMarket {
-    keys: MarketKeys,
-    keeper_collateral: Pubkey,
-    /// The random flow's user (`Config::flow`).
-    flow_user: Option<Keypair>,
 }
 
 /// A daily observation (at each day's close).
@@ -127,23 +159,69 @@ fn price_of(e8: i64) -> NormalizedPrice {
     normalize_price(e8, 0, -8, DECIMALS).expect("positive price")
 }
 
+/// The feed id of the replay's pull oracle (any: the markets are created for it).
+const FEED_ID: [u8; 32] = [0x5a; 32];
+
+/// One market per policy (its own collateral mint, the same oracle).
+struct PolicyMarket {
+    dep: Deployment,
+    keeper_collateral: Pubkey,
+    /// The random flow's user (`Config::flow`).
+    flow_user: Option<Holder>,
+}
+
+/// The path's time on the bank's clock: the path's first point is `slot0` and
+/// `ts0`, and slots and seconds advance with the path's time (400 ms a slot),
+/// so a schedule's grid falls on the path's days.
+#[derive(Debug, Clone, Copy)]
+struct Timeline {
+    first_ms: i64,
+    slot0: u64,
+    ts0: i64,
+}
+
+impl Timeline {
+    /// The clock at path time `unix_ms`. It never goes back, and moves at
+    /// least one slot (a point the clock already passed keeps the time).
+    fn clock_at(&self, now: &Clock, unix_ms: i64) -> Clock {
+        let elapsed_ms = (unix_ms - self.first_ms).max(0);
+        let mut c = now.clone();
+        c.slot = (self.slot0 + (elapsed_ms / SLOT_MS) as u64).max(now.slot + 1);
+        c.unix_timestamp = (self.ts0 + elapsed_ms / 1000).max(now.unix_timestamp);
+        c
+    }
+
+    /// The path time of the clock's unix time `t` (an oracle update's time).
+    fn path_ms(&self, t: i64) -> i64 {
+        self.first_ms + (t - self.ts0) * 1000
+    }
+}
+
+/// The path's price at path time `unix_ms`: the oracle holds each point's
+/// price until the next point, so the last point at or before it (the first
+/// point before the path starts).
+fn price_at(path: &[PricePoint], unix_ms: i64) -> i64 {
+    path[path.partition_point(|p| p.unix_ms <= unix_ms).saturating_sub(1)].price_e8
+}
+
 /// Replay `path` (oldest first) for every policy × target.
 pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut progress: impl FnMut(usize, usize)) -> Result<ReplayResult> {
     let started = Instant::now();
-    let first = path.first().ok_or_else(|| anyhow!("empty price path"))?;
+    let first = *path.first().ok_or_else(|| anyhow!("empty price path"))?;
     let mut bank = Bank::new().await;
     let mut instructions: u64 = 0;
+    // Sends the rebalances and executes every request (earning their executor fees).
     let keeper = bank.funded_keypair().await;
     let mut rng = Rng(cfg.flow.map_or(1, |f| f.seed.max(1)));
-    // Per run: the flow user's (collateral account, share account).
-    let mut flow_accounts = Vec::new();
-    let oracle = Oracle::legacy(Pubkey::new_unique());
-    let mut clock: Clock = bank.clock().await;
+    let oracle = Oracle::pull(Pubkey::new_unique(), FEED_ID);
     // The treasury is the admin.
     let deployer = Deployer::init(&mut bank, None).await;
 
     let mut markets = Vec::new();
+    let mut holders = Vec::new();
     let mut runs = Vec::new();
+    // Per run: its market (index in `markets`) and its token (index in the market's tokens).
+    let mut run_at: Vec<(usize, usize)> = Vec::new();
     for &policy in &cfg.policies {
         let mut spec = MarketSpec::new(oracle).decimals(DECIMALS).price(first.price_e8, Oracle::default_conf(first.price_e8)).liquidity(POOL);
         for &target in &cfg.targets {
@@ -152,17 +230,44 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
         }
         let dep = deployer.market(&mut bank, spec).await;
         let holder = dep.holder(&mut bank, HOLDING * cfg.targets.len() as u64).await;
-        let flow = match cfg.flow {
+        let flow_user = match cfg.flow {
             Some(_) => Some(dep.holder(&mut bank, 1_000 * HOLDING).await),
             None => None,
         };
         for (i, &target) in cfg.targets.iter().enumerate() {
-            holder.mint(&mut bank, &dep, i, HOLDING).await.unwrap();
-            flow_accounts.push(flow.as_ref().map(|f| (f.collateral, f.shares[i])));
-            runs.push(Run { policy, target_bps: target, keys: dep.tokens[i], rows: Vec::new(), wiped_at: None, bad_debt: 0, flow: FlowCounts::default() });
+            run_at.push((markets.len(), i));
+            runs.push(Run { policy, target_bps: target, keys: dep.tokens[i], rows: Vec::new(), wiped_at: None, bad_debt: 0, flow: FlowCounts::default(), late_schedules: Vec::new() });
         }
         let keeper_collateral = bank.create_token_account(dep.collateral, keeper.pubkey()).await;
-        markets.push(PolicyMarket { keys: dep.market, keeper_collateral, flow_user: flow.map(|f| f.kp) });
+        markets.push(PolicyMarket { dep, keeper_collateral, flow_user });
+        holders.push(holder);
+    }
+
+    // Each holder mints every token of its market at the first point's price.
+    // All the requests are made at once and executed at once, so every
+    // token's schedule starts at the same slot and time: the path's first point.
+    let mut pending = Vec::new();
+    for (mi, (m, h)) in markets.iter().zip(&holders).enumerate() {
+        for i in 0..cfg.targets.len() {
+            let nonce = next_nonce();
+            bank.send(&[m.dep.request_ix(h.key(), RequestKind::Mint, Some(i), nonce, HOLDING, 0)], &[&h.kp]).await.expect_ok("the holder's mint request");
+            pending.push((mi, h.key(), nonce));
+        }
+    }
+    let now = bank.clock().await;
+    let setup = Timeline { first_ms: first.unix_ms, slot0: now.slot, ts0: now.unix_timestamp };
+    for out in execute_requests(&mut bank, &markets, &keeper, &path[..1], &setup, &pending).await {
+        if out.events::<Minted>().len() != 1 {
+            return Err(anyhow!("the holder's mint did not fill: {:?}\n{}", out.result, out.logs.join("\n")));
+        }
+    }
+    let mut clock: Clock = bank.clock().await;
+    let timeline = Timeline { first_ms: first.unix_ms, slot0: clock.slot, ts0: clock.unix_timestamp };
+    for r in &runs {
+        let t: LeveragedToken = bank.account(r.keys.token).await;
+        if (t.schedule_anchor_slot, t.schedule_anchor_time) != (timeline.slot0, timeline.ts0) {
+            return Err(anyhow!("{} {}: schedule anchored at slot {} time {}, not at the path's start", r.policy.name(), r.target_bps, t.schedule_anchor_slot, t.schedule_anchor_time));
+        }
     }
 
     let mut last_close = first.price_e8;
@@ -173,12 +278,9 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
     }
     // Slots and the clock follow the path's own time from its first point (not
     // step by step, which would lose the sub-slot remainders and let a daily
-    // trigger drift off the day's close); at least one slot per point.
-    let (slot0, ts0) = (clock.slot, clock.unix_timestamp);
+    // schedule drift off the path's days); at least one slot per point.
     for (i, p) in path.iter().enumerate().skip(1) {
-        let elapsed_ms = (p.unix_ms - first.unix_ms).max(0);
-        clock.slot = (slot0 + (elapsed_ms / SLOT_MS) as u64).max(clock.slot + 1);
-        clock.unix_timestamp = ts0 + elapsed_ms / 1000;
+        clock = timeline.clock_at(&clock, p.unix_ms);
         bank.ctx.set_sysvar(&clock);
         oracle.write(&mut bank, p.price_e8, Oracle::default_conf(p.price_e8), clock.slot, clock.unix_timestamp, PriceStatus::Trading);
         let price = price_of(p.price_e8);
@@ -187,21 +289,19 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
             if run.wiped_at.is_some() {
                 continue;
             }
-            let m = &markets[cfg.policies.iter().position(|&x| x == run.policy).unwrap()];
-            let view = fetch(&mut bank, &m.keys, &run.keys).await;
-            let decision = decide(&view, &price, clock.slot, 0).map_err(|e| anyhow!("decide: {e:?}"))?;
-            if matches!(decision, Decision::Rebalance { .. } | Decision::Wipe { .. }) {
-                let out = bank.send(&[ix::rebalance(keeper.pubkey(), &run.keys, m.keeper_collateral)], &[&keeper]).await;
-                instructions += 1;
-                let wiped = out.events::<TokenWiped>();
-                if let Err(e) = &out.result {
-                    return Err(anyhow!("rebalance failed at {}: {e:?}\n{}", p.unix_ms, out.logs.join("\n")));
-                }
-                rebalanced[k] = true;
-                if let Some(w) = wiped.first() {
-                    run.wiped_at = Some(crate::report::date(p.unix_ms));
-                    run.bad_debt = w.bad_debt;
-                }
+            let m = &markets[run_at[k].0];
+            let Some((out, schedule_time)) = rebalance_step(&mut bank, m, &run.keys, &keeper, path, &timeline, &clock, p.price_e8).await? else { continue };
+            instructions += 1;
+            if let Err(e) = &out.result {
+                return Err(anyhow!("rebalance failed at {}: {e:?}\n{}", p.unix_ms, out.logs.join("\n")));
+            }
+            rebalanced[k] = true;
+            if let (Some(t), Some(e)) = (schedule_time, out.events::<Rebalanced>().first()) {
+                run.late_schedules.push(ScheduledRebalance { point_ms: p.unix_ms, time_ms: timeline.path_ms(t), price: e.price });
+            }
+            if let Some(w) = out.events::<TokenWiped>().first() {
+                run.wiped_at = Some(crate::report::date(p.unix_ms));
+                run.bad_debt = w.bad_debt;
             }
         }
 
@@ -211,37 +311,53 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
             let r = p.price_e8 as f64 / last_close as f64 - 1.0;
             last_close = p.price_e8;
             if let Some(flow) = cfg.flow {
+                // The flow's requests at the close, executed together at their price time.
+                let mut pending = Vec::new();
+                let mut requested = Vec::new();
                 for (k, run) in runs.iter_mut().enumerate() {
-                    let (Some((coll, shares)), None) = (flow_accounts[k], &run.wiped_at) else { continue };
-                    let flow_user = markets[cfg.policies.iter().position(|&x| x == run.policy).unwrap()].flow_user.as_ref().expect("a flow user where the run has flow accounts");
+                    let (mi, ti) = run_at[k];
+                    let (Some(user), None) = (markets[mi].flow_user.as_ref(), &run.wiped_at) else { continue };
                     if rng.unit() >= flow.daily_probability {
                         continue;
                     }
-                    let held = bank.balance(shares).await;
-                    let (ix, is_mint) = if held > 0 && rng.unit() < 0.5 {
-                        let n = ((held as f64) * (0.1 + 0.4 * rng.unit())) as u64;
-                        (ix::redeem(flow_user.pubkey(), &run.keys, shares, coll, n.max(1), 0), false)
+                    let held = bank.balance(user.shares[ti]).await;
+                    let (kind, amount) = if held > 0 && rng.unit() < 0.5 {
+                        (RequestKind::Redeem, (((held as f64) * (0.1 + 0.4 * rng.unit())) as u64).max(1))
                     } else {
-                        let amount = ((HOLDING as f64) * (0.01 + 0.09 * rng.unit())) as u64;
-                        (ix::mint(flow_user.pubkey(), &run.keys, coll, shares, amount, 0), true)
+                        (RequestKind::Mint, ((HOLDING as f64) * (0.01 + 0.09 * rng.unit())) as u64)
                     };
-                    let out = bank.send(&[ix], &[flow_user]).await;
+                    let nonce = next_nonce();
+                    let out = bank.send(&[markets[mi].dep.request_ix(user.key(), kind, Some(ti), nonce, amount, 0)], &[&user.kp]).await;
                     instructions += 1;
                     match (&out.result, out.custom_error()) {
-                        (Ok(()), _) if is_mint => run.flow.mints += 1,
-                        (Ok(()), _) => run.flow.redeems += 1,
+                        (Ok(()), _) => {
+                            pending.push((mi, user.key(), nonce));
+                            requested.push(k);
+                        }
                         (Err(_), Some(c)) if leveraged_token_sdk::errors::program_error(c).is_some() => run.flow.refused += 1,
-                        (Err(e), _) => return Err(anyhow!("flow transaction failed without a program error at {}: {e:?}\n{}", p.unix_ms, out.logs.join("\n"))),
+                        (Err(e), _) => return Err(anyhow!("flow request failed without a program error at {}: {e:?}\n{}", p.unix_ms, out.logs.join("\n"))),
                     }
                 }
+                let outs = execute_requests(&mut bank, &markets, &keeper, path, &timeline, &pending).await;
+                for (k, out) in requested.into_iter().zip(outs) {
+                    instructions += 1;
+                    let flow = &mut runs[k].flow;
+                    match (&out.result, out.events::<Minted>().len(), out.events::<Redeemed>().len(), out.events::<RequestRefunded>().len()) {
+                        (Ok(()), 1, 0, 0) => flow.mints += 1,
+                        (Ok(()), 0, 1, 0) => flow.redeems += 1,
+                        (Ok(()), 0, 0, 1) => flow.refunded += 1,
+                        (r, ..) => return Err(anyhow!("flow execution neither filled nor refunded at {}: {r:?}\n{}", p.unix_ms, out.logs.join("\n"))),
+                    }
+                }
+                clock = bank.clock().await;
             }
             for (k, run) in runs.iter_mut().enumerate() {
                 let l = f64::from(run.target_bps) / 10_000.0;
                 ideal[k] *= (1.0 + l * r).max(0.0);
-                let m = &markets[cfg.policies.iter().position(|&x| x == run.policy).unwrap()];
+                let m = &markets[run_at[k].0];
                 let (nav, leverage, base, equity, costs, count) = nav_now(&mut bank, run, &price, clock.slot).await?;
-                let market: Market = bank.account(m.keys.market).await;
-                let pool_amount = bank.balance(m.keys.pool_vault).await;
+                let market: Market = bank.account(m.dep.market.market).await;
+                let pool_amount = bank.balance(m.dep.market.pool_vault).await;
                 let pv = pool_value(pool_amount, &market.aggregates(), market.borrow_index, price.price, 0, Side::Low).unwrap_or(0) as f64 / UNIT as f64;
                 run.rows.push(Row {
                     unix_ms: p.unix_ms,
@@ -264,6 +380,93 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
     }
     progress(path.len(), path.len());
     Ok(ReplayResult { runs, points: path.len(), instructions, wall_seconds: started.elapsed().as_secs_f64(), missing_days })
+}
+
+/// Execute each request `(market index, owner, nonce)` in order, by the
+/// keeper, at the oracle update for its price time: the clock moves to that
+/// time (along `timeline`), the update for it is published with the path's
+/// price then, and the execution is sent. Its outcome per request. The
+/// update left in the oracle account is the last one, fresh at the clock.
+async fn execute_requests(bank: &mut Bank, markets: &[PolicyMarket], keeper: &Keypair, path: &[PricePoint], timeline: &Timeline, pending: &[(usize, Pubkey, u64)]) -> Vec<TxOutcome> {
+    let mut published = None;
+    let mut out = Vec::with_capacity(pending.len());
+    for &(mi, owner, nonce) in pending {
+        let d = &markets[mi].dep;
+        let r: Request = bank.account(pda::request(&owner, nonce).0).await;
+        let now = bank.clock().await;
+        if now.unix_timestamp < r.target {
+            bank.ctx.set_sysvar(&timeline.clock_at(&now, timeline.path_ms(r.target)));
+        }
+        // The markets share the oracle account: one update per price time.
+        if published != Some(r.target) {
+            let price = price_at(path, timeline.path_ms(r.target));
+            d.oracle.publish_for(bank, price, Oracle::default_conf(price), r.target).await;
+            published = Some(r.target);
+        }
+        let token = d.tokens.iter().find(|t| t.token == r.token);
+        out.push(bank.send(&[ix::execute(keeper.pubkey(), r.kind, owner, nonce, &d.market, token, d.oracle.key)], &[keeper]).await);
+    }
+    out
+}
+
+/// At most one `rebalance` of token `t` at the point `clock` is at (its
+/// fresh update, of `fresh_price`, in the oracle account): the outcome of
+/// the one sent, and the schedule time of the update it was sent with when
+/// that is not the fresh one. A schedule that came due at an earlier time
+/// than the fresh update's is sent first, with the update for its time (the
+/// path's price then; the fresh update is put back after); otherwise, or if
+/// that would not open the gate, the fresh update acts on every trigger it
+/// may (all of them when the schedule's time is the point's own).
+#[allow(clippy::too_many_arguments)]
+async fn rebalance_step(
+    bank: &mut Bank,
+    m: &PolicyMarket,
+    t: &TokenKeys,
+    keeper: &Keypair,
+    path: &[PricePoint],
+    timeline: &Timeline,
+    clock: &Clock,
+    fresh_price: i64,
+) -> Result<Option<(TxOutcome, Option<i64>)>> {
+    let d = &m.dep;
+    let view = fetch(bank, &d.market, t).await;
+    if view.token.is_wiped() {
+        return Ok(None);
+    }
+    let fix = view.token.schedule_fix(OracleKind::PythPull, clock.slot);
+    let send = ix::rebalance(keeper.pubkey(), t, m.keeper_collateral);
+    if let Some(f) = fix.filter(|f| f.target < clock.unix_timestamp) {
+        let price = price_at(path, timeline.path_ms(f.target));
+        d.oracle.publish_for(bank, price, Oracle::default_conf(price), f.target).await;
+        let out = match would_rebalance(bank, d, &view, clock, fix).await? {
+            true => Some((bank.send(std::slice::from_ref(&send), &[keeper]).await, Some(f.target))),
+            false => None,
+        };
+        d.oracle.write(bank, fresh_price, Oracle::default_conf(fresh_price), clock.slot, clock.unix_timestamp, PriceStatus::Trading);
+        if out.is_some() {
+            return Ok(out);
+        }
+    }
+    Ok(match would_rebalance(bank, d, &view, clock, fix).await? {
+        true => Some((bank.send(&[send], &[keeper]).await, None)),
+        false => None,
+    })
+}
+
+/// Whether `rebalance` of the token in `view` would succeed with the update
+/// now in the oracle account, by the program's own rules: the rebalance
+/// price rule (which triggers the update may act on), the settlement preview
+/// (a wipe needs a fresh price) and the gate. The replay sets no pauses.
+async fn would_rebalance(bank: &mut Bank, d: &Deployment, view: &TokenView, clock: &Clock, fix: Option<ScheduleFix>) -> Result<bool> {
+    let acc = bank.raw_account(d.oracle.key).await.ok_or_else(|| anyhow!("oracle account missing"))?;
+    let Ok(rp) = rebalance_price(&view.market.oracle_spec(), &d.oracle.key, &acc.owner, &acc.data, clock, fix) else { return Ok(false) };
+    let s = settle_view(view, &rp.price.price, clock.slot).map_err(|e| anyhow!("settle: {e:?}"))?;
+    if s.wiped {
+        return Ok(rp.fresh);
+    }
+    let gate = view.token.params.gate(view.token.target_leverage_bps, view.market.params.trade_fee_bps);
+    let state = view.token.gate_state(s.equity, rp.price.price.price, clock.slot);
+    Ok(plan_rebalance_with(&gate, &state, rp.allowed).map_err(|e| anyhow!("gate: {e:?}"))?.is_some())
 }
 
 async fn fetch(bank: &mut Bank, m: &MarketKeys, t: &TokenKeys) -> TokenView {

@@ -1,5 +1,6 @@
 //! The replay drives the real program: a short path through the bank.
-use leveraged_token_replay::engine::{replay, Config, Flow, FlowCounts};
+use leveraged_token::math::price::normalize_price;
+use leveraged_token_replay::engine::{replay, Config, Flow, FlowCounts, DECIMALS};
 use leveraged_token_replay::metrics::compute;
 use leveraged_token_replay::policy::Policy;
 use leveraged_token_sdk::prices::{intraday_path, Candle, DAY_MS};
@@ -73,5 +74,40 @@ async fn a_random_mint_redeem_flow_lands_is_seeded_and_leaves_the_holders_nav_pe
             assert!((y.nav / x.nav - 1.0).abs() < 0.002, "{} vs {} on day {}", y.nav, x.nav, x.unix_ms / DAY_MS);
         }
     }
-    assert!(busy.instructions > quiet.instructions);
+    // Each flow mint or redeem is two instructions: the request, then its execution (a fill or
+    // a refund); a request the program refused is one.
+    let flow: u64 = busy.runs.iter().map(|r| 2 * (r.flow.mints + r.flow.redeems + r.flow.refunded) + r.flow.refused).sum();
+    assert_eq!(busy.instructions - quiet.instructions, flow, "{:?}", busy.runs.iter().map(|r| r.flow).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn an_eight_hourly_schedule_rebalances_at_the_update_for_its_grid_time_priced_at_the_path_then() {
+    // Four points a day (0 h, 6 h, 12 h, 18 h): an 8-hour grid falls between points at 8 h
+    // and 16 h (due at the 12 h and 18 h points), and on the 0 h point.
+    let closes: Vec<i64> = [100, 103, 99, 104, 108, 101, 97, 102, 106, 110].iter().map(|p| p * 100_000_000).collect();
+    let path = intraday_path(&candles(&closes));
+    let cfg = Config { policies: vec![Policy::EightHourly, Policy::Daily], targets: vec![30_000], flow: None };
+    let out = replay(&path, 0, &cfg, |_, _| {}).await.unwrap();
+    let (eight, daily) = (&out.runs[0], &out.runs[1]);
+    let start = path[0].unix_ms;
+    const HOUR: i64 = DAY_MS / 24;
+    // Daily: the grid is the 0 h points, each the fresh update's own time: one rebalance a day
+    // after the first, none with an earlier update.
+    assert!(daily.late_schedules.is_empty(), "{:?}", daily.late_schedules);
+    assert_eq!(daily.rows.last().unwrap().rebalances, closes.len() as u64 - 1);
+    // 8-hourly: three a day (29 in all after the start); the two off the points act on the
+    // update for 8 h / 16 h, which carries the price of the 6 h / 12 h point, at the next point.
+    assert_eq!(eight.rows.last().unwrap().rebalances, 3 * closes.len() as u64 - 1);
+    assert_eq!(eight.late_schedules.len(), 2 * closes.len());
+    let mut differs = 0;
+    for (j, s) in eight.late_schedules.iter().enumerate() {
+        let (day, half) = (j as i64 / 2, j as i64 % 2);
+        assert_eq!(s.time_ms, start + day * DAY_MS + (8 + 8 * half) * HOUR, "{s:?}");
+        assert_eq!(s.point_ms, start + day * DAY_MS + (12 + 6 * half) * HOUR, "{s:?}");
+        let then = path[path.partition_point(|p| p.unix_ms <= s.time_ms) - 1].price_e8;
+        let at_point = path.iter().find(|p| p.unix_ms == s.point_ms).unwrap().price_e8;
+        assert_eq!(s.price, normalize_price(then, 0, -8, DECIMALS).unwrap().price, "{s:?}");
+        differs += usize::from(then != at_point);
+    }
+    assert!(differs > 10, "the update for the grid time is not the point's price: {differs}");
 }
