@@ -282,3 +282,103 @@ impl World {
         self.assert_unchanged(&before).await;
     }
 }
+
+/// Two-step helpers: a request, then its execution, each as its own step, so
+/// tests can look (or tamper) in between.
+impl World {
+    /// The executor fee (lamports) every request on the world's market carries.
+    pub async fn executor_fee(&mut self) -> u64 {
+        self.market_state().await.params.executor_fee_lamports
+    }
+
+    /// `who`'s request instruction of `kind` (token `t` for a mint or redeem) with `nonce`.
+    pub fn request_ix(&self, who: Who, kind: RequestKind, t: Option<TokenKeys>, nonce: u64, amount: u64, min_out: u64) -> anchor_lang::solana_program::instruction::Instruction {
+        let i = t.map(|t| self.token_index(&t));
+        self.deployment.request_ix(self.user(who).key(), kind, i, nonce, amount, min_out)
+    }
+
+    /// Send `who`'s request with a new nonce: the nonce and the outcome.
+    pub async fn try_request(&mut self, who: Who, kind: RequestKind, t: Option<TokenKeys>, amount: u64, min_out: u64) -> (u64, crate::TxOutcome) {
+        let nonce = leveraged_token_harness::requests::next_nonce();
+        let ix = self.request_ix(who, kind, t, nonce, amount, min_out);
+        let kp = self.user(who).kp.insecure_clone();
+        (nonce, self.bank.send(&[ix], &[&kp]).await)
+    }
+
+    /// Send `who`'s request with a new nonce, which must succeed: its nonce.
+    pub async fn request(&mut self, who: Who, kind: RequestKind, t: Option<TokenKeys>, amount: u64, min_out: u64) -> u64 {
+        let (nonce, out) = self.try_request(who, kind, t, amount, min_out).await;
+        out.expect_ok(&format!("request {}", kind.name()));
+        nonce
+    }
+
+    /// `who`'s open request `nonce`.
+    pub async fn request_state(&mut self, who: Who, nonce: u64) -> leveraged_token::state::Request {
+        let key = leveraged_token::pda::request(&self.user(who).key(), nonce).0;
+        self.bank.account(key).await
+    }
+
+    /// The execution of `who`'s request `nonce` of `kind` (token `t`) by the
+    /// bank's payer, reading the oracle account `oracle`.
+    pub fn execute_ix(&self, who: Who, kind: RequestKind, t: Option<TokenKeys>, nonce: u64, oracle: Pubkey) -> anchor_lang::solana_program::instruction::Instruction {
+        ix::execute(self.bank.payer(), kind, self.user(who).key(), nonce, &self.market, t.as_ref(), oracle)
+    }
+
+    /// Move the clock to the price time of `who`'s request `nonce` and
+    /// publish the world's price as the update for it (what an execution
+    /// then reads). The request.
+    pub async fn reach_request(&mut self, who: Who, nonce: u64) -> leveraged_token::state::Request {
+        let r = self.request_state(who, nonce).await;
+        self.bank.reach(self.deployment.oracle.kind, r.target).await;
+        self.deployment.oracle.publish_for(&mut self.bank, self.price, self.conf, r.target).await;
+        r
+    }
+
+    /// Execute `who`'s request `nonce` at the world's price (see
+    /// [`Deployment::execute_at`]): the outcome.
+    pub async fn execute(&mut self, who: Who, nonce: u64) -> crate::TxOutcome {
+        let owner = self.user(who).key();
+        let p = Some((self.price, self.conf));
+        self.deployment.execute_at(&mut self.bank, owner, nonce, p).await
+    }
+
+    /// Request and execute, expecting a refund for `reason`: the execution
+    /// succeeds with exactly one `RequestRefunded` of that reason returning
+    /// the whole `amount`, no fill event, and every account of the world is
+    /// byte-for-byte as before the request except the owner's lamports,
+    /// short of exactly the executor fee (the escrow went back to the
+    /// owner's account and the request's and escrow's rent to the owner).
+    pub async fn refunded(&mut self, who: Who, kind: RequestKind, t: Option<TokenKeys>, amount: u64, min_out: u64, reason: leveraged_token::state::RefundReason) -> leveraged_token::events::RequestRefunded {
+        let fee = self.executor_fee().await;
+        let before = self.snapshot().await;
+        let nonce = self.request(who, kind, t, amount, min_out).await;
+        let out = self.execute(who, nonce).await;
+        self.assert_refund(out, who, kind, amount, reason, fee, &before).await
+    }
+
+    /// What [`World::refunded`] asserts of an execution's outcome `out`, given
+    /// the snapshot `before` the request.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn assert_refund(&mut self, out: crate::TxOutcome, who: Who, kind: RequestKind, amount: u64, reason: leveraged_token::state::RefundReason, fee: u64, before: &[Option<solana_account::Account>]) -> leveraged_token::events::RequestRefunded {
+        use leveraged_token::events::{LiquidityDeposited, LiquidityWithdrawn, Minted, Redeemed, RequestRefunded};
+        let mut ev = out.events::<RequestRefunded>();
+        let fills = out.events::<Minted>().len() + out.events::<Redeemed>().len() + out.events::<LiquidityDeposited>().len() + out.events::<LiquidityWithdrawn>().len();
+        out.expect_ok("an execution that refunds succeeds");
+        assert_eq!((ev.len(), fills), (1, 0), "one refund, no fill");
+        let e = ev.remove(0);
+        let owner = self.user(who).key();
+        assert_eq!((e.owner, e.kind, e.reason, e.amount), (owner, kind, reason, amount), "the refund");
+        let after = self.snapshot().await;
+        let keys = self.all_accounts();
+        for (i, (b, a)) in before.iter().zip(after.iter()).enumerate() {
+            if keys[i] == owner {
+                let (b, a) = (b.as_ref().expect("owner"), a.as_ref().expect("owner"));
+                assert_eq!(a.lamports + fee, b.lamports, "the owner is out exactly the executor fee");
+                assert_eq!((&a.data, a.owner), (&b.data, b.owner));
+            } else {
+                assert_eq!(b, a, "account {} changed by a refunded request", keys[i]);
+            }
+        }
+        e
+    }
+}
