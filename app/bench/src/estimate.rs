@@ -81,6 +81,8 @@ pub struct Shape {
     /// `seeds = […], bump = stored` checks: one `create_program_address` each.
     pub pda_checks: u64,
     pub clock_reads: u64,
+    /// `Rent::get` calls outside Anchor's `init` (a request creates its two accounts itself).
+    pub rent_reads: u64,
 }
 
 /// The shape of each measured instruction (from programs/leveraged-token/src/instructions).
@@ -91,12 +93,19 @@ pub fn shape(name: &str) -> Shape {
         "initialize_config" => Shape { signers: 1, programs: 1, inits: 1, ..s },
         // admin, config, collateral_mint, oracle, market/pool_vault/lp_mint (init), token & system programs
         "create_market" => Shape { signers: 1, programs: 2, unchecked: 1, state: 1, mints: 1, inits: 3, pda_checks: 1, clock_reads: 1, ..s },
-        // owner, config, market, oracle, pool_vault, lp_mint, owner_collateral, owner_lp, token_program
-        "deposit_liquidity" | "withdraw_liquidity" => Shape { signers: 1, programs: 1, unchecked: 1, state: 2, mints: 1, token_accounts: 3, pda_checks: 1, clock_reads: 1, ..s },
         // admin, config, market, collateral_mint, token/share_mint/vault (init), token & system programs
         "create_leveraged_token" => Shape { signers: 1, programs: 2, state: 2, mints: 1, inits: 3, pda_checks: 1, clock_reads: 1, ..s },
-        // user, config, market, token, oracle, token_vault, pool_vault, share_mint, user_collateral, user_shares, token_program
-        "mint" | "redeem" => Shape { signers: 1, programs: 1, unchecked: 1, state: 3, mints: 1, token_accounts: 4, pda_checks: 1, clock_reads: 1, ..s },
+        // OpenAccounts: owner, config, market, request & escrow (unchecked, created by the handler, one
+        // `Rent::get` each), pay_mint, source, destination (unchecked), token & system programs; + token
+        "request_mint" | "request_redeem" => Shape { signers: 1, programs: 2, unchecked: 3, state: 3, mints: 1, token_accounts: 1, pda_checks: 1, clock_reads: 1, rent_reads: 2, ..s },
+        "request_deposit" | "request_withdraw" => Shape { signers: 1, programs: 2, unchecked: 3, state: 2, mints: 1, token_accounts: 1, pda_checks: 1, clock_reads: 1, rent_reads: 2, ..s },
+        // RequestAccounts: request, executor, owner (unchecked), escrow, destination, refund_to, token_program;
+        // PositionAccounts: config, market, token, oracle, token_vault, pool_vault; share_mint
+        "execute_mint" | "execute_redeem" => Shape { signers: 1, programs: 1, unchecked: 2, state: 4, mints: 1, token_accounts: 5, pda_checks: 1, clock_reads: 1, ..s },
+        // RequestAccounts; PoolAccounts: config, market, oracle, pool_vault, lp_mint
+        "execute_deposit" | "execute_withdraw" => Shape { signers: 1, programs: 1, unchecked: 2, state: 3, mints: 1, token_accounts: 4, pda_checks: 1, clock_reads: 1, ..s },
+        // RequestAccounts
+        "cancel_request" => Shape { signers: 1, programs: 1, unchecked: 1, state: 1, token_accounts: 3, clock_reads: 1, ..s },
         // caller, config, market, token, oracle, token_vault, pool_vault, caller_collateral, token_program
         "rebalance" => Shape { signers: 1, programs: 1, unchecked: 1, state: 3, token_accounts: 3, pda_checks: 1, clock_reads: 1, ..s },
         other => panic!("no shape for {other}"),
@@ -143,7 +152,7 @@ pub fn estimate(m: &Measured, find_attempts: u64, handler_native: Option<u64>) -
     let sys = system * SYSTEM_PROGRAM_CU;
     let pda = (s.pda_checks + find_attempts) * cost.create_program_address_units;
     let clock = s.clock_reads * (cost.sysvar_base_cost + std::mem::size_of::<anchor_lang::prelude::Clock>() as u64);
-    let rent = s.inits * (cost.sysvar_base_cost + std::mem::size_of::<anchor_lang::prelude::Rent>() as u64);
+    let rent = (s.inits + s.rent_reads) * (cost.sysvar_base_cost + std::mem::size_of::<anchor_lang::prelude::Rent>() as u64);
     // Anchor logs "Instruction: <Name>" (one sol_log: max(100, len) CU).
     let ix_log = cost.syscall_base_cost;
     // emit!: sol_log_data with one field: base + base × fields + bytes.
@@ -176,6 +185,21 @@ pub fn estimate(m: &Measured, find_attempts: u64, handler_native: Option<u64>) -
 #[cfg(test)]
 mod tests {
     use super::anchor_bench::*;
+    use super::shape;
+    use crate::scenario::{ALSO_SENT, MEASURED};
+
+    #[test]
+    fn the_scenario_sends_every_instruction_of_the_program_once_and_each_measured_one_has_a_shape() {
+        let mut sent: Vec<&str> = MEASURED.iter().chain(ALSO_SENT.iter()).copied().collect();
+        let mut all: Vec<&str> = leveraged_token_harness::heap::instructions().iter().map(|(n, _)| *n).collect();
+        sent.sort_unstable();
+        all.sort_unstable();
+        assert_eq!(sent, all);
+        for name in MEASURED {
+            let s = shape(name);
+            assert_eq!(s.signers, 1, "{name}: one signer");
+        }
+    }
 
     #[test]
     fn anchor_figures_are_the_benchmarks_marginals_rounded() {

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use anchor_lang::prelude::Rent;
+use anchor_lang::prelude::{Pubkey, Rent};
 use anchor_lang::AccountDeserialize;
+use anchor_spl::token::spl_token;
 use leveraged_token::math::price::NormalizedPrice;
 use leveraged_token::state::{Config, LeveragedToken, Market};
 use leveraged_token_sdk::decide::TokenView;
@@ -88,6 +89,15 @@ pub async fn find_attempts(w: &mut World) -> BTreeMap<String, u64> {
     out.insert("initialize_config".to_string(), att(config.bump));
     out.insert("create_market".to_string(), att(market.bump) + att(market.pool_vault_bump) + att(market.lp_mint_bump));
     out.insert("create_leveraged_token".to_string(), att(token.bump) + att(token.share_mint_bump) + att(token.vault_bump));
+    // A request derives its own address and its escrow's (`seeds`, `bump` without a stored bump:
+    // `find_program_address`), and the owner's associated token accounts of the mint it pays in
+    // (the source's address constraint) and of the one it pays out in (`pays_out_in`).
+    let ata = |owner: &Pubkey, mint: &Pubkey| Pubkey::find_program_address(&[owner.as_ref(), spl_token::ID.as_ref(), mint.as_ref()], &anchor_spl::associated_token::ID).1;
+    for r in &w.requests {
+        let (request, bump) = leveraged_token::pda::request(&r.owner, r.nonce);
+        let n = att(bump) + att(leveraged_token::pda::escrow(&request).1) + att(ata(&r.owner, &r.pay_mint)) + att(ata(&r.owner, &r.out_mint));
+        out.insert(r.name.to_string(), n);
+    }
     out
 }
 
@@ -296,7 +306,15 @@ impl Report<'_> {
                 heap
             );
         }
-        let _ = writeln!(w, "\nCPI goals (asserted): `mint` ≤ 3, `redeem` ≤ 3, `rebalance` ≤ 2 — measured {}, {}, {}.\n", self.cpis("mint"), self.cpis("redeem"), self.cpis("rebalance"));
+        let _ = writeln!(
+            w,
+            "\nCPIs of a user flow and of a rebalance: `request_mint` {}, `execute_mint` {}, `request_redeem` {}, `execute_redeem` {}, `rebalance` {} (a request creates its account and escrow and moves what it pays into the escrow; an execution pays out of the escrow and closes it).\n",
+            self.cpis("request_mint"),
+            self.cpis("execute_mint"),
+            self.cpis("request_redeem"),
+            self.cpis("execute_redeem"),
+            self.cpis("rebalance")
+        );
 
         let _ = writeln!(w, "### CPIs made, in order (SPL Token CU as the bank metered them)\n");
         let _ = writeln!(w, "| instruction | CPIs |");
@@ -307,7 +325,8 @@ impl Report<'_> {
                 .iter()
                 .map(|c| match (c.program.as_str(), &c.instruction, c.consumed) {
                     (SPL_TOKEN, Some(i), Some(cu)) => format!("SPL Token `{i}` {} CU", num(cu)),
-                    (SYSTEM_PROGRAM, _, _) => "System `CreateAccount`".to_string(),
+                    // The system program logs no instruction name (`CreateAccount`, or `Transfer` of the executor fee).
+                    (SYSTEM_PROGRAM, _, _) => "System program".to_string(),
                     (p, i, cu) => format!("{p} {i:?} {cu:?}"),
                 })
                 .collect();
@@ -344,7 +363,7 @@ impl Report<'_> {
         let _ = writeln!(w, "\n## Compute units: an on-paper ESTIMATE\n");
         let _ = writeln!(
             w,
-            "Our program runs natively in the bank, so its compute units cannot be measured here. The estimate adds: **SPL Token** CU as the bank really metered each CPI (measured); **runtime charges** from solana-program-runtime 3.1.12's cost table — 1,000 CU per CPI (`invoke_units`; 946 with SIMD-0339), 150 CU per system-program `CreateAccount`, 1,500 CU per PDA check (`seeds` + stored bump → `create_program_address`) and per `find_program_address` attempt of an `init` (256 − bump attempts, from the stored bumps), sysvar reads (100 + size), Anchor's `Instruction:` log (100) and each event's `sol_log_data` (200 + its real byte length); **Anchor account handling** per account by kind, from Anchor's own benchmark (`bench/COMPUTE_UNITS.md`, Solana 2.3.0: base 603, signer 295, program 141, unchecked 279, boxed account 432, mint 422, token account 546, `init` +3,041 beyond the account and its system CPI); and **handler logic**, for which nothing on SBF is known here: the native x86-64 instructions of the handler's own logic (the \"rest\" column above: the entry point less Anchor's `try_accounts`, the PDA crypto inside it and the host-only stubs) at an assumed 1 CU per instruction. A PDA signer in a CPI costs nothing extra. Treat the total as ±50 % and measure on a validator (`simulateTransaction` → `unitsConsumed`) before setting CU limits.\n"
+            "Our program runs natively in the bank, so its compute units cannot be measured here. The estimate adds: **SPL Token** CU as the bank really metered each CPI (measured); **runtime charges** from solana-program-runtime 3.1.12's cost table — 1,000 CU per CPI (`invoke_units`; 946 with SIMD-0339), 150 CU per system-program instruction (`CreateAccount`; a request's executor-fee `Transfer`), 1,500 CU per PDA check (`seeds` + stored bump → `create_program_address`) and per `find_program_address` attempt of an `init` (256 − bump attempts, from the stored bumps) or of a request (its own address, its escrow's and the owner's two associated token accounts), sysvar reads (100 + size), Anchor's `Instruction:` log (100) and each event's `sol_log_data` (200 + its real byte length); **Anchor account handling** per account by kind, from Anchor's own benchmark (`bench/COMPUTE_UNITS.md`, Solana 2.3.0: base 603, signer 295, program 141, unchecked 279, boxed account 432, mint 422, token account 546, `init` +3,041 beyond the account and its system CPI); and **handler logic**, for which nothing on SBF is known here: the native x86-64 instructions of the handler's own logic (the \"rest\" column above: the entry point less Anchor's `try_accounts`, the PDA crypto inside it and the host-only stubs) at an assumed 1 CU per instruction. A PDA signer in a CPI costs nothing extra. Treat the total as ±50 % and measure on a validator (`simulateTransaction` → `unitsConsumed`) before setting CU limits.\n"
         );
         let _ = writeln!(w, "| instruction | SPL Token (measured) | runtime charges | Anchor accounts (assumed) | handler logic (assumed) | **total estimate** |");
         let _ = writeln!(w, "| --- | ---: | ---: | ---: | ---: | ---: |");
@@ -374,18 +393,18 @@ impl Report<'_> {
             );
         }
         if let Some(cg) = self.callgrind {
-            if let (Some(b), Some(m)) = (cg.breakdowns.get("mint"), self.measured.iter().find(|m| m.name == "mint")) {
+            if let (Some(b), Some(m)) = (cg.breakdowns.get("execute_mint"), self.measured.iter().find(|m| m.name == "execute_mint")) {
                 let e = self.estimate(m);
                 let _ = writeln!(
                     w,
-                    "- Native counts overstate PDA work: every instruction re-derives the config PDA (`seeds = [CONFIG_SEED], bump = config.bump` → `create_program_address`), which is {} native instructions ({:.0} % of `mint`'s count) but a flat 1,500 CU syscall on chain ({:.0} % of its estimate). Track the handler's own logic with the \"rest\" column; a `Δ` in the total that comes from PDA work is a Δ in SHA-256/curve code, not in our handler.",
+                    "- Native counts overstate PDA work: every instruction re-derives the config PDA (`seeds = [CONFIG_SEED], bump = config.bump` → `create_program_address`), which is {} native instructions ({:.0} % of `execute_mint`'s count) but a flat 1,500 CU syscall on chain ({:.0} % of its estimate). Track the handler's own logic with the \"rest\" column; a `Δ` in the total that comes from PDA work is a Δ in SHA-256/curve code, not in our handler.",
                     num(b.pda_crypto),
                     b.pda_crypto as f64 * 100.0 / b.total.max(1) as f64,
                     1_500.0 * 100.0 / e.total().max(1) as f64
                 );
             }
         }
-        let spl_share: Vec<String> = ["mint", "redeem", "rebalance"]
+        let spl_share: Vec<String> = ["request_mint", "execute_mint", "request_redeem", "execute_redeem", "rebalance"]
             .iter()
             .filter_map(|n| self.measured.iter().find(|m| m.name == *n))
             .map(|m| {
@@ -426,6 +445,7 @@ impl Report<'_> {
             let what = match *by {
                 "create_market" => "**per market** (Market + pool vault + LP mint)",
                 "create_leveraged_token" => "**per leveraged token** (LeveragedToken + share mint + vault)",
+                "request_mint" => "**per pending request** (Request + escrow; the owner gets it back when the request is executed or cancelled)",
                 _ => "**once** (Config)",
             };
             let _ = writeln!(w, "| {what} | `{by}` | {} | {} | {:.6} |", num(*bytes as u64), num(*lamports), *lamports as f64 / 1e9);
@@ -447,7 +467,7 @@ impl Report<'_> {
             w,
             "- **Transaction bytes**: `solana_transaction::Transaction` (legacy) with its real signature, serialized: compact-u16 signature count + 64 bytes per signature + the message; `lt-bench` checks the figure against `bincode::serialize`. The second column adds `SetComputeUnitLimit` and `SetComputeUnitPrice` (the compute-budget program's key and two small instructions), as a keeper paying a priority fee sends it. `accounts in tx` counts the message's keys (fee payer and program id included); `ix accounts` the instruction's metas.\n\
 - **CPIs** are counted in the transaction logs, inside our program's top-level invocation. In native mode program-test logs every CPI twice: its CPI stub logs `Program <callee> invoke [1]` (the caller's stack height) and the runtime then logs `invoke [2]` (and two `success` lines follow); our own top-level invocation also appears twice as `invoke [1]`. A validator logs each once. Counting every `Program Tokenkeg… invoke` line therefore doubles the count; `lt-bench` counts the stub's line once per CPI and requires the runtime's `[2]` line right after it. SPL Token's CU comes from its `consumed N of M compute units` line (real BPF metering); the system program is a builtin and logs no CU.\n\
-- **Handler instructions**: `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='{}' --toggle-collect='{}'` on `lt-bench scenario`. Collection is on only inside the program's entry point (Anchor's dispatch, account deserialization and checks, the handler, the exit serialization, the events) and off again inside program-test's CPI stub, which runs SPL Token in the BPF interpreter/JIT (or the system program) and copies the accounts in and out. What is left also counts work that costs a flat syscall fee on chain but runs as native code here: PDA derivations (SHA-256 and the curve check of `create_program_address` / `find_program_address` for `init`s and the config PDA check), the sysvar and log stubs, and the host-only base64 copy of each event. Around each measured transaction the binary zeroes the counters and dumps them with a callgrind client request labelled with the instruction, so each figure is that one transaction's entry-point instructions. The entry point is called through an opaque function pointer so it stays a symbol under fat LTO.\n\
+- **Handler instructions**: `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='{}' --toggle-collect='{}'` on `lt-bench scenario`. Collection is on only inside the program's entry point (Anchor's dispatch, account deserialization and checks, the handler, the exit serialization, the events) and off again inside program-test's CPI stub, which runs SPL Token in the BPF interpreter/JIT (or the system program) and copies the accounts in and out. What is left also counts work that costs a flat syscall fee on chain but runs as native code here: PDA derivations (SHA-256 and the curve check of `create_program_address` / `find_program_address` for `init`s, a request's own address, its escrow's and the owner's associated token accounts, and the config PDA check), the sysvar and log stubs, and the host-only base64 copy of each event. Around each measured transaction the binary zeroes the counters and dumps them with a callgrind client request labelled with the instruction, so each figure is that one transaction's entry-point instructions. The entry point is called through an opaque function pointer so it stays a symbol under fat LTO.\n\
 - **Repeatable**: callgrind counts instructions, not time, and every input the entry point sees is fixed: keypairs from fixed seeds (so the same PDAs, bumps and number of `find_program_address` attempts), fixed oracle and treasury addresses, explicit slot warps, fixed prices, one single-threaded tokio runtime. Three sources of run-to-run drift inside the entry point had to be removed, each worth a few to a few hundred instructions: (1) glibc `malloc`'s cost depends on the heap's history, which the bank's background threads and timers make differ between runs — around each measured transaction the scenario thread allocates from a bump arena instead (constant cost per call, frees are no-ops, every block page-aligned so memcpy/memcmp take the same alignment and page-crossing paths); (2) Anchor's duplicate-account check uses a std `HashSet`, whose probe sequence depends on the process's random hash keys — `lt-bench` overrides libc's `getrandom` (exported from the executable) to hand that thread fixed keys; (3) stack addresses depend on the size of the environment and arguments — the scenario runs on a thread of its own (fresh stack mapping) and valgrind is started with a cleared environment; the bank's debug logging, which runs inside the entry point's log stubs, is off (`RUST_LOG=error`). {}\n\
 - **CU estimate**: see above; an estimate, not a measurement.\n\
 - **Throughput**: wall-clock, `std::time::Instant`, release build (`lto = \"fat\"`).",
@@ -471,9 +491,11 @@ impl Report<'_> {
         let _ = writeln!(w, "## SBF heap per instruction (measured natively)\n");
         let _ = writeln!(
             w,
-            "On SBF the program gets a {} KiB heap served by a bump allocator that never frees: every allocation of an invocation counts, a free gives nothing back, a `realloc` is a new allocation, and {} bytes are usable (the allocator keeps its position in the first 8). The bank runs the program natively, so `harness::heap` measures what it would take: a counting global allocator (installed by the test binaries and `lt-bench`) replays every allocation made while `leveraged_token::entry` runs through a simulation of that bump allocator (sizes plus alignment padding, in order). Left out as the harness's, not the program's: the processor wrapper's leaked copies of the inputs (made before `entry`), every syscall stub (program-test's CPI runs the callee and copies accounts; on SBF a syscall does not use the caller's heap), the host-only base64 copy of each event, and `realloc`s of blocks the program did not allocate (the test harness's output buffer). `entrypoint` is what the SBF entrypoint's `deserialize` (solana-program-entrypoint 3.1, Anchor's `entrypoint!`) allocates before `entry` runs — a `Vec<AccountInfo>` slot per account and two `Rc`s per distinct account — replayed with the same constructor. Each instruction is sent once by the footprint scenario (the eight above, then the program's eight others); the figures are deterministic and asserted exactly in `tests/tests/footprint.rs`, which also asserts each total ≤ {}. Type sizes and alignments are the host's (x86-64); SBF is also 64-bit little-endian, so they agree for the program's types.\n",
+            "On SBF the program gets a {} KiB heap served by a bump allocator that never frees: every allocation of an invocation counts, a free gives nothing back, a `realloc` is a new allocation, and {} bytes are usable (the allocator keeps its position in the first 8). The bank runs the program natively, so `harness::heap` measures what it would take: a counting global allocator (installed by the test binaries and `lt-bench`) replays every allocation made while `leveraged_token::entry` runs through a simulation of that bump allocator (sizes plus alignment padding, in order). Left out as the harness's, not the program's: the processor wrapper's leaked copies of the inputs (made before `entry`), every syscall stub (program-test's CPI runs the callee and copies accounts; on SBF a syscall does not use the caller's heap), the host-only base64 copy of each event, and `realloc`s of blocks the program did not allocate (the test harness's output buffer). `entrypoint` is what the SBF entrypoint's `deserialize` (solana-program-entrypoint 3.1, Anchor's `entrypoint!`) allocates before `entry` runs — a `Vec<AccountInfo>` slot per account and two `Rc`s per distinct account — replayed with the same constructor. Each instruction is sent once by the footprint scenario (the {} above, then the program's {} others); the figures are deterministic and asserted exactly in `tests/tests/footprint.rs`, which also asserts each total ≤ {}. Type sizes and alignments are the host's (x86-64); SBF is also 64-bit little-endian, so they agree for the program's types.\n",
             HEAP_LENGTH / 1024,
             num(HEAP_USABLE as u64),
+            crate::scenario::MEASURED.len(),
+            crate::scenario::ALSO_SENT.len(),
             num(HEAP_USABLE as u64)
         );
         let _ = writeln!(w, "| instruction | entrypoint `deserialize` | `entry` | **total** | of {} usable | allocations in `entry` | largest one |", num(HEAP_USABLE as u64));

@@ -21,11 +21,12 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::token::spl_token;
 use leveraged_token::constants::PAUSE_MINT;
+use leveraged_token::state::{Request, RequestKind};
 use leveraged_token_harness::bank::TxOutcome;
 use leveraged_token_harness::deployment::{Oracle, PriceStatus};
 use leveraged_token_harness::heap::{self, HeapUse};
 use leveraged_token_harness::sbf;
-use leveraged_token_sdk::{defaults, ix, MarketKeys, OracleKind, TokenKeys};
+use leveraged_token_sdk::{defaults, ix, pda, MarketKeys, OracleKind, TokenKeys};
 use solana_account::{Account, AccountSharedData};
 use solana_keypair::Keypair;
 use solana_program_test::{processor, ProgramTestContext};
@@ -42,8 +43,33 @@ pub const LONG_3X: i32 = 30_000;
 pub const SPL_TOKEN: &str = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
 pub const SYSTEM_PROGRAM: &str = "11111111111111111111111111111111";
 
-/// The instructions measured, in the order the scenario runs them.
-pub const MEASURED: [&str; 8] = ["initialize_config", "create_market", "deposit_liquidity", "create_leveraged_token", "mint", "rebalance", "redeem", "withdraw_liquidity"];
+/// The instructions measured, in the order the scenario runs them: every
+/// user flow is a request (by its owner) and its execution (by the keeper,
+/// at the oracle update for the request's price time); `cancel_request`
+/// returns an expired request.
+pub const MEASURED: [&str; 13] = [
+    "initialize_config",
+    "create_market",
+    "request_deposit",
+    "execute_deposit",
+    "create_leveraged_token",
+    "request_mint",
+    "execute_mint",
+    "rebalance",
+    "request_redeem",
+    "execute_redeem",
+    "request_withdraw",
+    "execute_withdraw",
+    "cancel_request",
+];
+
+/// The requests' nonces (fixed, so their PDAs and bumps are the same in every run).
+pub const NONCE_DEPOSIT: u64 = 1;
+pub const NONCE_MINT: u64 = 2;
+pub const NONCE_REDEEM: u64 = 3;
+pub const NONCE_WITHDRAW: u64 = 4;
+/// The mint request left to expire and cancelled.
+pub const NONCE_CANCELLED: u64 = 5;
 
 /// The program's other instructions, sent once each after [`MEASURED`] by
 /// [`World::run_rest`] for their heap use (and, running the `.so`, their
@@ -87,12 +113,14 @@ fn process_instruction(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8
 pub struct Harness {
     pub ctx: ProgramTestContext,
     nonce: u32,
+    /// Milliseconds of warped slots not yet added to the clock's unix time.
+    slot_ms: u64,
 }
 
 impl Harness {
     pub async fn new() -> Self {
         let pt = sbf::program_test(|pt| pt.add_program(sbf::PROGRAM_NAME, leveraged_token::ID, processor!(process_instruction)));
-        Self { ctx: sbf::start(pt).await, nonce: 0 }
+        Self { ctx: sbf::start(pt).await, nonce: 0, slot_ms: 0 }
     }
 
     pub async fn process(&mut self, tx: Transaction) -> TxOutcome {
@@ -144,9 +172,23 @@ impl Harness {
         self.ctx.banks_client.get_sysvar::<anchor_lang::prelude::Clock>().await.expect("clock").slot
     }
 
+    /// Advance by `slots` slots, and the clock's unix time by 400 ms a slot
+    /// as on a cluster (as `harness::bank::Bank::warp` does).
     pub async fn warp(&mut self, slots: u64) {
-        let now = self.slot().await;
-        self.ctx.warp_to_slot(now + slots).expect("warp");
+        let before: anchor_lang::prelude::Clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
+        self.ctx.warp_to_slot(before.slot + slots).expect("warp");
+        self.slot_ms += slots * leveraged_token::constants::SLOT_MS;
+        let mut clock: anchor_lang::prelude::Clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
+        clock.unix_timestamp = before.unix_timestamp + (self.slot_ms / 1_000) as i64;
+        self.slot_ms %= 1_000;
+        self.ctx.set_sysvar(&clock);
+    }
+
+    /// Create `owner`'s associated token account of `mint` (the payer pays).
+    pub async fn create_ata(&mut self, owner: Pubkey, mint: Pubkey) -> Pubkey {
+        let payer = self.ctx.payer.pubkey();
+        self.setup(&[ix::create_associated_token_account(payer, owner, mint)], &[]).await;
+        pda::associated_token(&owner, &mint)
     }
 
     pub async fn create_mint(&mut self, mint: &Keypair, decimals: u8, authority: &Pubkey) -> Pubkey {
@@ -370,8 +412,22 @@ impl Actor {
     }
 }
 
+/// A request the scenario made (for its PDA work, see `report::find_attempts`).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestMade {
+    /// The measured `request_*` instruction.
+    pub name: &'static str,
+    pub kind: RequestKind,
+    pub owner: Pubkey,
+    pub nonce: u64,
+    /// The mint it pays in and the one it pays out in.
+    pub pay_mint: Pubkey,
+    pub out_mint: Pubkey,
+}
+
 /// The deterministic world: config, one legacy-oracle market at $100 with
-/// 1,000,000 USDC of liquidity (after `deposit_liquidity`), a 3x long token.
+/// 1,000,000 USDC of liquidity (after `request_deposit` and
+/// `execute_deposit`), a 3x long token.
 pub struct World {
     pub h: Harness,
     pub admin: Keypair,
@@ -387,6 +443,11 @@ pub struct World {
     pub measured: Vec<Measured>,
     /// Heap and CU of every instruction sent by [`World::run`] and [`World::run_rest`], in order.
     pub usage: Vec<Usage>,
+    /// The measured requests, in order.
+    pub requests: Vec<RequestMade>,
+    /// The request and escrow accounts of `request_mint`, as it created them
+    /// (an execution or a cancel closes them).
+    pub request_accounts: Vec<AccountFootprint>,
     hook: Hook,
 }
 
@@ -416,6 +477,8 @@ impl World {
             conf: 5 * USD as u64 / 100,
             measured: Vec::new(),
             usage: Vec::new(),
+            requests: Vec::new(),
+            request_accounts: Vec::new(),
             hook,
         };
         w.publish().await;
@@ -440,19 +503,54 @@ impl World {
         self.publish().await;
     }
 
-    /// An actor funded with SOL and `collateral_amount` USDC, with an LP account
-    /// and a share account of the 3x token (seeds `seed`, `seed+1`, `seed+2`, `seed+3`).
+    /// An actor (keypair from `seed`) funded with SOL and `collateral_amount`
+    /// USDC, with associated token accounts of the collateral and LP mints and,
+    /// `with_shares`, of the 3x token's share mint (requests pay from and to them).
     pub async fn actor(&mut self, seed: u8, collateral_amount: u64, with_shares: bool) -> Actor {
         let kp = seeded(seed);
         self.h.fund(kp.pubkey());
-        let collateral = self.h.create_token_account(&seeded(seed + 1), self.market.collateral_mint, kp.pubkey()).await;
+        let collateral = self.h.create_ata(kp.pubkey(), self.market.collateral_mint).await;
         if collateral_amount > 0 {
             let minter = self.minter.insecure_clone();
             self.h.mint_to(self.market.collateral_mint, &minter, collateral, collateral_amount).await;
         }
-        let lp = self.h.create_token_account(&seeded(seed + 2), self.market.lp_mint, kp.pubkey()).await;
-        let shares = if with_shares { self.h.create_token_account(&seeded(seed + 3), self.token.share_mint, kp.pubkey()).await } else { Pubkey::default() };
+        let lp = self.h.create_ata(kp.pubkey(), self.market.lp_mint).await;
+        let shares = if with_shares { self.h.create_ata(kp.pubkey(), self.token.share_mint).await } else { Pubkey::default() };
         Actor { kp, collateral, lp, shares }
+    }
+
+    /// The request `owner` made with `nonce`.
+    pub async fn request(&mut self, owner: Pubkey, nonce: u64) -> Request {
+        let acc = self.h.raw_account(pda::request(&owner, nonce).0).await.expect("request account");
+        anchor_lang::AccountDeserialize::try_deserialize(&mut acc.data.as_slice()).expect("decode request")
+    }
+
+    /// Warp to the slot of the request's price time and publish the oracle
+    /// update for it (legacy: published at that slot, the previous one a
+    /// slot before), so exactly this update is the one its execution takes.
+    pub async fn reach_target(&mut self, owner: Pubkey, nonce: u64) {
+        let target = u64::try_from(self.request(owner, nonce).await.target).expect("a legacy request's target is a slot");
+        let slot = self.h.slot().await;
+        assert!(slot < target, "the request's price time {target} is ahead of slot {slot}");
+        self.warp(target - slot).await;
+    }
+
+    /// Measure the request `ix` (`name`, `kind`, by `owner` with `nonce`,
+    /// paying in `pay_mint` and paid in `out_mint`).
+    #[allow(clippy::too_many_arguments)]
+    async fn measure_request(&mut self, name: &'static str, kind: RequestKind, ix: Instruction, owner: &Keypair, nonce: u64, pay_mint: Pubkey, out_mint: Pubkey) {
+        self.measure(name, ix, owner).await;
+        self.requests.push(RequestMade { name, kind, owner: owner.pubkey(), nonce, pay_mint, out_mint });
+    }
+
+    /// Reach the price time of `owner`'s request `nonce` and measure its
+    /// execution (`name`) by the keeper.
+    async fn measure_execution(&mut self, name: &'static str, kind: RequestKind, owner: Pubkey, nonce: u64) {
+        self.reach_target(owner, nonce).await;
+        let keeper = self.keeper.kp.insecure_clone();
+        let (m, t) = (self.market, self.token);
+        let token = matches!(kind, RequestKind::Mint | RequestKind::Redeem).then_some(&t);
+        self.measure(name, ix::execute(keeper.pubkey(), kind, owner, nonce, &m, token, m.oracle), &keeper).await;
     }
 
     /// Send `ix` as its client would, unmeasured; panics if it fails.
@@ -509,7 +607,7 @@ impl World {
     }
 
     /// After [`World::run`]: send each of [`ALSO_SENT`] once — collect the
-    /// fees `mint` and `redeem` charged, propose both parameter sets at their
+    /// fees `execute_mint` and `execute_redeem` charged, propose both parameter sets at their
     /// current values, wait out the delay and apply them, cancel a third
     /// proposal, pause minting globally, on the market and on the token, and
     /// hand the admin role to a new key.
@@ -552,20 +650,30 @@ impl World {
         let ix = ix::create_market(a, &w.market, OracleKind::PythLegacy, defaults::market_params(), None);
         w.measure("create_market", ix, &admin).await;
 
+        // The keeper executes every request (and earns its executor fee).
+        w.keeper = w.actor(40, 0, false).await;
         w.lp = w.actor(20, 1_000_000 * USDC, false).await;
         let (lp, m) = (w.lp.kp.insecure_clone(), w.market);
-        let ix = ix::deposit_liquidity(lp.pubkey(), &m, w.lp.collateral, w.lp.lp, 1_000_000 * USDC, 0);
-        w.measure("deposit_liquidity", ix, &lp).await;
+        let ix = ix::request_deposit(lp.pubkey(), &m, NONCE_DEPOSIT, 1_000_000 * USDC, 0);
+        w.measure_request("request_deposit", RequestKind::Deposit, ix, &lp, NONCE_DEPOSIT, m.collateral_mint, m.lp_mint).await;
+        w.measure_execution("execute_deposit", RequestKind::Deposit, lp.pubkey(), NONCE_DEPOSIT).await;
 
         // The tight set, so the scenario's price move opens the rebalance gate.
         let ix = ix::create_leveraged_token(a, &w.token, defaults::responsive_token_params(LONG_3X, USDC));
         w.measure("create_leveraged_token", ix, &admin).await;
 
         w.alice = w.actor(30, 100_000 * USDC, true).await;
-        w.keeper = w.actor(40, 0, false).await;
         let (alice, t) = (w.alice.kp.insecure_clone(), w.token);
-        let ix = ix::mint(alice.pubkey(), &t, w.alice.collateral, w.alice.shares, 10_000 * USDC, 0);
-        w.measure("mint", ix, &alice).await;
+        let ix = ix::request_mint(alice.pubkey(), &t, NONCE_MINT, 10_000 * USDC, 0);
+        w.measure_request("request_mint", RequestKind::Mint, ix, &alice, NONCE_MINT, m.collateral_mint, t.share_mint).await;
+        // Their rent-exempt deposits: the request also holds the executor fee, on top.
+        let fee = w.request(alice.pubkey(), NONCE_MINT).await.executor_fee;
+        let (request, _) = pda::request(&alice.pubkey(), NONCE_MINT);
+        for (what, key, held) in [("Request (besides its executor fee)", request, fee), ("request escrow (SPL token account)", pda::escrow(&request).0, 0)] {
+            let acc = w.h.raw_account(key).await.unwrap_or_else(|| panic!("{what} missing"));
+            w.request_accounts.push(AccountFootprint { what, created_by: "request_mint", bytes: acc.data.len(), lamports: acc.lamports - held, owner: acc.owner });
+        }
+        w.measure_execution("execute_mint", RequestKind::Mint, alice.pubkey(), NONCE_MINT).await;
 
         // +11 %: past the 10 % deviation trigger of the 3x long.
         w.warp(10).await;
@@ -576,12 +684,23 @@ impl World {
 
         w.warp(10).await;
         let shares = w.h.token_balance(w.alice.shares).await / 2;
-        let ix = ix::redeem(alice.pubkey(), &t, w.alice.shares, w.alice.collateral, shares, 0);
-        w.measure("redeem", ix, &alice).await;
+        let ix = ix::request_redeem(alice.pubkey(), &t, NONCE_REDEEM, shares, 0);
+        w.measure_request("request_redeem", RequestKind::Redeem, ix, &alice, NONCE_REDEEM, t.share_mint, m.collateral_mint).await;
+        w.measure_execution("execute_redeem", RequestKind::Redeem, alice.pubkey(), NONCE_REDEEM).await;
 
+        // A withdrawal prices after the LP cooldown (an hour: 9,000 slots).
         let lp_shares = w.h.token_balance(w.lp.lp).await / 10;
-        let ix = ix::withdraw_liquidity(lp.pubkey(), &m, w.lp.collateral, w.lp.lp, lp_shares, 0);
-        w.measure("withdraw_liquidity", ix, &lp).await;
+        let ix = ix::request_withdraw(lp.pubkey(), &m, NONCE_WITHDRAW, lp_shares, 0);
+        w.measure_request("request_withdraw", RequestKind::Withdraw, ix, &lp, NONCE_WITHDRAW, m.lp_mint, m.collateral_mint).await;
+        w.measure_execution("execute_withdraw", RequestKind::Withdraw, lp.pubkey(), NONCE_WITHDRAW).await;
+
+        // A mint request nobody executes: after its expiry anyone returns it.
+        w.send(ix::request_mint(alice.pubkey(), &t, NONCE_CANCELLED, 1_000 * USDC, 0), &alice).await;
+        let r = w.request(alice.pubkey(), NONCE_CANCELLED).await;
+        let now: anchor_lang::prelude::Clock = w.h.ctx.banks_client.get_sysvar().await.expect("clock");
+        w.h.advance_time(r.expires_at + 1 - now.unix_timestamp).await;
+        let ix = ix::cancel_request(keeper.pubkey(), RequestKind::Mint, alice.pubkey(), NONCE_CANCELLED, &m, Some(t.share_mint));
+        w.measure("cancel_request", ix, &keeper).await;
         w
     }
 
@@ -589,7 +708,8 @@ impl World {
         self.measured.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("{name} was not measured"))
     }
 
-    /// Size and rent of every account the program creates, read from the bank.
+    /// Size and rent of every account the program creates, read from the bank
+    /// (a request's two as `request_mint` created them).
     pub async fn accounts(&mut self) -> Vec<AccountFootprint> {
         let rows: [(&'static str, &'static str, Pubkey); 7] = [
             ("Config", "initialize_config", leveraged_token::pda::config().0),
@@ -605,6 +725,7 @@ impl World {
             let acc = self.h.raw_account(key).await.unwrap_or_else(|| panic!("{what} missing"));
             out.push(AccountFootprint { what, created_by, bytes: acc.data.len(), lamports: acc.lamports, owner: acc.owner });
         }
+        out.extend(self.request_accounts.iter().cloned());
         out
     }
 }
