@@ -1,14 +1,24 @@
 //! "Would rebalance now, and why": the keeper's Decide step and the CLI's
 //! status, computed with the program's own pure math on fetched accounts —
-//! the same settlement and gate the program runs, so a keeper only sends what
-//! the program will accept.
+//! the same oracle rule, settlement and gate the program runs, so a keeper
+//! only sends what the program will accept.
+//!
+//! The price a rebalance reads decides which triggers it may act on (the
+//! program's rebalance price rule, `oracle::rebalance_price`): a fresh update
+//! may act on the chunk, ripcord, band and deviation triggers and land a
+//! wipe; the update for the due schedule's time
+//! (`LeveragedToken::schedule_fix`) may act on the time trigger, however old.
+//! [`decide_at_oracle`] applies that rule to an oracle account's bytes;
+//! [`decide_with`] takes its outcome; [`decide`] is a price that is both.
 
+use anchor_lang::prelude::{Clock, Pubkey};
 use leveraged_token::constants::PAUSE_REBALANCE;
 use leveraged_token::math::position::leverage_bps;
 use leveraged_token::math::price::NormalizedPrice;
-use leveraged_token::math::rebalance::{plan_rebalance, trigger_name, RebalancePlan};
+use leveraged_token::math::rebalance::{plan_rebalance_with, trigger_name, RebalancePlan};
 use leveraged_token::math::shares::{assets_for_shares_floor, VIRTUAL_SHARES};
 use leveraged_token::math::{MathResult, BPS};
+use leveraged_token::oracle::{rebalance_price, PriceIssue, RebalancePrice};
 use leveraged_token::pause::{paused_by, PauseScope};
 use leveraged_token::settlement::preview_settlement;
 use leveraged_token::state::{LeveragedToken, Market};
@@ -40,9 +50,15 @@ pub enum Decision {
     Wipe { bad_debt: u64 },
     /// No trigger holds: sending would fail with `RebalanceNotNeeded`.
     NotNeeded { leverage_bps: Option<i64> },
-    /// Wiped already, or rebalance paused (globally, or at market or token level).
+    /// Wiped already, rebalance paused (globally, or at market or token
+    /// level), or the settlement would wipe the token at a price that is not
+    /// fresh (`WipeNeedsFreshPrice`).
     Skip { reason: &'static str },
 }
+
+/// Why [`Decision::Skip`]: the settlement at the schedule's (not fresh)
+/// update would wipe the token; the program refuses with `WipeNeedsFreshPrice`.
+pub const WIPE_NEEDS_FRESH_PRICE: &str = "the settlement would wipe the token, and a wipe needs a fresh price";
 
 /// Settle the view at `price` and `slot` exactly as the program would: the
 /// program's own `settlement::preview_settlement`.
@@ -54,29 +70,67 @@ pub fn settle_view(v: &TokenView, price: &NormalizedPrice, slot: u64) -> MathRes
     Ok(Settled { equity: p.equity, wiped: false, bad_debt: 0, leverage_bps: leverage_bps(v.token.base, price.price, i128::from(p.equity))? })
 }
 
-/// Decide whether `rebalance` would succeed now, with the config's pause
-/// flags `global_pause_flags` (the program's pause rule, settlement preview
-/// and gate).
+/// Decide whether `rebalance` would succeed now at a price that is both
+/// fresh and the update for the schedule's time (every trigger allowed), with
+/// the config's pause flags `global_pause_flags`. For what a given oracle
+/// account allows, use [`decide_at_oracle`] (or [`decide_with`]).
 pub fn decide(v: &TokenView, price: &NormalizedPrice, slot: u64, global_pause_flags: u8) -> MathResult<Decision> {
-    // The instruction's order: pause, then wiped.
-    match paused_by(global_pause_flags, v.market.pause_flags, v.token.pause_flags, PAUSE_REBALANCE) {
-        Some(PauseScope::Global) => return Ok(Decision::Skip { reason: "rebalance paused globally" }),
-        Some(_) => return Ok(Decision::Skip { reason: "rebalance paused" }),
-        None => {}
-    }
-    if v.token.is_wiped() {
-        return Ok(Decision::Skip { reason: "wiped" });
+    decide_with(v, price, true, u8::MAX, slot, global_pause_flags)
+}
+
+/// Decide whether `rebalance` would succeed at `price`, which may act on the
+/// `allowed` triggers (`TRIGGER_*` bits) and is `fresh` or not, as the
+/// program's rebalance price rule said ([`RebalancePrice`]): the program's
+/// pause rule, settlement preview (a wipe needs a fresh price) and gate,
+/// planned with `plan_rebalance_with(gate, state, allowed)`.
+pub fn decide_with(v: &TokenView, price: &NormalizedPrice, fresh: bool, allowed: u8, slot: u64, global_pause_flags: u8) -> MathResult<Decision> {
+    if let Some(skip) = skip_before_oracle(v, global_pause_flags) {
+        return Ok(skip);
     }
     let s = settle_view(v, price, slot)?;
     if s.wiped {
+        if !fresh {
+            return Ok(Decision::Skip { reason: WIPE_NEEDS_FRESH_PRICE });
+        }
         return Ok(Decision::Wipe { bad_debt: s.bad_debt });
     }
     let gate = v.token.params.gate(v.token.target_leverage_bps, v.market.params.trade_fee_bps);
     let state = v.token.gate_state(s.equity, price.price, slot);
-    Ok(match plan_rebalance(&gate, &state)? {
+    Ok(match plan_rebalance_with(&gate, &state, allowed)? {
         Some(plan) => Decision::Rebalance { trigger: trigger_name(plan.triggers), plan },
         None => Decision::NotNeeded { leverage_bps: s.leverage_bps },
     })
+}
+
+/// The instruction's order: pause, then wiped (both before the oracle is read).
+fn skip_before_oracle(v: &TokenView, global_pause_flags: u8) -> Option<Decision> {
+    match paused_by(global_pause_flags, v.market.pause_flags, v.token.pause_flags, PAUSE_REBALANCE) {
+        Some(PauseScope::Global) => return Some(Decision::Skip { reason: "rebalance paused globally" }),
+        Some(_) => return Some(Decision::Skip { reason: "rebalance paused" }),
+        None => {}
+    }
+    v.token.is_wiped().then_some(Decision::Skip { reason: "wiped" })
+}
+
+/// What `rebalance` would do if sent now with the oracle account `key`
+/// (owned by `owner`, holding `data`) at `clock`: the program's order —
+/// pause and wiped first, then the rebalance price rule
+/// (`oracle::rebalance_price` with the token's due schedule,
+/// `LeveragedToken::schedule_fix`), then [`decide_with`] at that price.
+/// `Err(issue)`: the account gives no price the rule accepts (the
+/// instruction would fail with `issue.error_code()`). The
+/// [`RebalancePrice`] is `None` when a pause or a wipe decided first.
+pub fn decide_at_oracle(v: &TokenView, key: &Pubkey, owner: &Pubkey, data: &[u8], clock: &Clock, global_pause_flags: u8) -> MathResult<Result<(Decision, Option<RebalancePrice>), PriceIssue>> {
+    if let Some(skip) = skip_before_oracle(v, global_pause_flags) {
+        return Ok(Ok((skip, None)));
+    }
+    let schedule = v.token.schedule_fix(v.market.oracle_kind, clock.slot);
+    let rp = match rebalance_price(&v.market.oracle_spec(), key, owner, data, clock, schedule) {
+        Ok(rp) => rp,
+        Err(issue) => return Ok(Err(issue)),
+    };
+    let d = decide_with(v, &rp.price.price, rp.fresh, rp.allowed, clock.slot, global_pause_flags)?;
+    Ok(Ok((d, Some(rp))))
 }
 
 /// Collateral one whole share (10^decimals units) redeems for at equity, before
