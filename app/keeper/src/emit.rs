@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use leveraged_token::state::RefundReason;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -21,9 +22,66 @@ pub struct Metrics {
     pub reward_earned: AtomicU64,
     pub loops: AtomicU64,
     pub loop_errors: AtomicU64,
-    /// Gauges: tokens known, slot of the last fetch.
+    /// Requests executed (landed): filled, refunded, or (no logs) unknown which.
+    pub requests_executed: AtomicU64,
+    pub requests_filled: AtomicU64,
+    pub requests_refunded: AtomicU64,
+    /// Refunds by reason, indexed by [`refund_index`].
+    pub refunds: [AtomicU64; REFUND_REASONS.len()],
+    /// Expired requests this keeper cancelled (escrow back to the owner).
+    pub requests_expired: AtomicU64,
+    /// Executions or cancellations somebody else got to first, or whose
+    /// update moved on before the send.
+    pub requests_skipped: AtomicU64,
+    /// Executions or cancellations that failed (simulation, send).
+    pub requests_failed: AtomicU64,
+    /// Executor fees received, lamports.
+    pub executor_fees_earned: AtomicU64,
+    /// Gauges: tokens known, slot of the last fetch, requests seen waiting
+    /// (for their price time or its update) at the last fetch.
     pub tokens: AtomicU64,
     pub last_slot: AtomicU64,
+    pub requests_pending: AtomicU64,
+}
+
+/// Every refund reason, in the order of [`refund_index`].
+pub const REFUND_REASONS: [RefundReason; 8] = [
+    RefundReason::BelowMinOut,
+    RefundReason::Paused,
+    RefundReason::TokenWiped,
+    RefundReason::OracleUnusable,
+    RefundReason::OpenInterestCap,
+    RefundReason::UnpaidProfitOutstanding,
+    RefundReason::ZeroOut,
+    RefundReason::PoolInsolvent,
+];
+
+/// The position of `r` in [`REFUND_REASONS`].
+pub fn refund_index(r: RefundReason) -> usize {
+    match r {
+        RefundReason::BelowMinOut => 0,
+        RefundReason::Paused => 1,
+        RefundReason::TokenWiped => 2,
+        RefundReason::OracleUnusable => 3,
+        RefundReason::OpenInterestCap => 4,
+        RefundReason::UnpaidProfitOutstanding => 5,
+        RefundReason::ZeroOut => 6,
+        RefundReason::PoolInsolvent => 7,
+    }
+}
+
+/// The metric label of a refund reason.
+pub fn refund_label(r: RefundReason) -> &'static str {
+    match r {
+        RefundReason::BelowMinOut => "below_min_out",
+        RefundReason::Paused => "paused",
+        RefundReason::TokenWiped => "token_wiped",
+        RefundReason::OracleUnusable => "oracle_unusable",
+        RefundReason::OpenInterestCap => "open_interest_cap",
+        RefundReason::UnpaidProfitOutstanding => "unpaid_profit_outstanding",
+        RefundReason::ZeroOut => "zero_out",
+        RefundReason::PoolInsolvent => "pool_insolvent",
+    }
 }
 
 /// A plain copy of the counters, for assertions and per-loop deltas.
@@ -38,6 +96,13 @@ pub struct Counters {
     pub reward_earned: u64,
     pub loops: u64,
     pub loop_errors: u64,
+    pub requests_executed: u64,
+    pub requests_filled: u64,
+    pub requests_refunded: u64,
+    pub requests_expired: u64,
+    pub requests_skipped: u64,
+    pub requests_failed: u64,
+    pub executor_fees_earned: u64,
 }
 
 impl Counters {
@@ -53,6 +118,13 @@ impl Counters {
             reward_earned: self.reward_earned - earlier.reward_earned,
             loops: self.loops - earlier.loops,
             loop_errors: self.loop_errors - earlier.loop_errors,
+            requests_executed: self.requests_executed - earlier.requests_executed,
+            requests_filled: self.requests_filled - earlier.requests_filled,
+            requests_refunded: self.requests_refunded - earlier.requests_refunded,
+            requests_expired: self.requests_expired - earlier.requests_expired,
+            requests_skipped: self.requests_skipped - earlier.requests_skipped,
+            requests_failed: self.requests_failed - earlier.requests_failed,
+            executor_fees_earned: self.executor_fees_earned - earlier.executor_fees_earned,
         }
     }
 }
@@ -74,30 +146,54 @@ impl Metrics {
             reward_earned: g(&self.reward_earned),
             loops: g(&self.loops),
             loop_errors: g(&self.loop_errors),
+            requests_executed: g(&self.requests_executed),
+            requests_filled: g(&self.requests_filled),
+            requests_refunded: g(&self.requests_refunded),
+            requests_expired: g(&self.requests_expired),
+            requests_skipped: g(&self.requests_skipped),
+            requests_failed: g(&self.requests_failed),
+            executor_fees_earned: g(&self.executor_fees_earned),
         }
+    }
+
+    /// Refunds counted per reason.
+    pub fn refunds_by_reason(&self) -> Vec<(RefundReason, u64)> {
+        REFUND_REASONS.iter().map(|r| (*r, self.refunds[refund_index(*r)].load(Ordering::Relaxed))).collect()
     }
 
     /// The Prometheus text exposition (format 0.0.4).
     pub fn render(&self) -> String {
         let c = self.counters();
         let mut out = String::new();
-        let counters: [(&str, u64, &str); 9] = [
+        let counters: [(&str, u64, &str); 15] = [
             ("lt_keeper_checked_total", c.checked, "Tokens checked (one per token per loop)."),
             ("lt_keeper_sent_total", c.sent, "Rebalance transactions sent."),
             ("lt_keeper_landed_total", c.landed, "Rebalance transactions that landed."),
             ("lt_keeper_skipped_total", c.skipped, "Tokens not rebalanced: gate closed off- or on-chain, paused, or oracle unusable."),
             ("lt_keeper_failed_total", c.failed, "Rebalances that failed (simulation, send or decision)."),
-            ("lt_keeper_simulated_total", c.simulated, "Dry-run simulations that passed (nothing sent)."),
+            ("lt_keeper_simulated_total", c.simulated, "Dry-run simulations that passed (rebalances and requests; nothing sent)."),
             ("lt_keeper_reward_earned_total", c.reward_earned, "Keeper rewards received, collateral native units summed over markets."),
             ("lt_keeper_loops_total", c.loops, "Keeper loops run."),
             ("lt_keeper_loop_errors_total", c.loop_errors, "Loops that could not fetch from the chain."),
+            ("lt_keeper_requests_executed_total", c.requests_executed, "Requests this keeper executed (landed): filled, refunded, or unknown which without logs."),
+            ("lt_keeper_requests_filled_total", c.requests_filled, "Requests this keeper executed that filled."),
+            ("lt_keeper_requests_expired_total", c.requests_expired, "Expired requests this keeper cancelled (escrow returned to the owner)."),
+            ("lt_keeper_requests_skipped_total", c.requests_skipped, "Request executions or cancellations another sender got to first, or whose update moved on."),
+            ("lt_keeper_requests_failed_total", c.requests_failed, "Request executions or cancellations that failed (simulation or send)."),
+            ("lt_keeper_executor_fees_earned_lamports_total", c.executor_fees_earned, "Executor fees received for executed requests, lamports."),
         ];
         for (name, v, help) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
         }
+        let name = "lt_keeper_requests_refunded_total";
+        let _ = writeln!(out, "# HELP {name} Requests this keeper executed that refunded the escrow, by the program's RefundReason.\n# TYPE {name} counter");
+        for (reason, v) in self.refunds_by_reason() {
+            let _ = writeln!(out, "{name}{{reason=\"{}\"}} {v}", refund_label(reason));
+        }
         let gauges = [
             ("lt_keeper_tokens", self.tokens.load(Ordering::Relaxed), "Leveraged tokens known to the keeper."),
             ("lt_keeper_last_slot", self.last_slot.load(Ordering::Relaxed), "Slot of the last fetch."),
+            ("lt_keeper_requests_pending", self.requests_pending.load(Ordering::Relaxed), "Requests waiting for their price time or its update at the last fetch."),
         ];
         for (name, v, help) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
@@ -119,12 +215,21 @@ impl Metrics {
             failed = this_loop.failed,
             simulated = this_loop.simulated,
             reward_earned = this_loop.reward_earned,
+            requests_filled = this_loop.requests_filled,
+            requests_refunded = this_loop.requests_refunded,
+            requests_expired = this_loop.requests_expired,
+            requests_skipped = this_loop.requests_skipped,
+            requests_failed = this_loop.requests_failed,
             total_checked = t.checked,
             total_sent = t.sent,
             total_landed = t.landed,
             total_skipped = t.skipped,
             total_failed = t.failed,
             total_reward_earned = t.reward_earned,
+            total_requests_filled = t.requests_filled,
+            total_requests_refunded = t.requests_refunded,
+            total_requests_expired = t.requests_expired,
+            total_requests_failed = t.requests_failed,
             "loop done"
         );
     }

@@ -5,24 +5,37 @@
 //!   one `getMultipleAccounts` for markets not seen before (to learn their
 //!   oracle). Token and market addresses, vaults, mints and oracle ids never
 //!   change, so they are kept between refreshes.
+//! * Every loop (unless `scan_requests` is off): `getProgramAccounts`
+//!   filtered on the `Request` discriminator, for the pending requests of
+//!   the markets the keeper knows (in the bank, which has no
+//!   getProgramAccounts, `BankChain` answers from the accounts it was told
+//!   of with `track` or saw in a transaction). A failed scan is logged and
+//!   the loop goes on with rebalances.
 //! * Every loop: the slot, then ONE `accounts(&keys)` call (RpcChain batches
 //!   it by 100) holding the Config PDA, the Clock sysvar, every token, vault,
 //!   share mint, market, pool vault, oracle and the keeper's collateral
-//!   account per collateral mint.
+//!   account per collateral mint, and each pending request's destination.
+//! * Then the updates for fixed price times, from the keeper's
+//!   [`UpdateSource`]: for each token whose schedule is due
+//!   (`LeveragedToken::schedule_fix`) the update for `fix.target`, and for
+//!   each executable request the update for its `target`.
 
 use std::collections::{BTreeMap, HashMap};
 
-use anchor_lang::prelude::Pubkey;
+use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::{AccountDeserialize, Discriminator};
 use anchor_spl::associated_token::get_associated_token_address;
 use anchor_spl::token::{Mint, TokenAccount};
-use leveraged_token::state::{Config, LeveragedToken, Market, OracleKind};
+use leveraged_token::constants::PAUSE_REBALANCE;
+use leveraged_token::pause::paused;
+use leveraged_token::state::{Config, LeveragedToken, Market, OracleKind, Request, RequestKind, ScheduleFix};
 use leveraged_token_sdk::chain::{decode_clock, Chain, ChainError};
 use leveraged_token_sdk::decide::TokenView;
+use leveraged_token_sdk::requests::{self, RequestStage};
 use leveraged_token_sdk::{MarketKeys, TokenKeys};
 use solana_account::Account;
 
-use crate::oracle::{decode_price, sponsored_feed_account, OraclePrice, PriceIssue};
+use crate::oracle::{decode_price, sponsored_feed_account, OraclePrice, PriceIssue, Update, UpdateQuery, UpdateSource};
 
 /// Known tokens and markets, refreshed every `refresh_every` loops.
 #[derive(Debug, Clone)]
@@ -35,12 +48,14 @@ pub struct Discovery {
     /// the sponsored shard-0 feed account).
     pub pull_oracles: HashMap<[u8; 32], Pubkey>,
     pub refresh_every: u64,
+    /// Look for pending requests every loop (on by default).
+    pub scan_requests: bool,
     loops_since_refresh: Option<u64>,
 }
 
 impl Discovery {
     pub fn new(refresh_every: u64, pull_oracles: HashMap<[u8; 32], Pubkey>) -> Self {
-        Self { tokens: BTreeMap::new(), markets: HashMap::new(), pull_oracles, refresh_every: refresh_every.max(1), loops_since_refresh: None }
+        Self { tokens: BTreeMap::new(), markets: HashMap::new(), pull_oracles, refresh_every: refresh_every.max(1), scan_requests: true, loops_since_refresh: None }
     }
 
     fn due(&self) -> bool {
@@ -105,6 +120,36 @@ impl Discovery {
         self.loops_since_refresh = Some(0);
         Ok(())
     }
+
+    /// Pending requests on the markets (and, for mints and redeems, the
+    /// tokens) this keeper knows, with their keys, by address.
+    pub async fn scan_requests<C: Chain>(&self, chain: &mut C) -> Result<Vec<(Pubkey, Request, MarketKeys, Option<TokenKeys>)>, ChainError> {
+        let found = chain.program_accounts(&leveraged_token::ID, Request::DISCRIMINATOR).await?;
+        let mut out = Vec::new();
+        for (key, acc) in found {
+            let Some(r) = requests::decode(&acc.data) else {
+                tracing::warn!(request = %key, "undecodable Request account; ignored");
+                continue;
+            };
+            let Some(m) = self.markets.get(&r.market) else {
+                tracing::debug!(request = %key, market = %r.market, "request on a market this keeper does not watch");
+                continue;
+            };
+            let token = match r.kind {
+                RequestKind::Mint | RequestKind::Redeem => match self.tokens.get(&r.token) {
+                    Some(t) if t.market.market == r.market => Some(*t),
+                    _ => {
+                        tracing::debug!(request = %key, token = %r.token, "request on a token this keeper does not watch");
+                        continue;
+                    }
+                },
+                RequestKind::Deposit | RequestKind::Withdraw => None,
+            };
+            out.push((key, r, *m, token));
+        }
+        out.sort_by_key(|(k, ..)| *k);
+        Ok(out)
+    }
 }
 
 /// One token as fetched this loop.
@@ -118,6 +163,32 @@ pub struct TokenSnapshot {
     pub keeper_collateral: Pubkey,
     /// Its balance, `None` while the account does not exist.
     pub keeper_collateral_balance: Option<u64>,
+    /// The configured oracle account (`keys.market.oracle`) as fetched.
+    pub oracle: Option<Account>,
+    /// The schedule's grid point when the time trigger is due.
+    pub schedule: Option<ScheduleFix>,
+    /// The update for `schedule`'s target from the keeper's
+    /// [`UpdateSource`], asked when the schedule is due and the token is
+    /// neither wiped nor paused.
+    pub schedule_update: Option<Result<Update, String>>,
+}
+
+/// A pending request as fetched this loop.
+#[derive(Debug, Clone)]
+pub struct RequestSnapshot {
+    pub key: Pubkey,
+    pub request: Request,
+    pub market: MarketKeys,
+    /// Its token (mint, redeem).
+    pub token: Option<TokenKeys>,
+    pub oracle_kind: OracleKind,
+    /// Where it stands at this loop's clock (the SDK's `requests::stage`).
+    pub stage: RequestStage,
+    /// Whether the owner's destination account (`request.destination`) exists.
+    pub destination_exists: bool,
+    /// The update for its price time from the keeper's [`UpdateSource`],
+    /// asked once it is executable.
+    pub update: Option<Result<Update, String>>,
 }
 
 /// What one loop saw.
@@ -132,6 +203,18 @@ pub struct Snapshot {
     pub unreadable: Vec<(Pubkey, String)>,
     /// How many keys the one batched `accounts` call asked for.
     pub keys_fetched: usize,
+    /// Pending requests of the watched markets.
+    pub requests: Vec<RequestSnapshot>,
+    /// Why the request scan failed this loop, if it did.
+    pub request_scan_error: Option<String>,
+}
+
+impl Snapshot {
+    /// The cluster clock as this loop saw it (the slot read and the Clock
+    /// sysvar's unix time).
+    pub fn clock(&self) -> Clock {
+        Clock { slot: self.slot, unix_timestamp: self.unix_timestamp, ..Clock::default() }
+    }
 }
 
 /// Keys to fetch, deduplicated, with their position in the batch.
@@ -155,13 +238,23 @@ fn decode<T: AccountDeserialize>(a: Option<&Account>, what: &str) -> Result<T, S
     T::try_deserialize(&mut a.data.as_slice()).map_err(|e| format!("{what} undecodable: {e}"))
 }
 
-/// Fetch one loop's snapshot: refresh discovery when due, then the slot and
-/// one batched `accounts` call.
-pub async fn fetch<C: Chain>(chain: &mut C, disc: &mut Discovery, keeper: &Pubkey) -> Result<Snapshot, ChainError> {
+/// Fetch one loop's snapshot: refresh discovery when due, scan for pending
+/// requests, read the slot and everything else in one batched `accounts`
+/// call, then ask `source` for the updates of due schedules and executable
+/// requests.
+pub async fn fetch<C: Chain, S: UpdateSource>(chain: &mut C, disc: &mut Discovery, keeper: &Pubkey, source: &mut S) -> Result<Snapshot, ChainError> {
     if disc.due() {
         disc.refresh(chain).await?;
     }
     disc.loops_since_refresh = disc.loops_since_refresh.map(|n| n + 1);
+    let (found_requests, request_scan_error) = if disc.scan_requests {
+        match disc.scan_requests(chain).await {
+            Ok(r) => (r, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        }
+    } else {
+        (Vec::new(), None)
+    };
 
     let mut b = Batch::default();
     let config_ix = b.add(leveraged_token::pda::config().0);
@@ -193,6 +286,8 @@ pub async fn fetch<C: Chain>(chain: &mut C, disc: &mut Discovery, keeper: &Pubke
             }
         })
         .collect();
+    // Per request: its market, the market's oracle and the owner's destination.
+    let request_slots: Vec<(usize, usize, usize)> = found_requests.iter().map(|(_, r, m, _)| (b.add(m.market), b.add(m.oracle), b.add(r.destination))).collect();
 
     let slot = chain.slot().await?;
     let accs = chain.accounts(&b.keys).await?;
@@ -200,6 +295,7 @@ pub async fn fetch<C: Chain>(chain: &mut C, disc: &mut Discovery, keeper: &Pubke
 
     let global_pause_flags = decode::<Config>(get(config_ix), "config").ok().map(|c| c.pause_flags);
     let unix_timestamp = get(clock_ix).and_then(|a| decode_clock(&a.data)).map_or(0, |c| c.unix_timestamp);
+    let clock = Clock { slot, unix_timestamp, ..Clock::default() };
     let mut tokens = Vec::with_capacity(plan.len());
     let mut unreadable = Vec::new();
     for s in plan {
@@ -220,7 +316,60 @@ pub async fn fetch<C: Chain>(chain: &mut C, disc: &mut Discovery, keeper: &Pubke
         };
         let price = decode_price(&view.market, &s.keys.market.oracle, get(s.oracle), slot, unix_timestamp);
         let keeper_collateral_balance = decode::<TokenAccount>(get(s.collateral.1), "keeper collateral").ok().map(|a| a.amount);
-        tokens.push(TokenSnapshot { keys: s.keys, view, price, keeper_collateral: s.collateral.0, keeper_collateral_balance });
+        let schedule = view.token.schedule_fix(view.market.oracle_kind, slot);
+        tokens.push(TokenSnapshot { keys: s.keys, view, price, keeper_collateral: s.collateral.0, keeper_collateral_balance, oracle: get(s.oracle).cloned(), schedule, schedule_update: None });
     }
-    Ok(Snapshot { slot, unix_timestamp, global_pause_flags, tokens, unreadable, keys_fetched: b.keys.len() })
+    // Each readable request, with its market's and oracle's place in the batch.
+    let mut requests: Vec<(RequestSnapshot, usize, usize)> = Vec::with_capacity(found_requests.len());
+    for ((key, request, market, token), (market_ix, oracle_ix, destination_ix)) in found_requests.into_iter().zip(request_slots) {
+        let m: Market = match decode(get(market_ix), "market") {
+            Ok(m) => m,
+            Err(why) => {
+                tracing::warn!(request = %key, reason = %why, "request's market unreadable this loop");
+                continue;
+            }
+        };
+        let stage = requests::stage(&request, m.oracle_kind, &clock);
+        requests.push((RequestSnapshot { key, request, market, token, oracle_kind: m.oracle_kind, stage, destination_exists: get(destination_ix).is_some(), update: None }, market_ix, oracle_ix));
+    }
+
+    // The updates for fixed price times, once per (market, target).
+    let mut updates: HashMap<(Pubkey, i64), Result<Update, String>> = HashMap::new();
+    for t in &mut tokens {
+        let Some(fix) = t.schedule else { continue };
+        let rebalance_paused = global_pause_flags.is_none_or(|g| paused(g, t.view.market.pause_flags, t.view.token.pause_flags, PAUSE_REBALANCE));
+        if t.view.token.is_wiped() || rebalance_paused {
+            continue;
+        }
+        let k = (t.keys.market.market, fix.target);
+        let u = match updates.get(&k) {
+            Some(u) => u.clone(),
+            None => {
+                let q = UpdateQuery { market: &t.view.market, keys: &t.keys.market, target: fix.target, clock: &clock, configured: t.oracle.as_ref() };
+                let u = source.update_for(chain, &q).await;
+                updates.insert(k, u.clone());
+                u
+            }
+        };
+        t.schedule_update = Some(u);
+    }
+    for (r, market_ix, oracle_ix) in &mut requests {
+        if r.stage != RequestStage::Executable {
+            continue;
+        }
+        let k = (r.market.market, r.request.target);
+        let u = match updates.get(&k) {
+            Some(u) => u.clone(),
+            None => {
+                let Ok(m) = decode::<Market>(get(*market_ix), "market") else { continue };
+                let q = UpdateQuery { market: &m, keys: &r.market, target: r.request.target, clock: &clock, configured: get(*oracle_ix) };
+                let u = source.update_for(chain, &q).await;
+                updates.insert(k, u.clone());
+                u
+            }
+        };
+        r.update = Some(u);
+    }
+    let requests = requests.into_iter().map(|(r, ..)| r).collect();
+    Ok(Snapshot { slot, unix_timestamp, global_pause_flags, tokens, unreadable, keys_fetched: b.keys.len(), requests, request_scan_error })
 }

@@ -1,4 +1,6 @@
-//! Fire: build, simulate, size and send one rebalance transaction.
+//! Fire: build, simulate, size and send one rebalance transaction (or one
+//! request's execution or cancellation: [`fire_ixs`] is the same machinery
+//! for any instruction list).
 //!
 //! The transaction is `[set_compute_unit_limit, set_compute_unit_price,
 //! (create the keeper's collateral ATA, idempotent, when missing), rebalance]`.
@@ -152,14 +154,33 @@ pub fn lost_race(code: u32) -> Option<&'static str> {
         .map(|(_, why)| why)
 }
 
+/// [`lost_race`] for a rebalance at the update for the schedule's time (not
+/// fresh): once another keeper's scheduled rebalance landed, the schedule is
+/// no longer due, so the program reads the same update as a fresh one and
+/// refuses it as stale (or older than the price it last used).
+pub fn lost_race_at_schedule(code: u32) -> Option<&'static str> {
+    lost_race(code).or_else(|| {
+        [ErrorCode::OracleStale, ErrorCode::OraclePriceRegressed]
+            .into_iter()
+            .any(|e| u32::from(e) == code)
+            .then_some("the schedule's rebalance already landed (its update is no longer the schedule's, and not fresh)")
+    })
+}
+
 /// Read a report; `rebalance_index` is the position of the rebalance
 /// instruction (a custom code raised by another instruction, e.g. the ATA
 /// program's, is never taken for the program's).
 pub fn classify(r: &TxReport, rebalance_index: u8) -> Class {
+    classify_with(r, rebalance_index, lost_race)
+}
+
+/// [`classify`] for the program instruction at `index`, with `lost` naming
+/// the error codes that mean "somebody else got there first".
+pub fn classify_with(r: &TxReport, index: u8, lost: fn(u32) -> Option<&'static str>) -> Class {
     match &r.err {
         None => Class::Ok,
         Some(TransactionError::BlockhashNotFound) => Class::Retry,
-        Some(e) => match r.custom_error().filter(|_| matches!(e, TransactionError::InstructionError(i, _) if *i == rebalance_index)).and_then(lost_race) {
+        Some(e) => match r.custom_error().filter(|_| matches!(e, TransactionError::InstructionError(i, _) if *i == index)).and_then(lost) {
             Some(why) => Class::Lost(why),
             None => {
                 let detail = r.logs.iter().rev().find(|l| l.contains("Error Message") || l.contains("failed:")).map(|l| format!(": {l}")).unwrap_or_default();
@@ -281,41 +302,66 @@ async fn submit<C: Chain>(chain: &mut C, opts: &FireOptions, sent_before: &mut S
 /// `sent`: what this keeper sent before (never sent again as is).
 pub async fn fire<C: Chain>(chain: &mut C, payer: &Keypair, intent: &Intent, create_collateral: bool, opts: &FireOptions, sent: &mut Sent) -> FireOutcome {
     let caller = payer.pubkey();
-    let build = |limit: u32| move |blockhash: Hash| Transaction::new_signed_with_payer(&instructions(&caller, intent, create_collateral, limit, opts.priority_fee), Some(&caller), &[payer], blockhash);
+    let rebalance_index = if create_collateral { 3 } else { 2 };
+    let ixs = |limit: u32| instructions(&caller, intent, create_collateral, limit, opts.priority_fee);
+    let lost = if intent.schedule_target.is_some() { lost_race_at_schedule } else { lost_race };
+    fire_ixs(chain, payer, ixs, rebalance_index, lost, opts, sent).await.0
+}
+
+/// Simulate the transaction `[compute limit, compute price, ..ixs]` built by
+/// `ixs(compute_limit)`, size its compute limit, and send it (unless
+/// dry-run), with the retries of [`submit`]. `index` is the position of the
+/// program instruction whose custom errors `lost` may call a lost race. Also
+/// returns the simulation's report (its logs tell what the transaction did
+/// when the send's report carries none, as over RPC).
+pub async fn fire_ixs<C: Chain>(
+    chain: &mut C,
+    payer: &Keypair,
+    ixs: impl Fn(u32) -> Vec<Instruction>,
+    index: u8,
+    lost: fn(u32) -> Option<&'static str>,
+    opts: &FireOptions,
+    sent: &mut Sent,
+) -> (FireOutcome, Option<TxReport>) {
+    let caller = payer.pubkey();
+    let build = |limit: u32| {
+        let ixs = &ixs;
+        move |blockhash: Hash| Transaction::new_signed_with_payer(&ixs(limit), Some(&caller), &[payer], blockhash)
+    };
 
     let (sim, _) = match submit(chain, opts, sent, true, build(MAX_COMPUTE_UNITS)).await {
         Ok(r) => r,
-        Err(e) => return FireOutcome::Failed { reason: e.reason, sent: false },
+        Err(e) => return (FireOutcome::Failed { reason: e.reason, sent: false }, None),
     };
-    let rebalance_index = if create_collateral { 3 } else { 2 };
-    match classify(&sim, rebalance_index) {
+    match classify_with(&sim, index, lost) {
         Class::Ok => {}
-        Class::Lost(why) => return FireOutcome::Skipped { reason: format!("simulation: {why}"), sent: false },
+        Class::Lost(why) => return (FireOutcome::Skipped { reason: format!("simulation: {why}"), sent: false }, Some(sim)),
         Class::Retry => unreachable!("submit retries these"),
-        Class::Failed(why) => return FireOutcome::Failed { reason: format!("simulation: {why}"), sent: false },
+        Class::Failed(why) => return (FireOutcome::Failed { reason: format!("simulation: {why}"), sent: false }, Some(sim)),
     }
     let compute_limit = compute_unit_limit(sim.units_consumed);
     if opts.dry_run {
-        return FireOutcome::Simulated { units: sim.units_consumed, compute_limit };
+        return (FireOutcome::Simulated { units: sim.units_consumed, compute_limit }, Some(sim));
     }
 
     let (report, attempts) = match submit(chain, opts, sent, false, build(compute_limit)).await {
         Ok(r) => r,
         // `sent`: whether any transaction went out (not when every attempt
         // failed before sending, e.g. fetching the blockhash).
-        Err(e) => return FireOutcome::Failed { reason: e.reason, sent: e.sent },
+        Err(e) => return (FireOutcome::Failed { reason: e.reason, sent: e.sent }, Some(sim)),
     };
     if report.err == Some(TransactionError::AlreadyProcessed) {
         // A retry of a transaction that had landed after all (its status
         // could not be read; `submit` asks the chain first).
-        return FireOutcome::Landed { report: TxReport { err: None, ..report }, compute_limit, attempts };
+        return (FireOutcome::Landed { report: TxReport { err: None, ..report }, compute_limit, attempts }, Some(sim));
     }
-    match classify(&report, rebalance_index) {
+    let o = match classify_with(&report, index, lost) {
         Class::Ok => FireOutcome::Landed { report, compute_limit, attempts },
         Class::Lost(why) => FireOutcome::Skipped { reason: why.to_string(), sent: true },
         Class::Retry => unreachable!("submit retries these"),
         Class::Failed(why) => FireOutcome::Failed { reason: why, sent: true },
-    }
+    };
+    (o, Some(sim))
 }
 
 /// Keeper rewards paid to `caller` by `Rebalanced` events in `logs` for `token`,
@@ -357,6 +403,9 @@ mod tests {
         // The same code from another instruction (e.g. the ATA program) is a failure.
         assert!(matches!(classify(&report(custom(2, not_needed)), 3), Class::Failed(_)));
         assert!(matches!(classify(&report(custom(2, u32::from(ErrorCode::OracleStale))), 2), Class::Failed(_)));
+        // At the schedule's update, a stale refusal means another keeper's scheduled rebalance landed.
+        assert!(matches!(classify_with(&report(custom(2, u32::from(ErrorCode::OracleStale))), 2, lost_race_at_schedule), Class::Lost(_)));
+        assert!(matches!(classify_with(&report(custom(2, u32::from(ErrorCode::MathOverflow))), 2, lost_race_at_schedule), Class::Failed(_)));
         assert_eq!(classify(&report(Some(TransactionError::BlockhashNotFound)), 2), Class::Retry);
         assert_eq!(classify(&report(None), 2), Class::Ok);
     }

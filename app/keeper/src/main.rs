@@ -1,4 +1,6 @@
-//! `lt-keeper`: rebalance every leveraged token whose gate is open.
+//! `lt-keeper`: rebalance every leveraged token whose gate is open, execute
+//! users' requests once the update for their price time is at hand, and
+//! cancel expired ones.
 //!
 //! Loops Fetch → Decide → Fire → Emit every `--interval` seconds (or once
 //! with `--once`), serves Prometheus metrics on `--metrics-addr`, and stops
@@ -16,7 +18,7 @@ use leveraged_token_sdk::chain::{Chain, RpcChain};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser, Debug)]
-#[command(name = "lt-keeper", version, about = "Permissionless rebalancing keeper for leveraged tokens")]
+#[command(name = "lt-keeper", version, about = "Permissionless keeper for leveraged tokens: rebalances, request executions, cancellations of expired requests")]
 struct Args {
     /// Cluster: localhost, devnet, testnet, mainnet-beta, or an http(s):// RPC URL.
     #[arg(short = 'u', long, default_value = "localhost")]
@@ -27,13 +29,13 @@ struct Args {
     /// Commitment for reads and confirmations: processed, confirmed, finalized.
     #[arg(long, default_value = "confirmed")]
     commitment: String,
-    /// Run one loop and exit (non-zero if the loop could not fetch or a rebalance failed).
+    /// Run one loop and exit (non-zero if the loop could not fetch, or a rebalance or request failed).
     #[arg(long)]
     once: bool,
     /// Seconds between loops.
     #[arg(long, default_value_t = 5.0)]
     interval: f64,
-    /// Simulate rebalances, send nothing.
+    /// Simulate rebalances and request executions, send nothing.
     #[arg(long)]
     dry_run: bool,
     /// Priority fee: compute-unit price in micro-lamports.
@@ -52,6 +54,13 @@ struct Args {
     /// from ACCOUNT instead of the sponsored feed account (repeatable).
     #[arg(long = "pull-oracle")]
     pull_oracles: Vec<String>,
+    /// Rebalance only: do not execute or cancel users' requests (no request scan).
+    #[arg(long)]
+    no_requests: bool,
+    /// Pay the rent of an owner's missing destination token account to execute
+    /// its request (costs more than the executor fee; default: the request waits).
+    #[arg(long)]
+    create_destinations: bool,
     /// Log lines on stderr as text or as one JSON object per line (for log shippers).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -92,6 +101,8 @@ fn run(args: Args) -> Result<ExitCode, String> {
         fire: FireOptions { priority_fee: args.priority_fee, dry_run: args.dry_run, max_attempts: args.max_attempts.max(1), ..FireOptions::default() },
         refresh_every: args.refresh_every.max(1),
         pull_oracles,
+        requests: !args.no_requests,
+        create_destinations: args.create_destinations,
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     rt.block_on(serve(args, url, commitment, keypair, config))
@@ -133,8 +144,8 @@ async fn serve(args: Args, url: String, commitment: solana_commitment_config::Co
         let before = keeper.counters();
         let result = keeper.run_once(&mut chain).await;
         if args.once {
-            let failed = keeper.counters().since(&before).failed;
-            if result.is_err() || failed > 0 {
+            let since = keeper.counters().since(&before);
+            if result.is_err() || since.failed > 0 || since.requests_failed > 0 {
                 code = ExitCode::FAILURE;
             }
             break;
@@ -148,7 +159,21 @@ async fn serve(args: Args, url: String, commitment: solana_commitment_config::Co
         }
     }
     let c = keeper.counters();
-    tracing::info!(loops = c.loops, checked = c.checked, sent = c.sent, landed = c.landed, skipped = c.skipped, failed = c.failed, reward_earned = c.reward_earned, "lt-keeper stopped");
+    tracing::info!(
+        loops = c.loops,
+        checked = c.checked,
+        sent = c.sent,
+        landed = c.landed,
+        skipped = c.skipped,
+        failed = c.failed,
+        reward_earned = c.reward_earned,
+        requests_filled = c.requests_filled,
+        requests_refunded = c.requests_refunded,
+        requests_expired = c.requests_expired,
+        requests_failed = c.requests_failed,
+        executor_fees_earned = c.executor_fees_earned,
+        "lt-keeper stopped"
+    );
     Ok(code)
 }
 

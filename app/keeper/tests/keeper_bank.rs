@@ -9,15 +9,22 @@ use common::{publish, USD, USDC};
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use std::sync::atomic::Ordering;
+
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::associated_token::get_associated_token_address;
 use leveraged_token::constants::PAUSE_REBALANCE;
-use leveraged_token::state::LeveragedToken;
-use leveraged_token_harness::bank::Bank;
+use leveraged_token::errors::ErrorCode;
+use leveraged_token::events::{Minted, Rebalanced, RequestCancelled, RequestRefunded};
+use leveraged_token::math::rebalance::TRIGGER_TIME;
+use leveraged_token::state::{LeveragedToken, OracleKind, RefundReason, Request, RequestKind};
+use leveraged_token_harness::bank::{decode_events, Bank};
+use leveraged_token_harness::deployment::{Deployment, Holder, Oracle};
+use leveraged_token_harness::requests::next_nonce;
 use leveraged_token_harness::BankChain;
-use leveraged_token_keeper::{Counters, FireOptions, FireOutcome, Keeper, KeeperConfig};
+use leveraged_token_keeper::{Counters, Effect, FireOptions, FireOutcome, Keeper, KeeperConfig, RebalanceAction, RequestOutcome, Verdict};
 use leveraged_token_sdk::chain::{Chain, ChainError, TxReport};
-use leveraged_token_sdk::{defaults, ix, MarketKeys, TokenKeys};
+use leveraged_token_sdk::{defaults, ix, pda, MarketKeys, TokenKeys};
 use solana_account::Account;
 use solana_hash::Hash;
 use solana_keypair::Keypair;
@@ -103,11 +110,12 @@ struct Env {
     long3: TokenKeys,
     short1: TokenKeys,
     long2: TokenKeys,
+    d: Deployment,
 }
 
 impl Env {
     async fn new() -> Self {
-        let common::Deployment { chain: inner, admin, market, tokens: [long3, short1, long2] } = common::deploy(Pubkey::new_unique()).await;
+        let common::Deployment { chain: inner, admin, market, tokens: [long3, short1, long2], deployment: d } = common::deploy(Pubkey::new_unique()).await;
         Env {
             chain: Spy { inner, simulates: 0, sends: 0, send_errors: VecDeque::new(), strip_logs: false, front_run: None, pinned_blockhash: None, signatures: Vec::new() },
             admin,
@@ -115,6 +123,7 @@ impl Env {
             long3,
             short1,
             long2,
+            d,
         }
     }
 
@@ -149,11 +158,37 @@ impl Env {
     async fn lamports(&mut self, key: Pubkey) -> u64 {
         self.chain.bank().raw_account(key).await.map(|a| a.lamports).unwrap_or(0)
     }
+
+    /// A user holding `collateral` in its collateral ATA (and empty LP and share ATAs).
+    async fn holder(&mut self, collateral: u64) -> Holder {
+        self.d.holder(&mut self.chain.inner.bank, collateral).await
+    }
+
+    /// `owner` requests `kind` (token `token` for a mint or redeem) of
+    /// `amount` with bound `min_out`, through the bank directly; the chain is
+    /// told of the request, as the bank has no getProgramAccounts. Its
+    /// address and state.
+    async fn request(&mut self, owner: &Keypair, kind: RequestKind, token: Option<usize>, amount: u64, min_out: u64) -> (Pubkey, Request) {
+        let nonce = next_nonce();
+        let ix = self.d.request_ix(owner.pubkey(), kind, token, nonce, amount, min_out);
+        self.chain.bank().send(&[ix], &[owner]).await.expect_ok("request");
+        let key = pda::request(&owner.pubkey(), nonce).0;
+        self.chain.inner.track([key]);
+        let r = self.chain.bank().account::<Request>(key).await;
+        (key, r)
+    }
+
+    /// The oracle account holds the update for price time `target` (a slot)
+    /// at `price`, whatever the bank's slot.
+    async fn publish_for(&mut self, price: i64, target: i64) {
+        let oracle = Oracle::legacy(self.market.oracle);
+        oracle.publish_for(self.chain.bank(), price, Oracle::default_conf(price), target).await;
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn counters(checked: u64, sent: u64, landed: u64, skipped: u64, failed: u64, simulated: u64, reward_earned: u64, loops: u64) -> Counters {
-    Counters { checked, sent, landed, skipped, failed, simulated, reward_earned, loops, loop_errors: 0 }
+    Counters { checked, sent, landed, skipped, failed, simulated, reward_earned, loops, ..Counters::default() }
 }
 
 #[tokio::test]
@@ -429,4 +464,197 @@ async fn metrics_text_and_endpoint_report_the_counters_with_their_values() {
     assert!(resp.ends_with(&text), "the endpoint serves the rendered text:\n{resp}");
     assert!(get("/nope").await.starts_with("HTTP/1.1 404"));
     server.abort();
+}
+
+// ---------------------------------------------------------------- requests
+
+#[tokio::test]
+async fn a_pending_mint_request_is_executed_at_the_update_for_its_price_time_and_reported_filled() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    let holder = env.holder(1_000 * USDC).await;
+    let (request, r) = env.request(&holder.kp, RequestKind::Mint, Some(0), 1_000 * USDC, 1).await;
+
+    // Before its price time the keeper waits: nothing simulated or sent.
+    let early = keeper.run_once(&mut env.chain).await.unwrap();
+    assert!(early.requests.is_empty(), "{:?}", early.requests);
+    assert_eq!(keeper.metrics().requests_pending.load(Ordering::Relaxed), 1);
+
+    // Its price time has passed, but the account holds a later update (the
+    // program would refuse it with OracleNotAtTarget): still waiting.
+    env.chain.bank().reach(OracleKind::PythLegacy, r.target + 3).await;
+    env.set_price(100 * USD).await;
+    let later = keeper.run_once(&mut env.chain).await.unwrap();
+    assert!(later.requests.is_empty(), "{:?}", later.requests);
+    assert_eq!((env.chain.simulates, env.chain.sends), (0, 0), "nothing attempted without the update for its time");
+
+    // The account holds the update for its time (published 3 slots ago): executed, filled.
+    env.publish_for(101 * USD, r.target).await;
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    assert_eq!(report.requests.len(), 1, "{:?}", report.requests);
+    let (key, RequestOutcome::Filled { report: tx }) = &report.requests[0] else { panic!("{:?}", report.requests) };
+    assert_eq!(*key, request);
+    let minted = decode_events::<Minted>(&tx.logs);
+    assert_eq!(minted.len(), 1);
+    assert_eq!((minted[0].request, minted[0].user, minted[0].collateral_in), (request, holder.key(), 1_000 * USDC));
+    assert_eq!(env.chain.bank().balance(holder.shares[0]).await, minted[0].shares_out);
+    assert!(minted[0].shares_out > 0);
+    assert!(env.chain.bank().raw_account(request).await.is_none(), "the request is closed");
+    let c = report.counts;
+    assert_eq!((c.requests_executed, c.requests_filled, c.requests_refunded, c.requests_failed, c.executor_fees_earned), (1, 1, 0, 0, r.executor_fee));
+    let text = keeper.metrics().render();
+    for line in
+        ["lt_keeper_requests_filled_total 1", "lt_keeper_requests_executed_total 1", "lt_keeper_requests_pending 0", &format!("lt_keeper_executor_fees_earned_lamports_total {}", r.executor_fee)]
+    {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
+
+    // Nothing left to do.
+    let after = keeper.run_once(&mut env.chain).await.unwrap();
+    assert!(after.requests.is_empty());
+}
+
+#[tokio::test]
+async fn a_request_whose_bound_fails_is_executed_refunded_and_reported_with_its_reason() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    let holder = env.holder(1_000 * USDC).await;
+    let (request, r) = env.request(&holder.kp, RequestKind::Mint, Some(1), 1_000 * USDC, u64::MAX).await;
+    assert_eq!(env.chain.bank().balance(holder.collateral).await, 0, "escrowed");
+    env.chain.bank().reach(OracleKind::PythLegacy, r.target).await;
+    env.publish_for(100 * USD, r.target).await;
+
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    let (key, RequestOutcome::Refunded { reason, report: tx }) = &report.requests[0] else { panic!("{:?}", report.requests) };
+    assert_eq!((*key, *reason), (request, RefundReason::BelowMinOut));
+    let refunded = decode_events::<RequestRefunded>(&tx.logs);
+    assert_eq!((refunded[0].request, refunded[0].reason, refunded[0].amount, refunded[0].executor), (request, RefundReason::BelowMinOut, 1_000 * USDC, keeper.pubkey()));
+    assert_eq!(env.chain.bank().balance(holder.collateral).await, 1_000 * USDC, "the escrow went back to the owner");
+    assert_eq!(env.chain.bank().balance(holder.shares[1]).await, 0);
+    let c = report.counts;
+    assert_eq!((c.requests_executed, c.requests_filled, c.requests_refunded, c.requests_failed), (1, 0, 1, 0));
+    assert_eq!(c.executor_fees_earned, r.executor_fee, "a refund earns the executor fee too");
+    let text = keeper.metrics().render();
+    for line in ["lt_keeper_requests_refunded_total{reason=\"below_min_out\"} 1", "lt_keeper_requests_refunded_total{reason=\"paused\"} 0", "lt_keeper_requests_filled_total 0"] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_request_is_cancelled_and_its_escrow_returned_to_the_owner() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    let holder = env.holder(1_000 * USDC).await;
+    let (request, r) = env.request(&holder.kp, RequestKind::Mint, Some(0), 1_000 * USDC, 0).await;
+    let escrow = pda::escrow(&request).0;
+    let held = env.lamports(request).await + env.lamports(escrow).await;
+    // Past its expiry (400 slots = 160 s > delay + ttl), with the update for its time at hand.
+    env.chain.bank().warp(400).await;
+    assert!(env.chain.bank().clock().await.unix_timestamp > r.expires_at);
+    env.publish_for(100 * USD, r.target).await;
+    let owner_before = env.lamports(holder.key()).await;
+
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    let (key, RequestOutcome::Cancelled { report: tx }) = &report.requests[0] else { panic!("{:?}", report.requests) };
+    assert_eq!(*key, request);
+    let cancelled = decode_events::<RequestCancelled>(&tx.logs);
+    assert_eq!((cancelled[0].request, cancelled[0].amount), (request, 1_000 * USDC));
+    assert_eq!(env.chain.bank().balance(holder.collateral).await, 1_000 * USDC, "the escrow went back to the owner");
+    assert!(env.chain.bank().raw_account(request).await.is_none() && env.chain.bank().raw_account(escrow).await.is_none());
+    assert_eq!(env.lamports(holder.key()).await - owner_before, held, "rent and executor fee back to the owner");
+    let c = report.counts;
+    assert_eq!((c.requests_expired, c.requests_executed, c.requests_failed, c.executor_fees_earned), (1, 0, 0, 0));
+    assert!(keeper.metrics().render().lines().any(|l| l == "lt_keeper_requests_expired_total 1"));
+}
+
+#[tokio::test]
+async fn a_request_another_executor_got_to_first_counts_skipped_not_failed() {
+    let mut env = Env::new().await;
+    let mut a = env.keeper(false).await;
+    let mut b = env.keeper(false).await;
+    let holder = env.holder(1_000 * USDC).await;
+    let (_, r) = env.request(&holder.kp, RequestKind::Mint, Some(0), 1_000 * USDC, 0).await;
+    env.chain.bank().reach(OracleKind::PythLegacy, r.target).await;
+    env.publish_for(100 * USD, r.target).await;
+
+    let snap_a = a.fetch(&mut env.chain).await.unwrap();
+    let snap_b = b.fetch(&mut env.chain).await.unwrap();
+    let (ia, ib) = (a.decide_requests(&snap_a), b.decide_requests(&snap_b));
+    assert_eq!((ia.len(), ib.len()), (1, 1), "both decide to execute");
+    let oa = a.fire_requests(&mut env.chain, &ia).await;
+    let ob = b.fire_requests(&mut env.chain, &ib).await;
+
+    assert!(matches!(oa[0].1, RequestOutcome::Filled { .. }), "{oa:?}");
+    assert!(matches!(&ob[0].1, RequestOutcome::Skipped { sent: false, reason } if reason.contains("already closed")), "{ob:?}");
+    assert_eq!((b.counters().requests_skipped, b.counters().requests_failed), (1, 0));
+}
+
+#[tokio::test]
+async fn dry_run_simulates_a_request_execution_and_sends_nothing() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(true).await;
+    let holder = env.holder(1_000 * USDC).await;
+    let (request, r) = env.request(&holder.kp, RequestKind::Mint, Some(0), 1_000 * USDC, 0).await;
+    env.chain.bank().reach(OracleKind::PythLegacy, r.target).await;
+    env.publish_for(100 * USD, r.target).await;
+
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    assert!(matches!(report.requests[0].1, RequestOutcome::Simulated { effect: Some(Effect::Filled), .. }), "{:?}", report.requests);
+    assert_eq!(env.chain.sends, 0);
+    assert!(env.chain.bank().raw_account(request).await.is_some(), "still pending");
+    assert_eq!(report.counts.requests_executed, 0);
+}
+
+// ---------------------------------------------------------------- schedule
+
+#[tokio::test]
+async fn a_due_schedule_is_rebalanced_with_the_update_for_its_time_and_not_with_a_fresh_price() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    // A day and 100 slots later: every token's schedule is due (one grid point).
+    env.chain.bank().warp(216_000 + 100).await;
+    let slot = env.chain.bank().slot().await;
+    let fix = env.chain.bank().account::<LeveragedToken>(env.long3.token).await.schedule_fix(OracleKind::PythLegacy, slot).expect("due");
+    assert_eq!(slot - fix.anchor_slot, 100);
+
+    // A fresh price, unmoved: the time trigger is the only one, and a fresh
+    // update may not act on it. The keeper sends nothing; the program agrees.
+    env.set_price(100 * USD).await;
+    let fresh = keeper.run_once(&mut env.chain).await.unwrap();
+    assert_eq!(fresh.counts, counters(3, 0, 0, 3, 0, 0, 0, 1));
+    assert_eq!((env.chain.simulates, env.chain.sends), (0, 0));
+    let rival = env.chain.bank().funded_keypair().await;
+    let rival_collateral = env.chain.bank().create_token_account(env.market.collateral_mint, rival.pubkey()).await;
+    let t = env.long3;
+    env.chain.bank().send(&[ix::rebalance(rival.pubkey(), &t, rival_collateral)], &[&rival]).await.expect_err(ErrorCode::RebalanceNotNeeded);
+
+    // The account holds the update for the schedule's time (100 slots old, past
+    // the max age of 25): every token rebalances on the time trigger.
+    env.publish_for(100 * USD, fix.target).await;
+    let snap = keeper.fetch(&mut env.chain).await.unwrap();
+    let verdicts = leveraged_token_keeper::decide::decide_all(&snap);
+    for v in &verdicts {
+        let Verdict::Fire(i) = v else { panic!("{v:?}") };
+        assert_eq!(i.schedule_target, Some(fix.target));
+        assert!(matches!(i.action, RebalanceAction::Rebalance { trigger: "time", .. }), "{:?}", i.action);
+    }
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    assert_eq!(report.counts, counters(3, 3, 3, 0, 0, 0, report.counts.reward_earned, 1));
+    assert_eq!(env.rebalance_counts().await, [1, 1, 1]);
+    for (token, o) in &report.outcomes {
+        let FireOutcome::Landed { report: tx, .. } = o else { panic!("{o:?}") };
+        let ev = decode_events::<Rebalanced>(&tx.logs);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].triggers, TRIGGER_TIME, "the time trigger only");
+        let state = env.chain.bank().account::<LeveragedToken>(*token).await;
+        assert_eq!((state.schedule_anchor_slot, state.schedule_anchor_time), (fix.anchor_slot, fix.anchor_time), "the schedule moved to the grid point");
+    }
+    // The schedule is no longer due: the next loop sends nothing.
+    let again = keeper.run_once(&mut env.chain).await.unwrap();
+    assert_eq!(again.counts.sent, 0);
 }

@@ -21,11 +21,12 @@ use anchor_lang::prelude::Pubkey;
 use anchor_spl::associated_token::get_associated_token_address;
 use leveraged_token::errors::ErrorCode;
 use leveraged_token::events::Rebalanced;
-use leveraged_token::state::LeveragedToken;
+use leveraged_token::state::{LeveragedToken, OracleKind};
 use leveraged_token_harness::bank::{decode_events, Bank};
+use leveraged_token_harness::deployment::Oracle;
 use leveraged_token_harness::faults::{Fault, FaultLog, FaultyChain, Op, Schedule, Shared};
 use leveraged_token_harness::BankChain;
-use leveraged_token_keeper::{decide, fetch, Counters, Discovery, FireOptions, FireOutcome, Keeper, KeeperConfig, Verdict};
+use leveraged_token_keeper::{decide, fetch, AccountSource, Counters, Discovery, FireOptions, FireOutcome, Keeper, KeeperConfig, Verdict};
 use leveraged_token_sdk::{ix, MarketKeys, TokenKeys};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -43,9 +44,12 @@ enum Step {
     /// 10 slots pass, the oracle publishes this price (USD).
     Price(i64),
     /// 30 slots pass (more than the 25-slot max age) and the oracle publishes
-    /// nothing although the market moved to this price.
-    Frozen(i64),
-    /// A day passes (the time trigger), then the oracle publishes this price.
+    /// nothing although the market moved to this price (named for the
+    /// reader: nothing publishes it).
+    Frozen(#[allow(dead_code)] i64),
+    /// A day passes (the time trigger), then the oracle account holds the
+    /// update for the schedule's time at this price: the tokens' one grid
+    /// point, 100 slots back, too old for any trigger but the schedule.
     Day(i64),
 }
 use Step::{Day, Frozen, Price};
@@ -90,16 +94,8 @@ impl Env {
 
     /// Move the bank to the next step.
     async fn advance(&mut self, step: Step) {
-        let (slots, price, published) = match step {
-            Step::Price(p) => (10, p, true),
-            Step::Frozen(p) => (30, p, false),
-            Step::Day(p) => (DAY, p, true),
-        };
-        self.bank().warp(slots).await;
-        if published {
-            let market = self.market;
-            publish(self.bank(), &market, price * USD).await;
-        }
+        let (market, tokens) = (self.market, self.tokens);
+        advance(self.bank(), &market, &tokens, step).await;
     }
 
     /// The program's gate math on a fault-free read of the bank: the tokens
@@ -117,13 +113,35 @@ impl Env {
     }
 }
 
+/// Move `bank` to the next step of a path.
+async fn advance(bank: &mut Bank, market: &MarketKeys, tokens: &[TokenKeys; 3], step: Step) {
+    match step {
+        Step::Price(p) => {
+            bank.warp(10).await;
+            publish(bank, market, p * USD).await;
+        }
+        Step::Frozen(_) => bank.warp(30).await,
+        Step::Day(p) => {
+            bank.warp(DAY).await;
+            let slot = bank.slot().await;
+            let mut fixes = Vec::new();
+            for t in tokens {
+                fixes.push(bank.account::<LeveragedToken>(t.token).await.schedule_fix(OracleKind::PythLegacy, slot).expect("a day passed: the schedule is due"));
+            }
+            assert!(fixes.iter().all(|f| *f == fixes[0]), "the tokens share one schedule: {fixes:?}");
+            assert!(slot - fixes[0].anchor_slot > 25, "the schedule's update is older than the max age");
+            Oracle::legacy(market.oracle).publish_for(bank, p * USD, Oracle::default_conf(p * USD), fixes[0].target).await;
+        }
+    }
+}
+
 fn keeper_with(kp: Keypair) -> Keeper {
     Keeper::new(kp, KeeperConfig { fire: FireOptions { max_attempts: MAX_ATTEMPTS, backoff: Duration::from_millis(1), ..FireOptions::default() }, ..KeeperConfig::default() })
 }
 
 async fn open_gates(chain: &mut BankChain, tokens: &[TokenKeys; 3]) -> BTreeMap<usize, &'static str> {
     let mut disc = Discovery::new(1, Default::default());
-    let snap = fetch::fetch(chain, &mut disc, &Pubkey::new_unique()).await.expect("the bank answers");
+    let snap = fetch::fetch(chain, &mut disc, &Pubkey::new_unique(), &mut AccountSource).await.expect("the bank answers");
     assert!(snap.unreadable.is_empty(), "{:?}", snap.unreadable);
     decide::decide_all(&snap)
         .into_iter()
@@ -226,7 +244,9 @@ async fn run_path(path: &[Step], schedule: Schedule) -> Run {
             let status_faults = status_faults(&env.chain.log) - status_faults_before;
             let sends = &env.chain.log.sends[sends_before..];
             for (j, s) in sends.iter().enumerate() {
-                if s.probe_refused_with(u32::from(ErrorCode::RebalanceNotNeeded)) {
+                // A closed gate: not needed, or (a scheduled rebalance whose
+                // schedule another send already took) the update stale.
+                if s.probe_refused_with(u32::from(ErrorCode::RebalanceNotNeeded)) || s.probe_refused_with(u32::from(ErrorCode::OracleStale)) {
                     let own_landing_hidden = sends[..j].iter().any(|e| e.fault == Some(Fault::ResponseLost) && e.landed() && env.tokens.iter().any(|t| e.involves(&t.token) && s.involves(&t.token)));
                     assert!(status_faults > 0 && own_landing_hidden, "step {n} ({step:?}): sent on a closed gate: {s:?}");
                     unavoidable_resends += 1;
@@ -547,15 +567,7 @@ async fn race(n: usize, path: &[Step], schedule: impl Fn(usize) -> Schedule) -> 
     for (s, step) in path.iter().enumerate() {
         let (open, before) = {
             let mut c = shared.0.lock().await;
-            let (slots, price, published) = match *step {
-                Step::Price(p) => (10, p, true),
-                Step::Frozen(p) => (30, p, false),
-                Step::Day(p) => (DAY, p, true),
-            };
-            c.bank.warp(slots).await;
-            if published {
-                publish(&mut c.bank, &market, price * USD).await;
-            }
+            advance(&mut c.bank, &market, &tokens, *step).await;
             (open_gates(&mut c, &tokens).await, rebalance_counts(&mut c.bank, &tokens).await)
         };
         triggers += open.len();
@@ -616,7 +628,10 @@ async fn race(n: usize, path: &[Step], schedule: impl Fn(usize) -> Schedule) -> 
                         // An injected expired blockhash is really rejected by the bank.
                         Some(TransactionError::BlockhashNotFound) | Some(TransactionError::AlreadyProcessed) => assert!(faulty, "step {s}: {rep:?}"),
                         Some(_) => {
-                            assert_eq!(rep.custom_error(), Some(not_needed), "step {s}: a send refused for another reason: {rep:?}");
+                            // A loser of a scheduled rebalance: once the winner's landed the
+                            // schedule is no longer due, and its update is refused as stale.
+                            let stale_schedule = matches!(step, Step::Day(_)) && rep.custom_error() == Some(u32::from(ErrorCode::OracleStale));
+                            assert!(rep.custom_error() == Some(not_needed) || stale_schedule, "step {s}: a send refused for another reason: {rep:?}");
                             refused_on_chain += 1;
                         }
                     }
