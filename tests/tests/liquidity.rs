@@ -1,23 +1,41 @@
-//! LP deposits and withdrawals: exact balances on the success path, pricing
-//! that counts traders' unrealised PnL, the open-interest cap on withdrawals,
-//! and every bad input refused with a named error and every account unchanged.
+#![allow(deprecated)]
+//! LP deposits and withdrawals, in two steps: exact balances on the success
+//! path (the LP fee left to the LPs who stay), pricing that counts traders'
+//! unrealised PnL, the withdrawal cooldown, the open-interest cap and an
+//! insolvent pool refunding, and every bad input refused by name with every
+//! account unchanged.
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::solana_program::instruction::Instruction;
 use leveraged_token::events::{LiquidityDeposited, LiquidityWithdrawn};
+use leveraged_token::math::fees::fee_ceil;
 use leveraged_token::math::pool::{collateral_for_lp_floor, lp_for_deposit_floor, pool_value, Side};
+use leveraged_token::math::position::notional_floor;
 use leveraged_token::math::price::normalize_price;
+use leveraged_token::math::shares::quote_mint;
+use leveraged_token::settlement::preview_settlement;
+use leveraged_token::state::{OracleKind, RefundReason, RequestKind};
+use leveraged_token_harness::requests::next_nonce;
 use leveraged_token_sdk::{constants::*, ix};
 use leveraged_token_tests::fixtures::*;
 use leveraged_token_tests::{swap_account, unsign, ErrorCode, TestKeypair, TestSigner};
 use pyth_sdk_solana::state::PriceStatus;
 
-/// LP supply and pool vault after `World::new()`: the first deposit of
-/// 1,000,000 USDC into an empty pool issues `1e12 · (0 + 1000) / (0 + 1000)` LP.
+/// The pool vault after `World::new()`: the first LP's 1,000,000 USDC.
 const POOL: u64 = 1_000_000 * USDC;
+/// The LP supply after `World::new()`: the first deposit into an empty pool
+/// pays the 10 bps LP fee (1,000 USDC, left in the pool) and is issued LP
+/// one for one on the rest: `999,000 USDC · (0 + 1000) / (0 + 1000)`.
+const LP_SUPPLY: u64 = 999_000 * USDC;
+const LP_FEE_BPS: u16 = 10;
 
-/// Alice deposits `amount` from her collateral account into her LP account.
+/// Alice's request to deposit `amount` of her collateral.
 fn alice_deposits(w: &World, amount: u64, min_lp_out: u64) -> Instruction {
-    ix::deposit_liquidity(w.alice.key(), &w.market, w.alice.collateral, w.alice.lp, amount, min_lp_out)
+    w.request_ix(Who::Alice, RequestKind::Deposit, None, next_nonce(), amount, min_lp_out)
+}
+
+/// The first LP's request to withdraw `lp` LP shares.
+fn lp_withdraws(w: &World, lp: u64, min_out: u64) -> Instruction {
+    w.request_ix(Who::Lp, RequestKind::Withdraw, None, next_nonce(), lp, min_out)
 }
 
 /// Alice's and the first LP's keypairs.
@@ -25,48 +43,67 @@ fn signers(w: &World) -> (TestKeypair, TestKeypair) {
     (w.alice.kp.insecure_clone(), w.lp.kp.insecure_clone())
 }
 
-/// The first LP withdraws `lp` from its LP account to its collateral account.
-fn lp_withdraws(w: &World, lp: u64, min_out: u64) -> Instruction {
-    ix::withdraw_liquidity(w.lp.key(), &w.market, w.lp.collateral, w.lp.lp, lp, min_out)
+/// The LP fee on `amount`, rounded up.
+fn lp_fee(amount: u64) -> u64 {
+    fee_ceil(u128::from(amount), LP_FEE_BPS).unwrap() as u64
+}
+
+/// What a deposit of `amount` and a withdrawal of `lp` pay now in a pool
+/// without positions (its value is its vault): (LP out, collateral out).
+async fn quotes_without_positions(w: &mut World, amount: u64, lp: u64) -> (u64, u64) {
+    let m = w.market_state().await;
+    assert_eq!((m.net_base, m.total_abs_cost), (0, 0), "no positions");
+    let vault = w.bank.balance(w.market.pool_vault).await;
+    let supply = w.bank.supply(w.market.lp_mint).await;
+    let lp_out = lp_for_deposit_floor(amount - lp_fee(amount), supply, u128::from(vault)).unwrap() as u64;
+    let gross = collateral_for_lp_floor(lp, supply, u128::from(vault), vault).unwrap() as u64;
+    (lp_out, gross - lp_fee(gross))
 }
 
 #[tokio::test]
-async fn a_deposit_into_a_pool_without_positions_issues_lp_one_to_one_and_moves_exact_balances() {
+async fn a_deposit_into_a_pool_without_positions_issues_lp_at_the_share_value_less_the_lp_fee() {
     let mut w = World::new().await;
     assert_eq!(w.bank.balance(w.market.pool_vault).await, POOL);
-    assert_eq!(w.bank.supply(w.market.lp_mint).await, POOL);
+    assert_eq!(w.bank.supply(w.market.lp_mint).await, LP_SUPPLY);
+    assert_eq!(w.bank.balance(w.lp.lp).await, LP_SUPPLY);
     let carol = w.new_user(10_000 * USDC).await;
 
     // No positions: net_base = net_cost = total_abs_cost = 0, so the pool value is the
-    // vault (no PnL, no borrow, no confidence exposure) and
-    // lp = 10,000 USDC · (1,000,000 USDC + 1000) / (1,000,000 USDC + 1000) = 10,000 USDC.
+    // vault (no PnL, no borrow, no confidence exposure).
     let m = w.market_state().await;
     assert_eq!((m.net_base, m.net_cost, m.total_abs_cost), (0, 0, 0));
     let p = normalize_price(w.price, w.conf, EXPO, DECIMALS).unwrap();
     let value = pool_value(POOL, &m.aggregates(), m.borrow_index, p.price, p.conf, Side::High).unwrap();
     assert_eq!(value, u128::from(POOL));
-    assert_eq!(lp_for_deposit_floor(10_000 * USDC, POOL, value).unwrap(), u128::from(10_000 * USDC));
+    // LP fee 10 bps = 10 USDC; lp = 9,990 USDC · (999,000 USDC + 1000) / (1,000,000 USDC + 1000)
+    // = 9,980.01 USDC of LP (each LP share is worth 1.001 USDC).
+    assert_eq!(lp_fee(10_000 * USDC), 10 * USDC);
+    let lp_out = lp_for_deposit_floor(9_990 * USDC, LP_SUPPLY, value).unwrap() as u64;
+    assert_eq!(lp_out, 9_980_010_000);
 
     // The exact amount as the slippage bound: it must pass.
-    let ixd = ix::deposit_liquidity(carol.key(), &w.market, carol.collateral, carol.lp, 10_000 * USDC, 10_000 * USDC);
-    let out = w.bank.send(&[ixd], &[&carol.kp]).await;
+    let out = w.deployment.request_and_execute(&mut w.bank, &carol.kp, RequestKind::Deposit, None, 10_000 * USDC, lp_out).await;
     out.clone().unwrap();
 
     assert_eq!(w.bank.balance(carol.collateral).await, 0);
-    assert_eq!(w.bank.balance(carol.lp).await, 10_000 * USDC);
+    assert_eq!(w.bank.balance(carol.lp).await, lp_out);
+    // The whole deposit, fee included, is in the pool.
     assert_eq!(w.bank.balance(w.market.pool_vault).await, POOL + 10_000 * USDC);
-    assert_eq!(w.bank.supply(w.market.lp_mint).await, POOL + 10_000 * USDC);
+    assert_eq!(w.bank.supply(w.market.lp_mint).await, LP_SUPPLY + lp_out);
     // The first LP is untouched.
-    assert_eq!(w.bank.balance(w.lp.lp).await, POOL);
+    assert_eq!(w.bank.balance(w.lp.lp).await, LP_SUPPLY);
 
     let ev = out.events::<LiquidityDeposited>();
     assert_eq!(ev.len(), 1);
     let e = &ev[0];
-    assert_eq!((e.market, e.owner, e.amount, e.lp_out, e.pool_value, e.lp_supply_after), (w.market.market, carol.key(), 10_000 * USDC, 10_000 * USDC, u128::from(POOL), POOL + 10_000 * USDC));
+    assert_eq!(
+        (e.market, e.owner, e.amount, e.lp_fee, e.price, e.lp_out, e.pool_value, e.lp_supply_after),
+        (w.market.market, carol.key(), 10_000 * USDC, 10 * USDC, p.price, lp_out, u128::from(POOL), LP_SUPPLY + lp_out)
+    );
 }
 
 #[tokio::test]
-async fn a_withdrawal_from_a_pool_without_positions_pays_one_to_one_and_moves_exact_balances() {
+async fn a_withdrawal_from_a_pool_without_positions_pays_the_share_value_less_the_lp_fee_after_the_cooldown() {
     let mut w = World::new().await;
     // The LP deposited all of its 1,000,000 USDC in `World::new()`.
     assert_eq!(w.bank.balance(w.lp.collateral).await, 0);
@@ -74,23 +111,35 @@ async fn a_withdrawal_from_a_pool_without_positions_pays_one_to_one_and_moves_ex
     let p = normalize_price(w.price, w.conf, EXPO, DECIMALS).unwrap();
     let value = pool_value(POOL, &m.aggregates(), m.borrow_index, p.price, p.conf, Side::Low).unwrap();
     assert_eq!(value, u128::from(POOL));
-    // 10,000 LP · (1,000,000 USDC + 1000) / (1,000,000 USDC + 1000) = 10,000 USDC.
-    assert_eq!(collateral_for_lp_floor(10_000 * USDC, POOL, value, POOL).unwrap(), u128::from(10_000 * USDC));
+    // 10,000 LP · (1,000,000 USDC + 1000) / (999,000 USDC + 1000) = 10,010.010009 USDC,
+    // less the 10 bps LP fee (10.010011 USDC, rounded up) = 9,999.999998 USDC.
+    let gross = collateral_for_lp_floor(10_000 * USDC, LP_SUPPLY, value, POOL).unwrap() as u64;
+    assert_eq!((gross, lp_fee(gross)), (10_010_010_009, 10_010_011));
+    let paid = gross - lp_fee(gross);
 
+    // The withdrawal prices an hour after its request (the LP cooldown).
     let kp = w.lp.kp.insecure_clone();
-    let ixw = lp_withdraws(&w, 10_000 * USDC, 10_000 * USDC);
-    let out = w.bank.send(&[ixw], &[&kp]).await;
+    let nonce = w.request(Who::Lp, RequestKind::Withdraw, None, 10_000 * USDC, paid).await;
+    let r = w.request_state(Who::Lp, nonce).await;
+    assert_eq!(r.target as u64, r.requested_slot + 3_600 * 1_000 / 400, "the cooldown in slots");
+    // The LP shares are in escrow meanwhile.
+    assert_eq!(w.bank.balance(w.lp.lp).await, LP_SUPPLY - 10_000 * USDC);
+    let out = w.execute(Who::Lp, nonce).await;
     out.clone().unwrap();
 
-    assert_eq!(w.bank.balance(w.lp.collateral).await, 10_000 * USDC);
-    assert_eq!(w.bank.balance(w.lp.lp).await, POOL - 10_000 * USDC);
-    assert_eq!(w.bank.balance(w.market.pool_vault).await, POOL - 10_000 * USDC);
-    assert_eq!(w.bank.supply(w.market.lp_mint).await, POOL - 10_000 * USDC);
+    assert_eq!(w.bank.balance(w.lp.collateral).await, paid);
+    assert_eq!(w.bank.balance(w.lp.lp).await, LP_SUPPLY - 10_000 * USDC);
+    // The LP fee stays in the pool.
+    assert_eq!(w.bank.balance(w.market.pool_vault).await, POOL - paid);
+    assert_eq!(w.bank.supply(w.market.lp_mint).await, LP_SUPPLY - 10_000 * USDC);
 
     let ev = out.events::<LiquidityWithdrawn>();
     assert_eq!(ev.len(), 1);
     let e = &ev[0];
-    assert_eq!((e.market, e.owner, e.lp_in, e.amount_out, e.pool_value, e.lp_supply_after), (w.market.market, kp.pubkey(), 10_000 * USDC, 10_000 * USDC, u128::from(POOL), POOL - 10_000 * USDC));
+    assert_eq!(
+        (e.market, e.owner, e.lp_in, e.lp_fee, e.amount_out, e.pool_value, e.lp_supply_after),
+        (w.market.market, kp.pubkey(), 10_000 * USDC, lp_fee(gross), paid, u128::from(POOL), LP_SUPPLY - 10_000 * USDC)
+    );
 }
 
 #[tokio::test]
@@ -112,65 +161,82 @@ async fn lps_cannot_exit_ahead_of_a_loss_traders_unrealised_profit_is_deducted_b
     let vault = w.bank.balance(w.market.pool_vault).await;
     assert_eq!(vault, 1_000_149_850_000);
     let supply = w.bank.supply(w.market.lp_mint).await;
-    assert_eq!(supply, POOL);
-    // Same slot as the mint: the borrow index has not moved, nothing accrued.
+    assert_eq!(supply, LP_SUPPLY);
+    // Same slot as the mint's execution: the borrow index has not moved, nothing accrued.
     assert_eq!(w.bank.slot().await, m.last_accrual_slot);
 
-    // Pool value on the low side, by hand:
+    // Pool value on the low side now, by hand:
     //   vault 1,000,149.85 − uPnL 29,925.045 − |net_base|·conf (2,992.5045 × $0.05 = 149.625225)
     //   = 970,075.179775 USDC.
     let p = normalize_price(110 * USD, w.conf, EXPO, DECIMALS).unwrap();
     let value = pool_value(vault, &m.aggregates(), m.borrow_index, p.price, p.conf, Side::Low).unwrap();
     assert_eq!(value, 970_075_179_775);
-    // 10,000 LP of 1,000,000: 1e10 · (970,075,179,775 + 1000) / (1e12 + 1000), rounded down.
-    let expected = collateral_for_lp_floor(10_000 * USDC, supply, value, vault).unwrap() as u64;
-    assert_eq!(expected, 9_700_751_798);
 
-    let kp = w.lp.kp.insecure_clone();
-    let ixw = lp_withdraws(&w, 10_000 * USDC, 0);
-    let out = w.bank.send(&[ixw], &[&kp]).await;
+    // The withdrawal prices an hour later at the same price: the pool is then
+    // also owed an hour of borrow fee on 299,250.45 USDC (≈ 3.4 USDC at 10 %/yr).
+    let nonce = w.request(Who::Lp, RequestKind::Withdraw, None, 10_000 * USDC, 0).await;
+    let r = w.request_state(Who::Lp, nonce).await;
+    let value_then = pool_value(vault, &m.aggregates(), m.borrow_index_at(r.target as u64).unwrap(), p.price, p.conf, Side::Low).unwrap();
+    assert!(value_then > value && value_then < value + 4 * u128::from(USDC), "{value_then}");
+    let gross = collateral_for_lp_floor(10_000 * USDC, supply, value_then, vault).unwrap() as u64;
+    let expected = gross - lp_fee(gross);
+
+    let out = w.execute(Who::Lp, nonce).await;
     out.clone().unwrap();
     let paid = w.bank.balance(w.lp.collateral).await;
     assert_eq!(paid, expected);
     assert_eq!(w.bank.balance(w.market.pool_vault).await, vault - paid);
     let ev = out.events::<LiquidityWithdrawn>();
     assert_eq!(ev.len(), 1);
-    assert_eq!(ev[0].pool_value, value);
+    assert_eq!(ev[0].pool_value, value_then);
     assert_eq!(ev[0].amount_out, paid);
 
-    // Valued on the vault alone the LP would take 1 % of 1,000,149.85 = 10,001.4985 USDC.
-    // With the traders' profit counted it takes 1 % of 970,075.18 ≈ 9,700.75 USDC: the
-    // ~3 % loss the pool owes is shared by the LP who leaves, well below 10,000 × (1 − 2.5 %).
+    // Valued on the vault alone 10,000 of 999,000 LP would take ≈ 10,011.5 USDC.
+    // With the traders' profit counted it takes ≈ 1 % of 970,078.6 ≈ 9,710.5 USDC
+    // (9,700.8 after the 10 bps LP fee): the ~3 % loss the pool owes is shared by the LP who leaves.
     assert!(paid < 9_750 * USDC, "LP left with {paid}");
     assert!(paid > 9_700 * USDC, "LP left with {paid}");
 }
 
 #[tokio::test]
-async fn a_withdrawal_that_would_break_the_open_interest_cap_is_refused() {
+async fn a_withdrawal_that_would_break_the_open_interest_cap_is_refunded() {
     let mut w = World::new().await;
     // Alice and Bob each put 100,000 USDC in the 3x long: gross open interest
-    // 2 × 299,250.45 = 598,500.9 USDC; pool vault 1,000,000 + 2 × 149.85 USDC.
+    // ≈ 2 × 299,250.45 = 598,500.9 USDC; pool vault ≈ 1,000,000 + 2 × 149.85 USDC.
     w.mint(Who::Alice, w.long, 100_000 * USDC, 0).await.unwrap();
+    // Bob's mint prices 2 s after Alice's fill: the long settles there (borrow
+    // and streaming fee on Alice's position), then his shares get the base that
+    // keeps the holders' leverage, a little more than 3 × his deposit.
+    let (t, m) = (w.token_state(w.long).await, w.market_state().await);
+    let (vault, pool, supply) = (w.bank.balance(w.long.vault).await, w.bank.balance(w.market.pool_vault).await, w.bank.supply(w.long.share_mint).await);
+    let clock = w.bank.clock().await;
+    let target = m.params.request_times(OracleKind::PythLegacy, RequestKind::Mint, clock.unix_timestamp, clock.slot).unwrap().target as u64;
+    let p = normalize_price(w.price, w.conf, EXPO, DECIMALS).unwrap();
+    let s = preview_settlement(&m, &t, &p, vault, pool, target).unwrap();
+    let q = quote_mint(&t.book(s.equity, supply), p.price, p.conf, 100_000 * USDC, 10, 5).unwrap();
     w.mint(Who::Bob, w.long, 100_000 * USDC, 0).await.unwrap();
     let m = w.market_state().await;
-    assert_eq!(m.total_abs_cost, 598_500_900_000);
-    assert_eq!(w.bank.balance(w.market.pool_vault).await, 1_000_299_700_000);
+    let open_interest = notional_floor(t.base + q.delta_base, p.price).unwrap();
+    assert_eq!(m.total_abs_cost as i128, open_interest);
+    assert!(open_interest > 598_500_900_000 && open_interest < 598_500_900_000 + USDC as i128 / 100, "{open_interest}");
+    let pool_after = pool as i128 - s.outcome.transfer + q.trade_fee as i128;
+    assert_eq!(w.bank.balance(w.market.pool_vault).await as i128, pool_after);
+    assert!(pool_after > 1_000_299_700_000 && pool_after < 1_000_299_700_000 + USDC as i128 / 100, "{pool_after}");
     // Cap = 20,000 bps = 2 × pool value, so the pool must keep ≥ 299,250.45 USDC of value.
-    // Withdrawing 800,000 LP (≈ 800,000 USDC of a ≈ 1,000,000 USDC pool) leaves ≈ 200,000:
-    // 2 × 200,000 = 400,000 < 598,500.9.
-    let kp = w.lp.kp.insecure_clone();
-    let ixw = lp_withdraws(&w, 800_000 * USDC, 0);
-    w.refused(ixw, &[&kp], ErrorCode::WithdrawalBreaksOpenInterestCap).await;
-    // 700,000 LP leaves ≈ 300,000 USDC: 2 × 300,000 = 600,000 ≥ 598,500.9, allowed.
-    let ixw = lp_withdraws(&w, 700_000 * USDC, 0);
-    w.bank.send(&[ixw], &[&kp]).await.unwrap();
+    // Withdrawing 800,000 of 999,000 LP (≈ 800,900 USDC of a ≈ 1,000,000 USDC pool) leaves ≈ 199,000:
+    // 2 × 199,000 < 598,500.9: the LP shares come back whole.
+    w.refunded(Who::Lp, RequestKind::Withdraw, None, 800_000 * USDC, 0, RefundReason::OpenInterestCap).await;
+    // 700,000 LP (≈ 700,700 USDC, ≈ 700,000 after the LP fee) leaves ≈ 300,000 USDC:
+    // 2 × 300,000 = 600,000 ≥ 598,500.9, allowed.
+    let out = w.withdraw(Who::Lp, 700_000 * USDC, 0).await;
+    assert_eq!(out.events::<LiquidityWithdrawn>().len(), 1);
+    out.expect_ok("withdraw 700,000 LP");
     // And now any further withdrawal of size breaks it.
-    let ixw = lp_withdraws(&w, 1_000 * USDC, 0);
-    w.refused(ixw, &[&kp], ErrorCode::WithdrawalBreaksOpenInterestCap).await;
+    w.refunded(Who::Lp, RequestKind::Withdraw, None, 1_000 * USDC, 0, RefundReason::OpenInterestCap).await;
 }
 
 #[tokio::test]
-async fn deposit_and_withdraw_refuse_zero_amounts() {
+async fn deposit_and_withdraw_requests_refuse_zero_amounts() {
     let mut w = World::new().await;
     let (a, l) = signers(&w);
     w.refused(alice_deposits(&w, 0, 0), &[&a], ErrorCode::ZeroAmount).await;
@@ -178,70 +244,101 @@ async fn deposit_and_withdraw_refuse_zero_amounts() {
 }
 
 #[tokio::test]
-async fn deposit_refuses_more_than_the_balance_and_withdraw_more_than_the_lp_held() {
+async fn deposit_requests_refuse_more_than_the_balance_and_withdraw_requests_more_than_the_lp_held() {
     let mut w = World::new().await;
     let (a, l) = signers(&w);
     for amount in [u64::MAX, 100_000 * USDC + 1] {
         w.refused(alice_deposits(&w, amount, 0), &[&a], ErrorCode::InsufficientFunds).await;
     }
-    for lp in [u64::MAX, POOL + 1] {
+    for lp in [u64::MAX, LP_SUPPLY + 1] {
         w.refused(lp_withdraws(&w, lp, 0), &[&l], ErrorCode::InsufficientShares).await;
     }
 }
 
 #[tokio::test]
-async fn deposit_and_withdraw_refuse_a_collateral_account_of_another_mint() {
+async fn deposit_and_withdraw_requests_refuse_a_pay_or_payout_account_of_another_mint() {
     let mut w = World::new().await;
     let other_mint = w.bank.create_mint(DECIMALS).await;
     let (a, l) = signers(&w);
-    let fake = w.bank.create_token_account(other_mint, a.pubkey()).await;
+    // Alice's associated account of another mint, paid in as if it were collateral.
+    let fake = w.bank.create_ata(a.pubkey(), other_mint).await;
     w.bank.mint_to(other_mint, fake, 10_000 * USDC).await;
-    w.refused(ix::deposit_liquidity(a.pubkey(), &w.market, fake, w.alice.lp, 1_000 * USDC, 0), &[&a], ErrorCode::WrongCollateralMint).await;
-    let fake_lp = w.bank.create_token_account(other_mint, l.pubkey()).await;
-    w.refused(ix::withdraw_liquidity(l.pubkey(), &w.market, fake_lp, w.lp.lp, 1_000 * USDC, 0), &[&l], ErrorCode::WrongCollateralMint).await;
+    let ixd = swap_account(swap_account(alice_deposits(&w, 1_000 * USDC, 0), w.alice.collateral, fake), w.collateral, other_mint);
+    w.refused(ixd, &[&a], ErrorCode::WrongCollateralMint).await;
+    // The LP's associated account of another mint, paid in as if it were LP shares.
+    let fake_lp = w.bank.create_ata(l.pubkey(), other_mint).await;
+    w.bank.mint_to(other_mint, fake_lp, 10_000 * USDC).await;
+    let ixw = swap_account(swap_account(lp_withdraws(&w, 1_000 * USDC, 0), w.lp.lp, fake_lp), w.market.lp_mint, other_mint);
+    w.refused(ixw, &[&l], ErrorCode::WrongLpMint).await;
+    // The withdrawal paid out to an account of another mint: not the LP's collateral account.
+    w.refused(swap_account(lp_withdraws(&w, 1_000 * USDC, 0), w.lp.collateral, fake_lp), &[&l], ErrorCode::NotAssociatedTokenAccount).await;
     assert_eq!(w.bank.balance(fake).await, 10_000 * USDC);
-    assert_eq!(w.bank.balance(fake_lp).await, 0);
+    assert_eq!(w.bank.balance(fake_lp).await, 10_000 * USDC);
 }
 
 #[tokio::test]
-async fn deposit_refuses_someone_elses_collateral_account() {
+async fn a_deposit_request_refuses_someone_elses_collateral_account() {
     let mut w = World::new().await;
     let (a, _) = signers(&w);
-    w.refused(ix::deposit_liquidity(a.pubkey(), &w.market, w.bob.collateral, w.alice.lp, 1_000 * USDC, 0), &[&a], ErrorCode::WrongTokenOwner).await;
+    w.refused(swap_account(alice_deposits(&w, 1_000 * USDC, 0), w.alice.collateral, w.bob.collateral), &[&a], ErrorCode::NotAssociatedTokenAccount).await;
+    // Nor may the LP shares go to Bob's LP account.
+    w.refused(swap_account(alice_deposits(&w, 1_000 * USDC, 0), w.alice.lp, w.bob.lp), &[&a], ErrorCode::NotAssociatedTokenAccount).await;
 }
 
 #[tokio::test]
-async fn withdraw_refuses_someone_elses_lp_account() {
+async fn a_withdraw_request_refuses_someone_elses_lp_account() {
     let mut w = World::new().await;
     let (a, _) = signers(&w);
-    w.refused(ix::withdraw_liquidity(a.pubkey(), &w.market, w.alice.collateral, w.lp.lp, 1_000 * USDC, 0), &[&a], ErrorCode::WrongTokenOwner).await;
+    let ixw = w.request_ix(Who::Alice, RequestKind::Withdraw, None, next_nonce(), 1_000 * USDC, 0);
+    w.refused(swap_account(ixw, w.alice.lp, w.lp.lp), &[&a], ErrorCode::NotAssociatedTokenAccount).await;
 }
 
 #[tokio::test]
 async fn deposit_and_withdraw_refuse_a_wrong_lp_mint_or_lp_account() {
     let mut w = World::new().await;
     let (a, l) = signers(&w);
-    let (ixd, ixw) = (alice_deposits(&w, 1_000 * USDC, 0), lp_withdraws(&w, 1_000 * USDC, 0));
-    // A share mint in place of the market's LP mint.
-    w.refused(swap_account(ixd.clone(), w.market.lp_mint, w.long.share_mint), &[&a], ErrorCode::WrongLpMint).await;
-    w.refused(swap_account(ixw.clone(), w.market.lp_mint, w.long.share_mint), &[&l], ErrorCode::WrongLpMint).await;
-    // A share account in place of the user's LP account.
-    w.refused(swap_account(ixd, w.alice.lp, w.alice.long), &[&a], ErrorCode::WrongLpMint).await;
-    w.refused(swap_account(ixw, w.lp.lp, w.lp.long), &[&l], ErrorCode::WrongLpMint).await;
+    // A share account in place of the depositor's LP account.
+    w.refused(swap_account(alice_deposits(&w, 1_000 * USDC, 0), w.alice.lp, w.alice.long), &[&a], ErrorCode::NotAssociatedTokenAccount).await;
+    // Shares paid in as LP shares.
+    let ixw = swap_account(swap_account(lp_withdraws(&w, 1_000 * USDC, 0), w.lp.lp, w.lp.long), w.market.lp_mint, w.long.share_mint);
+    w.refused(ixw, &[&l], ErrorCode::WrongLpMint).await;
+    // A share mint in place of the market's LP mint at the executions.
+    let d = w.request(Who::Alice, RequestKind::Deposit, None, 1_000 * USDC, 0).await;
+    let wd = w.request(Who::Lp, RequestKind::Withdraw, None, 1_000 * USDC, 0).await;
+    w.reach_request(Who::Alice, d).await;
+    let ixd = w.execute_ix(Who::Alice, RequestKind::Deposit, None, d, w.market.oracle);
+    w.refused(swap_account(ixd.clone(), w.market.lp_mint, w.long.share_mint), &[], ErrorCode::WrongLpMint).await;
+    w.bank.send(&[ixd], &[]).await.expect_ok("the deposit with the market's LP mint");
+    w.reach_request(Who::Lp, wd).await;
+    let ixw = w.execute_ix(Who::Lp, RequestKind::Withdraw, None, wd, w.market.oracle);
+    w.refused(swap_account(ixw.clone(), w.market.lp_mint, w.long.share_mint), &[], ErrorCode::WrongLpMint).await;
+    w.bank.send(&[ixw], &[]).await.expect_ok("the withdrawal with the market's LP mint");
 }
 
 #[tokio::test]
-async fn deposit_and_withdraw_refuse_a_foreign_pool_vault() {
+async fn deposit_and_withdraw_executions_refuse_a_foreign_pool_vault_or_another_request() {
     let mut w = World::new().await;
     // Give the foreign vault funds so a withdrawal from it would have something to take.
     w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await.unwrap();
-    let (a, l) = signers(&w);
-    w.refused(swap_account(alice_deposits(&w, 1_000 * USDC, 0), w.market.pool_vault, w.long.vault), &[&a], ErrorCode::WrongVault).await;
-    w.refused(swap_account(lp_withdraws(&w, 100 * USDC, 0), w.market.pool_vault, w.long.vault), &[&l], ErrorCode::WrongVault).await;
+    let d = w.request(Who::Alice, RequestKind::Deposit, None, 1_000 * USDC, 0).await;
+    let wd = w.request(Who::Lp, RequestKind::Withdraw, None, 100 * USDC, 0).await;
+    w.reach_request(Who::Alice, d).await;
+    let ixd = w.execute_ix(Who::Alice, RequestKind::Deposit, None, d, w.market.oracle);
+    w.refused(swap_account(ixd.clone(), w.market.pool_vault, w.long.vault), &[], ErrorCode::WrongVault).await;
+    // The deposit executed as a withdrawal.
+    let as_withdraw = ix::execute(w.bank.payer(), RequestKind::Withdraw, w.alice.key(), d, &w.market, None, w.market.oracle);
+    w.refused(as_withdraw, &[], ErrorCode::WrongRequest).await;
+    w.bank.send(&[ixd], &[]).await.expect_ok("the deposit with the pool vault");
+    w.reach_request(Who::Lp, wd).await;
+    let ixw = w.execute_ix(Who::Lp, RequestKind::Withdraw, None, wd, w.market.oracle);
+    w.refused(swap_account(ixw.clone(), w.market.pool_vault, w.long.vault), &[], ErrorCode::WrongVault).await;
+    // Paid out to Alice's collateral account instead of the LP's.
+    w.refused(swap_account(ixw.clone(), w.lp.collateral, w.alice.collateral), &[], ErrorCode::WrongRequest).await;
+    w.bank.send(&[ixw], &[]).await.expect_ok("the withdrawal with the pool vault");
 }
 
 #[tokio::test]
-async fn deposit_and_withdraw_refuse_a_missing_signer() {
+async fn deposit_and_withdraw_requests_refuse_a_missing_signer() {
     let mut w = World::new().await;
     let (a, l) = (w.alice.key(), w.lp.key());
     w.refused_by_anchor(unsign(alice_deposits(&w, 1_000 * USDC, 0), a), &[], AnchorError::AccountNotSigner).await;
@@ -249,82 +346,113 @@ async fn deposit_and_withdraw_refuse_a_missing_signer() {
 }
 
 #[tokio::test]
-async fn deposit_and_withdraw_enforce_the_slippage_bound() {
+async fn deposit_and_withdraw_below_their_bound_are_refunded_and_the_exact_bound_fills() {
     let mut w = World::new().await;
-    let (a, l) = signers(&w);
-    // No positions: 1,000 USDC ↔ exactly 1,000 LP; one unit more than that is refused.
-    w.refused(alice_deposits(&w, 1_000 * USDC, 1_000 * USDC + 1), &[&a], ErrorCode::SlippageExceeded).await;
-    w.refused(lp_withdraws(&w, 1_000 * USDC, 1_000 * USDC + 1), &[&l], ErrorCode::SlippageExceeded).await;
+    // No positions: 1,000 USDC ↔ 998.001 LP (999 after the fee, at 1.001 USDC a share);
+    // 1,000 LP ↔ 1,001.001 USDC less the 10 bps LP fee. One unit more than that is refunded.
+    let (lp_out, paid) = quotes_without_positions(&mut w, 1_000 * USDC, 1_000 * USDC).await;
+    assert_eq!(lp_out, 998_001_000);
+    assert_eq!(paid, 1_001_001_000 - lp_fee(1_001_001_000));
+    w.refunded(Who::Alice, RequestKind::Deposit, None, 1_000 * USDC, lp_out + 1, RefundReason::BelowMinOut).await;
+    w.refunded(Who::Lp, RequestKind::Withdraw, None, 1_000 * USDC, paid + 1, RefundReason::BelowMinOut).await;
     // The exact bounds pass.
-    w.bank.send(&[alice_deposits(&w, 1_000 * USDC, 1_000 * USDC)], &[&a]).await.unwrap();
-    w.bank.send(&[lp_withdraws(&w, 1_000 * USDC, 1_000 * USDC)], &[&l]).await.unwrap();
+    let out = w.deposit(Who::Alice, 1_000 * USDC, lp_out).await;
+    assert_eq!(out.events::<LiquidityDeposited>()[0].lp_out, lp_out);
+    let (_, paid) = quotes_without_positions(&mut w, 1, 1_000 * USDC).await;
+    let out = w.withdraw(Who::Lp, 1_000 * USDC, paid).await;
+    assert_eq!(out.events::<LiquidityWithdrawn>()[0].amount_out, paid);
 }
 
 #[tokio::test]
-async fn deposit_and_withdraw_respect_the_liquidity_pause_at_market_and_global_scope() {
+async fn deposit_and_withdraw_requests_respect_the_liquidity_pause_at_market_and_global_scope() {
     let mut w = World::new().await;
     let (a, l) = signers(&w);
     let admin = w.admin.insecure_clone();
-    let (ixd, ixw) = (alice_deposits(&w, 1_000 * USDC, 0), lp_withdraws(&w, 1_000 * USDC, 0));
     let scopes = [
         (ix::set_market_pause(admin.pubkey(), w.market.market, PAUSE_LIQUIDITY, true), ix::set_market_pause(admin.pubkey(), w.market.market, PAUSE_LIQUIDITY, false)),
         (ix::set_global_pause(admin.pubkey(), PAUSE_LIQUIDITY, true), ix::set_global_pause(admin.pubkey(), PAUSE_LIQUIDITY, false)),
     ];
     for (pause, unpause) in scopes {
         w.bank.send(&[pause], &[&admin]).await.unwrap();
-        w.refused(ixd.clone(), &[&a], ErrorCode::Paused).await;
-        w.refused(ixw.clone(), &[&l], ErrorCode::Paused).await;
+        w.refused(alice_deposits(&w, 1_000 * USDC, 0), &[&a], ErrorCode::Paused).await;
+        w.refused(lp_withdraws(&w, 1_000 * USDC, 0), &[&l], ErrorCode::Paused).await;
         w.bank.send(&[unpause], &[&admin]).await.unwrap();
     }
     // Pausing every other operation leaves liquidity open.
     let others = PAUSE_MINT | PAUSE_REDEEM | PAUSE_REBALANCE;
     w.bank.send(&[ix::set_global_pause(admin.pubkey(), others, true)], &[&admin]).await.unwrap();
     w.bank.send(&[ix::set_market_pause(admin.pubkey(), w.market.market, others, true)], &[&admin]).await.unwrap();
-    w.bank.send(&[ixd], &[&a]).await.unwrap();
-    w.bank.send(&[ixw], &[&l]).await.unwrap();
+    assert_eq!(w.deposit(Who::Alice, 1_000 * USDC, 0).await.events::<LiquidityDeposited>().len(), 1);
+    assert_eq!(w.withdraw(Who::Lp, 1_000 * USDC, 0).await.events::<LiquidityWithdrawn>().len(), 1);
 }
 
 #[tokio::test]
-async fn deposit_and_withdraw_refuse_a_stale_oracle() {
+async fn a_liquidity_pause_between_the_request_and_its_execution_refunds_it() {
     let mut w = World::new().await;
-    let (a, l) = signers(&w);
-    let (ixd, ixw) = (alice_deposits(&w, 1_000 * USDC, 0), lp_withdraws(&w, 1_000 * USDC, 0));
-    let slot = w.bank.slot().await;
-    w.bank.warp(100).await;
-    // Published 100 slots ago; the market allows 25.
-    w.write_oracle(w.price, w.conf, slot, PriceStatus::Trading);
-    w.refused(ixd.clone(), &[&a], ErrorCode::OracleStale).await;
-    w.refused(ixw.clone(), &[&l], ErrorCode::OracleStale).await;
-    // A fresh publication reopens both.
-    w.publish().await;
-    w.bank.send(&[ixd], &[&a]).await.unwrap();
-    w.bank.send(&[ixw], &[&l]).await.unwrap();
-}
-
-/// A whale mints `amount` into the 3x long, then the price moves to `price`.
-async fn whale_long_then(amount: u64, price: i64) -> World {
-    let mut w = World::new().await;
-    let whale = w.new_user(amount).await;
-    w.bank.send(&[ix::mint(whale.key(), &w.long, whale.collateral, whale.long, amount, 0)], &[&whale.kp]).await.unwrap();
-    w.set_price(price).await;
-    w
+    let admin = w.admin.insecure_clone();
+    let fee = w.executor_fee().await;
+    for (who, kind) in [(Who::Alice, RequestKind::Deposit), (Who::Lp, RequestKind::Withdraw)] {
+        let before = w.snapshot().await;
+        let nonce = w.request(who, kind, None, 1_000 * USDC, 0).await;
+        w.bank.send(&[ix::set_global_pause(admin.pubkey(), PAUSE_LIQUIDITY, true)], &[&admin]).await.unwrap();
+        let out = w.execute(who, nonce).await;
+        w.bank.send(&[ix::set_global_pause(admin.pubkey(), PAUSE_LIQUIDITY, false)], &[&admin]).await.unwrap();
+        w.assert_refund(out, who, kind, 1_000 * USDC, RefundReason::Paused, fee, &before).await;
+    }
 }
 
 #[tokio::test]
-async fn a_deposit_into_an_insolvent_pool_is_refused() {
+async fn lp_executions_price_at_the_update_for_their_time_however_old_and_refund_an_unusable_one() {
+    let mut w = World::new().await;
+    let fee = w.executor_fee().await;
+    for (who, kind) in [(Who::Alice, RequestKind::Deposit), (Who::Lp, RequestKind::Withdraw)] {
+        let ixe = |w: &World, nonce| w.execute_ix(who, kind, None, nonce, w.market.oracle);
+        // Only the update for the price time: the one a slot later is refused.
+        let nonce = w.request(who, kind, None, 1_000 * USDC, 0).await;
+        let r = w.request_state(who, nonce).await;
+        w.bank.reach(OracleKind::PythLegacy, r.target + 1).await;
+        w.write_oracle(w.price, w.conf, r.target as u64 + 1, PriceStatus::Trading);
+        w.refused(ixe(&w, nonce), &[], ErrorCode::OracleNotAtTarget).await;
+        // The update for it, 100 slots old by now (the market allows 25 for a fresh price): it fills.
+        w.write_oracle(w.price, w.conf, r.target as u64, PriceStatus::Trading);
+        w.bank.warp(100).await;
+        let out = w.bank.send(&[ixe(&w, nonce)], &[]).await;
+        let filled = out.events::<LiquidityDeposited>().len() + out.events::<LiquidityWithdrawn>().len();
+        out.expect_ok("execute at an old update for the price time");
+        assert_eq!(filled, 1, "{}", kind.name());
+        w.publish().await;
+        // A halted update for the price time: the request is refunded.
+        let before = w.snapshot().await;
+        let nonce = w.request(who, kind, None, 1_000 * USDC, 0).await;
+        let r = w.request_state(who, nonce).await;
+        w.bank.reach(OracleKind::PythLegacy, r.target).await;
+        w.write_oracle(w.price, w.conf, r.target as u64, PriceStatus::Halted);
+        let out = w.bank.send(&[ixe(&w, nonce)], &[]).await;
+        w.assert_refund(out, who, kind, 1_000 * USDC, RefundReason::OracleUnusable, fee, &before).await;
+        w.publish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_deposit_into_an_insolvent_pool_is_refunded() {
     // 3x on 600,000 USDC: 1.8 M of notional against a 1 M pool (cap 2x). The
     // price doubles: traders are up ≈ 1.8 M, more than the pool holds.
-    let mut w = whale_long_then(600_000 * USDC, 200 * USD).await;
-    let bob = w.bob.kp.insecure_clone();
-    w.refused(ix::deposit_liquidity(bob.pubkey(), &w.market, w.bob.collateral, w.bob.lp, 10_000 * USDC, 0), &[&bob], ErrorCode::PoolInsolvent).await;
+    let mut w = World::new().await;
+    w.bank.mint_to(w.collateral, w.alice.collateral, 500_000 * USDC).await;
+    w.mint(Who::Alice, w.long, 600_000 * USDC, 0).await.expect_ok("whale mint");
+    w.set_price(200 * USD).await;
+    let e = w.refunded(Who::Bob, RequestKind::Deposit, None, 10_000 * USDC, 0, RefundReason::PoolInsolvent).await;
+    assert_eq!(e.price, normalize_price(200 * USD, w.conf, EXPO, DECIMALS).unwrap().price);
 }
 
 #[tokio::test]
 async fn the_open_interest_cap_counts_positions_at_the_current_price() {
     // 3x on 300,000 USDC ≈ 900,000 of notional at $100; at $150 it is ≈ 1,350,000.
-    let mut w = whale_long_then(300_000 * USDC, 150 * USD).await;
+    let mut w = World::new().await;
+    w.bank.mint_to(w.collateral, w.alice.collateral, 200_000 * USDC).await;
+    w.mint(Who::Alice, w.long, 300_000 * USDC, 0).await.expect_ok("whale mint");
+    w.set_price(150 * USD).await;
     // Pool value ≈ 1,000,000 − 449,000 of trader profit ≈ 551,000; 2x cap ⇒ ≈ 1.1 M < 1.35 M:
-    // even a small withdrawal is refused, although entry notional (0.9 M) would allow it.
-    let (_, l) = signers(&w);
-    w.refused(lp_withdraws(&w, 1_000 * USDC, 0), &[&l], ErrorCode::WithdrawalBreaksOpenInterestCap).await;
+    // even a small withdrawal is refunded, although entry notional (0.9 M) would allow it.
+    w.refunded(Who::Lp, RequestKind::Withdraw, None, 1_000 * USDC, 0, RefundReason::OpenInterestCap).await;
 }
