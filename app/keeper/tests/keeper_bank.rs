@@ -6,7 +6,7 @@
 mod common;
 use common::{publish, USD, USDC};
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use std::sync::atomic::Ordering;
@@ -15,11 +15,11 @@ use anchor_lang::prelude::Pubkey;
 use anchor_spl::associated_token::get_associated_token_address;
 use leveraged_token::constants::PAUSE_REBALANCE;
 use leveraged_token::errors::ErrorCode;
-use leveraged_token::events::{Minted, Rebalanced, RequestCancelled, RequestRefunded};
+use leveraged_token::events::{LiquidityDeposited, Minted, Rebalanced, RequestCancelled, RequestRefunded, TokenWiped};
 use leveraged_token::math::rebalance::TRIGGER_TIME;
 use leveraged_token::state::{LeveragedToken, OracleKind, RefundReason, Request, RequestKind};
 use leveraged_token_harness::bank::{decode_events, Bank};
-use leveraged_token_harness::deployment::{Deployment, Holder, Oracle};
+use leveraged_token_harness::deployment::{Deployer, Deployment, Holder, MarketSpec, Oracle};
 use leveraged_token_harness::requests::next_nonce;
 use leveraged_token_harness::BankChain;
 use leveraged_token_keeper::{Counters, Effect, FireOptions, FireOutcome, Keeper, KeeperConfig, RebalanceAction, RequestOutcome, Verdict};
@@ -657,4 +657,80 @@ async fn a_due_schedule_is_rebalanced_with_the_update_for_its_time_and_not_with_
     // The schedule is no longer due: the next loop sends nothing.
     let again = keeper.run_once(&mut env.chain).await.unwrap();
     assert_eq!(again.counts.sent, 0);
+}
+
+#[tokio::test]
+async fn a_settlement_that_would_wipe_at_the_schedules_update_waits_for_a_fresh_price_then_lands_the_wipe() {
+    let mut env = Env::new().await;
+    let mut keeper = env.keeper(false).await;
+    env.chain.bank().warp(216_000 + 100).await;
+    let slot = env.chain.bank().slot().await;
+    let fix = env.chain.bank().account::<LeveragedToken>(env.long3.token).await.schedule_fix(OracleKind::PythLegacy, slot).expect("due");
+    // The update for the schedule's time says −40 %: the 3x long's settlement there wipes it.
+    env.publish_for(60 * USD, fix.target).await;
+
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+
+    // The other two rebalance on the schedule; the 3x long is not sent (the
+    // program would refuse: a wipe needs a fresh price).
+    let sent: Vec<Pubkey> = report.outcomes.iter().map(|(t, _)| *t).collect();
+    assert!(!sent.contains(&env.long3.token), "{:?}", report.outcomes);
+    assert_eq!(report.counts.failed, 0);
+    let rival = env.chain.bank().funded_keypair().await;
+    let rival_collateral = env.chain.bank().create_token_account(env.market.collateral_mint, rival.pubkey()).await;
+    let t = env.long3;
+    env.chain.bank().send(&[ix::rebalance(rival.pubkey(), &t, rival_collateral)], &[&rival]).await.expect_err(ErrorCode::WipeNeedsFreshPrice);
+
+    // A fresh update at the same price: the keeper lands the wipe.
+    env.set_price(60 * USD).await;
+    let snap = keeper.fetch(&mut env.chain).await.unwrap();
+    let wipe = leveraged_token_keeper::decide::decide_all(&snap).into_iter().find(|v| v.token() == env.long3.token).unwrap();
+    assert!(matches!(&wipe, Verdict::Fire(i) if matches!(i.action, RebalanceAction::Wipe { .. })), "{wipe:?}");
+    let report = keeper.run_once(&mut env.chain).await.unwrap();
+    let (_, FireOutcome::Landed { report: tx, .. }) = report.outcomes.iter().find(|(t, _)| *t == env.long3.token).expect("the 3x long was sent") else { panic!("{:?}", report.outcomes) };
+    assert_eq!(decode_events::<TokenWiped>(&tx.logs).len(), 1);
+    assert!(env.chain.bank().account::<LeveragedToken>(env.long3.token).await.is_wiped());
+}
+
+#[tokio::test]
+async fn on_a_pull_market_a_deposit_request_executes_at_the_price_update_for_its_publish_time() {
+    let mut bank = Bank::new().await;
+    let deployer = Deployer::init(&mut bank, None).await;
+    let feed = [9u8; 32];
+    let oracle = Oracle::pull(Pubkey::new_unique(), feed);
+    let spec = MarketSpec::new(oracle).token(20_000, defaults::responsive_token_params(20_000, USDC)).liquidity(1_000_000 * USDC);
+    let d = deployer.market(&mut bank, spec).await;
+    let holder = d.holder(&mut bank, 1_000 * USDC).await;
+    let nonce = next_nonce();
+    bank.send(&[d.request_ix(holder.key(), RequestKind::Deposit, None, nonce, 1_000 * USDC, 1)], &[&holder.kp]).await.expect_ok("request deposit");
+    let request = pda::request(&holder.key(), nonce).0;
+    let r: Request = bank.account(request).await;
+    assert_eq!(r.target, r.requested_at + 2, "a pull request prices at a unix time");
+    let mut chain = BankChain::new(bank);
+    chain.track(d.program_accounts());
+    chain.track([request]);
+    let kp = chain.bank.funded_keypair().await;
+    // The bank's PriceUpdateV2 account, not the sponsored feed account.
+    let mut keeper = Keeper::new(kp, KeeperConfig { pull_oracles: HashMap::from([(feed, oracle.key)]), ..KeeperConfig::default() });
+    let conf = Oracle::default_conf(100 * USD);
+
+    // A second past its publish time, the account holds the next update (its
+    // predecessor published at the target): not the one, so the keeper waits.
+    chain.bank.reach(OracleKind::PythPull, r.target + 1).await;
+    oracle.publish(&mut chain.bank, 100 * USD, conf).await;
+    let waiting = keeper.run_once(&mut chain).await.unwrap();
+    assert!(waiting.requests.is_empty(), "{:?}", waiting.requests);
+    assert_eq!(keeper.metrics().requests_pending.load(Ordering::Relaxed), 1);
+
+    // The update for its publish time: executed, filled.
+    oracle.publish_for(&mut chain.bank, 100 * USD, conf, r.target).await;
+    let report = keeper.run_once(&mut chain).await.unwrap();
+
+    let (key, RequestOutcome::Filled { report: tx }) = &report.requests[0] else { panic!("{:?}", report.requests) };
+    assert_eq!(*key, request);
+    let deposited = decode_events::<LiquidityDeposited>(&tx.logs);
+    assert_eq!((deposited[0].request, deposited[0].owner, deposited[0].amount), (request, holder.key(), 1_000 * USDC));
+    assert_eq!(chain.bank.balance(holder.lp).await, deposited[0].lp_out);
+    assert!(deposited[0].lp_out > 0);
+    assert_eq!(report.counts.requests_filled, 1);
 }
