@@ -1,17 +1,23 @@
+#![allow(deprecated)]
 //! Pyth pull (`PriceUpdateV2`) markets: a market pinned by feed id mints and
-//! redeems at the pull price, accepts any fresh update account for its feed,
-//! and refuses every bad update with a named error and every account unchanged.
+//! redeems at the pull price of the update for each request's price time, in
+//! whatever account it is posted; an execution refuses every update of the
+//! wrong identity or time with a named error and every account unchanged,
+//! and refunds one whose value is unusable; a rebalance still needs a fresh
+//! update, not older than the market's last.
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use leveraged_token::events::Minted;
+use leveraged_token::events::{Minted, Redeemed, RequestRefunded};
 use leveraged_token::math::position::{base_for_notional_toward_zero, target_notional_toward_zero};
 use leveraged_token::math::price::normalize_price;
 use leveraged_token::math::shares::{quote_mint, quote_redeem, TokenBook};
 use leveraged_token::oracle::VerificationLevel;
-use leveraged_token::state::{LeveragedToken, Market};
-use leveraged_token_sdk::{ix, MarketKeys, OracleKind, TokenKeys};
+use leveraged_token::state::{LeveragedToken, Market, RefundReason, Request, RequestKind};
+use leveraged_token_harness::deployment::{Deployment, Holder, Oracle};
+use leveraged_token_harness::requests::next_nonce;
+use leveraged_token_sdk::{ix, pda, MarketKeys, OracleKind, TokenKeys};
 use leveraged_token_tests::fixtures::*;
-use leveraged_token_tests::{ErrorCode, TestKeypair, TestSigner};
+use leveraged_token_tests::{ErrorCode, TestKeypair, TestSigner, TxOutcome};
 
 /// $2,000 in the fixtures' oracle units (expo −8).
 const PULL_PRICE: i64 = 2_000 * USD;
@@ -23,66 +29,75 @@ const MINT_FEE_BPS: u16 = 10;
 const REDEEM_FEE_BPS: u16 = 10;
 const TRADE_FEE_BPS: u16 = 5;
 
-/// A pull-oracle market on the world's collateral mint with a 2x token and a
-/// user holding collateral and an empty share account.
+/// A pull-oracle market on the world's collateral mint with a 2x token, as a
+/// harness deployment (its oracle account is the first update's address),
+/// and a user holding collateral and an empty share account.
 struct Pull {
-    market: MarketKeys,
-    token: TokenKeys,
-    user: TestKeypair,
-    collateral: Pubkey,
-    shares: Pubkey,
+    d: Deployment,
+    user: Holder,
 }
 
 impl Pull {
+    fn market(&self) -> MarketKeys {
+        self.d.market
+    }
+
+    fn token(&self) -> TokenKeys {
+        self.d.tokens[0]
+    }
+
     fn user_key(&self) -> Pubkey {
-        self.user.pubkey()
+        self.user.key()
+    }
+
+    fn shares(&self) -> Pubkey {
+        self.user.shares[0]
     }
 
     /// The token's keys with instructions reading prices from `update`.
     fn via(&self, update: Pubkey) -> TokenKeys {
-        let mut t = self.token;
+        let mut t = self.token();
         t.market.oracle = update;
         t
     }
 
-    /// Every pull-market account a mint/redeem/rebalance can touch (World's
-    /// `refused` only snapshots the legacy world).
+    /// Every pull-market account a request, an execution or a rebalance can
+    /// touch (World's `refused` only snapshots the legacy world).
     fn accounts(&self) -> Vec<Pubkey> {
-        vec![
-            self.market.market,
-            self.market.pool_vault,
-            self.market.lp_mint,
-            self.market.oracle,
-            self.token.token,
-            self.token.vault,
-            self.token.share_mint,
-            self.collateral,
-            self.shares,
-            self.user.pubkey(),
-        ]
+        let (m, t) = (self.market(), self.token());
+        vec![m.market, m.pool_vault, m.lp_mint, m.oracle, t.token, t.vault, t.share_mint, self.user.collateral, self.shares(), self.user_key()]
     }
 
-    fn mint_ix(&self, update: Pubkey, amount: u64, min_out: u64) -> Instruction {
-        ix::mint(self.user_key(), &self.via(update), self.collateral, self.shares, amount, min_out)
+    /// The user's request of `kind` (mint or redeem of the 2x token).
+    async fn request(&self, w: &mut World, kind: RequestKind, amount: u64, min_out: u64) -> u64 {
+        let nonce = next_nonce();
+        let ix = self.d.request_ix(self.user_key(), kind, Some(0), nonce, amount, min_out);
+        w.bank.send(&[ix], &[&self.user.kp]).await.expect_ok("request");
+        nonce
     }
 
-    fn redeem_ix(&self, update: Pubkey, shares: u64, min_out: u64) -> Instruction {
-        ix::redeem(self.user_key(), &self.via(update), self.shares, self.collateral, shares, min_out)
+    async fn request_state(&self, w: &mut World, nonce: u64) -> Request {
+        w.bank.account(pda::request(&self.user_key(), nonce).0).await
+    }
+
+    /// The execution of the user's request `nonce` by the bank's payer with `update`.
+    fn execute_ix(&self, w: &World, kind: RequestKind, nonce: u64, update: Pubkey) -> Instruction {
+        ix::execute(w.bank.payer(), kind, self.user_key(), nonce, &self.market(), Some(&self.token()), update)
+    }
+
+    /// Request and execute at `price` (the harness posts the update for the price time).
+    async fn request_and_execute(&self, w: &mut World, kind: RequestKind, amount: u64, min_out: u64, price: i64) -> TxOutcome {
+        let nonce = self.request(w, kind, amount, min_out).await;
+        self.d.execute_at(&mut w.bank, self.user_key(), nonce, Some((price, PULL_CONF))).await
     }
 
     fn rebalance_ix(&self, update: Pubkey) -> Instruction {
-        ix::rebalance(self.user_key(), &self.via(update), self.collateral)
+        ix::rebalance(self.user_key(), &self.via(update), self.user.collateral)
     }
 }
 
 async fn now(w: &mut World) -> i64 {
     w.bank.clock().await.unix_timestamp
-}
-
-async fn set_unix_timestamp(w: &mut World, t: i64) {
-    let mut clock = w.bank.clock().await;
-    clock.unix_timestamp = t;
-    w.bank.ctx.set_sysvar(&clock);
 }
 
 /// Write a `PriceUpdateV2` account at `key` with the given owner and fields, posted at the current slot.
@@ -97,12 +112,17 @@ async fn write_feed(w: &mut World, key: Pubkey, price: i64, conf: u64, publish_t
     write_update(w, key, RECEIVER, FEED_ID, price, conf, publish_time, VerificationLevel::Full).await;
 }
 
+/// A fully verified update for `FEED_ID` at `price`, published at `publish_time`, at a new address.
+async fn update_at(w: &mut World, price: i64, publish_time: i64) -> Pubkey {
+    let key = Pubkey::new_unique();
+    write_feed(w, key, price, PULL_CONF, publish_time).await;
+    key
+}
+
 /// A fresh, fully verified update for `FEED_ID` at `price`, published now, at a new address.
 async fn fresh_update(w: &mut World, price: i64) -> Pubkey {
-    let key = Pubkey::new_unique();
     let t = now(w).await;
-    write_feed(w, key, price, PULL_CONF, t).await;
-    key
+    update_at(w, price, t).await
 }
 
 /// Build the pull market: admin creates it on a fresh $2,000 update, an LP
@@ -117,41 +137,72 @@ async fn pull_market(w: &mut World) -> Pull {
     assert_eq!(m.oracle_kind, OracleKind::PythPull);
     assert_eq!(m.oracle_id, FEED_ID);
 
-    let lp = w.new_user(100_000 * USDC).await;
-    let lp_shares = w.bank.create_token_account(market.lp_mint, lp.key()).await;
-    w.bank.send(&[ix::deposit_liquidity(lp.key(), &market, lp.collateral, lp_shares, 100_000 * USDC, 0)], &[&lp.kp]).await.unwrap();
+    let mut d = Deployment { collateral: w.collateral, unit: USDC, oracle: Oracle::pull(update, FEED_ID), market, tokens: Vec::new(), treasury_collateral: w.treasury_collateral, lp: None };
+    let lp = d.holder(&mut w.bank, 100_000 * USDC).await;
+    // Executed at the update for its price time, at the market's price.
+    let nonce = next_nonce();
+    w.bank.send(&[d.request_ix(lp.key(), RequestKind::Deposit, None, nonce, 100_000 * USDC, 0)], &[&lp.kp]).await.expect_ok("request deposit");
+    d.execute_at(&mut w.bank, lp.key(), nonce, Some((PULL_PRICE, PULL_CONF))).await.expect_ok("deposit");
     assert_eq!(w.bank.balance(market.pool_vault).await, 100_000 * USDC);
 
-    let token = market.token(LEV_2X);
-    w.bank.send(&[ix::create_leveraged_token(admin.pubkey(), &token, token_params(LEV_2X))], &[&admin]).await.unwrap();
-    let u = w.new_user(10_000 * USDC).await;
-    let shares = w.bank.create_token_account(token.share_mint, u.key()).await;
-    Pull { market, token, user: u.kp, collateral: u.collateral, shares }
+    d.add_token(&mut w.bank, &admin, LEV_2X, token_params(LEV_2X)).await;
+    let user = d.holder(&mut w.bank, 10_000 * USDC).await;
+    Pull { d, user }
 }
 
 /// A fresh world with the pull market, and its user's keypair.
 async fn pull_world() -> (World, Pull, TestKeypair) {
     let mut w = World::new().await;
     let p = pull_market(&mut w).await;
-    let user = p.user.insecure_clone();
+    let user = p.user.kp.insecure_clone();
     (w, p, user)
 }
 
 /// `w.refused` (named error, World unchanged) plus every pull-market account unchanged.
-async fn refused_pull(w: &mut World, p: &Pull, ix: Instruction, code: ErrorCode) {
+async fn refused_pull(w: &mut World, p: &Pull, ix: Instruction, signers: &[&TestKeypair], code: ErrorCode) {
     let keys = p.accounts();
     let before = w.bank.snapshot(&keys).await;
-    let user = p.user.insecure_clone();
-    w.refused(ix, &[&user], code).await;
+    w.refused(ix, signers, code).await;
     let after = w.bank.snapshot(&keys).await;
     for (i, (b, a)) in before.iter().zip(after.iter()).enumerate() {
         assert_eq!(b, a, "pull-market account {} changed after a refused {code:?}", keys[i]);
     }
 }
 
+/// The user requests a `kind` for `amount`; the update for its price time,
+/// posted at a new address, holds `data(target)`: the execution succeeds,
+/// refunds the whole escrow (`OracleUnusable`), and every account of both
+/// markets is as before the request but the user's lamports, short of the
+/// executor fee.
+async fn refunded_at_update(w: &mut World, p: &Pull, kind: RequestKind, amount: u64, data: impl Fn(i64) -> Vec<u8>) {
+    let fee = market_params().executor_fee_lamports;
+    let mut keys = p.accounts();
+    keys.retain(|k| *k != p.market().oracle);
+    keys.extend(w.all_accounts());
+    let before = w.bank.snapshot(&keys).await;
+    let nonce = p.request(w, kind, amount, 0).await;
+    let r = p.request_state(w, nonce).await;
+    w.bank.reach(OracleKind::PythPull, r.target).await;
+    let update = Pubkey::new_unique();
+    w.bank.set_account(update, 1_000_000_000, data(r.target), RECEIVER);
+    let out = w.bank.send(&[p.execute_ix(w, kind, nonce, update)], &[]).await;
+    let ev = out.events::<RequestRefunded>();
+    out.expect_ok("a refunding execution succeeds");
+    assert_eq!(ev.len(), 1);
+    assert_eq!((ev[0].owner, ev[0].kind, ev[0].reason, ev[0].amount, ev[0].price), (p.user_key(), kind, RefundReason::OracleUnusable, amount, 0));
+    let after = w.bank.snapshot(&keys).await;
+    for (i, (b, a)) in before.iter().zip(after.iter()).enumerate() {
+        if keys[i] == p.user_key() {
+            assert_eq!(a.as_ref().unwrap().lamports + fee, b.as_ref().unwrap().lamports, "the user is out the executor fee");
+        } else {
+            assert_eq!(b, a, "account {} changed by a refunded request", keys[i]);
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_pull_oracle_market_mints_and_redeems_at_the_pull_price() {
-    let (mut w, p, user) = pull_world().await;
+    let (mut w, p, _) = pull_world().await;
     let amount = 1_000 * USDC;
     let price = normalize_price(PULL_PRICE, PULL_CONF, EXPO, DECIMALS).unwrap();
     let q = quote_mint(&TokenBook { equity: 0, supply: 0, base: 0, target_leverage_bps: LEV_2X.into() }, price.price, price.conf, amount, MINT_FEE_BPS, TRADE_FEE_BPS).unwrap();
@@ -160,50 +211,56 @@ async fn a_pull_oracle_market_mints_and_redeems_at_the_pull_price() {
     assert_eq!(q.trade_fee, 999_000);
     assert_eq!(q.net_deposit, 998_001_000);
 
-    let coll0 = w.bank.balance(p.collateral).await;
-    let pool0 = w.bank.balance(p.market.pool_vault).await;
-    let out = w.bank.send(&[p.mint_ix(p.market.oracle, amount, q.shares_out)], &[&user]).await;
+    let coll0 = w.bank.balance(p.user.collateral).await;
+    let pool0 = w.bank.balance(p.market().pool_vault).await;
+    let nonce = p.request(&mut w, RequestKind::Mint, amount, q.shares_out).await;
+    let r = p.request_state(&mut w, nonce).await;
+    // A pull request prices at the update 2 s after it.
+    assert_eq!(r.target, r.requested_at + 2);
+    let out = p.d.execute_at(&mut w.bank, p.user_key(), nonce, Some((PULL_PRICE, PULL_CONF))).await;
     out.clone().unwrap();
 
-    let t: LeveragedToken = w.bank.account(p.token.token).await;
+    let t: LeveragedToken = w.bank.account(p.token().token).await;
     // 2 × net deposit / price: 2 × 998.001 USDC / $2,000 = 0.998001 base units (× 1e9).
     let expected = base_for_notional_toward_zero(target_notional_toward_zero(LEV_2X.into(), i128::from(q.net_deposit)).unwrap(), price.price).unwrap();
     assert_eq!(expected, 998_001_000);
     assert_eq!(t.base, expected);
     assert_eq!(t.fees_owed, q.mint_fee);
-    let m: Market = w.bank.account(p.market.market).await;
+    let m: Market = w.bank.account(p.market().market).await;
     assert_eq!(m.net_base, t.base);
     // Notional 2 × 998.001 USDC.
     assert_eq!(m.total_abs_cost, 1_996_002_000);
 
-    assert_eq!(w.bank.balance(p.collateral).await, coll0 - amount);
-    assert_eq!(w.bank.balance(p.token.vault).await, amount - q.trade_fee);
-    assert_eq!(w.bank.balance(p.market.pool_vault).await, pool0 + q.trade_fee);
-    assert_eq!(w.bank.balance(p.shares).await, q.shares_out);
+    assert_eq!(w.bank.balance(p.user.collateral).await, coll0 - amount);
+    assert_eq!(w.bank.balance(p.token().vault).await, amount - q.trade_fee);
+    assert_eq!(w.bank.balance(p.market().pool_vault).await, pool0 + q.trade_fee);
+    assert_eq!(w.bank.balance(p.shares()).await, q.shares_out);
     assert_eq!(q.shares_out, 998_001_000);
-    assert_eq!(w.bank.supply(p.token.share_mint).await, q.shares_out);
+    assert_eq!(w.bank.supply(p.token().share_mint).await, q.shares_out);
     let ev = out.events::<Minted>();
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].price, price.price);
     assert_eq!(ev[0].delta_base, expected);
 
-    // Redeem everything in the same slot at the same price: settlement moves nothing.
+    // Redeem everything at the same price: the pull request waits 2 s of
+    // clock, no slot, so the settlement at its execution moves nothing.
     assert_eq!(w.bank.slot().await, t.last_fee_slot);
-    let vault = w.bank.balance(p.token.vault).await;
-    let pool = w.bank.balance(p.market.pool_vault).await;
+    let vault = w.bank.balance(p.token().vault).await;
+    let pool = w.bank.balance(p.market().pool_vault).await;
     let shares = q.shares_out;
     let r = quote_redeem(&TokenBook { equity: vault - t.fees_owed, supply: shares, base: t.base, target_leverage_bps: LEV_2X.into() }, price.price, price.conf, shares, REDEEM_FEE_BPS, TRADE_FEE_BPS)
         .unwrap();
-    w.bank.send(&[p.redeem_ix(p.market.oracle, shares, r.collateral_out)], &[&user]).await.unwrap();
-    assert_eq!(w.bank.balance(p.collateral).await, coll0 - amount + r.collateral_out);
-    assert_eq!(w.bank.balance(p.shares).await, 0);
-    assert_eq!(w.bank.supply(p.token.share_mint).await, 0);
-    assert_eq!(w.bank.balance(p.token.vault).await, vault - r.collateral_out - r.trade_fee);
-    assert_eq!(w.bank.balance(p.market.pool_vault).await, pool + r.trade_fee);
-    let t2: LeveragedToken = w.bank.account(p.token.token).await;
+    p.request_and_execute(&mut w, RequestKind::Redeem, shares, r.collateral_out, PULL_PRICE).await.unwrap();
+    assert_eq!(w.bank.slot().await, t.last_fee_slot);
+    assert_eq!(w.bank.balance(p.user.collateral).await, coll0 - amount + r.collateral_out);
+    assert_eq!(w.bank.balance(p.shares()).await, 0);
+    assert_eq!(w.bank.supply(p.token().share_mint).await, 0);
+    assert_eq!(w.bank.balance(p.token().vault).await, vault - r.collateral_out - r.trade_fee);
+    assert_eq!(w.bank.balance(p.market().pool_vault).await, pool + r.trade_fee);
+    let t2: LeveragedToken = w.bank.account(p.token().token).await;
     assert_eq!(t2.base, 0);
     assert_eq!(t2.fees_owed, q.mint_fee + r.redeem_fee);
-    let m2: Market = w.bank.account(p.market.market).await;
+    let m2: Market = w.bank.account(p.market().market).await;
     assert_eq!(m2.net_base, 0);
     // Paid 1,000 USDC; back less 2 × 10 bps fees, 2 × 5 bps on 2x and the 2 × 5 bps confidence haircut.
     assert!(r.collateral_out < amount && r.collateral_out > 995 * USDC, "{}", r.collateral_out);
@@ -212,42 +269,53 @@ async fn a_pull_oracle_market_mints_and_redeems_at_the_pull_price() {
 }
 
 #[tokio::test]
-async fn a_fresh_update_account_other_than_the_first_for_the_same_feed_is_accepted() {
-    let (mut w, p, user) = pull_world().await;
-    // Pull markets pin the feed id, not the address: a new update account at $2,100.
-    let other = fresh_update(&mut w, 2_100 * USD).await;
-    assert_ne!(other, p.market.oracle);
-    let out = w.bank.send(&[p.mint_ix(other, 1_000 * USDC, 0)], &[&user]).await;
+async fn the_update_for_the_price_time_is_accepted_in_any_account_for_the_feed() {
+    let (mut w, p, _) = pull_world().await;
+    // Pull markets pin the feed id, not the address: the update for the mint's
+    // price time, at $2,100, in a new account.
+    let nonce = p.request(&mut w, RequestKind::Mint, 1_000 * USDC, 0).await;
+    let r = p.request_state(&mut w, nonce).await;
+    w.bank.reach(OracleKind::PythPull, r.target).await;
+    let other = update_at(&mut w, 2_100 * USD, r.target).await;
+    assert_ne!(other, p.market().oracle);
+    let out = w.bank.send(&[p.execute_ix(&w, RequestKind::Mint, nonce, other)], &[]).await;
     out.clone().unwrap();
     let price = normalize_price(2_100 * USD, PULL_CONF, EXPO, DECIMALS).unwrap();
     let ev = out.events::<Minted>();
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].price, price.price, "the mint read the second update account");
-    let t: LeveragedToken = w.bank.account(p.token.token).await;
+    let t: LeveragedToken = w.bank.account(p.token().token).await;
     let expected = base_for_notional_toward_zero(target_notional_toward_zero(LEV_2X.into(), i128::from(ev[0].equity_after)).unwrap(), price.price).unwrap();
     assert_eq!(t.base, expected);
-    assert!(w.bank.balance(p.shares).await > 0);
+    assert!(w.bank.balance(p.shares()).await > 0);
 
     // A third update account serves a redeem.
-    let third = fresh_update(&mut w, 2_100 * USD).await;
-    let shares = w.bank.balance(p.shares).await;
-    w.bank.send(&[p.redeem_ix(third, shares / 2, 0)], &[&user]).await.unwrap();
-    assert_eq!(w.bank.balance(p.shares).await, shares - shares / 2);
+    let shares = w.bank.balance(p.shares()).await;
+    let nonce = p.request(&mut w, RequestKind::Redeem, shares / 2, 0).await;
+    let r = p.request_state(&mut w, nonce).await;
+    w.bank.reach(OracleKind::PythPull, r.target).await;
+    let third = update_at(&mut w, 2_100 * USD, r.target).await;
+    w.bank.send(&[p.execute_ix(&w, RequestKind::Redeem, nonce, third)], &[]).await.expect_ok("redeem via a third account");
+    assert_eq!(w.bank.balance(p.shares()).await, shares - shares / 2);
 }
 
 #[tokio::test]
 async fn each_bad_pull_account_is_refused_with_its_named_error_and_every_balance_unchanged() {
     let (mut w, p, user) = pull_world().await;
     // A position and shares to redeem, so the refusals guard real balances.
-    w.bank.send(&[p.mint_ix(p.market.oracle, 1_000 * USDC, 0)], &[&user]).await.unwrap();
-    let shares = w.bank.balance(p.shares).await;
+    p.request_and_execute(&mut w, RequestKind::Mint, 1_000 * USDC, 0, PULL_PRICE).await.unwrap();
+    let shares = w.bank.balance(p.shares()).await;
     assert!(shares > 0);
-
+    // A mint and a redeem waiting for the same price time.
+    let (mint, redeem) = (p.request(&mut w, RequestKind::Mint, 100 * USDC, 0).await, p.request(&mut w, RequestKind::Redeem, shares / 2, 0).await);
+    let target = p.request_state(&mut w, mint).await.target;
+    assert_eq!(p.request_state(&mut w, redeem).await.target, target);
+    w.bank.reach(OracleKind::PythPull, target).await;
     let t = now(&mut w).await;
-    let full = VerificationLevel::Full;
-    let valid = pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, t, full, 0);
 
-    // (label, owner, data, error)
+    let full = VerificationLevel::Full;
+    let valid = pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, target, full, 0);
+    // (label, owner, data, error): identity and time, which fail the execution.
     let mut cases: Vec<(&str, Pubkey, Vec<u8>, ErrorCode)> = Vec::new();
     cases.push(("owner not the receiver", Pubkey::new_unique(), valid.clone(), ErrorCode::OracleWrongOwner));
     cases.push(("owned by the legacy Pyth program", leveraged_token::constants::PYTH_LEGACY_DEVNET, valid.clone(), ErrorCode::OracleWrongOwner));
@@ -257,48 +325,80 @@ async fn each_bad_pull_account_is_refused_with_its_named_error_and_every_balance
     cases.push(("truncated body", RECEIVER, valid[..8 + 40].to_vec(), ErrorCode::OracleInvalidData));
     cases.push(("truncated discriminator", RECEIVER, valid[..4].to_vec(), ErrorCode::OracleInvalidData));
     cases.push(("empty", RECEIVER, vec![], ErrorCode::OracleInvalidData));
-    cases.push(("partially verified", RECEIVER, pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, t, VerificationLevel::Partial { num_signatures: 3 }, 0), ErrorCode::OracleNotFullyVerified));
-    cases.push(("another feed", RECEIVER, pull_price_account([9; 32], PULL_PRICE, PULL_CONF, EXPO, t, full, 0), ErrorCode::OracleWrongFeed));
-    cases.push(("published 61 s ago", RECEIVER, pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, t - 61, full, 0), ErrorCode::OracleStale));
-    cases.push(("price zero", RECEIVER, pull_price_account(FEED_ID, 0, PULL_CONF, EXPO, t, full, 0), ErrorCode::OraclePriceNotPositive));
-    cases.push(("price negative", RECEIVER, pull_price_account(FEED_ID, -PULL_PRICE, PULL_CONF, EXPO, t, full, 0), ErrorCode::OraclePriceNotPositive));
-    // 3 % of price = 300 bps > 200 bps.
-    cases.push(("confidence 3 %", RECEIVER, pull_price_account(FEED_ID, PULL_PRICE, PULL_PRICE as u64 * 3 / 100, EXPO, t, full, 0), ErrorCode::OracleConfidenceTooWide));
+    cases.push(("partially verified", RECEIVER, pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, target, VerificationLevel::Partial { num_signatures: 3 }, 0), ErrorCode::OracleNotFullyVerified));
+    cases.push(("another feed", RECEIVER, pull_price_account([9; 32], PULL_PRICE, PULL_CONF, EXPO, target, full, 0), ErrorCode::OracleWrongFeed));
+    cases.push(("the update a second before the price time", RECEIVER, pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, target - 1, full, 0), ErrorCode::OracleNotAtTarget));
+    cases.push(("the update a second after it", RECEIVER, pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, target + 1, full, 0), ErrorCode::OracleNotAtTarget));
+    cases.push(("published 11 s ago", RECEIVER, pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, t - 11, full, 0), ErrorCode::OracleNotAtTarget));
 
     for (label, owner, data, code) in cases {
         let bad = Pubkey::new_unique();
         w.bank.set_account(bad, 1_000_000_000, data, owner);
         println!("case: {label} -> {code:?}");
-        refused_pull(&mut w, &p, p.mint_ix(bad, 100 * USDC, 0), code).await;
-        refused_pull(&mut w, &p, p.redeem_ix(bad, shares / 2, 0), code).await;
-        if matches!(code, ErrorCode::OracleStale) {
-            refused_pull(&mut w, &p, p.rebalance_ix(bad), code).await;
+        let (ixm, ixr) = (p.execute_ix(&w, RequestKind::Mint, mint, bad), p.execute_ix(&w, RequestKind::Redeem, redeem, bad));
+        refused_pull(&mut w, &p, ixm, &[], code).await;
+        refused_pull(&mut w, &p, ixr, &[], code).await;
+        // A rebalance reads the same identity checks, and needs a fresh update
+        // (at most 10 s old) where an execution needs the one for its time.
+        let rebalance_code = if matches!(code, ErrorCode::OracleNotAtTarget) { (label == "published 11 s ago").then_some(ErrorCode::OracleStale) } else { Some(code) };
+        if let Some(code) = rebalance_code {
+            refused_pull(&mut w, &p, p.rebalance_ix(bad), &[&user], code).await;
         }
     }
 
-    // Control: the same instructions through the good update get past the oracle.
-    refused_pull(&mut w, &p, p.rebalance_ix(p.market.oracle), ErrorCode::RebalanceNotNeeded).await;
-    w.bank.send(&[p.mint_ix(p.market.oracle, 100 * USDC, 0)], &[&user]).await.unwrap();
-    w.bank.send(&[p.redeem_ix(p.market.oracle, shares / 2, 0)], &[&user]).await.unwrap();
+    // Control: a fresh update gets the rebalance past the oracle to its gate,
+    // and the update for the price time executes both requests.
+    let fresh = fresh_update(&mut w, PULL_PRICE).await;
+    refused_pull(&mut w, &p, p.rebalance_ix(fresh), &[&user], ErrorCode::RebalanceNotNeeded).await;
+    let good = update_at(&mut w, PULL_PRICE, target).await;
+    assert_eq!(w.bank.send(&[p.execute_ix(&w, RequestKind::Mint, mint, good)], &[]).await.events::<Minted>().len(), 1);
+    assert_eq!(w.bank.send(&[p.execute_ix(&w, RequestKind::Redeem, redeem, good)], &[]).await.events::<Redeemed>().len(), 1);
 }
 
 #[tokio::test]
-async fn the_pull_age_and_confidence_limits_are_inclusive() {
+async fn an_update_for_the_price_time_with_an_unusable_value_refunds_the_request() {
+    let (mut w, p, _) = pull_world().await;
+    p.request_and_execute(&mut w, RequestKind::Mint, 1_000 * USDC, 0, PULL_PRICE).await.unwrap();
+    let shares = w.bank.balance(p.shares()).await;
+    let full = VerificationLevel::Full;
+    // (label, price, conf)
+    let cases: [(&str, i64, u64); 3] = [
+        ("price zero", 0, PULL_CONF),
+        ("price negative", -PULL_PRICE, PULL_CONF),
+        // 3 % of price = 300 bps > 200 bps.
+        ("confidence 3 %", PULL_PRICE, PULL_PRICE as u64 * 3 / 100),
+    ];
+    for (label, price, conf) in cases {
+        println!("case: {label} -> refunded (OracleUnusable)");
+        refunded_at_update(&mut w, &p, RequestKind::Mint, 100 * USDC, |target| pull_price_account(FEED_ID, price, conf, EXPO, target, full, 0)).await;
+        refunded_at_update(&mut w, &p, RequestKind::Redeem, shares / 2, |target| pull_price_account(FEED_ID, price, conf, EXPO, target, full, 0)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_age_limit_of_a_rebalance_and_the_confidence_limit_of_an_execution_are_inclusive() {
     let (mut w, p, user) = pull_world().await;
+    p.request_and_execute(&mut w, RequestKind::Mint, 1_000 * USDC, 0, PULL_PRICE).await.unwrap();
+    // Well past the update the market last used (its creation's: executions do not record theirs).
+    w.bank.advance_time(30).await;
     let t = now(&mut w).await;
-    // Move the cluster clock 60 s on: the update the market last used (published at t)
-    // is now exactly 60 s old, max_age_secs = 60: accepted.
-    set_unix_timestamp(&mut w, t + 60).await;
-    let aged = Pubkey::new_unique();
-    write_feed(&mut w, aged, PULL_PRICE, PULL_CONF, t).await;
-    w.bank.send(&[p.mint_ix(aged, 100 * USDC, 0)], &[&user]).await.unwrap();
-    // Exactly 2 % of price, max_conf_bps = 200: accepted.
+    // The cluster clock 10 s after an update: max_age_secs = 10, accepted (the
+    // rebalance reaches its gate); 11 s: stale.
+    let aged = update_at(&mut w, PULL_PRICE, t - 10).await;
+    let older = update_at(&mut w, PULL_PRICE, t - 11).await;
+    let m: Market = w.bank.account(p.market().market).await;
+    assert!(m.last_oracle_publish <= t - 11, "{} vs {}", m.last_oracle_publish, t);
+    refused_pull(&mut w, &p, p.rebalance_ix(aged), &[&user], ErrorCode::RebalanceNotNeeded).await;
+    refused_pull(&mut w, &p, p.rebalance_ix(older), &[&user], ErrorCode::OracleStale).await;
+    // Exactly 2 % of price at the price time, max_conf_bps = 200: the mint fills.
+    let nonce = p.request(&mut w, RequestKind::Mint, 100 * USDC, 0).await;
+    let r = p.request_state(&mut w, nonce).await;
+    w.bank.reach(OracleKind::PythPull, r.target).await;
     let wide = Pubkey::new_unique();
-    write_feed(&mut w, wide, PULL_PRICE, PULL_PRICE as u64 / 50, t + 60).await;
-    w.bank.send(&[p.mint_ix(wide, 100 * USDC, 0)], &[&user]).await.unwrap();
-    // One unit wider: refused.
-    write_feed(&mut w, wide, PULL_PRICE, PULL_PRICE as u64 / 50 + 1, t + 60).await;
-    refused_pull(&mut w, &p, p.mint_ix(wide, 100 * USDC, 0), ErrorCode::OracleConfidenceTooWide).await;
+    write_feed(&mut w, wide, PULL_PRICE, PULL_PRICE as u64 / 50, r.target).await;
+    assert_eq!(w.bank.send(&[p.execute_ix(&w, RequestKind::Mint, nonce, wide)], &[]).await.events::<Minted>().len(), 1);
+    // One unit wider: refunded.
+    refunded_at_update(&mut w, &p, RequestKind::Mint, 100 * USDC, |target| pull_price_account(FEED_ID, PULL_PRICE, PULL_PRICE as u64 / 50 + 1, EXPO, target, VerificationLevel::Full, 0)).await;
 }
 
 #[tokio::test]
@@ -307,7 +407,8 @@ async fn create_market_on_a_pull_feed_refuses_a_stale_update() {
     let admin = w.admin.insecure_clone();
     let t = now(&mut w).await;
     let stale = Pubkey::new_unique();
-    write_feed(&mut w, stale, PULL_PRICE, PULL_CONF, t - 61).await;
+    // max_age_secs = 10.
+    write_feed(&mut w, stale, PULL_PRICE, PULL_CONF, t - 11).await;
     let m = MarketKeys::pull(FEED_ID, stale, w.collateral);
     let ix_stale = ix::create_market(admin.pubkey(), &m, OracleKind::PythPull, market_params(), None);
     // World's snapshot includes the config, whose market count must not move.
@@ -335,26 +436,51 @@ async fn create_market_on_a_pull_feed_refuses_a_stale_update() {
 }
 
 #[tokio::test]
-async fn an_update_older_than_the_one_the_market_used_is_refused() {
+async fn a_rebalance_refuses_an_update_older_than_the_one_the_market_used_but_a_request_executes_at_its_own() {
     let (mut w, p, user) = pull_world().await;
-    let t = now(&mut w).await;
-    // The market used the update published at t; one published at t − 5 is fresh
-    // (within 60 s) but older: picking it would let a user choose a stale price.
-    let older = Pubkey::new_unique();
-    write_feed(&mut w, older, PULL_PRICE * 95 / 100, PULL_CONF, t - 5).await;
-    refused_pull(&mut w, &p, p.mint_ix(older, 100 * USDC, 0), ErrorCode::OraclePriceRegressed).await;
-    // The same publish time as the last one used is fine.
-    w.bank.send(&[p.mint_ix(p.market.oracle, 100 * USDC, 0)], &[&user]).await.unwrap();
+    p.request_and_execute(&mut w, RequestKind::Mint, 5_000 * USDC, 0, PULL_PRICE).await.unwrap();
+    // A mint waits for its price time (a second request at $2,000) ...
+    let nonce = p.request(&mut w, RequestKind::Mint, 100 * USDC, 0).await;
+    let r = p.request_state(&mut w, nonce).await;
+    // ... while 5 s after it the price is up 10 % and a rebalance uses that update.
+    w.bank.reach(OracleKind::PythPull, r.target + 5).await;
+    let newer = update_at(&mut w, PULL_PRICE * 110 / 100, r.target + 5).await;
+    w.bank.send(&[p.rebalance_ix(newer)], &[&user]).await.expect_ok("rebalance at +10 %");
+    let m: Market = w.bank.account(p.market().market).await;
+    assert_eq!(m.last_oracle_publish, r.target + 5);
+    // The update for the mint's price time is fresh (5 s old) but older than
+    // the market's last: a rebalance may not use it (picking it would let a
+    // caller choose a stale price) ...
+    let at_target = update_at(&mut w, PULL_PRICE, r.target).await;
+    refused_pull(&mut w, &p, p.rebalance_ix(at_target), &[&user], ErrorCode::OraclePriceRegressed).await;
+    // ... and the request executes at it, and at no newer one.
+    let ixe = p.execute_ix(&w, RequestKind::Mint, nonce, newer);
+    refused_pull(&mut w, &p, ixe, &[], ErrorCode::OracleNotAtTarget).await;
+    let out = w.bank.send(&[p.execute_ix(&w, RequestKind::Mint, nonce, at_target)], &[]).await;
+    let ev = out.events::<Minted>();
+    out.expect_ok("execute at the update for the price time");
+    assert_eq!(ev[0].price, normalize_price(PULL_PRICE, PULL_CONF, EXPO, DECIMALS).unwrap().price, "at $2,000, not the newer $2,200");
 }
 
 #[tokio::test]
 async fn an_update_published_ahead_of_the_cluster_clock_is_refused() {
     let (mut w, p, user) = pull_world().await;
+    p.request_and_execute(&mut w, RequestKind::Mint, 1_000 * USDC, 0, PULL_PRICE).await.unwrap();
     let t = now(&mut w).await;
-    let ahead = Pubkey::new_unique();
-    write_feed(&mut w, ahead, PULL_PRICE, PULL_CONF, t + 11).await;
-    refused_pull(&mut w, &p, p.mint_ix(ahead, 100 * USDC, 0), ErrorCode::OracleTimestampInFuture).await;
-    // Up to 10 s of clock drift is tolerated.
-    write_feed(&mut w, ahead, PULL_PRICE, PULL_CONF, t + 10).await;
-    w.bank.send(&[p.mint_ix(ahead, 100 * USDC, 0)], &[&user]).await.unwrap();
+    // A rebalance: more than 10 s ahead of the clock is refused, 10 s of drift tolerated.
+    let ahead = update_at(&mut w, PULL_PRICE, t + 11).await;
+    refused_pull(&mut w, &p, p.rebalance_ix(ahead), &[&user], ErrorCode::OracleTimestampInFuture).await;
+    let drift = update_at(&mut w, PULL_PRICE, t + 10).await;
+    refused_pull(&mut w, &p, p.rebalance_ix(drift), &[&user], ErrorCode::RebalanceNotNeeded).await;
+    // An execution: an update 12 s ahead of the clock is refused as such.
+    let nonce = p.request(&mut w, RequestKind::Mint, 100 * USDC, 0).await;
+    let r = p.request_state(&mut w, nonce).await;
+    let t = now(&mut w).await;
+    assert_eq!(r.target, t + 2);
+    let far = update_at(&mut w, PULL_PRICE, t + 12).await;
+    let ixe = p.execute_ix(&w, RequestKind::Mint, nonce, far);
+    refused_pull(&mut w, &p, ixe, &[], ErrorCode::OracleTimestampInFuture).await;
+    // The update for the price time, 2 s ahead of the clock, is within the drift: it executes.
+    let early = update_at(&mut w, PULL_PRICE, r.target).await;
+    assert_eq!(w.bank.send(&[p.execute_ix(&w, RequestKind::Mint, nonce, early)], &[]).await.events::<Minted>().len(), 1);
 }
