@@ -131,10 +131,16 @@ pub enum ChainCommand {
     /// Pending parameter changes (timelocked): show, apply once due, cancel.
     #[command(subcommand)]
     Params(ParamsCmd),
-    /// Deposit collateral into a leveraged token for shares at NAV.
+    /// Request shares of a leveraged token for collateral, wait for the request's price time and execute it.
     Mint(MintArgs),
-    /// Burn shares of a leveraged token for collateral at NAV.
+    /// Request collateral for shares of a leveraged token, wait for the request's price time and execute it.
     Redeem(RedeemArgs),
+    /// Pending requests (mint, redeem, LP deposit and withdrawal): where each stands.
+    Requests(RequestsArgs),
+    /// Execute a request once its price time has come (anyone may; the executor earns its fee).
+    Execute(ExecuteArgs),
+    /// Cancel an expired request: its escrow, fee and rent go back to its owner (anyone may).
+    Cancel(CancelArgs),
     /// Rebalance a token back to its target leverage (permissionless; gated).
     Rebalance(RebalanceArgs),
     /// Send a token's protocol fees to the treasury (permissionless).
@@ -149,7 +155,7 @@ impl ChainCommand {
     /// Whether the command signs (and so needs the keypair before anything else).
     pub fn needs_signer(&self) -> bool {
         match self {
-            ChainCommand::Status(_) | ChainCommand::List | ChainCommand::Config(ConfigCmd::Show) | ChainCommand::Params(ParamsCmd::Show { .. }) => false,
+            ChainCommand::Status(_) | ChainCommand::List | ChainCommand::Requests(_) | ChainCommand::Config(ConfigCmd::Show) | ChainCommand::Params(ParamsCmd::Show { .. }) => false,
             ChainCommand::Market(MarketCmd::Params { params, .. }) => !params.is_empty(),
             ChainCommand::Token(TokenCmd::Params { params, .. }) => !params.is_empty(),
             _ => true,
@@ -307,7 +313,7 @@ leveraged_token_sdk::with_market_param_fields!(param_flags!(MarketParamFlags, "M
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum LiquidityCmd {
-    /// Deposit collateral (UI units) for LP shares.
+    /// Request LP shares for collateral (UI units), wait for the price time and execute.
     Deposit {
         /// Market address.
         market: Pubkey,
@@ -320,8 +326,10 @@ pub enum LiquidityCmd {
         slippage: Slippage,
         #[command(flatten)]
         oracle: OracleArg,
+        #[command(flatten)]
+        request: RequestFlags,
     },
-    /// Burn LP shares (UI units, or `all`) for collateral.
+    /// Request collateral for LP shares (UI units, or `all`), wait for the price time (at least the LP cooldown) and execute.
     Withdraw {
         /// Market address.
         market: Pubkey,
@@ -334,6 +342,8 @@ pub enum LiquidityCmd {
         slippage: Slippage,
         #[command(flatten)]
         oracle: OracleArg,
+        #[command(flatten)]
+        request: RequestFlags,
     },
 }
 
@@ -397,6 +407,8 @@ pub struct MintArgs {
     pub slippage: Slippage,
     #[command(flatten)]
     pub oracle: OracleArg,
+    #[command(flatten)]
+    pub request: RequestFlags,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -412,6 +424,8 @@ pub struct RedeemArgs {
     pub slippage: Slippage,
     #[command(flatten)]
     pub oracle: OracleArg,
+    #[command(flatten)]
+    pub request: RequestFlags,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -437,4 +451,37 @@ pub struct StatusArgs {
     pub token: Pubkey,
     #[command(flatten)]
     pub oracle: OracleArg,
+}
+
+/// How `mint`, `redeem` and `liquidity deposit|withdraw` send their request.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RequestFlags {
+    /// Send the request and return: print its address, price time and expiry
+    /// (then `lt execute <REQUEST>` or any executor fills it).
+    #[arg(long)]
+    pub no_wait: bool,
+    /// The request's nonce [default: an unused one from the clock].
+    #[arg(long)]
+    pub nonce: Option<u64>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RequestsArgs {
+    /// Only the requests of this owner.
+    #[arg(long, value_name = "PUBKEY")]
+    pub owner: Option<Pubkey>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExecuteArgs {
+    /// Request address (as `lt requests` or `--no-wait` print it).
+    pub request: Pubkey,
+    #[command(flatten)]
+    pub oracle: OracleArg,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CancelArgs {
+    /// Request address (as `lt requests` or `--no-wait` print it).
+    pub request: Pubkey,
 }

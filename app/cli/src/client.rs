@@ -1,7 +1,9 @@
 //! The client every command runs through: a [`Chain`] (RPC or the in-process
 //! bank), the signer, and the transaction options (`--simulate`,
 //! `--priority-fee`). Every command sends at most one transaction, so a
-//! failure never leaves half of it applied.
+//! failure never leaves half of it applied; a request that waits for its
+//! price time sends two (the request, then its execution), and a failed
+//! execution leaves the request standing (`lt requests`, `lt execute`, `lt cancel`).
 
 use std::fmt;
 
@@ -61,11 +63,13 @@ pub struct Client<C: Chain> {
     pub simulate: bool,
     /// `--priority-fee`: micro-lamports per compute unit.
     pub priority_fee: Option<u64>,
+    /// Say on stderr what a request is waiting for (`lt` sets it when stderr is a terminal).
+    pub progress: bool,
 }
 
 impl<C: Chain> Client<C> {
     pub fn new(chain: C, signer: Option<Keypair>) -> Self {
-        Self { chain, signer, simulate: false, priority_fee: None }
+        Self { chain, signer, simulate: false, priority_fee: None, progress: false }
     }
 
     pub fn with_simulate(mut self, simulate: bool) -> Self {
@@ -130,18 +134,42 @@ impl<C: Chain> Client<C> {
     /// Build, sign and send (or simulate) one transaction of `ixs`, with the
     /// signer paying, preceded by a compute-unit price when `--priority-fee` is set.
     pub async fn execute(&mut self, ixs: Vec<Instruction>, extra_signers: &[&Keypair]) -> Result<Executed> {
+        let tx = self.sign(ixs, extra_signers).await?;
+        self.submit(tx, None).await
+    }
+
+    /// [`Client::execute`] for a transaction whose events the caller reads: an
+    /// RPC send returns no logs, so the logs are then those of a simulation
+    /// of the same transaction just before it was sent (the caller checks
+    /// balances for what actually moved).
+    pub async fn execute_with_logs(&mut self, ixs: Vec<Instruction>) -> Result<Executed> {
+        let tx = self.sign(ixs, &[]).await?;
+        if self.simulate {
+            return self.submit(tx, None).await;
+        }
+        let sim = self.chain.simulate(&tx).await.ok().filter(|r| r.err.is_none()).map(|r| r.logs);
+        self.submit(tx, sim).await
+    }
+
+    async fn sign(&mut self, ixs: Vec<Instruction>, extra_signers: &[&Keypair]) -> Result<Transaction> {
         let signer = self.signer()?.insecure_clone();
         let mut all = Vec::with_capacity(ixs.len() + 1);
         if let Some(p) = self.priority_fee.filter(|p| *p > 0) {
             all.push(solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(p));
         }
         all.extend(ixs);
-        let programs: Vec<Pubkey> = all.iter().map(|i| i.program_id).collect();
         let blockhash = self.chain.latest_blockhash().await?;
         let mut tx = Transaction::new_with_payer(&all, Some(&signer.pubkey()));
         let mut signers: Vec<&Keypair> = vec![&signer];
         signers.extend(extra_signers.iter().copied().filter(|k| k.pubkey() != signer.pubkey()));
         tx.try_sign(&signers, blockhash).map_err(|e| anyhow!("cannot sign the transaction: {e}"))?;
+        Ok(tx)
+    }
+
+    /// Send (or simulate) a signed transaction; `logs_if_none`: the logs to
+    /// report when the chain returns none for a landed transaction.
+    async fn submit(&mut self, tx: Transaction, logs_if_none: Option<Vec<String>>) -> Result<Executed> {
+        let programs: Vec<Pubkey> = tx.message.instructions.iter().filter_map(|i| tx.message.account_keys.get(usize::from(i.program_id_index)).copied()).collect();
         let signature = tx.signatures.first().map(|s| s.to_string()).unwrap_or_default();
         let endpoint = self.endpoint();
         if self.simulate {
@@ -162,7 +190,11 @@ impl<C: Chain> Client<C> {
             }
             return Err(TxFailed { explained: explain(&err, &programs), logs, signature, simulated: false, endpoint }.into());
         }
-        Ok(Executed { signature, simulated: false, logs: r.logs, units_consumed: r.units_consumed })
+        let logs = match (r.logs.is_empty(), logs_if_none) {
+            (true, Some(l)) => l,
+            _ => r.logs,
+        };
+        Ok(Executed { signature, simulated: false, logs, units_consumed: r.units_consumed })
     }
 }
 

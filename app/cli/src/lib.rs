@@ -8,6 +8,7 @@
 //! * [`settings`]: the Solana CLI config, URL monikers, keypair files.
 //! * [`client`]: the chain, the signer and `--simulate`/`--priority-fee`.
 //! * [`commands`]: one function per command.
+//! * [`pace`]: how a request's wait passes (a cluster sleeps; the bank moves its clock).
 //! * [`demo`], [`fixture`]: `lt demo` and `lt oracle-fixture`.
 
 pub mod amount;
@@ -17,6 +18,7 @@ pub mod commands;
 pub mod demo;
 pub mod fixture;
 pub mod oracle;
+pub mod pace;
 pub mod report;
 pub mod settings;
 

@@ -30,6 +30,8 @@ fn run_chain(g: GlobalArgs, cmd: ChainCommand) -> anyhow::Result<()> {
     let signer = if cmd.needs_signer() { Some(load_keypair(&s.keypair_path)?) } else { None };
     let chain = RpcChain::new(&s.url, s.commitment);
     let mut client = Client::new(chain, signer).with_simulate(g.simulate).with_priority_fee(g.priority_fee);
+    // What a request waits for, on stderr, only for a person watching.
+    client.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let report = runtime()?.block_on(run(&mut client, cmd))?;
     print!("{}", report.render(g.output));
     Ok(())

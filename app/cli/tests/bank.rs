@@ -1,6 +1,10 @@
 //! The CLI library against the in-process bank (BankChain): a whole user flow
 //! through the same argument parsing and command functions `lt` runs, error
 //! decoding, `--simulate` leaving every byte unchanged, and bad inputs.
+//! Mints, redeems, deposits and withdrawals are requests: `lt` waits for the
+//! price time (the bank's clock is moved, `lt::pace`), the fixture publishes
+//! the update for it, and `lt` executes; with `--no-wait` the request stays
+//! pending for `lt requests`, `lt execute` and (after expiry) `lt cancel`.
 //!
 //! Run with `--nocapture` to see the reports (the README pastes them).
 use anchor_lang::prelude::Pubkey;
@@ -146,8 +150,19 @@ async fn user_flow_through_the_cli() {
     assert_eq!(m.text("oi_cap_bps").unwrap(), "20000", "defaults fill the unset params");
     let admin_before = e.usdc_of(e.admin.pubkey()).await;
     let d = e.ok(&["liquidity", "deposit", &market, "1000000"]).await;
-    assert_eq!(d.text("lp_received").unwrap(), "1000000");
-    assert_eq!(d.text("quote_lp_out").unwrap(), "1000000");
+    // The request waits its 2 s (5 slots on a legacy oracle) and fills at the update for that slot.
+    let slot = e.bank().slot().await;
+    assert_eq!(d.text("price_time").unwrap(), format!("slot {slot}"));
+    assert_eq!(d.text("outcome").unwrap(), "filled");
+    assert_eq!(d.text("fill_price").unwrap(), "100");
+    // 10 bps LP fee stays in the pool: 999,000 LP shares, as quoted.
+    assert_eq!(d.text("quote_lp_fee").unwrap(), "1000");
+    assert_eq!(d.text("lp_fee").unwrap(), "1000");
+    assert_eq!(d.text("lp_received").unwrap(), "999000");
+    assert_eq!(d.text("lp_out").unwrap(), "999000");
+    assert_eq!(d.text("quote_lp_out").unwrap(), "999000");
+    assert_eq!(d.text("executor_fee_lamports").unwrap(), "50000");
+    assert_eq!(d.text("executed_by").unwrap(), e.admin.pubkey().to_string(), "the requester executes its own request");
     assert_eq!(admin_before - e.usdc_of(e.admin.pubkey()).await, 1_000_000_000_000);
     let pool_vault = key(&m.text("pool_vault").unwrap());
     assert_eq!(e.bank().balance(pool_vault).await, 1_000_000_000_000);
@@ -165,6 +180,10 @@ async fn user_flow_through_the_cli() {
     let mint = e.ok(&["mint", &long, "1000"]).await;
     assert_eq!(mint.text("quote_shares_out").unwrap(), "997.5015");
     assert_eq!(mint.text("shares_received").unwrap(), "997.5015");
+    assert_eq!(mint.text("shares_out").unwrap(), "997.5015", "the Minted event");
+    assert_eq!(mint.text("mint_fee").unwrap(), "1");
+    assert_eq!(mint.text("outcome").unwrap(), "filled");
+    assert!(mint.text("request").is_some() && mint.text("nonce").is_some() && mint.text("expires_at").unwrap().contains("UTC (unix "));
     assert_eq!(mint.text("quote_mint_fee").unwrap(), "1");
     assert_eq!(mint.text("quote_trade_fee").unwrap(), "1.4985");
     assert_eq!(mint.text("min_shares_out").unwrap(), "987.526485", "1 % default slippage below the quote");
@@ -219,7 +238,9 @@ async fn user_flow_through_the_cli() {
     let rd = e.ok(&["redeem", &long, "all"]).await;
     let got = e.usdc_of(alice.pubkey()).await - before;
     assert_eq!(ui(&rd.text("collateral_received").unwrap()), got);
-    assert_eq!(ui(&rd.text("quote_collateral_out").unwrap()), got, "the quote is exact at the same price and slot");
+    assert_eq!(ui(&rd.text("quote_collateral_out").unwrap()), got, "the quote settles to the price time's slot: exact at the same price");
+    assert_eq!(ui(&rd.text("collateral_out").unwrap()), got, "the Redeemed event");
+    assert_eq!(rd.text("fill_price").unwrap(), "111");
     assert!(got > 1_300_000_000 && got < 1_340_000_000, "3x of +11 % on ~997.5: {got}");
     assert_eq!(rd.text("share_balance").unwrap(), "0");
 
@@ -245,7 +266,13 @@ async fn user_flow_through_the_cli() {
     e.sign_as(&e.admin.insecure_clone());
     let w = e.ok(&["liquidity", "withdraw", &market, "all"]).await;
     assert_eq!(w.text("lp_balance").unwrap(), "0");
-    assert!(ui(&w.text("collateral_received").unwrap()) > 999_000_000_000);
+    // The withdrawal waits out the LP cooldown (3,600 s: 9,000 slots) before its price time.
+    assert_eq!(w.text("price_time").unwrap(), format!("slot {}", e.bank().slot().await));
+    assert_eq!(w.text("outcome").unwrap(), "filled");
+    assert_eq!(w.text("collateral_received").unwrap(), w.text("collateral_out").unwrap());
+    assert_eq!(w.text("collateral_received").unwrap(), w.text("quote_collateral_out").unwrap(), "same price, quoted at the price time's slot");
+    let got = ui(&w.text("collateral_received").unwrap());
+    assert!(got > 998_000_000_000 && got < 1_000_000_000_000, "the pool paid alice's gain, the LP fee stays: {got}");
 }
 
 async fn mint_share_mint(e: &mut Env, token: &str) -> String {
@@ -318,27 +345,34 @@ async fn admin_commands_pause_params_and_admin_transfer() {
 }
 
 #[tokio::test]
-async fn failing_redeem_shows_the_program_error_by_name_and_changes_nothing() {
+async fn a_redeem_below_its_minimum_is_refunded_with_the_reason_and_only_the_fees_change() {
     let (mut e, market, long, alice) = deployed_for_a_user(1_000_000_000).await;
     e.ok(&["mint", &long, "100"]).await;
     let keys = watched(&mut e, &market, &long, &alice).await;
     let before = e.snapshot(&keys).await;
-    let err = e.lt(&["redeem", &long, "10", "--min-out", "1000000"]).await.unwrap_err();
-    let msg = err.to_string();
-    println!("error: {msg}");
-    assert!(msg.contains("SlippageExceeded (6002): Slippage bound exceeded: the output is below the minimum you asked for"), "{msg}");
-    let f = err.downcast_ref::<TxFailed>().unwrap();
-    assert!(!f.simulated);
-    assert!(f.logs.iter().any(|l| l.contains("failed: custom program error: 0x1772")), "{:?}", f.logs);
+    let r = e.ok(&["redeem", &long, "10", "--min-out", "1000000"]).await;
+    // The request escrowed the shares; at its price time the output is below the minimum: refunded.
+    assert_eq!(r.text("outcome").unwrap(), "refunded");
+    assert!(r.text("refund_reason").unwrap().starts_with("BelowMinOut: "), "{:?}", r.text("refund_reason"));
+    assert_eq!(r.text("refunded").unwrap(), "10");
+    assert_eq!(r.text("returned_to_owner").unwrap(), "10");
+    assert_eq!(r.text("collateral_received").unwrap(), "0");
+    assert_eq!(r.text("price_at_price_time").unwrap(), "100");
+    assert!(r.get("fill_price").is_none());
     let after = e.snapshot(&keys).await;
-    let n = keys.len() - 1; // the last is the signer: a failed transaction still pays its fee
-    assert_eq!(after[..n], before[..n], "a failed transaction changes nothing");
-    assert_eq!(before[n].as_ref().unwrap().lamports - after[n].as_ref().unwrap().lamports, 5_000, "only the signature fee");
-    // Same through --simulate (in a later slot: the identical transaction under
-    // the same blockhash would be refused as AlreadyProcessed, as on a cluster).
+    // Market, token, pool, vault, share mint, config and both of alice's token accounts are as before.
+    assert_eq!(after[..8], before[..8], "a refunded request changes no market, token or balance");
+    // Alice requested and executed: she paid two signature fees and got the executor fee back.
+    assert_eq!(before[8].as_ref().unwrap().lamports - after[8].as_ref().unwrap().lamports, 10_000, "two signature fees");
+    // Nothing is left pending.
+    assert_eq!(e.ok(&["requests"]).await.text("count").unwrap(), "0");
+    // The same request in --simulate: the request's transaction succeeds and nothing changes.
     e.warp(1).await;
-    let err = e.lt(&["--simulate", "redeem", &long, "10", "--min-out", "1000000"]).await.unwrap_err();
-    assert!(err.to_string().starts_with("simulation failed: SlippageExceeded"), "{err}");
+    let before = e.snapshot(&keys[..8]).await;
+    let sim = e.ok(&["--simulate", "redeem", &long, "10", "--min-out", "1000000"]).await;
+    assert_eq!(sim.text("simulated").unwrap(), "true");
+    assert!(sim.text("price_time").unwrap().starts_with("slot "));
+    assert_eq!(e.snapshot(&keys[..8]).await, before);
 }
 
 /// A deployed market (its address and the 3x long's) and a new user holding
@@ -378,7 +412,11 @@ async fn simulate_changes_nothing_and_says_what_would_change() {
         other => panic!("{other:?}"),
     };
     assert!(logs.iter().any(|l| l.contains("ComputeBudget111111111111111111111111111111")), "priority fee instruction: {logs:?}");
-    assert!(logs.iter().any(|l| l.contains("Instruction: Mint")), "{logs:?}");
+    // The simulated request escrows the 1,000 USDC and fixes the price time it reports.
+    let opened = leveraged_token_sdk::events::decode_events::<leveraged_token::events::RequestOpened>(&logs);
+    assert_eq!(opened.len(), 1, "{logs:?}");
+    assert_eq!((opened[0].owner, opened[0].amount, opened[0].executor_fee), (alice.pubkey(), 1_000_000_000, 50_000));
+    assert_eq!(sim.text("price_time").unwrap(), format!("slot {}", opened[0].target));
     assert!(sim.text("units_consumed").is_some());
     assert_eq!(e.snapshot(&keys).await, before, "--simulate changed an account");
 
@@ -475,4 +513,192 @@ async fn pull_oracle_market_takes_the_update_account_from_oracle_flag() {
     assert_eq!(s.text("leverage").unwrap(), "2.0000x");
     let l = e.ok(&["list"]).await;
     assert_eq!(l.list("markets")[0].text("oracle").unwrap(), format!("feed {feed_hex}"));
+}
+
+/// The rows of `lt requests [args]`.
+async fn pending(e: &mut Env, args: &[&str]) -> Vec<Report> {
+    let mut all = vec!["requests"];
+    all.extend_from_slice(args);
+    let r = e.ok(&all).await;
+    let rows = r.list("requests").to_vec();
+    assert_eq!(r.text("count").unwrap(), rows.len().to_string());
+    rows
+}
+
+#[tokio::test]
+async fn no_wait_requests_are_listed_then_executed_by_anyone_with_lt_execute() {
+    let (mut e, market, long, alice) = deployed_for_a_user(1_000_000_000).await;
+    let alice_key = alice.pubkey().to_string();
+
+    // Mint with --no-wait: the collateral is escrowed, the request waits for its price time.
+    let m = e.ok(&["mint", &long, "100", "--no-wait"]).await;
+    let request = m.text("request").unwrap();
+    let slot = e.bank().slot().await;
+    assert_eq!(m.text("price_time").unwrap(), format!("slot {}", slot + 5), "2 s at 400 ms a slot");
+    assert!(m.text("expires_at").unwrap().contains("UTC (unix "));
+    assert_eq!(m.text("escrowed").unwrap(), "100");
+    assert!(m.text("status").unwrap().starts_with("pending"));
+    assert!(m.get("outcome").is_none(), "not executed");
+    assert_eq!(e.usdc_of(alice.pubkey()).await, 900_000_000);
+    let expected_key = leveraged_token::pda::request(&alice.pubkey(), m.text("nonce").unwrap().parse().unwrap()).0;
+    assert_eq!(request, expected_key.to_string());
+
+    // `lt requests` lists it, with or without the owner filter; another owner has none.
+    let rows = pending(&mut e, &[]).await;
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row.text("request").unwrap(), request);
+    assert_eq!(row.text("kind").unwrap(), "mint");
+    assert_eq!(row.text("owner").unwrap(), alice_key);
+    assert_eq!(row.text("nonce").unwrap(), m.text("nonce").unwrap());
+    assert_eq!(row.text("token").unwrap(), long);
+    assert_eq!(row.text("amount").unwrap(), "100");
+    assert_eq!(row.text("min_out").unwrap(), m.text("min_shares_out").unwrap());
+    assert_eq!(row.text("stage").unwrap(), "waiting 5 slots");
+    assert_eq!(row.text("expires_at").unwrap(), m.text("expires_at").unwrap());
+    assert_eq!(pending(&mut e, &["--owner", &alice_key]).await.len(), 1);
+    let other = Pubkey::new_unique().to_string();
+    assert!(pending(&mut e, &["--owner", &other]).await.is_empty());
+    e.warp(5).await;
+    assert_eq!(pending(&mut e, &[]).await[0].text("stage").unwrap(), "executable");
+
+    // Anyone executes it (here a keeper with no stake) and earns the executor fee; alice gets the shares.
+    let keeper = e.user(0).await;
+    e.sign_as(&keeper);
+    let lamports_before = e.bank().raw_account(keeper.pubkey()).await.unwrap().lamports;
+    let x = e.ok(&["execute", &request]).await;
+    assert_eq!(x.text("kind").unwrap(), "mint");
+    assert_eq!(x.text("owner").unwrap(), alice_key);
+    assert_eq!(x.text("outcome").unwrap(), "filled");
+    assert_eq!(x.text("executed_by").unwrap(), keeper.pubkey().to_string());
+    let shares = ui(&x.text("shares_received").unwrap());
+    assert_eq!(shares, ui(&x.text("shares_out").unwrap()));
+    assert!(shares > 99_000_000, "{shares}");
+    let share_mint = key(&mint_share_mint(&mut e, &long).await);
+    assert_eq!(e.bank().balance(ata(&alice.pubkey(), &share_mint)).await, shares);
+    let lamports_after = e.bank().raw_account(keeper.pubkey()).await.unwrap().lamports;
+    assert_eq!(lamports_after + 5_000, lamports_before + 50_000, "executor fee less the signature fee");
+    assert!(pending(&mut e, &[]).await.is_empty(), "executed requests close");
+    let err = e.lt(&["execute", &request]).await.unwrap_err().to_string();
+    assert!(err.contains("not found") && err.contains("executed, refunded or cancelled"), "{err}");
+
+    // Redeem, deposit and withdraw with --no-wait, then executed: each lists with its kind and fills.
+    e.sign_as(&alice);
+    let half = (shares / 2) as f64 / 1e6;
+    let rd = e.ok(&["redeem", &long, &format!("{half:.6}"), "--no-wait"]).await.text("request").unwrap();
+    let dp = e.ok(&["liquidity", "deposit", &market, "50", "--no-wait"]).await.text("request").unwrap();
+    let kinds: Vec<String> = pending(&mut e, &["--owner", &alice_key]).await.iter().map(|r| r.text("kind").unwrap()).collect();
+    assert_eq!(kinds.len(), 2);
+    assert!(kinds.contains(&"redeem".to_string()) && kinds.contains(&"deposit".to_string()), "{kinds:?}");
+    let x = e.ok(&["execute", &rd]).await;
+    assert_eq!((x.text("outcome").unwrap(), x.text("kind").unwrap()), ("filled".into(), "redeem".into()));
+    assert!(ui(&x.text("collateral_received").unwrap()) > 40_000_000);
+    let x = e.ok(&["execute", &dp]).await;
+    assert_eq!(x.text("outcome").unwrap(), "filled");
+    let lp = ui(&x.text("lp_received").unwrap());
+    assert!(lp > 49_000_000, "{lp}");
+    let w = e.ok(&["liquidity", "withdraw", &market, "all", "--no-wait"]).await;
+    // The withdrawal's price time is an hour out (the LP cooldown): 9,000 slots.
+    assert_eq!(w.text("price_time").unwrap(), format!("slot {}", e.bank().slot().await + 9_000));
+    assert_eq!(pending(&mut e, &[]).await[0].text("stage").unwrap(), "waiting 9000 slots");
+    let x = e.ok(&["execute", &w.text("request").unwrap()]).await;
+    assert_eq!((x.text("outcome").unwrap(), x.text("kind").unwrap()), ("filled".into(), "withdraw".into()));
+    assert_eq!(x.text("lp_balance").unwrap(), "0");
+}
+
+#[tokio::test]
+async fn cancel_refuses_before_expiry_naming_it_and_returns_the_escrow_after() {
+    let (mut e, market, long, alice) = deployed_for_a_user(1_000_000_000).await;
+    let d = e.ok(&["liquidity", "deposit", &market, "50", "--no-wait"]).await;
+    let request = d.text("request").unwrap();
+    assert_eq!(e.usdc_of(alice.pubkey()).await, 950_000_000);
+    let lamports = e.bank().raw_account(alice.pubkey()).await.unwrap().lamports;
+
+    // Before expiry: refused before sending, with the expiry time and the program's error.
+    let err = e.lt(&["cancel", &request]).await.unwrap_err().to_string();
+    assert!(err.contains("has not expired") && err.contains(&format!("expires at {}", d.text("expires_at").unwrap())), "{err}");
+    assert!(err.contains("RequestNotExpired (6"), "{err}");
+    assert_eq!(e.bank().raw_account(alice.pubkey()).await.unwrap().lamports, lamports, "nothing was sent");
+
+    // Past expiry (2 s + 120 s): listed as expired, no longer executable, cancelled by anyone.
+    e.bank().advance_time(200).await;
+    assert_eq!(pending(&mut e, &[]).await[0].text("stage").unwrap(), "expired");
+    let err = e.lt(&["execute", &request]).await.unwrap_err().to_string();
+    assert!(err.contains("expired at") && err.contains(&format!("lt cancel {request}")), "{err}");
+    let stranger = e.user(0).await;
+    e.sign_as(&stranger);
+    let c = e.ok(&["cancel", &request]).await;
+    assert_eq!(c.text("kind").unwrap(), "deposit");
+    assert_eq!(c.text("owner").unwrap(), alice.pubkey().to_string());
+    assert_eq!(c.text("returned").unwrap(), "50");
+    assert_eq!(c.text("refund_balance").unwrap(), "1000");
+    assert_eq!(e.usdc_of(alice.pubkey()).await, 1_000_000_000, "the escrow is back");
+    // Alice also got the executor fee and both accounts' rent back.
+    assert!(e.bank().raw_account(alice.pubkey()).await.unwrap().lamports > lamports + 50_000);
+    assert!(pending(&mut e, &[]).await.is_empty());
+    let err = e.lt(&["cancel", &request]).await.unwrap_err().to_string();
+    assert!(err.contains("not found"), "{err}");
+
+    // A mint request cancels the same way (its token's share mint is looked up).
+    e.sign_as(&alice);
+    let m = e.ok(&["mint", &long, "10", "--no-wait", "--nonce", "7"]).await;
+    assert_eq!(m.text("nonce").unwrap(), "7");
+    let err = e.lt(&["mint", &long, "10", "--no-wait", "--nonce", "7"]).await.unwrap_err().to_string();
+    assert!(err.contains("nonce 7 is in use"), "{err}");
+    e.bank().advance_time(200).await;
+    let c = e.ok(&["cancel", &m.text("request").unwrap()]).await;
+    assert_eq!((c.text("kind").unwrap(), c.text("returned").unwrap()), ("mint".into(), "10".into()));
+    assert_eq!(e.usdc_of(alice.pubkey()).await, 1_000_000_000);
+}
+
+#[tokio::test]
+async fn pull_market_requests_wait_seconds_and_execute_with_the_oracle_flag() {
+    let mut e = Env::new().await;
+    e.ok(&["config", "init"]).await;
+    let feed = [9u8; 32];
+    let update = Pubkey::new_unique();
+    Oracle::pull(update, feed).publish(e.bank(), 100 * USD, (USD / 20) as u64).await;
+    let (upd, usdc) = (update.to_string(), e.usdc.to_string());
+    let market = e.ok(&["market", "create", "--kind", "pull", "--feed-id", &"09".repeat(32), "--oracle", &upd, "--collateral-mint", &usdc]).await.text("market").unwrap();
+    e.ok(&["liquidity", "deposit", &market, "100000", "--oracle", &upd]).await;
+    let long = e.ok(&["token", "create", &market, "--leverage", "2"]).await.text("token").unwrap();
+    // Without --oracle a waiting mint is refused before anything is sent; --no-wait needs none to execute later.
+    let err = e.lt(&["mint", &long, "10", "--min-out", "0"]).await.unwrap_err().to_string();
+    assert!(err.contains("pass --oracle <PriceUpdateV2 account>") && err.contains("--no-wait"), "{err}");
+    let now = e.bank().clock().await.unix_timestamp;
+    let m = e.ok(&["mint", &long, "10", "--min-out", "0", "--no-wait"]).await;
+    assert!(m.text("price_time").unwrap().ends_with(&format!("(unix {})", now + 2)), "{:?}", m.text("price_time"));
+    assert_eq!(pending(&mut e, &[]).await[0].text("stage").unwrap(), "waiting 2 s");
+    let err = e.lt(&["execute", &m.text("request").unwrap()]).await.unwrap_err().to_string();
+    assert!(err.contains("pass --oracle"), "{err}");
+    let x = e.ok(&["execute", &m.text("request").unwrap(), "--oracle", &upd]).await;
+    assert_eq!(x.text("outcome").unwrap(), "filled");
+    assert_eq!(x.text("fill_price").unwrap(), "100");
+    assert_eq!(e.bank().clock().await.unix_timestamp, now + 2, "the bank's clock moved to the price time");
+    // Waiting (the default) on the pull market: the fixture's update for the price time fills it.
+    let r = e.ok(&["redeem", &long, "all", "--oracle", &upd]).await;
+    assert_eq!(r.text("outcome").unwrap(), "filled");
+    assert_eq!(r.text("share_balance").unwrap(), "0");
+    assert!(r.text("price_time").unwrap().ends_with(&format!("(unix {})", now + 4)));
+
+    // An execution that cannot happen leaves the request standing, and the error says where it is.
+    let usdc_account = e.usdc.to_string();
+    let err = e.lt(&["mint", &long, "10", "--min-out", "0", "--oracle", &usdc_account]).await.unwrap_err();
+    let msg = format!("{err:#}");
+    let rows = pending(&mut e, &[]).await;
+    assert_eq!(rows.len(), 1);
+    let request = rows[0].text("request").unwrap();
+    assert!(msg.starts_with(&format!("request {request} (nonce ")) && msg.contains("was sent and is pending") && msg.contains(&format!("oracle account {usdc_account}")), "{msg}");
+    // An update published after the price time is not the one: refused, naming both times.
+    e.bank().advance_time(10).await;
+    Oracle::pull(update, feed).publish(e.bank(), 100 * USD, (USD / 20) as u64).await;
+    let err = e.lt(&["execute", &request, "--oracle", &upd]).await.unwrap_err().to_string();
+    assert!(err.contains("past the request's price time") && err.contains("--oracle <ACCOUNT>"), "{err}");
+    // An account holding the update for the price time executes it.
+    let target: i64 = rows[0].text("price_time").unwrap().rsplit("unix ").next().unwrap().trim_end_matches(')').parse().unwrap();
+    let at_target = Pubkey::new_unique();
+    let clock = e.bank().clock().await;
+    Oracle::pull(at_target, feed).write(e.bank(), 100 * USD, (USD / 20) as u64, clock.slot, target, leveraged_token_harness::deployment::PriceStatus::Trading);
+    let x = e.ok(&["execute", &request, "--oracle", &at_target.to_string()]).await;
+    assert_eq!(x.text("outcome").unwrap(), "filled");
 }

@@ -1,5 +1,6 @@
 //! The built `lt` binary: configuration and keypair problems are one clear
-//! line on stderr and a non-zero exit, before anything touches the network.
+//! line on stderr and a non-zero exit, before anything touches the network;
+//! the request commands' flags and needs.
 
 use assert_cmd::Command;
 
@@ -62,4 +63,36 @@ fn unreachable_rpc_names_the_url() {
     assert!(!out.status.success());
     let s = String::from_utf8_lossy(&out.stderr);
     assert!(s.contains("RPC http://127.0.0.1:9") && s.contains("is the validator running"), "{s}");
+}
+
+#[test]
+fn request_commands_say_what_they_need_before_touching_the_network() {
+    let home = tempfile::tempdir().unwrap();
+    let request = "C9uyyqiLLhH1kmGtrcyCWr5vJGWWSkzPB9yEUvZ655nv";
+    // Executing or cancelling signs: the missing keypair is named first.
+    for cmd in ["execute", "cancel"] {
+        let out = lt(home.path()).args(["-u", "http://127.0.0.1:9", "-k", "/nonexistent/id.json", cmd, request]).output().unwrap();
+        assert!(!out.status.success());
+        assert!(one_line(&out.stderr).starts_with("error: keypair file /nonexistent/id.json not found"), "{cmd}");
+    }
+    // Listing requests reads only: it gets as far as the RPC, which it names.
+    let out = lt(home.path()).args(["-u", "http://127.0.0.1:9", "-k", "/nonexistent/id.json", "requests", "--owner", request]).output().unwrap();
+    assert!(!out.status.success());
+    let s = String::from_utf8_lossy(&out.stderr);
+    assert!(s.contains("RPC http://127.0.0.1:9") && !s.contains("keypair"), "{s}");
+    // An owner that is not an address is refused by the parser.
+    let out = lt(home.path()).args(["requests", "--owner", "nobody"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'nobody'"));
+}
+
+#[test]
+fn mint_redeem_and_liquidity_help_documents_the_request_flags() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [&["mint", "--help"][..], &["redeem", "--help"], &["liquidity", "deposit", "--help"], &["liquidity", "withdraw", "--help"]] {
+        let out = lt(home.path()).args(args).output().unwrap();
+        assert!(out.status.success());
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("--no-wait") && help.contains("--nonce"), "{args:?}: {help}");
+    }
 }

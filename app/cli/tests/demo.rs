@@ -33,6 +33,16 @@ fn the_demo_runs_on_the_committed_btc_history_with_real_dates_and_a_quiet_stderr
     let first_row = stdout.lines().find(|l| l.starts_with("2017-")).expect("a rebalance row");
     assert!(first_row.starts_with("2017-08-18") && first_row.contains("4285.08"), "{first_row}");
     assert!(!stdout.contains("synthetic") && !stdout.contains("built-in"), "{stdout}");
+    // A pull oracle market, and every user flow as a request then its execution.
+    assert!(stdout.contains("(pull oracle, pool 1,000,000 USDC)"), "{stdout}");
+    let steps: Vec<&str> = stdout.lines().filter(|l| l.contains("request (nonce")).collect();
+    assert_eq!(steps.len(), 5, "two mints, two redeems, the LP's withdrawal: {steps:?}");
+    for s in &steps {
+        assert!(s.contains("executed by the keeper, filled at $") && s.ends_with("executor fee 50000 lamports"), "{s}");
+    }
+    assert!(steps[0].contains("mint 10,000 USDC of the 3x long") && steps[0].contains("price time request + 2 s") && steps[0].contains("filled at $4261.48"), "{}", steps[0]);
+    assert!(steps[4].contains("LP withdraws everything") && steps[4].contains("price time request + 3600 s"), "{}", steps[4]);
+    assert!(stdout.contains("250000 lamports of executor fees for 5 executions"), "{stdout}");
 }
 
 fn assert_one_line_failure(out: &std::process::Output, want: &str) {

@@ -1,17 +1,21 @@
-//! `market create|params`, `liquidity deposit|withdraw`, `token create|params`.
+//! `market create|params`, `liquidity deposit|withdraw` (requests, quoted
+//! with the program's pool math and LP fee: [`super::requests`]), `token create|params`.
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail, Context, Result};
 use leveraged_token::collateral::{check_collateral, CollateralIssue};
+use leveraged_token::math::fees::fee_ceil;
 use leveraged_token::math::pool::{collateral_for_lp_floor, lp_for_deposit_floor, pool_value, Side};
-use leveraged_token::state::OracleKind;
+use leveraged_token::state::{OracleKind, RequestKind};
 use leveraged_token_sdk::chain::Chain;
 use leveraged_token_sdk::{defaults, ix, MarketKeys};
 
-use super::{describe, hex, load_market, market_keys, send_trade, spend, tx_fields, usable_price, MarketState, PaidInto};
+use super::requests::{price_time_slot, submit, Ask};
+use super::{describe, hex, index_now, load_market, quote_price, spend, tx_fields, MarketState};
 use crate::amount::{format_leverage, format_ui_amount, parse_leverage, UiAmount};
-use crate::args::{MarketCreateArgs, MarketParamFlags, OracleKindArg, TokenCreateArgs, TokenParamFlags};
+use crate::args::{MarketCreateArgs, MarketParamFlags, OracleKindArg, RequestFlags, TokenCreateArgs, TokenParamFlags};
 use crate::client::{decode_mint, Client};
+use crate::pace::Pace;
 use crate::report::Report;
 
 /// Parse a 32-byte feed id from 64 hex characters (optional 0x).
@@ -93,8 +97,6 @@ pub async fn market_params<C: Chain>(c: &mut Client<C>, market: Pubkey, flags: &
 struct LpView {
     owner: Pubkey,
     st: MarketState,
-    /// The keys the instruction takes (a pull market's with `--oracle`).
-    keys: MarketKeys,
     /// The signer's collateral and LP associated token accounts, with their balances.
     collateral: (Pubkey, Option<u64>),
     lp: (Pubkey, Option<u64>),
@@ -104,59 +106,104 @@ impl LpView {
     async fn load<C: Chain>(c: &mut Client<C>, market: Pubkey, oracle: Option<Pubkey>) -> Result<Self> {
         let owner = c.signer_key()?;
         let st = load_market(c, market, oracle, Some(owner)).await?;
-        let keys = market_keys(&st.market, oracle)?;
         let (collateral, lp) = (st.user_collateral.expect("loaded with a user"), st.user_lp.expect("loaded with a user"));
-        Ok(LpView { owner, st, keys, collateral, lp })
+        Ok(LpView { owner, st, collateral, lp })
     }
 }
 
-pub async fn deposit<C: Chain>(c: &mut Client<C>, market: Pubkey, amount: &UiAmount, min_lp_out: Option<&UiAmount>, slippage_bps: u16, oracle: Option<Pubkey>) -> Result<Report> {
-    let LpView { owner, st, keys, collateral: (collateral, balance), lp: (lp_account, lp_balance) } = LpView::load(c, market, oracle).await?;
+pub async fn deposit<C: Pace>(
+    c: &mut Client<C>,
+    market: Pubkey,
+    amount: &UiAmount,
+    min_lp_out: Option<&UiAmount>,
+    slippage_bps: u16,
+    oracle: Option<Pubkey>,
+    request: &RequestFlags,
+) -> Result<Report> {
+    let LpView { owner, st, collateral: (collateral, balance), lp: (_, lp_balance) } = LpView::load(c, market, oracle).await?;
     let dec = st.decimals();
     let Some(balance) = balance else {
         bail!("the signer {owner} has no collateral account for mint {} (associated token account {collateral} does not exist)", st.market.collateral_mint);
     };
     let amount = spend(amount, dec, balance, collateral, "collateral", "deposit")?;
     let mut r = Report::new("liquidity deposit").field("market", market).field("amount", format_ui_amount(amount, dec));
-    let quote = match usable_price(&st.oracle, c.simulate)? {
+    let quote = match quote_price(&st.oracle, c.simulate, min_lp_out.is_some())? {
         Some(p) => {
-            let value = pool_value(st.pool_amount, &st.market.aggregates(), st.index_now()?, p.price, p.conf, Side::High).map_err(|e| anyhow!("pool value: {e:?}"))?;
+            let index = index_now(&st.market, price_time_slot(&st.market, RequestKind::Deposit, &st.clock))?;
+            let value = pool_value(st.pool_amount, &st.market.aggregates(), index, p.price, p.conf, Side::High).map_err(|e| anyhow!("pool value: {e:?}"))?;
             if value == 0 && st.lp_supply > 0 {
                 bail!("{}", describe(leveraged_token::errors::ErrorCode::PoolInsolvent));
             }
             r.push("pool_value", format_ui_amount(u64::try_from(value).unwrap_or(u64::MAX), dec));
-            Some(u64::try_from(lp_for_deposit_floor(amount, st.lp_supply, value).map_err(|e| anyhow!("quote: {e:?}"))?).unwrap_or(u64::MAX))
+            // The program's math: the LP fee (rounded up) stays in the pool, the rest buys LP shares.
+            let fee = fee_ceil(u128::from(amount), st.market.params.lp_fee_bps).map_err(|e| anyhow!("quote: {e:?}"))?;
+            r.push("quote_lp_fee", format_ui_amount(u64::try_from(fee).unwrap_or(u64::MAX), dec));
+            let net = u128::from(amount).saturating_sub(fee) as u64;
+            Some(u64::try_from(lp_for_deposit_floor(net, st.lp_supply, value).map_err(|e| anyhow!("quote: {e:?}"))?).unwrap_or(u64::MAX))
         }
         None => None,
     };
     let min = super::min_out(min_lp_out, dec, quote, slippage_bps)?;
     r.push("quote_lp_out", quote.map(|q| format_ui_amount(q, dec)));
     r.push("min_lp_out", format_ui_amount(min, dec));
-    let into = PaidInto { account: lp_account, balance: lp_balance, mint: keys.lp_mint };
-    send_trade(c, r, dec, ix::deposit_liquidity(owner, &keys, collateral, lp_account, amount, min), into, collateral, ["lp_received", "lp_balance", "collateral_balance"]).await
+    let ask = Ask {
+        kind: RequestKind::Deposit,
+        market: st.market.clone(),
+        token: None,
+        amount,
+        min_out: min,
+        destination_missing: lp_balance.is_none(),
+        oracle,
+        no_wait: request.no_wait,
+        nonce: request.nonce,
+    };
+    submit(c, r, ask).await
 }
 
-pub async fn withdraw<C: Chain>(c: &mut Client<C>, market: Pubkey, lp_amount: &UiAmount, min_out: Option<&UiAmount>, slippage_bps: u16, oracle: Option<Pubkey>) -> Result<Report> {
-    let LpView { owner, st, keys, collateral: (collateral, collateral_balance), lp: (lp_account, lp_balance) } = LpView::load(c, market, oracle).await?;
+pub async fn withdraw<C: Pace>(
+    c: &mut Client<C>,
+    market: Pubkey,
+    lp_amount: &UiAmount,
+    min_out: Option<&UiAmount>,
+    slippage_bps: u16,
+    oracle: Option<Pubkey>,
+    request: &RequestFlags,
+) -> Result<Report> {
+    let LpView { owner, st, collateral: (_, collateral_balance), lp: (lp_account, lp_balance) } = LpView::load(c, market, oracle).await?;
     let dec = st.decimals();
     let Some(lp_balance) = lp_balance else {
         bail!("the signer {owner} holds no LP shares of market {market} (associated token account {lp_account} does not exist)");
     };
     let lp = spend(lp_amount, dec, lp_balance, lp_account, "LP shares", "withdrawal")?;
     let mut r = Report::new("liquidity withdraw").field("market", market).field("lp_amount", format_ui_amount(lp, dec));
-    let quote = match usable_price(&st.oracle, c.simulate)? {
+    let quote = match quote_price(&st.oracle, c.simulate, min_out.is_some())? {
         Some(p) => {
-            let value = pool_value(st.pool_amount, &st.market.aggregates(), st.index_now()?, p.price, p.conf, Side::Low).map_err(|e| anyhow!("pool value: {e:?}"))?;
+            let index = index_now(&st.market, price_time_slot(&st.market, RequestKind::Withdraw, &st.clock))?;
+            let value = pool_value(st.pool_amount, &st.market.aggregates(), index, p.price, p.conf, Side::Low).map_err(|e| anyhow!("pool value: {e:?}"))?;
             r.push("pool_value", format_ui_amount(u64::try_from(value).unwrap_or(u64::MAX), dec));
-            Some(u64::try_from(collateral_for_lp_floor(lp, st.lp_supply, value, st.pool_amount).map_err(|e| anyhow!("quote: {e:?}"))?).unwrap_or(u64::MAX))
+            // The program's math: the LP fee (rounded up) on the gross stays in the pool for the LPs who stay.
+            let gross = collateral_for_lp_floor(lp, st.lp_supply, value, st.pool_amount).map_err(|e| anyhow!("quote: {e:?}"))?;
+            let fee = fee_ceil(gross, st.market.params.lp_fee_bps).map_err(|e| anyhow!("quote: {e:?}"))?;
+            r.push("quote_lp_fee", format_ui_amount(u64::try_from(fee).unwrap_or(u64::MAX), dec));
+            Some(u64::try_from(gross.saturating_sub(fee)).unwrap_or(u64::MAX))
         }
         None => None,
     };
     let min = super::min_out(min_out, dec, quote, slippage_bps)?;
     r.push("quote_collateral_out", quote.map(|q| format_ui_amount(q, dec)));
     r.push("min_collateral_out", format_ui_amount(min, dec));
-    let into = PaidInto { account: collateral, balance: collateral_balance, mint: st.market.collateral_mint };
-    send_trade(c, r, dec, ix::withdraw_liquidity(owner, &keys, collateral, lp_account, lp, min), into, lp_account, ["collateral_received", "collateral_balance", "lp_balance"]).await
+    let ask = Ask {
+        kind: RequestKind::Withdraw,
+        market: st.market.clone(),
+        token: None,
+        amount: lp,
+        min_out: min,
+        destination_missing: collateral_balance.is_none(),
+        oracle,
+        no_wait: request.no_wait,
+        nonce: request.nonce,
+    };
+    submit(c, r, ask).await
 }
 
 pub async fn token_create<C: Chain>(c: &mut Client<C>, a: &TokenCreateArgs) -> Result<Report> {

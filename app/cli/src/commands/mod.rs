@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod market;
+pub mod requests;
 pub mod trade;
 pub mod view;
 
@@ -24,13 +25,14 @@ use crate::amount::{format_fixed, format_ui_amount, UiAmount};
 use crate::args::*;
 use crate::client::{ata, create_ata_ix, decode_mint, decode_program_account, token_amount, Client, Executed};
 use crate::oracle::{read_oracle, OracleReading};
+use crate::pace::Pace;
 use crate::report::{Report, Value};
 use anchor_lang::prelude::Clock;
 use anchor_lang::solana_program::sysvar::SysvarId;
 use leveraged_token_sdk::chain::decode_clock;
 
 /// Run one chain command.
-pub async fn run<C: Chain>(c: &mut Client<C>, cmd: ChainCommand) -> Result<Report> {
+pub async fn run<C: Pace>(c: &mut Client<C>, cmd: ChainCommand) -> Result<Report> {
     match cmd {
         ChainCommand::Config(ConfigCmd::Init { treasury, param_delay_secs }) => admin::config_init(c, treasury, param_delay_secs).await,
         ChainCommand::Params(ParamsCmd::Show { target }) => admin::params_show(c, target).await,
@@ -43,16 +45,19 @@ pub async fn run<C: Chain>(c: &mut Client<C>, cmd: ChainCommand) -> Result<Repor
         ChainCommand::Unpause(scope) => admin::set_pause(c, &scope, false).await,
         ChainCommand::Market(MarketCmd::Create(a)) => market::market_create(c, &a).await,
         ChainCommand::Market(MarketCmd::Params { market, params }) => market::market_params(c, market, &params).await,
-        ChainCommand::Liquidity(LiquidityCmd::Deposit { market, amount, min_lp_out, slippage, oracle }) => {
-            market::deposit(c, market, &amount, min_lp_out.as_ref(), slippage.slippage_bps, oracle.oracle).await
+        ChainCommand::Liquidity(LiquidityCmd::Deposit { market, amount, min_lp_out, slippage, oracle, request }) => {
+            market::deposit(c, market, &amount, min_lp_out.as_ref(), slippage.slippage_bps, oracle.oracle, &request).await
         }
-        ChainCommand::Liquidity(LiquidityCmd::Withdraw { market, lp_amount, min_out, slippage, oracle }) => {
-            market::withdraw(c, market, &lp_amount, min_out.as_ref(), slippage.slippage_bps, oracle.oracle).await
+        ChainCommand::Liquidity(LiquidityCmd::Withdraw { market, lp_amount, min_out, slippage, oracle, request }) => {
+            market::withdraw(c, market, &lp_amount, min_out.as_ref(), slippage.slippage_bps, oracle.oracle, &request).await
         }
         ChainCommand::Token(TokenCmd::Create(a)) => market::token_create(c, &a).await,
         ChainCommand::Token(TokenCmd::Params { token, params }) => market::token_params(c, token, &params).await,
         ChainCommand::Mint(a) => trade::mint(c, &a).await,
         ChainCommand::Redeem(a) => trade::redeem(c, &a).await,
+        ChainCommand::Requests(a) => requests::list(c, a.owner).await,
+        ChainCommand::Execute(a) => requests::execute(c, a.request, a.oracle.oracle).await,
+        ChainCommand::Cancel(a) => requests::cancel(c, a.request).await,
         ChainCommand::Rebalance(a) => trade::rebalance(c, &a).await,
         ChainCommand::CollectFees(a) => trade::collect_fees(c, a.token).await,
         ChainCommand::Status(a) => view::status(c, a.token, a.oracle.oracle).await,
@@ -263,6 +268,23 @@ async fn fetch_with_oracle<C: Chain, T>(
     Ok(Fetched { config, decoded, clock, oracle, user_atas })
 }
 
+/// The price to quote a request's default minimum output at: `None` in
+/// `--simulate` or when `--min-out` is given and the oracle cannot be read
+/// now (the request executes at its own price time's update, not this one).
+pub fn quote_price(oracle: &Result<OracleReading, String>, simulate: bool, min_out_given: bool) -> Result<Option<NormalizedPrice>> {
+    match usable_price(oracle, true)? {
+        Some(p) => Ok(Some(p)),
+        None if simulate || min_out_given => Ok(None),
+        None => {
+            let problem = match oracle {
+                Ok(r) => r.problem.map(describe).unwrap_or_default(),
+                Err(e) => e.clone(),
+            };
+            Err(anyhow!("{problem}: no current price to quote the least output at; pass --min-out (the request executes at the oracle update for its price time)"))
+        }
+    }
+}
+
 /// `quote × (1 − slippage)`, rounded down.
 pub fn less_slippage(quote: u64, slippage_bps: u16) -> u64 {
     (u128::from(quote) * u128::from(10_000u16.saturating_sub(slippage_bps)) / 10_000) as u64
@@ -300,32 +322,6 @@ pub async fn execute_creating_ata<C: Chain>(c: &mut Client<C>, missing: bool, us
     }
     ixs.push(ix);
     c.execute(ixs, &[]).await
-}
-
-/// The signer's token account a trade pays into, and its balance before
-/// (`None`: the associated token account of `mint` does not exist yet).
-pub struct PaidInto {
-    pub account: Pubkey,
-    pub balance: Option<u64>,
-    pub mint: Pubkey,
-}
-
-/// Send `ix` (creating the account it pays into first, when missing) and
-/// report, after a trade that landed, `names[0]`: what `into` received,
-/// `names[1]`: its balance, `names[2]`: the balance of the account `from`
-/// that paid; then the transaction.
-pub async fn send_trade<C: Chain>(c: &mut Client<C>, mut r: Report, decimals: u8, ix: Instruction, into: PaidInto, from: Pubkey, names: [&str; 3]) -> Result<Report> {
-    let user = c.signer_key()?;
-    let e = execute_creating_ata(c, into.balance.is_none(), user, &into.mint, ix).await?;
-    if !e.simulated {
-        let after = c.fetch(&[into.account, from]).await?;
-        let now = token_amount(after[0].as_ref())?.unwrap_or(0);
-        r.push(names[0], format_ui_amount(now - into.balance.unwrap_or(0), decimals));
-        r.push(names[1], format_ui_amount(now, decimals));
-        r.push(names[2], format_ui_amount(token_amount(after[1].as_ref())?.unwrap_or(0), decimals));
-    }
-    tx_fields(&mut r, &e);
-    Ok(r)
 }
 
 /// The transaction part of a report.

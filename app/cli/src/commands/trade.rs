@@ -1,6 +1,9 @@
-//! `mint`, `redeem`, `rebalance`, `collect-fees`: quoted with the program's
-//! own math (sdk::decide, the share quotes) before sending, so a default
-//! minimum output protects the user and `--simulate` says what would change.
+//! `mint`, `redeem`, `rebalance`, `collect-fees`. A mint or redeem is quoted
+//! with the program's own math (sdk::decide, the share quotes) at the current
+//! price (the token settled to the request's price time), so the request's
+//! default minimum output protects the user, then
+//! sent as a request and (unless `--no-wait`) executed at its price time
+//! ([`super::requests`]).
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail, Result};
@@ -10,11 +13,14 @@ use leveraged_token_sdk::chain::Chain;
 use leveraged_token_sdk::decide::{decide, nav_per_share, settle_view, Decision};
 use leveraged_token_sdk::{ix, MarketKeys, TokenKeys};
 
-use super::{describe, execute_creating_ata, load_token, market_keys, min_out, send_trade, spend, tx_fields, ui_price, usable_price, PaidInto, TokenState};
+use super::requests::{price_time_slot, submit, Ask};
+use super::{describe, execute_creating_ata, load_token, market_keys, min_out, quote_price, spend, tx_fields, ui_price, usable_price, TokenState};
 use crate::amount::{format_leverage, format_signed_fixed, format_signed_ui, format_ui_amount};
 use crate::args::{MintArgs, RebalanceArgs, RedeemArgs};
 use crate::client::{ata, create_ata_ix, token_amount, Client};
+use crate::pace::Pace;
 use crate::report::Report;
+use leveraged_token::state::RequestKind;
 
 fn math(e: leveraged_token::math::MathError) -> anyhow::Error {
     anyhow!("quote: {e:?} (the program would fail with {})", describe(ErrorCode::MathOverflow))
@@ -30,12 +36,11 @@ async fn signer_and_token<C: Chain>(c: &mut Client<C>, token: Pubkey, oracle: Op
     Ok((signer, load_token(c, token, oracle, Some(signer)).await?))
 }
 
-pub async fn mint<C: Chain>(c: &mut Client<C>, a: &MintArgs) -> Result<Report> {
+pub async fn mint<C: Pace>(c: &mut Client<C>, a: &MintArgs) -> Result<Report> {
     let (user, st) = signer_and_token(c, a.token, a.oracle.oracle).await?;
-    let keys = keys_for(&st, a.oracle.oracle)?;
     let dec = st.decimals();
     let (collateral, balance) = st.user_collateral.expect("user");
-    let (shares_acc, share_balance) = st.user_shares.expect("user");
+    let (_, share_balance) = st.user_shares.expect("user");
     let Some(balance) = balance else {
         bail!("the signer {user} has no collateral account for mint {} (associated token account {collateral} does not exist)", st.market.collateral_mint);
     };
@@ -44,9 +49,10 @@ pub async fn mint<C: Chain>(c: &mut Client<C>, a: &MintArgs) -> Result<Report> {
         bail!("{}", describe(ErrorCode::TokenWiped));
     }
     let mut r = Report::new("mint").field("token", a.token).field("collateral_in", st.amount(amount));
-    let quote = match usable_price(&st.oracle, c.simulate)? {
+    let at_slot = price_time_slot(&st.market, RequestKind::Mint, &st.clock);
+    let quote = match quote_price(&st.oracle, c.simulate, a.min_out.is_some())? {
         Some(p) => {
-            let s = settle_view(&st.view(), &p, st.clock.slot).map_err(math)?;
+            let s = settle_view(&st.view(), &p, at_slot).map_err(math)?;
             if s.wiped {
                 bail!("{} (the price moved past the token's equity: `lt rebalance` lands the wipe)", describe(ErrorCode::TokenWiped));
             }
@@ -58,7 +64,7 @@ pub async fn mint<C: Chain>(c: &mut Client<C>, a: &MintArgs) -> Result<Report> {
             r.push("quote_trade_fee", st.amount(q.trade_fee));
             r.push("position_change_base", format_signed_fixed(q.delta_base, 9, 6));
             if q.shares_out == 0 {
-                bail!("{}", describe(ErrorCode::ZeroSharesOut));
+                bail!("{} at the current price (the execution would refund it)", describe(ErrorCode::ZeroSharesOut));
             }
             Some(q.shares_out)
         }
@@ -66,29 +72,37 @@ pub async fn mint<C: Chain>(c: &mut Client<C>, a: &MintArgs) -> Result<Report> {
     };
     let min = min_out(a.min_out.as_ref(), dec, quote, a.slippage.slippage_bps)?;
     r.push("min_shares_out", st.amount(min));
-    let into = PaidInto { account: shares_acc, balance: share_balance, mint: keys.share_mint };
-    send_trade(c, r, dec, ix::mint(user, &keys, collateral, shares_acc, amount, min), into, collateral, ["shares_received", "share_balance", "collateral_balance"]).await
+    let ask = Ask {
+        kind: RequestKind::Mint,
+        market: st.market.clone(),
+        token: Some(st.keys),
+        amount,
+        min_out: min,
+        destination_missing: share_balance.is_none(),
+        oracle: a.oracle.oracle,
+        no_wait: a.request.no_wait,
+        nonce: a.request.nonce,
+    };
+    submit(c, r, ask).await
 }
 
-pub async fn redeem<C: Chain>(c: &mut Client<C>, a: &RedeemArgs) -> Result<Report> {
+pub async fn redeem<C: Pace>(c: &mut Client<C>, a: &RedeemArgs) -> Result<Report> {
     let (user, st) = signer_and_token(c, a.token, a.oracle.oracle).await?;
     let dec = st.decimals();
-    let (collateral, collateral_balance) = st.user_collateral.expect("user");
+    let (_, collateral_balance) = st.user_collateral.expect("user");
     let (shares_acc, share_balance) = st.user_shares.expect("user");
     let Some(share_balance) = share_balance else {
         bail!("the signer {user} holds no shares of token {} (associated token account {shares_acc} does not exist)", a.token);
     };
     let shares = spend(&a.shares, dec, share_balance, shares_acc, "shares", "redeem")?;
-    // A wiped token burns the shares and pays nothing, without reading the oracle.
-    let keys = if st.token.is_wiped() { TokenKeys::from_token(MarketKeys::from_market(&st.market, a.oracle.oracle), &st.token) } else { keys_for(&st, a.oracle.oracle)? };
     let mut r = Report::new("redeem").field("token", a.token).field("shares_in", st.amount(shares));
     let quote = if st.token.is_wiped() {
         r.push("note", "the token is wiped: redeeming burns the shares and pays 0");
         Some(0)
     } else {
-        match usable_price(&st.oracle, c.simulate)? {
+        match quote_price(&st.oracle, c.simulate, a.min_out.is_some())? {
             Some(p) => {
-                let s = settle_view(&st.view(), &p, st.clock.slot).map_err(math)?;
+                let s = settle_view(&st.view(), &p, price_time_slot(&st.market, RequestKind::Redeem, &st.clock)).map_err(math)?;
                 r.push("price", ui_price(p.price, dec));
                 if s.wiped {
                     r.push("note", "this settlement wipes the token: redeeming pays 0");
@@ -108,8 +122,18 @@ pub async fn redeem<C: Chain>(c: &mut Client<C>, a: &RedeemArgs) -> Result<Repor
     };
     let min = min_out(a.min_out.as_ref(), dec, quote, a.slippage.slippage_bps)?;
     r.push("min_collateral_out", st.amount(min));
-    let into = PaidInto { account: collateral, balance: collateral_balance, mint: st.market.collateral_mint };
-    send_trade(c, r, dec, ix::redeem(user, &keys, shares_acc, collateral, shares, min), into, shares_acc, ["collateral_received", "collateral_balance", "share_balance"]).await
+    let ask = Ask {
+        kind: RequestKind::Redeem,
+        market: st.market.clone(),
+        token: Some(st.keys),
+        amount: shares,
+        min_out: min,
+        destination_missing: collateral_balance.is_none(),
+        oracle: a.oracle.oracle,
+        no_wait: a.request.no_wait,
+        nonce: a.request.nonce,
+    };
+    submit(c, r, ask).await
 }
 
 pub async fn rebalance<C: Chain>(c: &mut Client<C>, a: &RebalanceArgs) -> Result<Report> {
