@@ -4,7 +4,9 @@
 
 use leveraged_token::events::{Rebalanced, TokenWiped};
 use leveraged_token::math::rebalance::*;
-use leveraged_token::state::TokenStatus;
+use leveraged_token::math::price::normalize_price;
+use leveraged_token::state::{OracleKind, RequestKind, ScheduleFix, TokenStatus};
+use leveraged_token_harness::requests::next_nonce;
 use leveraged_token_sdk::{constants::*, ix, TokenKeys, TokenParams};
 use leveraged_token_tests::fixtures::*;
 use leveraged_token_tests::{swap_account, ErrorCode, TestSigner};
@@ -100,18 +102,94 @@ async fn a_rise_makes_the_short_buy_back_too() {
     assert!(ev.trade_notional > 0, "short and long leveraged tokens both buy after rises");
 }
 
+/// The schedule grid point of `t` due at the bank's slot (legacy: its slot is the price time).
+async fn due_fix(w: &mut World, t: TokenKeys) -> ScheduleFix {
+    let slot = w.bank.slot().await;
+    w.token_state(t).await.schedule_fix(OracleKind::PythLegacy, slot).expect("the schedule is due")
+}
+
 #[tokio::test]
-async fn enough_slots_open_the_gate_on_time_alone() {
+async fn enough_slots_open_the_gate_on_time_alone_at_the_update_for_the_schedules_time() {
     let mut w = world_with_positions().await;
-    w.warp(216_000 - 10).await;
+    let anchor = w.token_state(w.long).await.schedule_anchor_slot;
+    w.bank.reach(OracleKind::PythLegacy, (anchor + 216_000 - 1) as i64).await;
+    w.publish().await;
+    assert!(w.token_state(w.long).await.schedule_fix(OracleKind::PythLegacy, anchor + 216_000 - 1).is_none(), "not due a slot early");
     w.refused_not_needed(w.long).await;
-    w.warp(10).await;
+    w.warp(5).await;
+    let long = w.long;
+    let fix = due_fix(&mut w, long).await;
+    assert_eq!((fix.anchor_slot, fix.target), (anchor + 216_000, (anchor + 216_000) as i64));
+    // A fresh update of the current slot is not the schedule's: the time trigger does not act on it.
+    w.refused_not_needed(w.long).await;
+    // The update for the schedule's slot (4 slots old, fresh too) opens it.
+    w.deployment.oracle.publish_for(&mut w.bank, w.price, w.conf, fix.target).await;
     let ev = w.rebalance_ok(w.long).await;
     assert_eq!(ev.triggers, TRIGGER_TIME);
     // A day of fees took (3 × 10 %/yr borrow + 2 %/yr streaming) / 365 = 0.0877 % of equity:
     // 3 / (1 − 0.000877) = 3.0026x.
     assert!((30_024..=30_028).contains(&ev.leverage_before_bps), "{}", ev.leverage_before_bps);
     assert!((ev.leverage_after_bps - 30_000).abs() <= 2);
+    assert_eq!(w.token_state(w.long).await.schedule_anchor_slot, fix.anchor_slot);
+}
+
+#[tokio::test]
+async fn a_late_scheduled_rebalance_prices_at_the_schedules_update_and_a_fresh_one_alone_is_refused() {
+    let mut w = world_with_positions().await;
+    let anchor = w.token_state(w.long).await.schedule_anchor_slot;
+    // The keeper comes 1,000 slots (400 s) late. The price was $103 at the
+    // schedule's slot and is $105 now: neither opens the band or deviation
+    // triggers (3x long at 2.92x / 2.86x, moves of 3 % / 5 % < 10 %).
+    w.bank.reach(OracleKind::PythLegacy, (anchor + 216_000 + 1_000) as i64).await;
+    let long = w.long;
+    let fix = due_fix(&mut w, long).await;
+    assert_eq!(fix.target, (anchor + 216_000) as i64);
+    w.set_price(105 * USD).await;
+    // Only the time trigger holds, and a fresh update cannot act on it.
+    w.refused_not_needed(w.long).await;
+    // An old update that is not the schedule's: stale.
+    let bob = w.bob.kp.insecure_clone();
+    let rebalance = ix::rebalance(bob.pubkey(), &w.long, w.bob.collateral);
+    w.deployment.oracle.publish_for(&mut w.bank, 103 * USD, w.conf, fix.target + 1).await;
+    w.refused(rebalance.clone(), &[&bob], ErrorCode::OracleStale).await;
+    // The update for the schedule's slot, 1,000 slots old (the max age is 25): the scheduled rebalance, at its price.
+    w.deployment.oracle.publish_for(&mut w.bank, 103 * USD, w.conf, fix.target).await;
+    let market_before = w.market_state().await;
+    let ev = w.rebalance_ok(w.long).await;
+    assert_eq!(ev.triggers, TRIGGER_TIME);
+    assert_eq!(ev.price, normalize_price(103 * USD, w.conf, EXPO, DECIMALS).unwrap().price, "at the schedule's $103, not today's $105");
+    assert!((ev.leverage_after_bps - 30_000).abs() <= 2);
+    // The schedule moves to its grid point, not to the late call; a stale price is not recorded as the market's last.
+    let t = w.token_state(w.long).await;
+    assert_eq!((t.schedule_anchor_slot, t.last_rebalance_price), (fix.anchor_slot, ev.price));
+    assert_eq!(w.market_state().await.last_oracle_publish, market_before.last_oracle_publish);
+    // The next grid point is a period away: nothing is due.
+    w.set_price(105 * USD).await;
+    w.refused_not_needed(w.long).await;
+}
+
+#[tokio::test]
+async fn a_wipe_needs_a_fresh_price_not_the_schedules_stale_update() {
+    let mut w = world_with_positions().await;
+    let anchor = w.token_state(w.long).await.schedule_anchor_slot;
+    w.bank.reach(OracleKind::PythLegacy, (anchor + 216_000 + 1_000) as i64).await;
+    let long = w.long;
+    let fix = due_fix(&mut w, long).await;
+    // The schedule's update, 1,000 slots old, prints −40 %: at it the 3x long would be wiped.
+    w.deployment.oracle.publish_for(&mut w.bank, 60 * USD, w.conf, fix.target).await;
+    let bob = w.bob.kp.insecure_clone();
+    w.refused(ix::rebalance(bob.pubkey(), &w.long, w.bob.collateral), &[&bob], ErrorCode::WipeNeedsFreshPrice).await;
+    assert_eq!(w.token_state(w.long).await.status, TokenStatus::Active);
+    // The price now is $100: the time rebalance it would need is not the fresh update's to make.
+    w.set_price(100 * USD).await;
+    w.refused_not_needed(w.long).await;
+    // A fresh −40 % print wipes it.
+    w.set_price(60 * USD).await;
+    let out = w.rebalance(Who::Bob, w.long).await;
+    let wiped = out.events::<TokenWiped>();
+    out.expect_ok("a wipe at a fresh price");
+    assert_eq!(wiped.len(), 1);
+    assert_eq!(w.token_state(w.long).await.status, TokenStatus::Wiped);
 }
 
 #[tokio::test]
@@ -213,7 +291,8 @@ async fn a_crash_beyond_equity_wipes_the_token_and_the_pool_absorbs_the_bad_debt
 
     // Wiped is final: no mints, no rebalances, redeem burns shares and pays 0.
     let alice = w.alice.kp.insecure_clone();
-    w.refused(ix::mint(alice.pubkey(), &w.long, w.alice.collateral, w.alice.long, USDC, 0), &[&alice], ErrorCode::TokenWiped).await;
+    let ixm = w.request_ix(Who::Alice, RequestKind::Mint, Some(w.long), next_nonce(), USDC, 0);
+    w.refused(ixm, &[&alice], ErrorCode::TokenWiped).await;
     let bob = w.bob.kp.insecure_clone();
     w.refused(ix::rebalance(bob.pubkey(), &w.long, w.bob.collateral), &[&bob], ErrorCode::TokenWiped).await;
     let shares = w.bank.balance(w.alice.long).await;
