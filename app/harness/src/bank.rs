@@ -240,7 +240,7 @@ impl Bank {
     pub async fn warp(&mut self, slots: u64) {
         let before = self.clock().await;
         self.ctx.warp_to_slot(before.slot + slots).expect("warp");
-        self.slot_ms += slots * u64::from(SLOT_MS);
+        self.slot_ms += slots * SLOT_MS;
         let secs = self.slot_ms / 1_000;
         self.slot_ms %= 1_000;
         let mut clock = self.clock().await;
