@@ -2,12 +2,12 @@
 //! opens. The 3x long and the 1x short track L × each rebalance interval's
 //! return, decay in the chop exactly as the product formula says, and not one
 //! unit of collateral is created or destroyed along the way.
-use leveraged_token::events::Rebalanced;
+use leveraged_token::events::{LiquidityWithdrawn, Rebalanced};
 use leveraged_token::math::position::notional_floor;
 use leveraged_token::math::price::normalize_price;
 use leveraged_token_sdk::{ix, TokenKeys};
 use leveraged_token_tests::fixtures::*;
-use leveraged_token_tests::{ErrorCode, TestSigner};
+use leveraged_token_tests::ErrorCode;
 
 const PATH: [i64; 9] = [100, 104, 111, 103, 96, 90, 97, 105, 100];
 
@@ -80,12 +80,20 @@ async fn tokens_track_their_multiple_through_rebalances_and_conserve_collateral(
         assert_eq!(w.token_state(t).await.base, 0);
         w.bank.send(&[ix::collect_fees(&t, w.treasury_collateral)], &[]).await.unwrap();
     }
-    let lp = w.lp.kp.insecure_clone();
+    // The LP holds every LP share; its withdrawal prices an hour after its request.
     let lp_shares = w.bank.balance(w.lp.lp).await;
-    w.bank.send(&[ix::withdraw_liquidity(lp.pubkey(), &w.market, w.lp.collateral, w.lp.lp, lp_shares, 0)], &[&lp]).await.unwrap();
+    assert_eq!(lp_shares, w.bank.supply(w.market.lp_mint).await);
+    let out = w.withdraw(Who::Lp, lp_shares, 0).await;
+    let exit = out.events::<LiquidityWithdrawn>().remove(0);
+    out.expect_ok("the LP withdraws everything");
     assert_eq!(collateral_everywhere(&mut w).await, supply, "collateral conserved after exit");
-    // The pool earned trade and borrow fees and won what the decaying tokens lost.
-    let lp_pnl = w.bank.balance(w.lp.collateral).await as i64 - 1_000_000 * USDC as i64;
+    // The pool earned trade and borrow fees and won what the decaying tokens
+    // lost: the LP took out more than it paid in, counting the 10 bps exit fee
+    // it left in the pool (its 10 bps entry fee it got back, owning the whole pool).
+    let lp_pnl = (w.bank.balance(w.lp.collateral).await + exit.lp_fee) as i64 - 1_000_000 * USDC as i64;
     assert!(lp_pnl > 0, "LP P&L {lp_pnl}");
+    // The exit fee, and the rounding of the last share, is all the emptied pool holds.
+    let left = w.bank.balance(w.market.pool_vault).await;
+    assert!(left >= exit.lp_fee && left - exit.lp_fee < USDC / 100, "{left} left, fee {}", exit.lp_fee);
     assert!(w.bank.balance(w.treasury_collateral).await > 0);
 }
