@@ -1,13 +1,17 @@
-//! The settlement preview is the settlement: before every mint, redeem and
-//! rebalance of a seeded random walk (price moves of up to ±15 %, gaps of up
-//! to 60,000 slots, both tokens), `settlement::preview_settlement` on the
-//! fetched accounts predicts exactly what the instruction then settles — its
-//! `PositionSettled` event (PnL, borrow fee, streaming fee, transfer, equity),
-//! the market's accrued borrow index, and whether the token is wiped.
+//! The settlement preview is the settlement: before every mint and redeem
+//! execution (at its request's price slot) and every rebalance of a seeded
+//! random walk (price moves of up to ±15 %, gaps of up to 60,000 slots, both
+//! tokens), `settlement::preview_settlement` on the fetched accounts predicts
+//! exactly what the instruction then settles — its `PositionSettled` event
+//! (PnL, borrow fee, streaming fee, transfer, equity), the market's accrued
+//! borrow index, and whether the token is wiped. A mint or redeem whose
+//! settlement would wipe the token refunds instead (a wipe needs a fresh
+//! price), exactly where the preview wipes.
 
-use leveraged_token::events::{PositionSettled, TokenWiped};
+use leveraged_token::events::{PositionSettled, RequestRefunded, TokenWiped};
 use leveraged_token::math::price::normalize_price;
 use leveraged_token::settlement::preview_settlement;
+use leveraged_token::state::{RefundReason, RequestKind};
 use leveraged_token_tests::fixtures::*;
 use leveraged_token_tests::TxOutcome;
 use rand::{Rng, SeedableRng};
@@ -18,7 +22,7 @@ const STEPS: usize = 40;
 
 #[tokio::test]
 async fn the_settlement_preview_equals_what_mint_redeem_and_rebalance_settle() {
-    let (mut checked, mut wipes) = (0, 0);
+    let (mut checked, mut wipes, mut refunded) = (0, 0, 0);
     for seed in SEEDS {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut w = World::new().await;
@@ -34,23 +38,45 @@ async fn the_settlement_preview_equals_what_mint_redeem_and_rebalance_settle() {
             if before.is_wiped() {
                 continue;
             }
+            // A mint or redeem settles at its execution, at its price slot: request
+            // it and move there (publishing the price for it) before previewing.
+            let op = rng.gen_range(0..3);
+            let nonce = match op {
+                0 => Some(w.try_request(Who::Alice, RequestKind::Mint, Some(t), rng.gen_range(1..2_000) * USDC, 0).await),
+                1 => {
+                    let held = w.bank.balance(w.shares_of(&w.alice, &t)).await;
+                    Some(w.try_request(Who::Alice, RequestKind::Redeem, Some(t), held / rng.gen_range(2..10), 0).await)
+                }
+                _ => None,
+            };
+            let nonce = match nonce {
+                Some((_, out)) if out.result.is_err() => continue, // nothing left to redeem
+                Some((nonce, _)) => {
+                    w.reach_request(Who::Alice, nonce).await;
+                    Some(nonce)
+                }
+                None => None,
+            };
             let market = w.market_state().await;
             let (vault, pool) = (w.bank.balance(t.vault).await, w.bank.balance(w.market.pool_vault).await);
             let slot = w.bank.slot().await;
             let price = normalize_price(w.price, w.conf, EXPO, DECIMALS).unwrap();
             let p = preview_settlement(&market, &before, &price, vault, pool, slot).unwrap();
 
-            let op = rng.gen_range(0..3);
-            let out: TxOutcome = match op {
-                0 => w.mint(Who::Alice, t, rng.gen_range(1..2_000) * USDC, 0).await,
-                1 => {
-                    let held = w.bank.balance(w.shares_of(&w.alice, &t)).await;
-                    w.redeem(Who::Alice, t, held / rng.gen_range(2..10), 0).await
-                }
-                _ => w.rebalance(Who::Bob, t).await,
+            let out: TxOutcome = match nonce {
+                Some(nonce) => w.execute(Who::Alice, nonce).await,
+                None => w.rebalance(Who::Bob, t).await,
             };
             if out.result.is_err() {
-                continue; // a refused rebalance gate (or mint after a wipe) settles nothing
+                continue; // a refused rebalance gate settles nothing
+            }
+            // A mint or redeem at a price that would wipe the token refunds (a
+            // wipe needs a fresh price, in a rebalance) and settles nothing.
+            let refunds = out.events::<RequestRefunded>();
+            if let Some(r) = refunds.first() {
+                assert_eq!((r.reason, p.outcome.wiped), (RefundReason::TokenWiped, true), "seed {seed} step {step} op {op}: a refund only where the preview wipes");
+                refunded += 1;
+                continue;
             }
             let ctx = format!("seed {seed} step {step} op {op} token {}", t.target_leverage_bps);
             let settled: Vec<PositionSettled> = out.events();
@@ -70,5 +96,5 @@ async fn the_settlement_preview_equals_what_mint_redeem_and_rebalance_settle() {
     }
     // The walk must exercise the property, not skip past it.
     assert!(checked >= SEEDS.len() * STEPS / 2, "only {checked} settlements checked");
-    println!("{checked} settlements matched their preview ({wipes} wipes)");
+    println!("{checked} settlements matched their preview ({wipes} wipes); {refunded} mints or redeems refunded where the preview wiped");
 }
