@@ -179,13 +179,20 @@ async fn accept_admin_with_nothing_pending_is_refused() {
 #[tokio::test]
 async fn invalid_market_parameters_are_refused_on_update_and_create() {
     let (mut w, admin, a) = world_and_admin().await;
-    let cases: [(&str, fn(&mut MarketParams)); 6] = [
+    let cases: [(&str, fn(&mut MarketParams)); 13] = [
         ("trade fee above 100 bps", |p| p.trade_fee_bps = MAX_TRADE_FEE_BPS + 1),
         ("zero oi cap", |p| p.oi_cap_bps = 0),
         ("zero max age in slots", |p| p.max_age_slots = 0),
         ("zero max age in seconds", |p| p.max_age_secs = 0),
         ("conf above 1000 bps", |p| p.max_conf_bps = MAX_CONF_BPS + 1),
         ("borrow rate above 10000 bps", |p| p.borrow_rate_bps = MAX_BORROW_RATE_BPS + 1),
+        ("zero request delay", |p| p.request_delay_secs = 0),
+        ("request delay above 60 s", |p| p.request_delay_secs = MAX_REQUEST_DELAY_SECS + 1),
+        ("request ttl below 10 s", |p| p.request_ttl_secs = MIN_REQUEST_TTL_SECS - 1),
+        ("request ttl above a day", |p| p.request_ttl_secs = MAX_REQUEST_TTL_SECS + 1),
+        ("lp cooldown above a week", |p| p.lp_cooldown_secs = MAX_LP_COOLDOWN_SECS + 1),
+        ("lp fee above 100 bps", |p| p.lp_fee_bps = MAX_LP_FEE_BPS + 1),
+        ("executor fee above 0.01 SOL", |p| p.executor_fee_lamports = MAX_EXECUTOR_FEE_LAMPORTS + 1),
     ];
     let m = new_market_keys(&mut w).await;
     for (what, f) in cases {
@@ -195,7 +202,7 @@ async fn invalid_market_parameters_are_refused_on_update_and_create() {
         w.refused(ix::propose_market_params(a, w.market.market, p), &[&admin], ErrorCode::InvalidMarketParams).await;
         refused_creating(&mut w, ix::create_market(a, &m, OracleKind::PythLegacy, p, None), &[&admin], ErrorCode::InvalidMarketParams, &market_accounts(&m)).await;
     }
-    // The bounds themselves are accepted.
+    // The bounds themselves are accepted: the upper ones, then the lower ones.
     let edge = MarketParams {
         trade_fee_bps: MAX_TRADE_FEE_BPS,
         borrow_rate_bps: MAX_BORROW_RATE_BPS,
@@ -203,9 +210,29 @@ async fn invalid_market_parameters_are_refused_on_update_and_create() {
         max_age_slots: MAX_ORACLE_AGE_SLOTS,
         max_age_secs: MAX_ORACLE_AGE_SECS,
         max_conf_bps: MAX_CONF_BPS,
+        request_delay_secs: MAX_REQUEST_DELAY_SECS,
+        request_ttl_secs: MAX_REQUEST_TTL_SECS,
+        lp_cooldown_secs: MAX_LP_COOLDOWN_SECS,
+        lp_fee_bps: MAX_LP_FEE_BPS,
+        executor_fee_lamports: MAX_EXECUTOR_FEE_LAMPORTS,
     };
-    w.change_market_params(edge).await.expect_ok("apply the edge parameters");
+    w.change_market_params(edge).await.expect_ok("apply the upper edge parameters");
     assert_eq!(w.market_state().await.params, edge);
+    let low = MarketParams {
+        trade_fee_bps: 0,
+        borrow_rate_bps: 0,
+        oi_cap_bps: 1,
+        max_age_slots: 1,
+        max_age_secs: 1,
+        max_conf_bps: 1,
+        request_delay_secs: 1,
+        request_ttl_secs: MIN_REQUEST_TTL_SECS,
+        lp_cooldown_secs: 0,
+        lp_fee_bps: 0,
+        executor_fee_lamports: 0,
+    };
+    w.change_market_params(low).await.expect_ok("apply the lower edge parameters");
+    assert_eq!(w.market_state().await.params, low);
 }
 
 #[tokio::test]
@@ -304,7 +331,19 @@ async fn a_market_parameter_change_applies_after_the_delay_and_emits_the_old_and
     let mut w = World::new().await;
     let admin = w.admin.insecure_clone();
     let old = market_params();
-    let new = MarketParams { trade_fee_bps: 7, borrow_rate_bps: 2_000, oi_cap_bps: 30_000, max_age_slots: 50, max_age_secs: 30, max_conf_bps: 100 };
+    let new = MarketParams {
+        trade_fee_bps: 7,
+        borrow_rate_bps: 2_000,
+        oi_cap_bps: 30_000,
+        max_age_slots: 50,
+        max_age_secs: 30,
+        max_conf_bps: 100,
+        request_delay_secs: 5,
+        request_ttl_secs: 300,
+        lp_cooldown_secs: 600,
+        lp_fee_bps: 20,
+        executor_fee_lamports: 100_000,
+    };
     assert_eq!(w.market_state().await.params, old);
     let _ = &admin;
     let ev: MarketParamsUpdated = the_event(w.change_market_params(new).await);
