@@ -184,6 +184,9 @@ async fn user_flow_through_the_cli() {
     assert_eq!(mint.text("mint_fee").unwrap(), "1");
     assert_eq!(mint.text("outcome").unwrap(), "filled");
     assert!(mint.text("request").is_some() && mint.text("nonce").is_some() && mint.text("expires_at").unwrap().contains("UTC (unix "));
+    // Request and execution in one report, each key once (JSON keeps them all).
+    let json: serde_json::Value = serde_json::from_str(&mint.to_json()).unwrap();
+    assert_eq!(json.as_object().unwrap().len(), 1 + mint.fields.len(), "the command and each key once: {:?}", mint.fields);
     assert_eq!(mint.text("quote_mint_fee").unwrap(), "1");
     assert_eq!(mint.text("quote_trade_fee").unwrap(), "1.4985");
     assert_eq!(mint.text("min_shares_out").unwrap(), "987.526485", "1 % default slippage below the quote");

@@ -386,7 +386,9 @@ pub async fn execute_into<C: Pace>(c: &mut Client<C>, r: &mut Report, key: Pubke
         r.push("returned_to_owner", amount(pay_after - pay_before));
     }
     r.push("executed_by", executor);
-    r.push("executor_fee_lamports", req.executor_fee);
+    if r.get("executor_fee_lamports").is_none() {
+        r.push("executor_fee_lamports", req.executor_fee);
+    }
     r.push("execute_signature", e.signature.clone());
     r.push("simulated", false);
     Ok(())
