@@ -6,7 +6,7 @@ use anchor_lang::prelude::Pubkey;
 use leveraged_token::constants::*;
 use leveraged_token::events::{ParamProposalCancelled, ParamsProposed, PositionSettled, Redeemed, TokenParamsUpdated};
 use leveraged_token::math::fees::streaming_fee_floor_carry;
-use leveraged_token::state::{ParamChange, ParamProposal};
+use leveraged_token::state::{ParamChange, ParamProposal, RequestKind};
 use leveraged_token_sdk::{ix, TokenParams};
 use leveraged_token_tests::fixtures::*;
 use leveraged_token_tests::{Bank, ErrorCode, TestSigner};
@@ -193,14 +193,27 @@ async fn two_hundred_one_share_redeems_charge_the_fees_of_one_settlement() {
     let t0 = w.token_state(w.long).await;
     let equity = w.bank.balance(w.long.vault).await - t0.fees_owed;
     let (mut streaming, mut borrow) = (0u64, 0u64);
-    for _ in 0..200 {
+    // One request a slot; each executes at its price slot, a few slots later:
+    // from then on one settlement every slot.
+    let mut pending = std::collections::VecDeque::new();
+    let mut executed = 0;
+    while executed < 200 {
         w.bank.warp(1).await;
         w.set_price(w.price).await;
-        let out = w.redeem(Who::Bob, w.long, 1, 0).await;
-        let ev = out.events::<PositionSettled>();
-        out.expect_ok("redeem one share");
-        streaming += ev[0].streaming_fee;
-        borrow += ev[0].borrow_fee;
+        if executed + pending.len() < 200 {
+            pending.push_back(w.request(Who::Bob, RequestKind::Redeem, Some(w.long), 1, 0).await);
+        }
+        let slot = w.bank.slot().await;
+        let due = w.request_state(Who::Bob, pending[0]).await.target as u64;
+        if due == slot {
+            let out = w.execute(Who::Bob, pending.pop_front().unwrap()).await;
+            let ev = out.events::<PositionSettled>();
+            out.expect_ok("redeem one share");
+            assert_eq!(w.token_state(w.long).await.last_fee_slot, slot);
+            streaming += ev[0].streaming_fee;
+            borrow += ev[0].borrow_fee;
+            executed += 1;
+        }
     }
     let t1 = w.token_state(w.long).await;
     let slots = t1.last_fee_slot - t0.last_fee_slot;
