@@ -185,9 +185,9 @@ through the prices between; nothing is inserted overnight, and a day's close sta
 Slots and the clock follow the path's time (400 ms a slot); the oracle is a Pyth pull feed (`PriceUpdateV2`, updates a \
 second apart) holding each point's price until the next point. The program's time trigger is a fixed schedule (an intraday rebalance does not move it). The keeper calls `rebalance` at most once per token \
 per point when the program's own rules (the rebalance price rule, the settlement preview and the gate) say it would succeed: \
-a schedule that came due is sent with the oracle update for the schedule's time (the path's price then; on the daily grid that \
-is the point's own fresh update), band, ripcord, deviation and chunk triggers with the point's fresh update. Every mint \
-(each token's holder, and the flow below) goes through the program's two steps as a user's would: the request, then its \
+band, ripcord, deviation and chunk triggers and a wipe act on the point's fresh update first; a schedule that came due is sent \
+with the oracle update for the schedule's time (the path's price then; on the daily grid that is the point's own fresh update). Every mint \
+(each token's holder, and the flow below) and redeem goes through the program's two steps as a user's would: the request, then its \
 execution by the keeper at the oracle update for the request's price time (2 s later), carrying the path's price at that time. A **stress run** repeats \
 ours, responsive, FTX and daily with the oracle *jumping* straight between the four points (a silent oracle). \
 This report has no mint/redeem flow besides each token's one holder; `--flow-seed N` adds a seeded random \

@@ -11,12 +11,12 @@
 //! Rebalances: a keeper decides with the program's own rules (the rebalance
 //! price rule `oracle::rebalance_price`, the settlement preview and the gate)
 //! and sends `rebalance` only when the program would accept it, at most once
-//! per token per point (so a chunked trade continues at the next point). A
-//! schedule that came due (`LeveragedToken::schedule_fix`) is sent with the
-//! update for the schedule's time, carrying the path's price at that time
-//! (when that time is the point's own, the fresh update is that update);
-//! otherwise band, ripcord, deviation and chunk triggers act on the fresh
-//! update.
+//! per token per point (so a chunked trade continues at the next point).
+//! Band, ripcord, deviation and chunk triggers, and a wipe, act on the
+//! point's fresh update; a schedule that came due
+//! (`LeveragedToken::schedule_fix`) is sent with the update for the
+//! schedule's time, carrying the path's price at that time (when that time
+//! is the point's own, the fresh update is that update).
 //!
 //! Mints and redeems go through the program's two steps, as users' do: the
 //! request, then the clock moved to the request's price time, the update for
@@ -99,6 +99,12 @@ pub struct FlowCounts {
     /// Executions that refunded the escrow instead of filling (`RequestRefunded`,
     /// e.g. `UnpaidProfitOutstanding` or `ZeroOut`).
     pub refunded: u64,
+    /// Executions the program refused with a named error (e.g. `MathOverflow`
+    /// for a mint that would take the share supply past u64): the request
+    /// stays until it expires.
+    pub stuck: u64,
+    /// Stuck requests their owner cancelled, at a later close after they expired.
+    pub cancelled: u64,
 }
 
 /// xorshift64*: a tiny deterministic generator for the flow (no dependency).
@@ -271,6 +277,8 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
     }
 
     let mut last_close = first.price_e8;
+    // Flow requests whose execution the program refused (run, request), to cancel after their expiry.
+    let mut stuck: Vec<(usize, (usize, Pubkey, u64))> = Vec::new();
     let mut ideal = vec![0.0f64; runs.len()];
     let mut rebalanced = vec![false; runs.len()];
     for (k, r) in runs.iter().enumerate() {
@@ -311,6 +319,20 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
             let r = p.price_e8 as f64 / last_close as f64 - 1.0;
             last_close = p.price_e8;
             if let Some(flow) = cfg.flow {
+                // Requests whose execution the program refused, expired by now: their owner cancels them.
+                for (k, (mi, owner, nonce)) in std::mem::take(&mut stuck) {
+                    let d = &markets[mi].dep;
+                    let r: Request = bank.account(pda::request(&owner, nonce).0).await;
+                    if !r.is_expired(clock.unix_timestamp) {
+                        stuck.push((k, (mi, owner, nonce)));
+                        continue;
+                    }
+                    let share_mint = d.tokens.iter().find(|t| t.token == r.token).map(|t| t.share_mint);
+                    let user = markets[mi].flow_user.as_ref().expect("the flow user made it");
+                    bank.send(&[ix::cancel_request(owner, r.kind, owner, nonce, &d.market, share_mint)], &[&user.kp]).await.expect_ok("cancel an expired flow request");
+                    instructions += 1;
+                    runs[k].flow.cancelled += 1;
+                }
                 // The flow's requests at the close, executed together at their price time.
                 let mut pending = Vec::new();
                 let mut requested = Vec::new();
@@ -339,14 +361,23 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
                     }
                 }
                 let outs = execute_requests(&mut bank, &markets, &keeper, path, &timeline, &pending).await;
-                for (k, out) in requested.into_iter().zip(outs) {
+                for ((k, out), request) in requested.into_iter().zip(outs).zip(pending) {
                     instructions += 1;
-                    let flow = &mut runs[k].flow;
+                    let run = &mut runs[k];
                     match (&out.result, out.events::<Minted>().len(), out.events::<Redeemed>().len(), out.events::<RequestRefunded>().len()) {
-                        (Ok(()), 1, 0, 0) => flow.mints += 1,
-                        (Ok(()), 0, 1, 0) => flow.redeems += 1,
-                        (Ok(()), 0, 0, 1) => flow.refunded += 1,
-                        (r, ..) => return Err(anyhow!("flow execution neither filled nor refunded at {}: {r:?}\n{}", p.unix_ms, out.logs.join("\n"))),
+                        (Ok(()), 1, 0, 0) => run.flow.mints += 1,
+                        (Ok(()), 0, 1, 0) => run.flow.redeems += 1,
+                        (Ok(()), 0, 0, 1) => run.flow.refunded += 1,
+                        // E.g. `MathOverflow`: a mint whose shares would take the supply past
+                        // u64 (a token near a wipe). The request stays until it expires.
+                        (Err(_), ..) if out.custom_error().is_some_and(|c| leveraged_token_sdk::errors::program_error(c).is_some()) => {
+                            run.flow.stuck += 1;
+                            stuck.push((k, request));
+                        }
+                        (r, ..) => {
+                            let who = format!("{} {}", run.policy.name(), run.target_bps);
+                            return Err(anyhow!("{who}: flow execution neither filled, refunded nor refused at {}: {r:?}\n{}", p.unix_ms, out.logs.join("\n")));
+                        }
                     }
                 }
                 clock = bank.clock().await;
@@ -412,11 +443,12 @@ async fn execute_requests(bank: &mut Bank, markets: &[PolicyMarket], keeper: &Ke
 /// At most one `rebalance` of token `t` at the point `clock` is at (its
 /// fresh update, of `fresh_price`, in the oracle account): the outcome of
 /// the one sent, and the schedule time of the update it was sent with when
-/// that is not the fresh one. A schedule that came due at an earlier time
-/// than the fresh update's is sent first, with the update for its time (the
-/// path's price then; the fresh update is put back after); otherwise, or if
-/// that would not open the gate, the fresh update acts on every trigger it
-/// may (all of them when the schedule's time is the point's own).
+/// that is not the fresh one. The fresh update first: it acts on a wipe and
+/// on the band, ripcord, deviation and chunk triggers, and on the schedule
+/// too when the schedule's time is the point's own (the daily grid on a
+/// path with a point at each day's start). Otherwise a schedule that came
+/// due at an earlier time is sent with the update for its time (the path's
+/// price then; the fresh update is put back after).
 #[allow(clippy::too_many_arguments)]
 async fn rebalance_step(
     bank: &mut Bank,
@@ -435,22 +467,18 @@ async fn rebalance_step(
     }
     let fix = view.token.schedule_fix(OracleKind::PythPull, clock.slot);
     let send = ix::rebalance(keeper.pubkey(), t, m.keeper_collateral);
-    if let Some(f) = fix.filter(|f| f.target < clock.unix_timestamp) {
-        let price = price_at(path, timeline.path_ms(f.target));
-        d.oracle.publish_for(bank, price, Oracle::default_conf(price), f.target).await;
-        let out = match would_rebalance(bank, d, &view, clock, fix).await? {
-            true => Some((bank.send(std::slice::from_ref(&send), &[keeper]).await, Some(f.target))),
-            false => None,
-        };
-        d.oracle.write(bank, fresh_price, Oracle::default_conf(fresh_price), clock.slot, clock.unix_timestamp, PriceStatus::Trading);
-        if out.is_some() {
-            return Ok(out);
-        }
+    if would_rebalance(bank, d, &view, clock, fix).await? {
+        return Ok(Some((bank.send(&[send], &[keeper]).await, None)));
     }
-    Ok(match would_rebalance(bank, d, &view, clock, fix).await? {
-        true => Some((bank.send(&[send], &[keeper]).await, None)),
+    let Some(f) = fix.filter(|f| f.target < clock.unix_timestamp) else { return Ok(None) };
+    let price = price_at(path, timeline.path_ms(f.target));
+    d.oracle.publish_for(bank, price, Oracle::default_conf(price), f.target).await;
+    let out = match would_rebalance(bank, d, &view, clock, fix).await? {
+        true => Some((bank.send(&[send], &[keeper]).await, Some(f.target))),
         false => None,
-    })
+    };
+    d.oracle.write(bank, fresh_price, Oracle::default_conf(fresh_price), clock.slot, clock.unix_timestamp, PriceStatus::Trading);
+    Ok(out)
 }
 
 /// Whether `rebalance` of the token in `view` would succeed with the update

@@ -74,9 +74,9 @@ async fn a_random_mint_redeem_flow_lands_is_seeded_and_leaves_the_holders_nav_pe
             assert!((y.nav / x.nav - 1.0).abs() < 0.002, "{} vs {} on day {}", y.nav, x.nav, x.unix_ms / DAY_MS);
         }
     }
-    // Each flow mint or redeem is two instructions: the request, then its execution (a fill or
-    // a refund); a request the program refused is one.
-    let flow: u64 = busy.runs.iter().map(|r| 2 * (r.flow.mints + r.flow.redeems + r.flow.refunded) + r.flow.refused).sum();
+    // Each flow mint or redeem is two instructions: the request, then its execution (a fill, a
+    // refund, or refused: then a cancel after expiry); a request the program refused is one.
+    let flow: u64 = busy.runs.iter().map(|r| 2 * (r.flow.mints + r.flow.redeems + r.flow.refunded + r.flow.stuck) + r.flow.refused + r.flow.cancelled).sum();
     assert_eq!(busy.instructions - quiet.instructions, flow, "{:?}", busy.runs.iter().map(|r| r.flow).collect::<Vec<_>>());
 }
 
