@@ -619,6 +619,7 @@ async fn cancel_refuses_before_expiry_naming_it_and_returns_the_escrow_after() {
 
     // Before expiry: refused before sending, with the expiry time and the program's error.
     let err = e.lt(&["cancel", &request]).await.unwrap_err().to_string();
+    println!("error: {err}");
     assert!(err.contains("has not expired") && err.contains(&format!("expires at {}", d.text("expires_at").unwrap())), "{err}");
     assert!(err.contains("RequestNotExpired (6"), "{err}");
     assert_eq!(e.bank().raw_account(alice.pubkey()).await.unwrap().lamports, lamports, "nothing was sent");
