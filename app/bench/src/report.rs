@@ -397,7 +397,7 @@ impl Report<'_> {
                 let e = self.estimate(m);
                 let _ = writeln!(
                     w,
-                    "- Native counts overstate PDA work: every instruction re-derives the config PDA (`seeds = [CONFIG_SEED], bump = config.bump` → `create_program_address`), which is {} native instructions ({:.0} % of `execute_mint`'s count) but a flat 1,500 CU syscall on chain ({:.0} % of its estimate). Track the handler's own logic with the \"rest\" column; a `Δ` in the total that comes from PDA work is a Δ in SHA-256/curve code, not in our handler.",
+                    "- Native counts overstate PDA work: every measured instruction but `cancel_request` re-derives the config PDA (`seeds = [CONFIG_SEED], bump = config.bump` → `create_program_address`), which is {} native instructions ({:.0} % of `execute_mint`'s count) but a flat 1,500 CU syscall on chain ({:.0} % of its estimate). Track the handler's own logic with the \"rest\" column; a `Δ` in the total that comes from PDA work is a Δ in SHA-256/curve code, not in our handler.",
                     num(b.pda_crypto),
                     b.pda_crypto as f64 * 100.0 / b.total.max(1) as f64,
                     1_500.0 * 100.0 / e.total().max(1) as f64
