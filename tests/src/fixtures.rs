@@ -348,7 +348,15 @@ impl World {
     /// byte-for-byte as before the request except the owner's lamports,
     /// short of exactly the executor fee (the escrow went back to the
     /// owner's account and the request's and escrow's rent to the owner).
-    pub async fn refunded(&mut self, who: Who, kind: RequestKind, t: Option<TokenKeys>, amount: u64, min_out: u64, reason: leveraged_token::state::RefundReason) -> leveraged_token::events::RequestRefunded {
+    pub async fn refunded(
+        &mut self,
+        who: Who,
+        kind: RequestKind,
+        t: Option<TokenKeys>,
+        amount: u64,
+        min_out: u64,
+        reason: leveraged_token::state::RefundReason,
+    ) -> leveraged_token::events::RequestRefunded {
         let fee = self.executor_fee().await;
         let before = self.snapshot().await;
         let nonce = self.request(who, kind, t, amount, min_out).await;
@@ -359,7 +367,16 @@ impl World {
     /// What [`World::refunded`] asserts of an execution's outcome `out`, given
     /// the snapshot `before` the request.
     #[allow(clippy::too_many_arguments)]
-    pub async fn assert_refund(&mut self, out: crate::TxOutcome, who: Who, kind: RequestKind, amount: u64, reason: leveraged_token::state::RefundReason, fee: u64, before: &[Option<solana_account::Account>]) -> leveraged_token::events::RequestRefunded {
+    pub async fn assert_refund(
+        &mut self,
+        out: crate::TxOutcome,
+        who: Who,
+        kind: RequestKind,
+        amount: u64,
+        reason: leveraged_token::state::RefundReason,
+        fee: u64,
+        before: &[Option<solana_account::Account>],
+    ) -> leveraged_token::events::RequestRefunded {
         use leveraged_token::events::{LiquidityDeposited, LiquidityWithdrawn, Minted, Redeemed, RequestRefunded};
         let mut ev = out.events::<RequestRefunded>();
         let fills = out.events::<Minted>().len() + out.events::<Redeemed>().len() + out.events::<LiquidityDeposited>().len() + out.events::<LiquidityWithdrawn>().len();

@@ -325,7 +325,12 @@ async fn each_bad_pull_account_is_refused_with_its_named_error_and_every_balance
     cases.push(("truncated body", RECEIVER, valid[..8 + 40].to_vec(), ErrorCode::OracleInvalidData));
     cases.push(("truncated discriminator", RECEIVER, valid[..4].to_vec(), ErrorCode::OracleInvalidData));
     cases.push(("empty", RECEIVER, vec![], ErrorCode::OracleInvalidData));
-    cases.push(("partially verified", RECEIVER, pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, target, VerificationLevel::Partial { num_signatures: 3 }, 0), ErrorCode::OracleNotFullyVerified));
+    cases.push((
+        "partially verified",
+        RECEIVER,
+        pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, target, VerificationLevel::Partial { num_signatures: 3 }, 0),
+        ErrorCode::OracleNotFullyVerified,
+    ));
     cases.push(("another feed", RECEIVER, pull_price_account([9; 32], PULL_PRICE, PULL_CONF, EXPO, target, full, 0), ErrorCode::OracleWrongFeed));
     cases.push(("the update a second before the price time", RECEIVER, pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, target - 1, full, 0), ErrorCode::OracleNotAtTarget));
     cases.push(("the update a second after it", RECEIVER, pull_price_account(FEED_ID, PULL_PRICE, PULL_CONF, EXPO, target + 1, full, 0), ErrorCode::OracleNotAtTarget));

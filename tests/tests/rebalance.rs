@@ -3,8 +3,8 @@
 #![allow(async_fn_in_trait)]
 
 use leveraged_token::events::{Rebalanced, TokenWiped};
-use leveraged_token::math::rebalance::*;
 use leveraged_token::math::price::normalize_price;
+use leveraged_token::math::rebalance::*;
 use leveraged_token::state::{OracleKind, RequestKind, ScheduleFix, TokenStatus};
 use leveraged_token_harness::requests::next_nonce;
 use leveraged_token_sdk::{constants::*, ix, TokenKeys, TokenParams};
