@@ -16,7 +16,7 @@ extern crate leveraged_token_tests;
 mod scenario;
 
 use anchor_lang::prelude::Rent;
-use leveraged_token::state::{CONFIG_SPACE, MARKET_SPACE, TOKEN_SPACE};
+use leveraged_token::state::{CONFIG_SPACE, MARKET_SPACE, REQUEST_SPACE, TOKEN_SPACE};
 use leveraged_token_harness::{heap, sbf};
 use scenario::*;
 
@@ -24,15 +24,20 @@ use scenario::*;
 /// compute-budget instruction), account keys in the message, account metas of
 /// the instruction, instruction data bytes, and the CPIs it makes in order
 /// (`Sys` = system program `CreateAccount`, otherwise the SPL Token instruction).
-const EXPECTED: [(&str, usize, usize, usize, usize, &[&str]); 8] = [
+const EXPECTED: [(&str, usize, usize, usize, usize, &[&str]); 13] = [
     ("initialize_config", 284, 4, 3, 48, &["Sys"]),
-    ("create_market", 504, 10, 9, 70, &["Sys", "Sys", "InitializeAccount3", "Sys", "InitializeMint2"]),
-    ("deposit_liquidity", 458, 10, 9, 24, &["Transfer", "MintTo"]),
+    ("create_market", 524, 10, 9, 90, &["Sys", "Sys", "InitializeAccount3", "Sys", "InitializeMint2"]),
+    ("request_deposit", 499, 11, 10, 32, &["Sys", "Sys", "InitializeAccount3", "Transfer", "Sys"]),
+    ("execute_deposit", 541, 13, 12, 8, &["Transfer", "MintTo", "CloseAccount"]),
     ("create_leveraged_token", 496, 10, 9, 62, &["Sys", "Sys", "InitializeMint2", "Sys", "InitializeAccount3"]),
-    ("mint", 524, 12, 11, 24, &["Transfer", "Transfer", "MintTo"]),
+    ("request_mint", 532, 12, 11, 32, &["Sys", "Sys", "InitializeAccount3", "Transfer", "Sys"]),
+    ("execute_mint", 607, 15, 14, 8, &["Transfer", "Transfer", "MintTo", "CloseAccount"]),
     ("rebalance", 442, 10, 9, 8, &["Transfer", "Transfer"]),
-    ("redeem", 524, 12, 11, 24, &["Burn", "Transfer", "Transfer"]),
-    ("withdraw_liquidity", 458, 10, 9, 24, &["Burn", "Transfer"]),
+    ("request_redeem", 532, 12, 11, 32, &["Sys", "Sys", "InitializeAccount3", "Transfer", "Sys"]),
+    ("execute_redeem", 607, 15, 14, 8, &["Burn", "Transfer", "Transfer", "CloseAccount"]),
+    ("request_withdraw", 499, 11, 10, 32, &["Sys", "Sys", "InitializeAccount3", "Transfer", "Sys"]),
+    ("execute_withdraw", 541, 13, 12, 8, &["Burn", "Transfer", "CloseAccount"]),
+    ("cancel_request", 376, 8, 7, 8, &["Transfer", "CloseAccount"]),
 ];
 
 fn cpi_names(m: &Measured) -> Vec<String> {
@@ -73,9 +78,11 @@ async fn every_instruction_fits_a_packet_with_exact_bytes_accounts_and_cpis() {
 }
 
 #[tokio::test]
-async fn mint_redeem_and_rebalance_meet_their_cpi_goals() {
+async fn executions_and_rebalance_meet_their_cpi_goals() {
+    // An execution moves what it must (escrow in, settlement, output) and
+    // closes the escrow; a request creates its two accounts and escrows.
     let w = World::run(Box::new(|_| {})).await;
-    for (name, goal) in [("mint", 3), ("redeem", 3), ("rebalance", 2)] {
+    for (name, goal) in [("execute_mint", 4), ("execute_redeem", 4), ("execute_deposit", 3), ("execute_withdraw", 3), ("request_mint", 5), ("rebalance", 2)] {
         let n = w.get(name).cpis.len();
         assert!(n <= goal, "{name} makes {n} CPIs, goal ≤ {goal}");
     }
@@ -93,6 +100,8 @@ async fn account_sizes_match_the_declared_spaces_and_hold_exactly_their_rent() {
         ("LeveragedToken", TOKEN_SPACE, 373),
         ("share mint (SPL mint)", 82, 82),
         ("token vault (SPL token account)", 165, 165),
+        ("Request (besides its executor fee)", REQUEST_SPACE, 300),
+        ("request escrow (SPL token account)", 165, 165),
     ];
     let accounts = w.accounts().await;
     assert_eq!(accounts.len(), expected.len());
@@ -136,23 +145,28 @@ fn cpis_are_counted_once_despite_the_native_double_log() {
 /// (the entrypoint's `deserialize`, then `leveraged_token::entry` itself),
 /// measured by `harness::heap` in the native bank. Deterministic, so exact; a
 /// change that moves a figure must update it (and docs/footprint.md).
-const EXPECTED_HEAP: [(&str, usize, usize); 19] = [
+const EXPECTED_HEAP: [(&str, usize, usize); 24] = [
     ("initialize_config", 360, 544),
-    ("create_market", 1080, 1678),
-    ("deposit_liquidity", 1080, 3108),
-    ("create_leveraged_token", 1080, 2094),
-    ("mint", 1320, 3882),
-    ("rebalance", 1080, 3412),
-    ("redeem", 1320, 3882),
-    ("withdraw_liquidity", 1080, 3108),
-    ("collect_fees", 720, 1926),
-    ("propose_market_params", 600, 1128),
+    ("create_market", 1080, 1662),
+    ("request_deposit", 1200, 2466),
+    ("execute_deposit", 1440, 4130),
+    ("create_leveraged_token", 1080, 2078),
+    ("request_mint", 1320, 2874),
+    ("execute_mint", 1680, 6376),
+    ("rebalance", 1080, 3396),
+    ("request_redeem", 1320, 2874),
+    ("execute_redeem", 1680, 6376),
+    ("request_withdraw", 1200, 2466),
+    ("execute_withdraw", 1440, 4130),
+    ("cancel_request", 840, 2500),
+    ("collect_fees", 720, 1910),
+    ("propose_market_params", 600, 1112),
     ("propose_token_params", 600, 1144),
-    ("apply_market_params", 480, 1168),
-    ("apply_token_params", 1080, 3064),
+    ("apply_market_params", 480, 1152),
+    ("apply_token_params", 1080, 3230),
     ("cancel_param_proposal", 408, 776),
     ("set_global_pause", 240, 592),
-    ("set_market_pause", 360, 984),
+    ("set_market_pause", 360, 968),
     ("set_token_pause", 360, 1000),
     ("propose_admin", 240, 592),
     ("accept_admin", 240, 592),
