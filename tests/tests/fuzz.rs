@@ -1,14 +1,23 @@
+#![allow(deprecated)]
 //! Seeded stateful fuzzer: random operations by random actors against two
 //! markets (two collateral mints, a legacy and a pull oracle) with several
 //! tokens each, every invariant checked after every step.
+//!
+//! Every mint, redeem, LP deposit and withdrawal is a request and, later, its
+//! execution: the fuzzer requests (random amounts and bounds, so some are
+//! refused and some refunded), then executes at once or leaves the request
+//! open while other operations run; an execution comes soon after the price
+//! time, late in the request's life, or after its expiry (refused, then
+//! cancelled), by the owner or by another actor.
 //!
 //! * `FUZZ_SEED=<u64>` replays a run (default: a fresh seed from the clock,
 //!   printed at the start and in every failure message);
 //! * `FUZZ_OPS=<n>` sets the number of operations (default [`DEFAULT_OPS`]);
 //! * `FUZZ_PROGRESS=<n>` prints a progress line every n operations;
 //! * `FUZZ_STATS=1` prints the outcome count of every operation kind at the end;
-//! * `FUZZ_STRICT=1` makes the known finding F4 (supply overflow inside SPL
-//!   Token) a violation instead of a counted event;
+//! * `FUZZ_STRICT=1` makes a share or LP supply overflow (finding F4, now a
+//!   named MathOverflow that leaves the request open) a violation instead of a
+//!   counted event;
 //! * `FUZZ_DEBUG_ERROR=<ErrorName>` / `FUZZ_DEBUG_WIPES=1` print each such
 //!   failure / each wipe with its context.
 //!
@@ -19,10 +28,12 @@
 //! inside it, so `FUZZ_SEED=<segment seed> FUZZ_OPS=<op + 1>` replays it.
 //!
 //! Invariants (checked after every operation; docs/security.md explains each):
-//! 1. conservation — per collateral mint, Σ balances of every known account ==
-//!    the mint's supply == what the harness minted (setup + faucet top-ups):
-//!    no collateral created or destroyed;
-//! 2. share and LP mints — supply == Σ holders' balances;
+//! 1. conservation — per collateral mint, Σ balances of every known account
+//!    (the escrows of open mint and deposit requests included) == the mint's
+//!    supply == what the harness minted (setup + faucet top-ups): no
+//!    collateral created or destroyed;
+//! 2. share and LP mints — supply == Σ holders' balances + Σ escrows of open
+//!    redeem (withdraw) requests;
 //! 3. pool books — each market's aggregates equal the sums over its tokens
 //!    (net_base = Σ base, gross_base = Σ |base|, net_cost = Σ cost,
 //!    total_abs_cost = Σ |cost|, weighted_snapshot = Σ |cost|·snapshot), and
@@ -30,17 +41,33 @@
 //!    events (settlement transfers, trade fees, payouts, rewards, LP flows, fee
 //!    collection) plus harness donations; after a settling instruction a token's
 //!    reported equity == vault − fees_owed;
-//! 4. open interest within the cap right after every successful mint;
-//! 5. a wiped token stays wiped (base = cost = 0, no mint ever succeeds);
+//! 4. open interest within the cap right after every filled mint (and withdrawal);
+//! 5. a wiped token stays wiped (base = cost = 0, no mint ever fills);
 //! 6. after an uncapped, non-wiping rebalance |leverage − target| ≤ 2 bps;
-//! 7. no free lunch — a mint immediately redeemed at the same price returns at
-//!    most what was paid (same for an LP deposit withdrawn at once), and every
-//!    redeem pays at most the holder's bound: Σ paid in + Σ h/(S+1000)·|ΔN| over
-//!    price moves (the leveraged PnL) + the documented rounding/confidence slack;
+//! 7. no free lunch — a mint redeemed right after at the same price returns
+//!    at most what was paid, an LP round trip at most the pool's own return
+//!    between its two executions (the value of an LP share, virtual shares
+//!    included), and every redeem pays at most the holder's bound: Σ paid in,
+//!    plus Σ h/(S+1000)·|ΔN| over price moves (h counts the shares escrowed
+//!    in the holder's open redeems), plus the documented rounding and
+//!    confidence slack;
 //! 8. every failed transaction changed no account; a substituted pinned account
-//!    (market, token, vaults, mints, oracle, config, token program) is always
-//!    refused; ordinary operations fail only with the program's named errors;
-//! 9. borrow index and last oracle publish time never go backwards.
+//!    (of a request, an execution, a cancel, a rebalance or a fee collection)
+//!    is always refused; ordinary operations fail only with the program's
+//!    named errors, a request exactly with the one its terms call for;
+//! 9. borrow index and last oracle publish time never go backwards;
+//! 10. escrow — every open request exists with the terms it was made with,
+//!     and its escrow holds exactly its amount; a request that lands escrows
+//!     exactly its amount and costs its owner the two rents and the executor
+//!     fee;
+//! 11. each request closes exactly once — filled, refunded (the escrow back
+//!     whole, the market and token untouched) or cancelled after its expiry
+//!     (escrow, fee and rents back to the owner) — and is then gone: a second
+//!     execution is refused (AccountNotInitialized); the executor earns exactly
+//!     the fee, the owner gets the rents back; an execution after expiry is
+//!     refused (RequestExpired), a cancel before it (RequestNotExpired), an
+//!     update of another price time (OracleNotAtTarget). At the end of a
+//!     segment every request is closed: opened = filled + refunded + cancelled.
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
@@ -49,14 +76,17 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::AccountDeserialize;
 use anchor_spl::token::spl_token;
-use leveraged_token::events::{FeesCollected, LiquidityDeposited, LiquidityWithdrawn, Minted, PositionSettled, Rebalanced, Redeemed, TokenWiped};
+use leveraged_token::constants::{PAUSE_ALL, PAUSE_LIQUIDITY, PAUSE_MINT, PAUSE_REDEEM};
+use leveraged_token::events::{FeesCollected, LiquidityDeposited, LiquidityWithdrawn, Minted, PositionSettled, Rebalanced, Redeemed, RequestCancelled, RequestRefunded, TokenWiped};
 use leveraged_token::math::pool::{open_interest_within_cap, pool_value, Side};
 use leveraged_token::math::position::{conf_exposure_ceil, leverage_bps, notional_floor};
 use leveraged_token::math::price::{normalize_price, NormalizedPrice};
-use leveraged_token::state::{LeveragedToken, Market, MarketParams, TokenParams, TokenStatus};
-use leveraged_token_sdk::decide::{decide, settle_view, Decision, TokenView};
+use leveraged_token::math::shares::{VIRTUAL_ASSETS, VIRTUAL_SHARES};
+use leveraged_token::pause::paused;
+use leveraged_token::state::{Config, LeveragedToken, Market, MarketParams, Request, RequestKind, TokenParams, TokenStatus};
+use leveraged_token_sdk::decide::{decide_at_oracle, settle_view, Decision, TokenView};
 use leveraged_token_sdk::errors::program_error;
-use leveraged_token_sdk::{ix, MarketKeys, OracleKind, TokenKeys};
+use leveraged_token_sdk::{ix, MarketKeys, OracleKind, RequestKeys, TokenKeys};
 use leveraged_token_tests::harness::deployment::Oracle;
 use leveraged_token_tests::{Bank, ErrorCode, TestKeypair, TestSigner, TxOutcome};
 use pyth_sdk_solana::state::PriceStatus;
@@ -76,6 +106,8 @@ const EXPO: i32 = -8;
 const USD: i64 = 100_000_000;
 const FEED: [u8; 32] = [0x42; 32];
 const VIRTUAL: u128 = 1_000;
+/// An actor's wallet is topped up below this (it pays rents and executor fees).
+const MIN_WALLET: u64 = 2_000_000_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum OracleMode {
@@ -112,6 +144,8 @@ struct TokenM {
     implied_vault: i128,
 }
 
+/// An actor's wallet and its associated token accounts (requests pay from
+/// and to them): collateral and LP per market, shares per token.
 struct Actor {
     kp: TestKeypair,
     coll: Vec<Pubkey>,
@@ -129,6 +163,48 @@ impl Exec {
     fn ok(&self) -> bool {
         self.out.result.is_ok()
     }
+}
+
+/// A request the fuzzer opened and has not seen closed.
+#[derive(Clone, Debug)]
+struct Req {
+    kind: RequestKind,
+    /// Owner (actor index), market, token (mint, redeem).
+    a: usize,
+    mi: usize,
+    ti: Option<usize>,
+    nonce: u64,
+    keys: RequestKeys,
+    amount: u64,
+    min_out: u64,
+    target: i64,
+    expires_at: i64,
+}
+
+/// When an execution comes, relative to the request's price time and expiry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Timing {
+    /// At the price time (or now, if it has passed).
+    Soon,
+    /// Somewhere between the price time and the expiry.
+    Late,
+    /// After the expiry: refused, then cancelled.
+    Expired,
+}
+
+/// How a request execution (or its cancel) ended.
+#[derive(Clone, Copy, Debug)]
+enum Outcome {
+    /// Filled: what it paid out, and for an LP flow the pool value and LP
+    /// supply the execution priced at (before it).
+    Filled {
+        out: u64,
+        pool: Option<(u128, u128)>,
+    },
+    Refunded,
+    Cancelled,
+    /// Refused by name (MathOverflow): still open.
+    Failed,
 }
 
 struct Fuzz {
@@ -155,9 +231,15 @@ struct Fuzz {
     last_outcome: String,
     /// (trade_notional, trade_fee, keeper_reward, triggers) of the last Rebalanced event.
     last_rebalanced: Option<(i128, u64, u64, u8)>,
+    /// Open requests, in the order they were made.
+    open: Vec<Req>,
+    /// Every closed request (its address) and how it closed.
+    closed: HashMap<Pubkey, &'static str>,
+    /// Request nonces (one counter for every owner).
+    req_nonce: u64,
     /// Figures for the report: redeems checked against the bound (and the
     /// largest payout / bound ratio), rebalances checked against the target,
-    /// mints checked against the OI cap, round trips.
+    /// mints checked against the OI cap, round trips, requests.
     figures: Figures,
 }
 
@@ -170,12 +252,61 @@ struct Figures {
     oi_checks: u64,
     round_trips: u64,
     lp_round_trips: u64,
+    max_lp_return_ratio: f64,
     substitutions: u64,
     failed_unchanged: u64,
     wipes: u64,
     share_supply_overflows: u64,
     lp_supply_overflows: u64,
+    /// Executions refused with MathOverflow away from a supply near u64::MAX.
+    other_overflows: u64,
     sweeps: u64,
+    requests: u64,
+    requests_refused: u64,
+    fills: u64,
+    refunds: u64,
+    cancels: u64,
+    expired_refused: u64,
+    early_cancels_refused: u64,
+    replays_refused: u64,
+    wrong_updates_refused: u64,
+    stranger_executions: u64,
+    escrow_checks: u64,
+    refund_reasons: BTreeMap<String, u64>,
+}
+
+impl Figures {
+    fn add(&mut self, g: &Figures) {
+        self.bound_checks += g.bound_checks;
+        self.max_bound_ratio = self.max_bound_ratio.max(g.max_bound_ratio);
+        self.lev_checks += g.lev_checks;
+        self.max_lev_err_bps = self.max_lev_err_bps.max(g.max_lev_err_bps);
+        self.oi_checks += g.oi_checks;
+        self.round_trips += g.round_trips;
+        self.lp_round_trips += g.lp_round_trips;
+        self.max_lp_return_ratio = self.max_lp_return_ratio.max(g.max_lp_return_ratio);
+        self.substitutions += g.substitutions;
+        self.failed_unchanged += g.failed_unchanged;
+        self.wipes += g.wipes;
+        self.share_supply_overflows += g.share_supply_overflows;
+        self.lp_supply_overflows += g.lp_supply_overflows;
+        self.other_overflows += g.other_overflows;
+        self.sweeps += g.sweeps;
+        self.requests += g.requests;
+        self.requests_refused += g.requests_refused;
+        self.fills += g.fills;
+        self.refunds += g.refunds;
+        self.cancels += g.cancels;
+        self.expired_refused += g.expired_refused;
+        self.early_cancels_refused += g.early_cancels_refused;
+        self.replays_refused += g.replays_refused;
+        self.wrong_updates_refused += g.wrong_updates_refused;
+        self.stranger_executions += g.stranger_executions;
+        self.escrow_checks += g.escrow_checks;
+        for (k, v) in &g.refund_reasons {
+            *self.refund_reasons.entry(k.clone()).or_default() += v;
+        }
+    }
 }
 
 fn decode<T: AccountDeserialize>(a: &Option<Account>) -> T {
@@ -184,6 +315,10 @@ fn decode<T: AccountDeserialize>(a: &Option<Account>) -> T {
 
 fn amount_of(a: &Option<Account>) -> u64 {
     a.as_ref().map(|a| spl_token::state::Account::unpack(&a.data).expect("token account").amount).unwrap_or(0)
+}
+
+fn lamports_of(a: &Option<Account>) -> u64 {
+    a.as_ref().map_or(0, |a| a.lamports)
 }
 
 fn supply_of(a: &Option<Account>) -> u64 {
@@ -201,15 +336,21 @@ fn error_name(out: &TxOutcome) -> String {
     }
 }
 
-/// Finding F4: SPL Token refuses the share (or LP) MintTo because supply + amount > u64::MAX.
-fn is_share_supply_overflow(out: &TxOutcome) -> bool {
-    matches!(out.result, Err(TransactionError::InstructionError(1, solana_instruction_error::InstructionError::Custom(14))))
-        && out.logs.iter().any(|l| l.contains("Instruction: MintTo"))
-        && out.logs.iter().any(|l| l.contains("Operation overflowed"))
-}
-
 fn is_program_error(out: &TxOutcome) -> bool {
     matches!(out.custom_error(), Some(c) if program_error(c).is_some())
+}
+
+fn is_error(out: &TxOutcome, code: ErrorCode) -> bool {
+    out.custom_error() == Some(u32::from(code))
+}
+
+/// What a request of `kind` pays in and is paid out, and the pause flag of its flow.
+fn flow_flag(kind: RequestKind) -> u8 {
+    match kind {
+        RequestKind::Mint => PAUSE_MINT,
+        RequestKind::Redeem => PAUSE_REDEEM,
+        RequestKind::Deposit | RequestKind::Withdraw => PAUSE_LIQUIDITY,
+    }
 }
 
 impl Fuzz {
@@ -241,6 +382,9 @@ impl Fuzz {
             checks: 0,
             last_outcome: String::new(),
             last_rebalanced: None,
+            open: vec![],
+            closed: HashMap::new(),
+            req_nonce: 0,
             figures: Figures::default(),
         };
         let a = f.admin.pubkey();
@@ -283,7 +427,7 @@ impl Fuzz {
             let mut lp = vec![];
             for mi in 0..2 {
                 let (mint, unit, lp_mint) = (f.markets[mi].mint, f.markets[mi].unit, f.markets[mi].keys.lp_mint);
-                let c = f.bank.create_token_account(mint, kp.pubkey()).await;
+                let c = f.bank.create_ata(kp.pubkey(), mint).await;
                 let amount = if i == mi {
                     3_000_000
                 } else if i < 2 {
@@ -293,7 +437,7 @@ impl Fuzz {
                 };
                 f.bank.mint_to(mint, c, amount * unit).await;
                 coll.push(c);
-                lp.push(f.bank.create_token_account(lp_mint, kp.pubkey()).await);
+                lp.push(f.bank.create_ata(kp.pubkey(), lp_mint).await);
             }
             f.actors.push(Actor { kp, coll, lp, shares: vec![] });
         }
@@ -305,20 +449,20 @@ impl Fuzz {
             f.spawn_token(mi, lev).await;
         }
         f.resync().await;
-        // LPs seed the pools: 2,000,000 A and 1,000,000 B.
+        // LPs seed the pools: 2,000,000 A and 1,000,000 B, requested and executed by themselves.
         for (mi, amount) in [(0usize, 2_000_000u64), (1, 1_000_000)] {
-            let a = &f.actors[mi];
-            let (kp, c, l) = (a.kp.insecure_clone(), a.coll[mi], a.lp[mi]);
-            let keys = f.markets[mi].keys;
-            let e = f.exec(&[ix::deposit_liquidity(kp.pubkey(), &keys, c, l, amount * f.markets[mi].unit, 0)], &[&kp]).await;
-            assert!(e.ok(), "seed deposit: {:?}", e.out.result);
-            f.after_liquidity(mi, &e);
+            let units = amount * f.markets[mi].unit;
+            let Some(r) = f.op_request(mi, RequestKind::Deposit, mi, None, units, 0).await else { f.fail("seed deposit request refused") };
+            let i = f.open.iter().position(|q| q.keys.request == r.keys.request).unwrap();
+            if !matches!(f.op_execute(i, Timing::Soon, mi).await, Outcome::Filled { .. }) {
+                f.fail("seed deposit not filled");
+            }
         }
         f.check_all("setup");
         f
     }
 
-    /// Create a token of `lev` on market `mi`, share accounts for every actor.
+    /// Create a token of `lev` on market `mi`, share accounts (associated) for every actor.
     async fn spawn_token(&mut self, mi: usize, lev: i32) {
         let keys = self.markets[mi].keys.token(lev);
         let admin = self.admin.insecure_clone();
@@ -329,7 +473,7 @@ impl Fuzz {
         }
         for a in 0..self.actors.len() {
             let owner = self.actors[a].kp.pubkey();
-            let s = self.bank.create_token_account(keys.share_mint, owner).await;
+            let s = self.bank.create_ata(owner, keys.share_mint).await;
             self.actors[a].shares.push(s);
             self.bound[a].push(0);
         }
@@ -503,6 +647,9 @@ impl Fuzz {
                 return format!("token account of a{i}");
             }
         }
+        if let Some(r) = self.open.iter().find(|r| r.keys.request == *k || r.keys.escrow == *k) {
+            return format!("{} of open {} request {} of a{}", if r.keys.request == *k { "account" } else { "escrow" }, r.kind.name(), r.nonce, r.a);
+        }
         if *k == self.admin.pubkey() {
             return "admin".into();
         }
@@ -537,6 +684,28 @@ impl Fuzz {
         self.bank.slot().await
     }
 
+    /// The confidence market `mi`'s oracle publishes in its mode (wider than the market allows when Wide).
+    fn mode_conf(&self, mi: usize) -> u64 {
+        let m = &self.markets[mi];
+        if m.mode != OracleMode::Wide {
+            return m.conf;
+        }
+        let max_conf = match self.cache.get(&m.keys.market) {
+            Some(Some(_)) => self.market_state(mi).params.max_conf_bps,
+            _ => 200,
+        };
+        (m.price as u128 * (u128::from(max_conf) + 20) / 10_000) as u64
+    }
+
+    fn oracle_of(&self, mi: usize) -> Oracle {
+        let m = &self.markets[mi];
+        if m.pull {
+            Oracle::pull(m.keys.oracle, FEED)
+        } else {
+            Oracle::legacy(m.keys.oracle)
+        }
+    }
+
     /// Write market `mi`'s oracle for the current slot and clock according to its mode.
     async fn write_oracle(&mut self, mi: usize) {
         let m = &self.markets[mi];
@@ -544,34 +713,94 @@ impl Fuzz {
             return;
         }
         let clock = self.bank.clock().await;
-        let (max_age_slots, max_age_secs, max_conf) = match self.cache.get(&m.keys.market) {
+        let (max_age_slots, max_age_secs) = match self.cache.get(&m.keys.market) {
             Some(Some(_)) => {
                 let p = self.market_state(mi).params;
-                (p.max_age_slots, p.max_age_secs, p.max_conf_bps)
+                (p.max_age_slots, p.max_age_secs)
             }
-            _ => (25, 60, 200),
+            _ => (25, 60),
         };
+        let conf = self.mode_conf(mi);
         let m = &self.markets[mi];
-        let conf = if m.mode == OracleMode::Wide { (m.price as u128 * (u128::from(max_conf) + 20) / 10_000) as u64 } else { m.conf };
         // Stale: a legacy account published too many slots ago, a pull update too many seconds ago.
         let stale = m.mode == OracleMode::Stale;
         let slot = if stale && !m.pull { clock.slot.saturating_sub(max_age_slots + 1) } else { clock.slot };
         let time = if stale && m.pull { clock.unix_timestamp - max_age_secs - 1 } else { clock.unix_timestamp };
-        let oracle = if m.pull { Oracle::pull(m.keys.oracle, FEED) } else { Oracle::legacy(m.keys.oracle) };
-        let key = m.keys.oracle;
-        oracle.write(&mut self.bank, m.price, conf, slot, time, PriceStatus::Trading);
+        let (key, price) = (m.keys.oracle, m.price);
+        self.oracle_of(mi).write(&mut self.bank, price, conf, slot, time, PriceStatus::Trading);
         let a = self.bank.raw_account(key).await;
         self.cache.insert(key, a);
     }
 
+    /// Write market `mi`'s update for price time `target` (legacy: `pub_slot`,
+    /// pull: `publish_time`; the previous one a slot or second before): the
+    /// model's price, the confidence of its mode.
+    async fn write_update_for(&mut self, mi: usize, target: i64) {
+        let clock = self.bank.clock().await;
+        let conf = self.mode_conf(mi);
+        let m = &self.markets[mi];
+        let (key, price, pull) = (m.keys.oracle, m.price, m.pull);
+        let (slot, time) = if pull { (clock.slot, target) } else { (target as u64, clock.unix_timestamp) };
+        self.oracle_of(mi).write(&mut self.bank, price, conf, slot, time, PriceStatus::Trading);
+        let a = self.bank.raw_account(key).await;
+        self.cache.insert(key, a);
+    }
+
+    /// Move the clock forward to price time `target` of market `mi` (a slot or a unix time).
+    async fn reach(&mut self, mi: usize, target: i64) {
+        let kind = if self.markets[mi].pull { OracleKind::PythPull } else { OracleKind::PythLegacy };
+        self.bank.reach(kind, target).await;
+    }
+
+    async fn unix_now(&mut self) -> i64 {
+        self.bank.clock().await.unix_timestamp
+    }
+
+    // ───────────────────────────── invariants ─────────────────────────────
     // ───────────────────────────── invariants ─────────────────────────────
 
     fn check_all(&mut self, _what: &str) {
         self.checks += 1;
+        // What the open requests hold in escrow: collateral per market, LP per market, shares per token.
+        let mut escrowed_collateral = vec![0u128; self.markets.len()];
+        let mut escrowed_lp = vec![0u64; self.markets.len()];
+        let mut escrowed_shares = vec![0u64; self.tokens.len()];
+        for r in &self.open {
+            // 10. The request exists with its terms and its escrow holds exactly its amount.
+            let Some(Some(_)) = self.cache.get(&r.keys.request) else { self.fail(&format!("open {} request {} of a{} has no account", r.kind.name(), r.nonce, r.a)) };
+            let q: Request = decode(&self.cache[&r.keys.request]);
+            let held = self.bal(&r.keys.escrow);
+            if (q.kind, q.owner, q.nonce, q.amount, q.min_out, q.escrow, q.target, q.expires_at)
+                != (r.kind, self.actors[r.a].kp.pubkey(), r.nonce, r.amount, r.min_out, r.keys.escrow, r.target, r.expires_at)
+                || held != r.amount
+            {
+                self.fail(&format!("open {} request {} of a{}: account {q:?}, escrow holds {held}, made for {}", r.kind.name(), r.nonce, r.a, r.amount));
+            }
+            match r.kind {
+                RequestKind::Mint | RequestKind::Deposit => escrowed_collateral[r.mi] += u128::from(held),
+                RequestKind::Withdraw => escrowed_lp[r.mi] += held,
+                RequestKind::Redeem => escrowed_shares[r.ti.expect("a redeem's token")] += held,
+            }
+        }
+        self.figures.escrow_checks += self.open.len() as u64;
+        // 11. Every request opened is open or closed once.
+        if self.figures.requests != self.open.len() as u64 + self.figures.fills + self.figures.refunds + self.figures.cancels
+            || self.closed.len() as u64 + self.open.len() as u64 != self.figures.requests
+        {
+            self.fail(&format!(
+                "{} requests opened, {} open, {} filled, {} refunded, {} cancelled, {} closed",
+                self.figures.requests,
+                self.open.len(),
+                self.figures.fills,
+                self.figures.refunds,
+                self.figures.cancels,
+                self.closed.len()
+            ));
+        }
         for mi in 0..self.markets.len() {
             let m = &self.markets[mi];
-            // 1. Conservation of collateral.
-            let mut sum: u128 = u128::from(self.bal(&m.keys.pool_vault)) + u128::from(self.bal(&m.treasury_account));
+            // 1. Conservation of collateral (the escrows of open requests included).
+            let mut sum: u128 = u128::from(self.bal(&m.keys.pool_vault)) + u128::from(self.bal(&m.treasury_account)) + escrowed_collateral[mi];
             for &ti in &m.tokens {
                 sum += u128::from(self.bal(&self.tokens[ti].keys.vault));
             }
@@ -580,12 +809,12 @@ impl Fuzz {
             }
             let supply = self.supply(&m.mint);
             if supply != m.supply || sum != u128::from(supply) {
-                self.fail(&format!("conservation on market {mi}: Σ balances {sum}, supply {supply}, initial supply {}", m.supply));
+                self.fail(&format!("conservation on market {mi}: Σ balances {sum} (escrows {}), supply {supply}, initial supply {}", escrowed_collateral[mi], m.supply));
             }
-            // 2. LP mint supply = Σ LP balances.
-            let lp: u64 = self.actors.iter().map(|a| self.bal(&a.lp[mi])).sum();
+            // 2. LP mint supply = Σ LP balances + Σ escrows of open withdrawals.
+            let lp: u64 = self.actors.iter().map(|a| self.bal(&a.lp[mi])).sum::<u64>() + escrowed_lp[mi];
             if lp != self.supply(&m.keys.lp_mint) {
-                self.fail(&format!("LP supply {} != Σ LP balances {lp} on market {mi}", self.supply(&m.keys.lp_mint)));
+                self.fail(&format!("LP supply {} != Σ LP balances and escrows {lp} on market {mi}", self.supply(&m.keys.lp_mint)));
             }
             // 3. Aggregates = Σ token positions; running pool balance.
             let ms = self.market_state(mi);
@@ -614,15 +843,15 @@ impl Fuzz {
             self.last_index[mi] = ms.borrow_index;
             self.last_publish[mi] = ms.last_oracle_publish;
         }
-        for ti in 0..self.tokens.len() {
+        for (ti, escrowed) in escrowed_shares.into_iter().enumerate() {
             let tk = &self.tokens[ti];
             let t = self.token_state(ti);
             let vault = self.bal(&tk.keys.vault);
             let supply = self.supply(&tk.keys.share_mint);
-            // 2. Share supply = Σ holders.
-            let held: u64 = self.actors.iter().map(|a| self.bal(&a.shares[ti])).sum();
+            // 2. Share supply = Σ holders + Σ escrows of open redeems.
+            let held: u64 = self.actors.iter().map(|a| self.bal(&a.shares[ti])).sum::<u64>() + escrowed;
             if held != supply {
-                self.fail(&format!("token {ti}: share supply {supply} != Σ holders {held}"));
+                self.fail(&format!("token {ti}: share supply {supply} != Σ holders and escrows {held}"));
             }
             if vault < t.fees_owed {
                 self.fail(&format!("token {ti}: vault {vault} < fees_owed {}", t.fees_owed));
@@ -727,8 +956,15 @@ impl Fuzz {
         }
     }
 
+    /// Actor `a`'s shares of token `ti`: its account and its open redeems' escrows
+    /// (escrowed shares stay exposed to the price until the redeem executes).
+    fn held(&self, a: usize, ti: usize) -> u64 {
+        let escrowed: u64 = self.open.iter().filter(|r| r.a == a && r.ti == Some(ti) && r.kind == RequestKind::Redeem).map(|r| r.amount).sum();
+        self.bal(&self.actors[a].shares[ti]) + escrowed
+    }
+
     fn holdings(&self, ti: usize) -> Vec<u64> {
-        self.actors.iter().map(|a| self.bal(&a.shares[ti])).collect()
+        (0..self.actors.len()).map(|a| self.held(a, ti)).collect()
     }
 
     fn push_trail(&mut self, s: String) {
@@ -738,6 +974,7 @@ impl Fuzz {
         self.trail.push_back(s);
     }
 
+    // ───────────────────────────── operations ─────────────────────────────
     // ───────────────────────────── operations ─────────────────────────────
 
     fn pick_token(&mut self) -> usize {
@@ -766,36 +1003,288 @@ impl Fuzz {
         }
     }
 
-    async fn op_mint(&mut self, a: usize, ti: usize, amount: u64, min_out: u64) -> Option<(u64, u64)> {
-        let mi = self.tokens[ti].m;
-        self.write_oracle(mi).await;
-        let slot = self.slot().await;
-        let pre = self.view(ti, slot);
-        let pre_h = self.holdings(ti);
-        let was_wiped = self.tokens[ti].wiped;
-        let kp = self.actors[a].kp.insecure_clone();
-        let (coll, shares) = (self.actors[a].coll[mi], self.actors[a].shares[ti]);
-        let keys = self.tokens[ti].keys;
-        let e = self.exec(&[ix::mint(kp.pubkey(), &keys, coll, shares, amount, min_out)], &[&kp]).await;
-        if !e.ok() {
-            if std::env::var("FUZZ_DEBUG_ERROR").is_ok_and(|x| x == self.last_outcome) {
-                let t = self.token_state(ti);
-                eprintln!("  token t{ti}: supply {}, vault {}, fees_owed {}, base {}, cost {}, view {:?}", self.supply(&keys.share_mint), self.bal(&keys.vault), t.fees_owed, t.base, t.cost, pre);
-            }
-            if is_share_supply_overflow(&e.out) && std::env::var("FUZZ_STRICT").is_err() {
-                // Known finding F4 (docs/security.md): counted, not fatal unless FUZZ_STRICT is set.
-                self.figures.share_supply_overflows += 1;
-            } else if !is_program_error(&e.out) {
-                self.fail(&format!("mint failed without a named program error: {:?}\n{}", e.out.result, e.out.logs.join("\n")));
-            }
-            return None;
+    fn pick_timing(&mut self) -> Timing {
+        match self.rng.gen_range(0..100) {
+            0..=74 => Timing::Soon,
+            75..=89 => Timing::Late,
+            _ => Timing::Expired,
         }
+    }
+
+    /// The owner with probability 0.3, else another actor.
+    fn pick_executor(&mut self, owner: usize) -> usize {
+        if self.rng.gen_bool(0.3) {
+            owner
+        } else {
+            (owner + self.rng.gen_range(1..self.actors.len())) % self.actors.len()
+        }
+    }
+
+    /// The instruction of actor `a`'s request `nonce` of `kind`.
+    fn request_ix(&self, a: usize, kind: RequestKind, mi: usize, ti: Option<usize>, nonce: u64, (amount, min_out): (u64, u64)) -> Instruction {
+        let owner = self.actors[a].kp.pubkey();
+        let m = &self.markets[mi].keys;
+        match kind {
+            RequestKind::Mint => ix::request_mint(owner, &self.tokens[ti.expect("a token")].keys, nonce, amount, min_out),
+            RequestKind::Redeem => ix::request_redeem(owner, &self.tokens[ti.expect("a token")].keys, nonce, amount, min_out),
+            RequestKind::Deposit => ix::request_deposit(owner, m, nonce, amount, min_out),
+            RequestKind::Withdraw => ix::request_withdraw(owner, m, nonce, amount, min_out),
+        }
+    }
+
+    /// A redeem that is paused, or of a wiped token, is refunded or pays 0
+    /// without reading the oracle (by design): any update, or account, does.
+    fn reads_no_oracle(&self, r: &Req) -> bool {
+        let (RequestKind::Redeem, Some(ti)) = (r.kind, r.ti) else { return false };
+        let config: Config = decode(&self.cache[&leveraged_token::pda::config().0]);
+        self.tokens[ti].wiped || paused(config.pause_flags, self.market_state(r.mi).pause_flags, self.token_state(ti).pause_flags, PAUSE_REDEEM)
+    }
+
+    fn execute_ix(&self, r: &Req, executor: Pubkey) -> Instruction {
+        let m = &self.markets[r.mi].keys;
+        ix::execute(executor, r.kind, self.actors[r.a].kp.pubkey(), r.nonce, m, r.ti.map(|t| &self.tokens[t].keys), m.oracle)
+    }
+
+    fn cancel_ix(&self, r: &Req, caller: Pubkey) -> Instruction {
+        ix::cancel_request(caller, r.kind, self.actors[r.a].kp.pubkey(), r.nonce, &self.markets[r.mi].keys, r.ti.map(|t| self.tokens[t].keys.share_mint))
+    }
+
+    /// Actor `a` requests `kind` (token `ti` for a mint or redeem) of
+    /// `amount` with bound `min_out`. The program must refuse exactly what
+    /// the terms call for, by name and in its order (a pause, a wiped token
+    /// for a mint, a zero amount, more than the owner's account holds); a
+    /// request that lands escrows exactly `amount` from the owner's
+    /// associated account and costs its wallet the two rents and the executor fee.
+    async fn op_request(&mut self, a: usize, kind: RequestKind, mi: usize, ti: Option<usize>, amount: u64, min_out: u64) -> Option<Req> {
+        let kp = self.actors[a].kp.insecure_clone();
+        let owner = kp.pubkey();
+        self.req_nonce += 1;
+        let nonce = self.req_nonce;
+        let keys = RequestKeys::of(kind, owner, nonce, &self.markets[mi].keys, ti.map(|t| self.tokens[t].keys.share_mint));
+        let config: Config = decode(&self.cache[&leveraged_token::pda::config().0]);
+        let market_flags = self.market_state(mi).pause_flags;
+        let token = ti.map(|t| self.token_state(t));
+        let token_flags = match kind {
+            RequestKind::Mint | RequestKind::Redeem => token.as_ref().map_or(0, |t| t.pause_flags),
+            _ => 0,
+        };
+        let balance = self.bal(&keys.source);
+        let expect = if paused(config.pause_flags, market_flags, token_flags, flow_flag(kind)) {
+            Some(ErrorCode::Paused)
+        } else if kind == RequestKind::Mint && token.as_ref().is_some_and(|t| t.is_wiped()) {
+            Some(ErrorCode::TokenWiped)
+        } else if amount == 0 {
+            Some(ErrorCode::ZeroAmount)
+        } else if amount > balance {
+            Some(if matches!(kind, RequestKind::Mint | RequestKind::Deposit) { ErrorCode::InsufficientFunds } else { ErrorCode::InsufficientShares })
+        } else {
+            None
+        };
+        let e = self.exec(&[self.request_ix(a, kind, mi, ti, nonce, (amount, min_out))], &[&kp]).await;
+        match (expect, e.ok()) {
+            (None, true) => {}
+            (Some(c), false) if is_error(&e.out, c) => {
+                self.figures.requests_refused += 1;
+                return None;
+            }
+            _ => self.fail(&format!("{} request of {amount} (balance {balance}): expected {expect:?}, got {}\n{}", kind.name(), error_name(&e.out), e.out.logs.join("\n"))),
+        }
+        let q: Request = decode(&self.cache[&keys.request]);
+        let paid = amount_of(&e.before[&keys.source]) - self.bal(&keys.source);
+        let escrowed = self.bal(&keys.escrow);
+        let wallet = lamports_of(&e.before[&owner]) - lamports_of(&self.cache[&owner]);
+        let held = lamports_of(&self.cache[&keys.request]) + lamports_of(&self.cache[&keys.escrow]);
+        if (q.amount, q.min_out, q.kind, q.owner, q.destination, q.refund_to) != (amount, min_out, kind, owner, keys.destination, keys.source) || paid != amount || escrowed != amount || wallet != held
+        {
+            self.fail(&format!("{} request of {amount}: account {q:?}, {paid} paid, {escrowed} escrowed, wallet paid {wallet} for {held} held", kind.name()));
+        }
+        let r = Req { kind, a, mi, ti, nonce, keys, amount, min_out, target: q.target, expires_at: q.expires_at };
+        self.open.push(r.clone());
+        self.figures.requests += 1;
+        Some(r)
+    }
+
+    /// Execute open request `i` by actor `ex`, the clock moved as `timing`
+    /// says (forward only): soon after its price time, late in its life, or
+    /// past its expiry. Sometimes an update of another price time is tried
+    /// first (OracleNotAtTarget), or a cancel before the expiry
+    /// (RequestNotExpired). Past the expiry the execution must be refused
+    /// (RequestExpired) and a cancel by anyone closes it; before, it fills
+    /// or refunds (a MathOverflow leaves it open).
+    async fn op_execute(&mut self, i: usize, timing: Timing, ex: usize) -> Outcome {
+        let r = self.open[i].clone();
+        let mi = r.mi;
+        self.reach(mi, r.target).await;
+        let now = self.unix_now().await;
+        match timing {
+            Timing::Soon => {}
+            Timing::Late if now < r.expires_at => {
+                let secs = self.rng.gen_range(0..=r.expires_at - now);
+                self.bank.advance_time(secs).await;
+            }
+            Timing::Expired if now <= r.expires_at => {
+                let secs = r.expires_at - now + 1 + self.rng.gen_range(0..30);
+                self.bank.advance_time(secs).await;
+            }
+            _ => {}
+        }
+        let expired = self.unix_now().await > r.expires_at;
+        let executor = self.actors[ex].kp.insecure_clone();
+        if !expired && self.rng.gen_bool(0.05) {
+            let e = self.exec(&[self.cancel_ix(&r, executor.pubkey())], &[&executor]).await;
+            if !is_error(&e.out, ErrorCode::RequestNotExpired) {
+                self.fail(&format!("a cancel before the expiry ended {}", error_name(&e.out)));
+            }
+            self.figures.early_cancels_refused += 1;
+        }
+        if !expired && !self.reads_no_oracle(&r) && self.rng.gen_bool(0.05) {
+            // The update one second (slot) before the price time.
+            self.write_update_for(mi, r.target - 1).await;
+            let e = self.exec(&[self.execute_ix(&r, executor.pubkey())], &[&executor]).await;
+            if !is_error(&e.out, ErrorCode::OracleNotAtTarget) {
+                self.fail(&format!("an execution at the update before the price time ended {}", error_name(&e.out)));
+            }
+            self.figures.wrong_updates_refused += 1;
+        }
+        self.write_update_for(mi, r.target).await;
+        let slot = self.slot().await;
+        let (pre, pre_h) = match r.ti {
+            Some(ti) => (self.view(ti, slot), self.holdings(ti)),
+            None => (None, vec![]),
+        };
+        let was_wiped = r.ti.is_some_and(|ti| self.tokens[ti].wiped);
+        let ixe = self.execute_ix(&r, executor.pubkey());
+        let e = self.exec(std::slice::from_ref(&ixe), &[&executor]).await;
+        self.write_oracle(mi).await;
+        if expired {
+            if !is_error(&e.out, ErrorCode::RequestExpired) {
+                self.fail(&format!("an execution after the expiry ended {}", error_name(&e.out)));
+            }
+            self.figures.expired_refused += 1;
+            return self.cancel(i, ex).await;
+        }
+        if !e.ok() {
+            if is_error(&e.out, ErrorCode::MathOverflow) && std::env::var("FUZZ_STRICT").is_err() {
+                // Finding F4 (fixed): a share or LP supply that would overflow is refused by name; the request stays open.
+                let supply = match r.ti {
+                    Some(ti) if r.kind == RequestKind::Mint => self.supply(&self.tokens[ti].keys.share_mint),
+                    _ => self.supply(&self.markets[mi].keys.lp_mint),
+                };
+                match r.kind {
+                    _ if supply < u64::MAX / 1_000 => self.figures.other_overflows += 1,
+                    RequestKind::Deposit => self.figures.lp_supply_overflows += 1,
+                    _ => self.figures.share_supply_overflows += 1,
+                }
+                return Outcome::Failed;
+            }
+            self.fail(&format!("{} execution failed: {}\n{}", r.kind.name(), error_name(&e.out), e.out.logs.join("\n")));
+        }
+        if ex != r.a {
+            self.figures.stranger_executions += 1;
+        }
+        let refunds = e.out.events::<RequestRefunded>();
+        let outcome = if let Some(rf) = refunds.first() {
+            // The escrow back whole; the market, token, vaults and mints untouched.
+            let back = self.bal(&r.keys.source) - amount_of(&e.before[&r.keys.source]);
+            let (m, t) = (self.markets[mi].keys, r.ti.map(|t| self.tokens[t].keys));
+            let mut untouched = vec![m.market, m.pool_vault, m.lp_mint];
+            if let Some(t) = t {
+                untouched.extend([t.token, t.vault, t.share_mint]);
+            }
+            if refunds.len() != 1
+                || rf.amount != r.amount
+                || back != r.amount
+                || rf.kind != r.kind
+                || rf.executor != executor.pubkey()
+                || untouched.iter().any(|k| e.before.get(k).is_some_and(|b| *b != self.cache[k]))
+            {
+                self.fail(&format!("{} refund ({:?}) of {} returned {back} or touched the market", r.kind.name(), rf.reason, r.amount));
+            }
+            if rf.reason == leveraged_token::state::RefundReason::BelowMinOut && r.min_out == 0 {
+                self.fail("refunded below a zero bound");
+            }
+            if r.kind == RequestKind::Mint && was_wiped && rf.reason != leveraged_token::state::RefundReason::TokenWiped {
+                self.fail(&format!("a mint into a wiped token was refunded for {:?}", rf.reason));
+            }
+            *self.figures.refund_reasons.entry(format!("{} {:?}", r.kind.name(), rf.reason)).or_default() += 1;
+            self.figures.refunds += 1;
+            self.note_closed(&r, &e, ex, true, "refunded");
+            Outcome::Refunded
+        } else {
+            self.figures.fills += 1;
+            self.note_closed(&r, &e, ex, true, "filled");
+            match r.kind {
+                RequestKind::Mint => self.after_mint(&r, &e, was_wiped, &pre, &pre_h),
+                RequestKind::Redeem => self.after_redeem(&r, &e, was_wiped, &pre, &pre_h),
+                RequestKind::Deposit => self.after_deposit(&r, &e),
+                RequestKind::Withdraw => self.after_withdraw(&r, &e),
+            }
+        };
+        if self.rng.gen_bool(0.1) {
+            // A replay: the request is closed.
+            let e = self.exec(&[ixe], &[&executor]).await;
+            if e.out.custom_error() != Some(u32::from(anchor_lang::error::ErrorCode::AccountNotInitialized)) {
+                self.fail(&format!("a replayed execution ended {}", error_name(&e.out)));
+            }
+            self.figures.replays_refused += 1;
+        }
+        outcome
+    }
+
+    /// Cancel open request `i` (expired) by a random caller: the escrow goes
+    /// back to the owner's account, the fee and the rents to its wallet.
+    async fn cancel(&mut self, i: usize, ex: usize) -> Outcome {
+        let r = self.open[i].clone();
+        let caller = if self.rng.gen_bool(0.5) { ex } else { self.rng.gen_range(0..self.actors.len()) };
+        let kp = self.actors[caller].kp.insecure_clone();
+        let e = self.exec(&[self.cancel_ix(&r, kp.pubkey())], &[&kp]).await;
+        if !e.ok() {
+            self.fail(&format!("cancel of an expired request failed: {}", error_name(&e.out)));
+        }
+        let ev = e.out.events::<RequestCancelled>();
+        let back = self.bal(&r.keys.source) - amount_of(&e.before[&r.keys.source]);
+        if ev.len() != 1 || ev[0].amount != r.amount || back != r.amount {
+            self.fail(&format!("cancel of {} returned {back}", r.amount));
+        }
+        self.figures.cancels += 1;
+        self.note_closed(&r, &e, caller, false, "cancelled");
+        Outcome::Cancelled
+    }
+
+    /// Request `r` closed in `e`, sent by actor `signer`: its account and
+    /// escrow are gone, it closed once, the owner got the rents back, the
+    /// executor exactly the fee (`fee_to_signer`; on a cancel the fee goes
+    /// back to the owner and the caller earns nothing).
+    fn note_closed(&mut self, r: &Req, e: &Exec, signer: usize, fee_to_signer: bool, how: &'static str) {
+        if self.cache[&r.keys.request].is_some() || self.cache[&r.keys.escrow].is_some() {
+            self.fail(&format!("a {how} request left its account or escrow"));
+        }
+        if let Some(first) = self.closed.insert(r.keys.request, how) {
+            self.fail(&format!("request {} {how} after it was {first}", r.nonce));
+        }
+        self.open.retain(|q| q.keys.request != r.keys.request);
+        let fee = decode::<Request>(&e.before[&r.keys.request]).executor_fee;
+        let rents = lamports_of(&e.before[&r.keys.request]) + lamports_of(&e.before[&r.keys.escrow]) - fee;
+        let (owner, by) = (self.actors[r.a].kp.pubkey(), self.actors[signer].kp.pubkey());
+        let delta = |k: &Pubkey| lamports_of(&self.cache[k]) as i128 - lamports_of(&e.before[k]) as i128;
+        let (want_owner, want_by) = match (signer == r.a, fee_to_signer) {
+            (true, _) | (false, false) => ((rents + fee) as i128, 0),
+            (false, true) => (rents as i128, fee as i128),
+        };
+        if delta(&owner) != want_owner || (signer != r.a && delta(&by) != want_by) {
+            self.fail(&format!("{how} request {}: owner's wallet moved {} (want {want_owner}), the signer's {} (want {want_by})", r.nonce, delta(&owner), delta(&by)));
+        }
+    }
+
+    /// A filled mint: the implied balances, the shares against the event and the bound, OI within the cap.
+    fn after_mint(&mut self, r: &Req, e: &Exec, was_wiped: bool, pre: &Option<(u64, u128, u128, u64)>, pre_h: &[u64]) -> Outcome {
+        let (a, ti, mi) = (r.a, r.ti.unwrap(), r.mi);
         if was_wiped {
-            self.fail("a mint into a wiped token succeeded");
+            self.fail("a mint into a wiped token filled");
         }
         let ev = e.out.events::<Minted>();
         if ev.len() != 1 {
-            self.fail("a successful mint emitted no Minted event");
+            self.fail("a filled mint emitted no Minted event");
         }
         let m = &ev[0];
         let (_, wiped) = self.apply_settlements(ti, &e.out);
@@ -805,12 +1294,12 @@ impl Fuzz {
         self.tokens[ti].implied_vault += i128::from(m.collateral_in);
         self.move_fee_to_pool(ti, m.trade_fee);
         self.note_wipe(ti, false);
-        let paid = amount_of(&e.before[&coll]) - self.bal(&coll);
+        let shares = r.keys.destination;
         let got = self.bal(&shares) - amount_of(&e.before[&shares]);
-        if paid != amount || m.collateral_in != amount || got != m.shares_out {
-            self.fail(&format!("mint moved {paid} (asked {amount}, event {}) and gave {got} shares (event {})", m.collateral_in, m.shares_out));
+        if m.collateral_in != r.amount || got != m.shares_out {
+            self.fail(&format!("mint of {} (event {}) gave {got} shares (event {})", r.amount, m.collateral_in, m.shares_out));
         }
-        if got < min_out {
+        if got < r.min_out {
             self.fail("mint gave fewer shares than min_shares_out");
         }
         self.equity_matches(ti, m.equity_after);
@@ -823,52 +1312,39 @@ impl Fuzz {
         if !open_interest_within_cap(oi, value, ms.params.oi_cap_bps).unwrap() {
             self.fail(&format!("open interest {oi} above {} bps of pool value {value} after a mint", ms.params.oi_cap_bps));
         }
-        self.add_holder_slack(ti, &pre, &pre_h);
-        self.bound[a][ti] = self.bound[a][ti].saturating_add(u128::from(paid));
-        Some((paid, got))
+        self.add_holder_slack(ti, pre, pre_h);
+        self.bound[a][ti] = self.bound[a][ti].saturating_add(u128::from(r.amount));
+        Outcome::Filled { out: got, pool: None }
     }
 
-    async fn op_redeem(&mut self, a: usize, ti: usize, shares_in: u64, min_out: u64) -> Option<u64> {
-        let mi = self.tokens[ti].m;
-        self.write_oracle(mi).await;
-        let slot = self.slot().await;
-        let pre = self.view(ti, slot);
-        let pre_h = self.holdings(ti);
-        let kp = self.actors[a].kp.insecure_clone();
-        let (coll, shares) = (self.actors[a].coll[mi], self.actors[a].shares[ti]);
-        let keys = self.tokens[ti].keys;
-        let e = self.exec(&[ix::redeem(kp.pubkey(), &keys, shares, coll, shares_in, min_out)], &[&kp]).await;
-        if !e.ok() {
-            if !is_program_error(&e.out) {
-                self.fail(&format!("redeem failed without a named program error: {:?}\n{}", e.out.result, e.out.logs.join("\n")));
-            }
-            return None;
-        }
+    /// A filled redeem: the escrowed shares burned, the payout against the event and the holder's bound.
+    fn after_redeem(&mut self, r: &Req, e: &Exec, was_wiped: bool, pre: &Option<(u64, u128, u128, u64)>, pre_h: &[u64]) -> Outcome {
+        let (a, ti) = (r.a, r.ti.unwrap());
         let ev = e.out.events::<Redeemed>();
         if ev.len() != 1 {
-            self.fail("a successful redeem emitted no Redeemed event");
+            self.fail("a filled redeem emitted no Redeemed event");
         }
-        let r = &ev[0];
+        let rd = &ev[0];
         let (_, wiped) = self.apply_settlements(ti, &e.out);
-        self.move_fee_to_pool(ti, r.trade_fee);
-        self.tokens[ti].implied_vault -= i128::from(r.collateral_out);
-        let was_wiped = self.tokens[ti].wiped;
+        self.move_fee_to_pool(ti, rd.trade_fee);
+        self.tokens[ti].implied_vault -= i128::from(rd.collateral_out);
         self.note_wipe(ti, wiped);
+        let coll = r.keys.destination;
         let got = self.bal(&coll) - amount_of(&e.before[&coll]);
-        let burned = amount_of(&e.before[&shares]) - self.bal(&shares);
-        if got != r.collateral_out || burned != shares_in || r.shares_in != shares_in {
-            self.fail(&format!("redeem paid {got} (event {}) and burned {burned} (asked {shares_in})", r.collateral_out));
+        let burned = r.amount;
+        if got != rd.collateral_out || rd.shares_in != burned {
+            self.fail(&format!("redeem paid {got} (event {}) for {} shares (escrowed {burned})", rd.collateral_out, rd.shares_in));
         }
-        if got < min_out {
+        if got < r.min_out {
             self.fail("redeem paid less than min_collateral_out");
         }
         if (was_wiped || wiped) && got != 0 {
             self.fail("a wiped token paid a redeemer");
         }
         if !wiped {
-            self.equity_matches(ti, r.equity_after);
+            self.equity_matches(ti, rd.equity_after);
         }
-        // 7. No free lunch: the payout is within the holder's bound.
+        // 7. No free lunch: the payout is within the holder's bound (its escrowed shares included in h).
         let h = pre_h[a];
         let b = self.bound[a][ti];
         let allowed = (b * u128::from(burned)).div_ceil(u128::from(h.max(1))) + 2;
@@ -880,61 +1356,34 @@ impl Fuzz {
             self.fail(&format!("redeem of {burned}/{h} shares paid {got}, above the holder's bound {allowed} (bound for all {b})"));
         }
         self.bound[a][ti] = if h == burned { 0 } else { (b * u128::from(h - burned)).div_ceil(u128::from(h)) };
-        self.add_holder_slack(ti, &pre, &pre_h);
+        self.add_holder_slack(ti, pre, pre_h);
         if h == burned {
             self.bound[a][ti] = 0;
         }
-        Some(got)
+        Outcome::Filled { out: got, pool: None }
     }
 
-    /// Actor `a` sends `liquidity` (`ix::deposit_liquidity` or
-    /// `ix::withdraw_liquidity`) of `amount` on market `mi`, from and to its
-    /// collateral and LP accounts there, at a freshly written oracle; a landed
-    /// one moves the pool the fuzzer expects. Returns the execution and the
-    /// collateral and LP accounts.
-    async fn exec_liquidity(&mut self, a: usize, mi: usize, liquidity: fn(Pubkey, &MarketKeys, Pubkey, Pubkey, u64, u64) -> Instruction, amount: u64, min_out: u64) -> (Exec, Pubkey, Pubkey) {
-        self.write_oracle(mi).await;
-        let kp = self.actors[a].kp.insecure_clone();
-        let (c, l) = (self.actors[a].coll[mi], self.actors[a].lp[mi]);
-        let keys = self.markets[mi].keys;
-        let e = self.exec(&[liquidity(kp.pubkey(), &keys, c, l, amount, min_out)], &[&kp]).await;
-        if e.ok() {
-            self.after_liquidity(mi, &e);
+    /// A filled LP deposit: LP shares against the event; the pool grows by the amount.
+    fn after_deposit(&mut self, r: &Req, e: &Exec) -> Outcome {
+        let ev = e.out.events::<LiquidityDeposited>();
+        let got = self.bal(&r.keys.destination) - amount_of(&e.before[&r.keys.destination]);
+        if ev.len() != 1 || got != ev[0].lp_out || got < r.min_out || ev[0].amount != r.amount {
+            self.fail(&format!("deposit of {} gave {got} LP, events {}", r.amount, ev.len()));
         }
-        (e, c, l)
+        self.after_liquidity(r.mi, e);
+        let d = &ev[0];
+        Outcome::Filled { out: got, pool: Some((d.pool_value, u128::from(d.lp_supply_after - d.lp_out))) }
     }
 
-    async fn op_deposit(&mut self, a: usize, mi: usize, amount: u64, min_out: u64) -> Option<u64> {
-        let (e, c, l) = self.exec_liquidity(a, mi, ix::deposit_liquidity, amount, min_out).await;
-        if !e.ok() {
-            if is_share_supply_overflow(&e.out) && std::env::var("FUZZ_STRICT").is_err() {
-                // Known finding F4 for the LP mint.
-                self.figures.lp_supply_overflows += 1;
-            } else if !is_program_error(&e.out) {
-                self.fail(&format!("deposit failed without a named program error: {:?}", e.out.result));
-            }
-            return None;
+    /// A filled LP withdrawal: collateral against the event; the pool kept enough value for its open interest.
+    fn after_withdraw(&mut self, r: &Req, e: &Exec) -> Outcome {
+        let mi = r.mi;
+        let ev = e.out.events::<LiquidityWithdrawn>();
+        let got = self.bal(&r.keys.destination) - amount_of(&e.before[&r.keys.destination]);
+        if ev.len() != 1 || got != ev[0].amount_out || got < r.min_out || ev[0].lp_in != r.amount {
+            self.fail(&format!("withdrawal of {} LP paid {got}, events {}", r.amount, ev.len()));
         }
-        let got = self.bal(&l) - amount_of(&e.before[&l]);
-        if got < min_out || amount_of(&e.before[&c]) - self.bal(&c) != amount {
-            self.fail("deposit moved the wrong amounts");
-        }
-        Some(got)
-    }
-
-    async fn op_withdraw(&mut self, a: usize, mi: usize, lp: u64, min_out: u64) -> Option<u64> {
-        let (e, c, l) = self.exec_liquidity(a, mi, ix::withdraw_liquidity, lp, min_out).await;
-        if !e.ok() {
-            if !is_program_error(&e.out) {
-                self.fail(&format!("withdraw failed without a named program error: {:?}", e.out.result));
-            }
-            return None;
-        }
-        let got = self.bal(&c) - amount_of(&e.before[&c]);
-        if got < min_out || amount_of(&e.before[&l]) - self.bal(&l) != lp {
-            self.fail("withdraw moved the wrong amounts");
-        }
-        // The pool kept enough value for its open interest.
+        self.after_liquidity(mi, e);
         let ms = self.market_state(mi);
         let p = self.norm(mi);
         let value = pool_value(self.bal(&self.markets[mi].keys.pool_vault), &ms.aggregates(), ms.borrow_index, p.price, p.conf, Side::Low).unwrap();
@@ -942,7 +1391,8 @@ impl Fuzz {
         if !open_interest_within_cap(oi, value, ms.params.oi_cap_bps).unwrap() {
             self.fail(&format!("open interest {oi} above the cap of pool value {value} after a withdrawal"));
         }
-        Some(got)
+        let w = &ev[0];
+        Outcome::Filled { out: got, pool: Some((w.pool_value, u128::from(w.lp_supply_after + w.lp_in))) }
     }
 
     fn after_liquidity(&mut self, mi: usize, e: &Exec) {
@@ -954,9 +1404,73 @@ impl Fuzz {
         }
     }
 
+    /// Actor `a` requests `kind` and, with probability `now`, it executes at
+    /// once (random timing and executor); otherwise it stays open.
+    async fn op_flow(&mut self, a: usize, kind: RequestKind, mi: usize, ti: Option<usize>, amount: u64, min_out: u64) {
+        let Some(r) = self.op_request(a, kind, mi, ti, amount, min_out).await else { return };
+        if self.rng.gen_bool(0.7) {
+            let i = self.open.len() - 1;
+            debug_assert_eq!(self.open[i].keys.request, r.keys.request);
+            let (timing, ex) = (self.pick_timing(), self.pick_executor(a));
+            self.op_execute(i, timing, ex).await;
+        }
+    }
+
+    /// Actor `a` requests `kind` and it executes soon after its price time (by a random executor):
+    /// the fill's outcome, if it filled.
+    async fn flow_now(&mut self, a: usize, kind: RequestKind, mi: usize, ti: Option<usize>, amount: u64) -> Option<(u64, Option<(u128, u128)>)> {
+        let r = self.op_request(a, kind, mi, ti, amount, 0).await?;
+        let i = self.open.iter().position(|q| q.keys.request == r.keys.request).unwrap();
+        let ex = self.pick_executor(a);
+        match self.op_execute(i, Timing::Soon, ex).await {
+            Outcome::Filled { out, pool } => Some((out, pool)),
+            _ => None,
+        }
+    }
+
+    /// Execute every open request (in random order), each with a random timing and executor.
+    async fn op_settle_open(&mut self) {
+        let mut n = self.open.len();
+        while n > 0 && !self.open.is_empty() {
+            let i = self.rng.gen_range(0..self.open.len());
+            let r = self.open[i].clone();
+            self.op_name = format!("execute {} request {} of a{}", r.kind.name(), r.nonce, r.a);
+            let (timing, ex) = (self.pick_timing(), self.pick_executor(r.a));
+            self.op_execute(i, timing, ex).await;
+            n -= 1;
+        }
+    }
+
+    /// Close every open request: execute it soon, or cancel it after its
+    /// expiry if it cannot execute (expired, or refused by name).
+    async fn drain(&mut self) {
+        while let Some(r) = self.open.first().cloned() {
+            self.op_name = format!("drain {} request {} of a{}", r.kind.name(), r.nonce, r.a);
+            let ex = self.pick_executor(r.a);
+            if let Outcome::Failed = self.op_execute(0, Timing::Soon, ex).await {
+                let now = self.unix_now().await;
+                if now <= r.expires_at {
+                    self.bank.advance_time(r.expires_at + 1 - now).await;
+                }
+                self.cancel(0, ex).await;
+            }
+        }
+        if !self.open.is_empty() {
+            self.fail("requests left open after the drain");
+        }
+    }
+
     async fn op_rebalance(&mut self, caller: usize, ti: usize) {
+        self.op_rebalance_with(caller, ti, true).await;
+    }
+
+    /// Actor `caller` rebalances token `ti` (with the oracle re-published
+    /// first when `publish`, else as it is).
+    async fn op_rebalance_with(&mut self, caller: usize, ti: usize, publish: bool) {
         let mi = self.tokens[ti].m;
-        self.write_oracle(mi).await;
+        if publish {
+            self.write_oracle(mi).await;
+        }
         let kp = self.actors[caller].kp.insecure_clone();
         let c = self.actors[caller].coll[mi];
         let keys = self.tokens[ti].keys;
@@ -1022,47 +1536,66 @@ impl Fuzz {
             if self.markets[mi].mode != OracleMode::Fresh {
                 continue;
             }
-            self.write_oracle(mi).await;
+            let kind = if self.markets[mi].pull { OracleKind::PythPull } else { OracleKind::PythLegacy };
             for ti in self.markets[mi].tokens.clone() {
                 if self.tokens[ti].wiped {
                     continue;
                 }
-                let slot = self.slot().await;
+                self.write_oracle(mi).await;
+                let clock = self.bank.clock().await;
+                // A keeper posts the update for a due schedule's time (half the time here) or reads the fresh one.
+                if let Some(fix) = self.token_state(ti).schedule_fix(kind, clock.slot) {
+                    if self.rng.gen_bool(0.5) {
+                        self.write_update_for(mi, fix.target).await;
+                    }
+                }
                 let v = self.token_view(ti);
-                let Ok(d) = decide(&v, &self.norm(mi), slot, 0) else { continue };
+                let oracle = self.markets[mi].keys.oracle;
+                let acc = self.cache[&oracle].clone().expect("the oracle account");
+                let config: Config = decode(&self.cache[&leveraged_token::pda::config().0]);
+                let Ok(decided) = decide_at_oracle(&v, &oracle, &acc.owner, &acc.data, &clock, config.pause_flags) else { continue };
+                let d = match decided {
+                    Ok((d, _)) => d,
+                    Err(issue) => {
+                        // No price the rule accepts: the program fails with the issue's error.
+                        self.op_name = format!("keeper sweep t{ti} by a{caller}: {issue:?}");
+                        self.op_rebalance_with(caller, ti, false).await;
+                        let want = format!("{:?}", issue.error_code());
+                        if self.last_outcome != want {
+                            self.fail(&format!("decide_at_oracle() said {want}, the program said {}", self.last_outcome));
+                        }
+                        self.write_oracle(mi).await;
+                        continue;
+                    }
+                };
                 if matches!(d, Decision::Skip { .. }) {
+                    self.write_oracle(mi).await;
                     continue;
                 }
-                let config: leveraged_token::state::Config = decode(&self.cache[&leveraged_token::pda::config().0]);
-                let globally_paused = config.pause_flags & leveraged_token::constants::PAUSE_REBALANCE != 0;
                 self.op_name = format!("keeper sweep t{ti} by a{caller}: {d:?}");
-                self.op_rebalance(caller, ti).await;
+                self.op_rebalance_with(caller, ti, false).await;
                 let last = self.last_outcome.clone();
-                match (&d, globally_paused) {
-                    (_, true) => {
-                        if last != "Paused" {
-                            self.fail(&format!("globally paused rebalance ended {last}"));
-                        }
-                    }
-                    (Decision::NotNeeded { .. }, false) => {
+                match &d {
+                    Decision::NotNeeded { .. } => {
                         if last != "RebalanceNotNeeded" {
                             self.fail(&format!("decide() said not needed, the program said {last}"));
                         }
                     }
-                    (Decision::Wipe { .. }, false) => {
+                    Decision::Wipe { .. } => {
                         if last != "ok" || !self.tokens[ti].wiped {
                             self.fail(&format!("decide() predicted a wipe, the program said {last}"));
                         }
                     }
-                    (Decision::Rebalance { plan, .. }, false) => {
+                    Decision::Rebalance { plan, .. } => {
                         let ev = self.last_rebalanced;
                         match (last.as_str(), ev) {
                             ("ok", Some(r)) if r == (plan.trade_notional, plan.trade_fee, plan.keeper_reward, plan.triggers) => {}
                             (_, ev) => self.fail(&format!("decide() planned {plan:?}, the program said {last} {ev:?}")),
                         }
                     }
-                    (Decision::Skip { .. }, false) => {}
+                    Decision::Skip { .. } => {}
                 }
+                self.write_oracle(mi).await;
             }
         }
     }
@@ -1114,7 +1647,7 @@ impl Fuzz {
             // Every holder's claim grows by its pro-rata share of the donation.
             let s = u128::from(self.supply(&self.tokens[ti].keys.share_mint));
             for h in 0..self.actors.len() {
-                let held = u128::from(self.bal(&self.actors[h].shares[ti]));
+                let held = u128::from(self.held(h, ti));
                 if held > 0 {
                     self.bound[h][ti] += (held * u128::from(amount)).div_ceil(s + VIRTUAL) + 1;
                 }
@@ -1139,7 +1672,7 @@ impl Fuzz {
             let dn = (notional_floor(base, p1).unwrap() - notional_floor(base, p0).unwrap()).unsigned_abs() + 1;
             let s = u128::from(self.supply(&self.tokens[ti].keys.share_mint));
             for a in 0..self.actors.len() {
-                let h = u128::from(self.bal(&self.actors[a].shares[ti]));
+                let h = u128::from(self.held(a, ti));
                 if h > 0 {
                     self.bound[a][ti] = self.bound[a][ti].saturating_add((h * dn).div_ceil(s + VIRTUAL));
                 }
@@ -1203,18 +1736,28 @@ impl Fuzz {
             max_age_slots: r.gen_range(10..=1_500),
             max_age_secs: r.gen_range(30..=600),
             max_conf_bps: r.gen_range(20..=1_000),
+            request_delay_secs: r.gen_range(1..=60),
+            request_ttl_secs: if r.gen_bool(0.9) { r.gen_range(10..=600) } else { r.gen_range(601..=86_400) },
+            lp_cooldown_secs: if r.gen_bool(0.5) { r.gen_range(0..=600) } else { r.gen_range(601..=7_200) },
+            lp_fee_bps: r.gen_range(0..=100),
+            executor_fee_lamports: r.gen_range(0..=10_000_000),
         };
         if r.gen_bool(0.3) {
             p = leveraged_token_sdk::defaults::market_params();
         }
         if !valid {
-            match r.gen_range(0..6) {
+            match r.gen_range(0..11) {
                 0 => p.trade_fee_bps = r.gen_range(101..=u16::MAX),
                 1 => p.borrow_rate_bps = r.gen_range(10_001..=u32::MAX),
                 2 => p.oi_cap_bps = if r.gen_bool(0.5) { 0 } else { r.gen_range(100_001..=u32::MAX) },
                 3 => p.max_age_slots = if r.gen_bool(0.5) { 0 } else { r.gen_range(1_501..=u64::MAX) },
                 4 => p.max_age_secs = if r.gen_bool(0.5) { 0 } else { r.gen_range(601..=i64::MAX) },
-                _ => p.max_conf_bps = if r.gen_bool(0.5) { 0 } else { r.gen_range(1_001..=u16::MAX) },
+                5 => p.max_conf_bps = if r.gen_bool(0.5) { 0 } else { r.gen_range(1_001..=u16::MAX) },
+                6 => p.request_delay_secs = if r.gen_bool(0.5) { 0 } else { r.gen_range(61..=u16::MAX) },
+                7 => p.request_ttl_secs = if r.gen_bool(0.5) { r.gen_range(0..10) } else { r.gen_range(86_401..=u32::MAX) },
+                8 => p.lp_cooldown_secs = r.gen_range(604_801..=u32::MAX),
+                9 => p.lp_fee_bps = r.gen_range(101..=u16::MAX),
+                _ => p.executor_fee_lamports = r.gen_range(10_000_001..=u64::MAX),
             }
         }
         p
@@ -1351,38 +1894,73 @@ impl Fuzz {
     }
 
     /// Replace one pinned account of a valid instruction by another known
-    /// account (or a fresh key): the program must refuse it.
+    /// account (an open request's account or escrow included) or a fresh
+    /// key: the program must refuse it. The instruction is a request of a
+    /// random kind, the execution of an open request at its price time (or,
+    /// once expired, its cancel), a rebalance or a fee collection.
     async fn op_substitute(&mut self) {
         let ti = self.pick_token();
         let mi = self.tokens[ti].m;
         let a = self.rng.gen_range(0..self.actors.len());
         let kp = self.actors[a].kp.insecure_clone();
-        let (c, l, s) = (self.actors[a].coll[mi], self.actors[a].lp[mi], self.actors[a].shares[ti]);
+        let c = self.actors[a].coll[mi];
         let t = self.tokens[ti].keys;
-        let m = self.markets[mi].keys;
         let unit = self.markets[mi].unit;
-        let kind = self.rng.gen_range(0..6);
-        let (mut ixx, pinned, signers): (Instruction, Vec<usize>, Vec<&TestKeypair>) = match kind {
-            0 => (ix::mint(kp.pubkey(), &t, c, s, unit, 0), vec![1, 2, 3, 4, 5, 6, 7, 10], vec![&kp]),
-            1 => (ix::redeem(kp.pubkey(), &t, s, c, 1, 0), vec![1, 2, 3, 4, 5, 6, 7, 10], vec![&kp]),
-            2 => (ix::rebalance(kp.pubkey(), &t, c), vec![1, 2, 3, 4, 5, 6, 8], vec![&kp]),
-            3 => (ix::deposit_liquidity(kp.pubkey(), &m, c, l, unit, 0), vec![1, 2, 3, 4, 5, 8], vec![&kp]),
-            4 => (ix::withdraw_liquidity(kp.pubkey(), &m, c, l, 1, 0), vec![1, 2, 3, 4, 5, 8], vec![&kp]),
-            _ => (ix::collect_fees(&t, self.markets[mi].treasury_account), vec![0, 1, 2, 3, 5], vec![]),
+        let choice = if self.open.is_empty() { [0, 3, 4][self.rng.gen_range(0..3)] } else { self.rng.gen_range(0..5) };
+        let (mut ixx, pinned, signer, what): (Instruction, Vec<usize>, Option<TestKeypair>, String) = match choice {
+            0 => {
+                let kind = [RequestKind::Mint, RequestKind::Redeem, RequestKind::Deposit, RequestKind::Withdraw][self.rng.gen_range(0..4)];
+                let token = matches!(kind, RequestKind::Mint | RequestKind::Redeem).then_some(ti);
+                self.req_nonce += 1;
+                let ixr = self.request_ix(a, kind, mi, token, self.req_nonce, (unit, 0));
+                // Every account but the owner (the signer).
+                let pinned = (1..ixr.accounts.len()).collect();
+                (ixr, pinned, Some(kp), format!("request_{}", kind.name()))
+            }
+            1 | 2 => {
+                let r = self.open[self.rng.gen_range(0..self.open.len())].clone();
+                self.reach(r.mi, r.target).await;
+                let exi = self.pick_executor(r.a);
+                let ex = self.actors[exi].kp.insecure_clone();
+                if self.unix_now().await > r.expires_at {
+                    // request, owner, escrow, destination, refund account, token program (not the caller).
+                    (self.cancel_ix(&r, ex.pubkey()), vec![0, 2, 3, 4, 5, 6], Some(ex), "cancel_request".into())
+                } else {
+                    self.write_update_for(r.mi, r.target).await;
+                    let ixe = self.execute_ix(&r, ex.pubkey());
+                    let mut pinned: Vec<usize> = (0..ixe.accounts.len()).filter(|&i| i != 1).collect();
+                    if self.reads_no_oracle(&r) {
+                        pinned.retain(|&i| i != 10);
+                    }
+                    (ixe, pinned, Some(ex), format!("execute_{}", r.kind.name()))
+                }
+            }
+            3 => (ix::rebalance(kp.pubkey(), &t, c), vec![1, 2, 3, 4, 5, 6, 8], Some(kp), "rebalance".into()),
+            _ => (ix::collect_fees(&t, self.markets[mi].treasury_account), vec![0, 1, 2, 3, 5], None, "collect".into()),
         };
-        // A wiped token's redeem burns shares and pays 0 without reading the oracle: not pinned then.
-        let pinned: Vec<usize> = pinned.into_iter().filter(|&r| !(kind == 1 && r == 4 && self.tokens[ti].wiped)).collect();
         let role = pinned[self.rng.gen_range(0..pinned.len())];
         let original = ixx.accounts[role].pubkey;
         let replacement = loop {
-            let k = if self.rng.gen_bool(0.1) { Pubkey::new_unique() } else { self.universe[self.rng.gen_range(0..self.universe.len())] };
+            let k = match self.rng.gen_range(0..10) {
+                0 => Pubkey::new_unique(),
+                1 if !self.open.is_empty() => {
+                    let q = &self.open[self.rng.gen_range(0..self.open.len())];
+                    if self.rng.gen_bool(0.5) {
+                        q.keys.request
+                    } else {
+                        q.keys.escrow
+                    }
+                }
+                _ => self.universe[self.rng.gen_range(0..self.universe.len())],
+            };
             if k != original {
                 break k;
             }
         };
         ixx.accounts[role].pubkey = replacement;
-        self.op_name = format!("substitute account #{role} of {} by {replacement}", ["mint", "redeem", "rebalance", "deposit", "withdraw", "collect"][kind]);
+        self.op_name = format!("substitute account #{role} of {what} by {replacement}");
         self.write_oracle(mi).await;
+        let signers: Vec<&TestKeypair> = signer.iter().collect();
         let e = self.exec(&[ixx], &signers).await;
         self.figures.substitutions += 1;
         if e.ok() {
@@ -1395,7 +1973,8 @@ impl Fuzz {
     async fn step(&mut self) {
         let roll = self.rng.gen_range(0..100);
         let a = self.rng.gen_range(0..self.actors.len());
-        // Faucet: an actor who ran dry is topped up (the mint's supply grows by exactly that).
+        // Faucet: an actor who ran dry is topped up (the mint's supply grows by exactly that),
+        // and so is its wallet (it pays rents and executor fees).
         for mi in 0..self.markets.len() {
             let (c, unit) = (self.actors[a].coll[mi], self.markets[mi].unit);
             if self.bal(&c) < 1_000 * unit {
@@ -1408,6 +1987,13 @@ impl Fuzz {
                 }
             }
         }
+        let wallet = self.actors[a].kp.pubkey();
+        if lamports_of(&self.cache[&wallet]) < MIN_WALLET {
+            let acc = self.cache[&wallet].clone().expect("a funded wallet");
+            self.bank.set_account(wallet, acc.lamports + 5 * MIN_WALLET, acc.data, acc.owner);
+            let acc = self.bank.raw_account(wallet).await;
+            self.cache.insert(wallet, acc);
+        }
         match roll {
             0..=21 => {
                 let ti = self.pick_token();
@@ -1416,7 +2002,7 @@ impl Fuzz {
                 let amount = self.pick_amount(bal, self.markets[mi].unit, 30_000);
                 let min_out = if self.rng.gen_bool(0.1) { self.rng.gen_range(0..=amount.max(1)) } else { 0 };
                 self.op_name = format!("mint a{a} t{ti} {amount} min {min_out}");
-                self.op_mint(a, ti, amount, min_out).await;
+                self.op_flow(a, RequestKind::Mint, mi, Some(ti), amount, min_out).await;
             }
             22..=39 => {
                 let held_tokens: Vec<usize> = (0..self.tokens.len()).filter(|&t| self.bal(&self.actors[a].shares[t]) > 0).collect();
@@ -1432,22 +2018,23 @@ impl Fuzz {
                 };
                 let min_out = if self.rng.gen_bool(0.05) { self.rng.gen_range(0..=shares.min(u64::MAX / 2)) } else { 0 };
                 self.op_name = format!("redeem a{a} t{ti} {shares}/{held} min {min_out}");
-                self.op_redeem(a, ti, shares, min_out).await;
+                let mi = self.tokens[ti].m;
+                self.op_flow(a, RequestKind::Redeem, mi, Some(ti), shares, min_out).await;
             }
             40..=43 => {
-                // 7. A mint immediately redeemed at the same price returns at most what was paid.
+                // 7. A mint redeemed right after at the same price returns at most what was paid.
                 let ti = self.pick_token();
                 let mi = self.tokens[ti].m;
                 let bal = self.bal(&self.actors[a].coll[mi]);
                 let unit = self.markets[mi].unit;
-                let amount = self.pick_amount(bal, unit, 10_000).max(1);
+                let amount = self.pick_amount(bal, unit, 10_000).clamp(1, bal.max(1));
                 self.op_name = format!("round trip a{a} t{ti} {amount}");
-                if let Some((paid, got)) = self.op_mint(a, ti, amount, 0).await {
+                if let Some((got, _)) = self.flow_now(a, RequestKind::Mint, mi, Some(ti), amount).await {
                     self.op_name = format!("round trip a{a} t{ti} {amount}: redeem {got}");
-                    if let Some(back) = self.op_redeem(a, ti, got, 0).await {
+                    if let Some((back, _)) = self.flow_now(a, RequestKind::Redeem, mi, Some(ti), got).await {
                         self.figures.round_trips += 1;
-                        if back > paid {
-                            self.fail(&format!("mint of {paid} then immediate redeem paid {back}"));
+                        if back > amount {
+                            self.fail(&format!("mint of {amount} then redeem at the same price paid {back}"));
                         }
                     }
                 }
@@ -1456,8 +2043,9 @@ impl Fuzz {
                 let mi = self.rng.gen_range(0..self.markets.len());
                 let bal = self.bal(&self.actors[a].coll[mi]);
                 let amount = self.pick_amount(bal, self.markets[mi].unit, 500_000);
-                self.op_name = format!("deposit a{a} m{mi} {amount}");
-                self.op_deposit(a, mi, amount, 0).await;
+                let min_out = if self.rng.gen_bool(0.1) { self.rng.gen_range(0..=amount.max(1)) } else { 0 };
+                self.op_name = format!("deposit a{a} m{mi} {amount} min {min_out}");
+                self.op_flow(a, RequestKind::Deposit, mi, None, amount, min_out).await;
             }
             49..=53 => {
                 let mi = self.rng.gen_range(0..self.markets.len());
@@ -1469,24 +2057,35 @@ impl Fuzz {
                     3 => held,
                     _ => self.rng.gen_range(0..=held / 4),
                 };
-                self.op_name = format!("withdraw a{a} m{mi} {lp}/{held}");
-                self.op_withdraw(a, mi, lp, 0).await;
+                let min_out = if self.rng.gen_bool(0.1) { self.rng.gen_range(0..=lp.max(1)) } else { 0 };
+                self.op_name = format!("withdraw a{a} m{mi} {lp}/{held} min {min_out}");
+                self.op_flow(a, RequestKind::Withdraw, mi, None, lp, min_out).await;
             }
             54..=55 => {
+                // 7. An LP round trip returns at most the pool's own return between its two executions.
                 let mi = self.rng.gen_range(0..self.markets.len());
                 let bal = self.bal(&self.actors[a].coll[mi]);
-                let amount = self.pick_amount(bal, self.markets[mi].unit, 100_000).max(1);
+                let amount = self.pick_amount(bal, self.markets[mi].unit, 100_000).clamp(1, bal.max(1));
                 self.op_name = format!("LP round trip a{a} m{mi} {amount}");
-                if let Some(lp) = self.op_deposit(a, mi, amount, 0).await {
-                    if let Some(back) = self.op_withdraw(a, mi, lp, 0).await {
+                if let Some((lp, Some((value_d, supply_d)))) = self.flow_now(a, RequestKind::Deposit, mi, None, amount).await {
+                    if let Some((back, Some((value_w, supply_w)))) = self.flow_now(a, RequestKind::Withdraw, mi, None, lp).await {
                         self.figures.lp_round_trips += 1;
-                        if back > amount {
-                            self.fail(&format!("LP deposit of {amount} withdrawn at once paid {back}"));
+                        let (v, s) = (VIRTUAL_ASSETS as f64, VIRTUAL_SHARES as f64);
+                        // out ≤ amount · [(S_d + V)/(value_d + V)] · [(value_w + V)/(S_w + V)]: every rounding is down.
+                        let pool_return = (supply_d as f64 + s) / (value_d as f64 + v) * (value_w as f64 + v) / (supply_w as f64 + s);
+                        let bound = amount as f64 * pool_return;
+                        self.figures.max_lp_return_ratio = self.figures.max_lp_return_ratio.max(back as f64 / bound.max(1.0));
+                        if back as f64 > bound * (1.0 + 1e-12) + 1.0 {
+                            self.fail(&format!("LP deposit of {amount} withdrawn for {back}, above the pool's own return ({bound:.0})"));
                         }
                     }
                 }
             }
-            56..=69 => self.op_price().await,
+            56..=65 => self.op_price().await,
+            66..=69 => {
+                self.op_name = format!("execute {} open requests", self.open.len());
+                self.op_settle_open().await;
+            }
             70..=77 => self.op_warp().await,
             87..=91 => {
                 let caller = self.rng.gen_range(0..self.actors.len());
@@ -1529,7 +2128,7 @@ impl Fuzz {
                 let t = self.token_state(tt);
                 let p = self.norm(self.tokens[tt].m).price;
                 let upnl = notional_floor(t.base, p).unwrap() - t.cost;
-                let holders: Vec<(u64, u128)> = (0..self.actors.len()).map(|a| (self.bal(&self.actors[a].shares[tt]), self.bound[a][tt])).collect();
+                let holders: Vec<(u64, u128)> = (0..self.actors.len()).map(|a| (self.held(a, tt), self.bound[a][tt])).collect();
                 eprintln!(
                     "#{i} {name} -> {}\n    t{tt}: vault {} fees {} supply {} base {} cost {} uPnL {upnl} status {:?} holders {holders:?}",
                     self.last_outcome,
@@ -1563,15 +2162,25 @@ impl Fuzz {
                 self.resync().await;
             }
             if progress > 0 && (offset + i + 1).is_multiple_of(progress) {
-                eprintln!("fuzz: {} ops, {:.1} s, {} tokens ({} wiped)", offset + i + 1, started.elapsed().as_secs_f64(), self.tokens.len(), self.tokens.iter().filter(|t| t.wiped).count());
+                eprintln!(
+                    "fuzz: {} ops, {:.1} s, {} tokens ({} wiped), {} requests ({} open)",
+                    offset + i + 1,
+                    started.elapsed().as_secs_f64(),
+                    self.tokens.len(),
+                    self.tokens.iter().filter(|t| t.wiped).count(),
+                    self.figures.requests,
+                    self.open.len()
+                );
             }
         }
+        // 11. Every request closes: executed or, past its expiry, cancelled.
+        self.op = ops;
+        self.drain().await;
+        self.check_all("drained");
         self.resync().await;
         self.check_all("end");
     }
 }
-
-use leveraged_token::constants::PAUSE_ALL;
 
 #[tokio::test]
 async fn stateful_fuzz() {
@@ -1595,20 +2204,7 @@ async fn stateful_fuzz() {
             *stats.entry(k.split(|c: char| c.is_ascii_digit()).next().unwrap_or("").trim().to_string() + " -> " + k.rsplit(" -> ").next().unwrap()).or_default() += v;
         }
         checks += f.checks;
-        let g = &f.figures;
-        fig.bound_checks += g.bound_checks;
-        fig.max_bound_ratio = fig.max_bound_ratio.max(g.max_bound_ratio);
-        fig.lev_checks += g.lev_checks;
-        fig.max_lev_err_bps = fig.max_lev_err_bps.max(g.max_lev_err_bps);
-        fig.oi_checks += g.oi_checks;
-        fig.round_trips += g.round_trips;
-        fig.lp_round_trips += g.lp_round_trips;
-        fig.substitutions += g.substitutions;
-        fig.failed_unchanged += g.failed_unchanged;
-        fig.wipes += g.wipes;
-        fig.share_supply_overflows += g.share_supply_overflows;
-        fig.lp_supply_overflows += g.lp_supply_overflows;
-        fig.sweeps += g.sweeps;
+        fig.add(&f.figures);
         wiped += f.tokens.iter().filter(|t| t.wiped).count();
         done += n;
         segment += 1;
@@ -1617,8 +2213,36 @@ async fn stateful_fuzz() {
     println!("fuzz: seed {seed}: {ops} operations, {checks} invariant checks, {wiped} tokens wiped, 0 violations, {secs:.1} s");
     eprintln!("fuzz: seed {seed}: {ops} operations, {checks} invariant checks, {wiped} tokens wiped, 0 violations, {secs:.1} s");
     let report = format!(
-        "fuzz: {} failed transactions verified unchanged; {} redeems within the no-free-lunch bound (max payout/bound {:.3}); {} mint+redeem and {} LP round trips; {} rebalances within 2 bps (max error {} bps); {} OI checks after mints; {} substitutions refused; {} keeper sweeps agreeing with decide(); {} wipes; {} mints and {} LP deposits refused by SPL Token for supply overflow (finding F4, tolerated unless FUZZ_STRICT)",
-        fig.failed_unchanged, fig.bound_checks, fig.max_bound_ratio, fig.round_trips, fig.lp_round_trips, fig.lev_checks, fig.max_lev_err_bps, fig.oi_checks, fig.substitutions, fig.sweeps, fig.wipes, fig.share_supply_overflows, fig.lp_supply_overflows
+        "fuzz: {} failed transactions verified unchanged; {} redeems within the no-free-lunch bound (max payout/bound {:.3}); {} mint+redeem and {} LP round trips (max LP payout / pool return {:.4}); {} rebalances within 2 bps (max error {} bps); {} OI checks after mints; {} substitutions refused; {} keeper sweeps agreeing with decide(); {} wipes; {} mints and {} LP deposits refused by name for a supply near u64::MAX (finding F4, fixed: MathOverflow, the request left open), {} other executions refused with MathOverflow\n\
+         fuzz: {} requests ({} refused by name at the request), each closed once: {} filled, {} refunded, {} cancelled after expiry ({} executions by a stranger); refused as they must be: {} executions after expiry, {} early cancels, {} replays, {} updates of another price time; {} open-request escrow checks\n\
+         fuzz: refunds by reason: {:?}",
+        fig.failed_unchanged,
+        fig.bound_checks,
+        fig.max_bound_ratio,
+        fig.round_trips,
+        fig.lp_round_trips,
+        fig.max_lp_return_ratio,
+        fig.lev_checks,
+        fig.max_lev_err_bps,
+        fig.oi_checks,
+        fig.substitutions,
+        fig.sweeps,
+        fig.wipes,
+        fig.share_supply_overflows,
+        fig.lp_supply_overflows,
+        fig.other_overflows,
+        fig.requests,
+        fig.requests_refused,
+        fig.fills,
+        fig.refunds,
+        fig.cancels,
+        fig.stranger_executions,
+        fig.expired_refused,
+        fig.early_cancels_refused,
+        fig.replays_refused,
+        fig.wrong_updates_refused,
+        fig.escrow_checks,
+        fig.refund_reasons
     );
     println!("{report}");
     eprintln!("{report}");
