@@ -318,3 +318,25 @@ async fn on_a_legacy_oracle_only_the_account_state_for_the_price_slot_executes_a
     }
     assert_eq!((refused, accepted), (40, vec![r.target]));
 }
+
+#[tokio::test]
+async fn on_a_lagging_cluster_clock_the_price_time_counts_from_the_newest_publish_time_the_market_has_seen() {
+    // Pyth stamps updates with its own time; when the cluster clock trails it,
+    // an update for `clock + delay` could already exist when the request is
+    // made. The delay counts from the later of the clock and the newest
+    // publish time the market has used, which no update can be ahead of by much.
+    let (mut bank, d, h) = pull_world(50_000 * USDC).await;
+    h.mint(&mut bank, &d, LONG, 10_000 * USDC).await.expect_ok("mint");
+    let now = bank.clock().await.unix_timestamp;
+    // A keeper's rebalance lands an update published 8 s ahead of the cluster clock (a 12 % move).
+    let ahead = signed_update(&mut bank, now + 8, 112 * USD);
+    let t = leveraged_token_sdk::TokenKeys { market: leveraged_token_sdk::MarketKeys { oracle: ahead, ..d.market }, ..d.tokens[LONG] };
+    bank.send(&[ix::rebalance(h.key(), &t, h.collateral)], &[&h.kp]).await.expect_ok("rebalance at the newer update");
+    let market: leveraged_token::state::Market = bank.account(d.market.market).await;
+    assert_eq!(market.last_oracle_publish, now + 8);
+    let nonce = next_nonce();
+    bank.send(&[d.request_ix(h.key(), RequestKind::Mint, Some(LONG), nonce, 1_000 * USDC, 0)], &[&h.kp]).await.expect_ok("request");
+    let r: Request = bank.account(pda::request(&h.key(), nonce).0).await;
+    assert_eq!(r.requested_at, now);
+    assert_eq!(r.target, now + 8 + i64::from(market.params.request_delay_secs), "counted from the newest publish time, not the clock");
+}

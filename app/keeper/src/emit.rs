@@ -44,44 +44,17 @@ pub struct Metrics {
     pub requests_pending: AtomicU64,
 }
 
-/// Every refund reason, in the order of [`refund_index`].
-pub const REFUND_REASONS: [RefundReason; 8] = [
-    RefundReason::BelowMinOut,
-    RefundReason::Paused,
-    RefundReason::TokenWiped,
-    RefundReason::OracleUnusable,
-    RefundReason::OpenInterestCap,
-    RefundReason::UnpaidProfitOutstanding,
-    RefundReason::ZeroOut,
-    RefundReason::PoolInsolvent,
-];
+/// Every refund reason, in the order of [`refund_index`] (the program's list).
+pub const REFUND_REASONS: [RefundReason; 9] = RefundReason::ALL;
 
 /// The position of `r` in [`REFUND_REASONS`].
 pub fn refund_index(r: RefundReason) -> usize {
-    match r {
-        RefundReason::BelowMinOut => 0,
-        RefundReason::Paused => 1,
-        RefundReason::TokenWiped => 2,
-        RefundReason::OracleUnusable => 3,
-        RefundReason::OpenInterestCap => 4,
-        RefundReason::UnpaidProfitOutstanding => 5,
-        RefundReason::ZeroOut => 6,
-        RefundReason::PoolInsolvent => 7,
-    }
+    REFUND_REASONS.iter().position(|x| *x == r).unwrap_or(0)
 }
 
-/// The metric label of a refund reason.
+/// The metric label of a refund reason (the program's).
 pub fn refund_label(r: RefundReason) -> &'static str {
-    match r {
-        RefundReason::BelowMinOut => "below_min_out",
-        RefundReason::Paused => "paused",
-        RefundReason::TokenWiped => "token_wiped",
-        RefundReason::OracleUnusable => "oracle_unusable",
-        RefundReason::OpenInterestCap => "open_interest_cap",
-        RefundReason::UnpaidProfitOutstanding => "unpaid_profit_outstanding",
-        RefundReason::ZeroOut => "zero_out",
-        RefundReason::PoolInsolvent => "pool_insolvent",
-    }
+    r.label()
 }
 
 /// A plain copy of the counters, for assertions and per-loop deltas.

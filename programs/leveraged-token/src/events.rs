@@ -168,7 +168,7 @@ pub struct LiquidityWithdrawn {
     pub lp_supply_after: u64,
 }
 
-/// Settlement of a token's position against the pool (part of mint, redeem, rebalance).
+/// Settlement of a token's position against the pool (part of a mint or redeem execution, rebalance, a token parameter apply).
 #[event]
 pub struct PositionSettled {
     pub token: Pubkey,

@@ -11,22 +11,35 @@
 //!   providers through an LP mint.
 //!
 //! ## Flows
-//! * `mint` / `redeem`: settle the position against the pool at the Pyth price
-//!   (PnL and borrow fee move as one token transfer), then issue or burn shares
-//!   at NAV, valued on the side of the oracle's confidence interval worse for
-//!   the user, and grow or shrink the position so other holders' leverage is
-//!   unchanged.
+//! * No one chooses the price. `request_mint` / `request_redeem` /
+//!   `request_deposit` / `request_withdraw` escrow what the user pays (in a
+//!   request PDA's token account) with the user's bound, and fix a price
+//!   time: `now + request_delay_secs` (an LP withdrawal: `now +
+//!   lp_cooldown_secs`). `execute_*`, by anyone for the request's executor
+//!   fee, prices at the one oracle update for that time (pull:
+//!   `prev_publish_time < t ≤ publish_time`; legacy: `prev_slot < t ≤
+//!   pub_slot`), whoever executes and whenever; the bound, a pause, the
+//!   update's value checks, a wipe at that price or a cap refund the escrow
+//!   instead of failing. `cancel_request` returns an expired one.
+//! * Mint / redeem (executed): settle the position against the pool at that
+//!   price (PnL and borrow fee move as one token transfer), then issue or burn
+//!   shares at NAV, valued on the side of the oracle's confidence interval
+//!   worse for the user, and grow or shrink the position so other holders'
+//!   leverage is unchanged.
 //! * `rebalance`: permissionless; succeeds only when a trigger holds — price moved
-//!   past the deviation threshold, the fixed `rebalance_period_slots` schedule came due (an
-//!   intraday rebalance does not move it), leverage left its band,
-//!   the ripcord bound was crossed, or a capped (chunked) rebalance is still in
-//!   progress — and then trades the position back to target against the pool at
-//!   the oracle price (no public market order, nothing to front-run), pays the
-//!   trade fee to the pool and a bounded reward to the caller.
-//! * `deposit_liquidity` / `withdraw_liquidity`: LPs enter and exit at the pool
-//!   value, which counts traders' unrealised PnL and unpaid borrow fees.
+//!   past the deviation threshold, leverage left its band, the ripcord bound
+//!   was crossed or a capped (chunked) rebalance is still in progress, each at
+//!   a fresh price (at most `max_age_*` old, never older than the last used);
+//!   or the fixed `rebalance_period_slots` schedule came due, at the update for
+//!   the schedule's time — and then trades the position back to target against
+//!   the pool at that price (no public market order, nothing to front-run),
+//!   pays the trade fee to the pool and a bounded reward to the caller.
+//! * LP deposits / withdrawals (executed): at the pool value, which counts
+//!   traders' unrealised PnL and unpaid borrow fees, less an LP fee left to
+//!   the LPs who stay.
 //! * Bad debt: a loss beyond a token's vault is absorbed by the pool; the token
-//!   is wiped (no mints, redeem pays 0) and says so in an event.
+//!   is wiped (no mints, redeem pays 0) and says so in an event. A wipe needs a
+//!   fresh price.
 //! * Admin: creates markets and tokens, pauses, and changes parameters only
 //!   through a timelock: `propose_*_params` (validated), then, once the
 //!   config's `param_delay_secs` (≥ 1 day outside a `local-cluster` build) has
@@ -45,7 +58,7 @@
 //! ## Layout
 //! `math/` is pure (no Solana types) and shared with the client, keeper and
 //! tests; `state/` holds one file per account; `instructions/` one file per
-//! instruction; `settlement.rs` is the program-side glue mint, redeem and
+//! instruction; `settlement.rs` is the program-side glue the executions and
 //! rebalance share; `oracle.rs` reads both Pyth account kinds; `pda.rs` derives
 //! every address from the seeds in `constants.rs`.
 

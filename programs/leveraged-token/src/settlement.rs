@@ -1,4 +1,4 @@
-//! Program-side glue shared by mint, redeem and rebalance: settle a token's
+//! Program-side glue shared by the mint and redeem executions and rebalance: settle a token's
 //! position against the pool (state only), apply a trade, and sign transfers
 //! as a token or market PDA. The accounts they share, and the one SPL Token
 //! transfer that moves a settlement's collateral, are

@@ -97,17 +97,7 @@ pub fn format_stage(s: RequestStage, kind: OracleKind) -> String {
 
 /// The program's reason for a refund, in words.
 pub fn refund_reason(r: RefundReason) -> String {
-    let why = match r {
-        RefundReason::BelowMinOut => "the output would be below the request's minimum",
-        RefundReason::Paused => "the flow is paused",
-        RefundReason::TokenWiped => "the token is wiped, or the price at the price time would wipe it",
-        RefundReason::OracleUnusable => "the update at the price time fails the market's checks (status, sign, confidence)",
-        RefundReason::OpenInterestCap => "the pool's open-interest cap",
-        RefundReason::UnpaidProfitOutstanding => "the pool owes the token profit it could not pay yet",
-        RefundReason::ZeroOut => "the output would be zero",
-        RefundReason::PoolInsolvent => "the pool's traders' profits exceed its assets",
-    };
-    format!("{r:?}: {why}")
+    format!("{r:?}: {}", r.describe())
 }
 
 /// The report labels of what a request of `kind` pays out and pays in:

@@ -1,6 +1,6 @@
 //! Settlement of a token's perp position against the LP pool at the oracle price.
 //!
-//! Each mint, redeem and rebalance first settles: unrealised PnL and the borrow
+//! Each mint and redeem execution and each rebalance first settles: unrealised PnL and the borrow
 //! fee accrued since the last settlement move between the token vault and the
 //! pool vault as one token transfer, and the position's cost is re-marked to the
 //! current value. After settlement a token's equity is exactly its vault balance

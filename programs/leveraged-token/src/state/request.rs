@@ -102,6 +102,8 @@ impl MarketParams {
     /// The price time and expiry of a request of `kind` made at unix time
     /// `now` and `slot` on a market whose oracle is `oracle_kind` (the
     /// program, and every client that shows when a request will execute).
+    /// For a pull market `now` is the later of the clock and the newest
+    /// publish time the market has seen (`request_*` passes it).
     pub fn request_times(&self, oracle_kind: OracleKind, kind: RequestKind, now: i64, slot: u64) -> Option<RequestTimes> {
         let wait = self.request_wait_secs(kind);
         let target = match oracle_kind {
@@ -151,6 +153,53 @@ pub enum RefundReason {
     UnpaidProfitOutstanding,
     /// The output would be zero.
     ZeroOut,
+    /// The output would take the share or LP supply past `u64::MAX`.
+    SupplyOverflow,
     /// The pool's traders' profits exceed its assets (deposits wait).
     PoolInsolvent,
+}
+
+impl RefundReason {
+    /// Every reason, in declaration order.
+    pub const ALL: [RefundReason; 9] = [
+        RefundReason::BelowMinOut,
+        RefundReason::Paused,
+        RefundReason::TokenWiped,
+        RefundReason::OracleUnusable,
+        RefundReason::OpenInterestCap,
+        RefundReason::UnpaidProfitOutstanding,
+        RefundReason::ZeroOut,
+        RefundReason::SupplyOverflow,
+        RefundReason::PoolInsolvent,
+    ];
+
+    /// A label for metrics and JSON (`below_min_out`, …).
+    pub fn label(self) -> &'static str {
+        match self {
+            RefundReason::BelowMinOut => "below_min_out",
+            RefundReason::Paused => "paused",
+            RefundReason::TokenWiped => "token_wiped",
+            RefundReason::OracleUnusable => "oracle_unusable",
+            RefundReason::OpenInterestCap => "open_interest_cap",
+            RefundReason::UnpaidProfitOutstanding => "unpaid_profit_outstanding",
+            RefundReason::ZeroOut => "zero_out",
+            RefundReason::SupplyOverflow => "supply_overflow",
+            RefundReason::PoolInsolvent => "pool_insolvent",
+        }
+    }
+
+    /// The reason in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RefundReason::BelowMinOut => "the output would be below the request's minimum",
+            RefundReason::Paused => "the flow is paused",
+            RefundReason::TokenWiped => "the token is wiped, or the price at the price time would wipe it",
+            RefundReason::OracleUnusable => "the update at the price time fails the market's checks (status, sign, confidence)",
+            RefundReason::OpenInterestCap => "the pool's open-interest cap",
+            RefundReason::UnpaidProfitOutstanding => "the pool owes the token profit it could not pay yet",
+            RefundReason::ZeroOut => "the output would be zero",
+            RefundReason::SupplyOverflow => "the output would take the share or LP supply past u64::MAX",
+            RefundReason::PoolInsolvent => "the pool's traders' profits exceed its assets",
+        }
+    }
 }

@@ -64,7 +64,9 @@ pub fn process_execute_deposit(mut ctx: Context<ExecuteDeposit>) -> Result<()> {
         msg!("lp out {} < min_lp_out {}", lp_out, min_out);
         return refuse(RefundReason::BelowMinOut, price.price);
     }
-    let lp_supply_after = supply.checked_add(lp_out).ok_or(ErrorCode::MathOverflow)?;
+    let Some(lp_supply_after) = supply.checked_add(lp_out) else {
+        return refuse(RefundReason::SupplyOverflow, price.price);
+    };
 
     let a = &mut ctx.accounts;
     a.pool.market.set_inner(*market);

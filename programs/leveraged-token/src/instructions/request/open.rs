@@ -12,7 +12,7 @@ use crate::create::{create_pda_account, create_program_account, write_program_ac
 use crate::errors::ErrorCode;
 use crate::events::RequestOpened;
 use crate::pda;
-use crate::state::{Config, Market, Request, RequestKind, REQUEST_SPACE};
+use crate::state::{Config, Market, OracleKind, Request, RequestKind, REQUEST_SPACE};
 
 /// The owner, the config and market, the request and escrow PDAs, and the
 /// owner's two associated token accounts: `source` (of `pay_mint`, pays the
@@ -74,7 +74,14 @@ pub fn open_request(a: &OpenAccounts, bumps: &OpenAccountsBumps, nonce: u64, ter
     }
     let clock = Clock::get()?;
     let market = &a.market;
-    let times = market.params.request_times(market.oracle_kind, terms.kind, clock.unix_timestamp, clock.slot).ok_or(ErrorCode::MathOverflow)?;
+    // A pull update's time is Pyth's, which a lagging cluster clock trails:
+    // count the delay from the newest publish time this market has seen, if
+    // it is ahead, so no update for the price time can exist when it is fixed.
+    let now = match market.oracle_kind {
+        OracleKind::PythPull => clock.unix_timestamp.max(market.last_oracle_publish),
+        OracleKind::PythLegacy => clock.unix_timestamp,
+    };
+    let times = market.params.request_times(market.oracle_kind, terms.kind, now, clock.slot).ok_or(ErrorCode::MathOverflow)?;
     let (payer, system) = (a.owner.as_ref(), a.system_program.as_ref());
     let owner_key = a.owner.key();
     let request_key = a.request.key();

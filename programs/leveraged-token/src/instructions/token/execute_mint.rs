@@ -81,7 +81,9 @@ pub fn process_execute_mint(mut ctx: Context<ExecuteMint>) -> Result<()> {
         return refuse(RefundReason::BelowMinOut, price.price);
     }
     // The share supply must not overflow inside SPL Token (that error has no name).
-    let supply_after = supply.checked_add(q.shares_out).ok_or(ErrorCode::MathOverflow)?;
+    let Some(supply_after) = supply.checked_add(q.shares_out) else {
+        return refuse(RefundReason::SupplyOverflow, price.price);
+    };
     token.fees_owed = token.fees_owed.checked_add(q.mint_fee).ok_or(ErrorCode::MathOverflow)?;
     apply_trade(&mut market, &mut token, q.delta_base, price.price, UnpaidClaim::Keep)?;
     if was_flat {

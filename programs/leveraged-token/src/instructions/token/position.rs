@@ -1,5 +1,5 @@
 //! The accounts that settle a token's position against its market's pool,
-//! shared by mint, redeem and rebalance (a nested `Accounts` struct: each
+//! shared by execute_mint, execute_redeem, rebalance and apply_token_params (a nested `Accounts` struct: each
 //! relationship check is written here once, and the six accounts keep their
 //! place in each instruction's account list).
 
