@@ -316,6 +316,18 @@ impl Report<'_> {
             self.cpis("rebalance")
         );
 
+        let d = leveraged_token_sdk::defaults::market_params();
+        let legacy_slots = leveraged_token::state::secs_to_slots_ceil(u32::from(d.request_delay_secs));
+        let _ = writeln!(
+            w,
+            "**What a user waits** (default market parameters, `sdk::defaults::market_params`): a mint, redeem or LP deposit is two transactions — the request, then its execution at the oracle update that follows the request by `request_delay_secs` = {} s (a legacy market: {} slots); with one slot to land each, ≈ {:.1} s from sending the request to holding the shares or collateral. An LP withdrawal prices `lp_cooldown_secs` = {} s after its request. A request carries {} lamports for its executor and expires {} s after its price time (then only `cancel_request` returns it). The rent of the request (300 B) and its escrow (165 B) goes back to the owner when it closes.\n",
+            d.request_delay_secs,
+            legacy_slots,
+            f64::from(d.request_delay_secs) + 2.0 * 0.4,
+            d.lp_cooldown_secs,
+            d.executor_fee_lamports,
+            d.request_ttl_secs
+        );
         let _ = writeln!(w, "### CPIs made, in order (SPL Token CU as the bank metered them)\n");
         let _ = writeln!(w, "| instruction | CPIs |");
         let _ = writeln!(w, "| --- | --- |");
