@@ -6,9 +6,8 @@ use crate::errors::ErrorCode;
 use crate::events::LiquidityDeposited;
 use crate::instructions::request::close::*;
 use crate::math::fees::fee_ceil;
-use crate::math::pool::{lp_for_deposit_floor, pool_value, Side};
+use crate::math::pool::{lp_for_deposit_floor, Side};
 use crate::math::to_u64;
-use crate::oracle::read_sample_at;
 use crate::settlement::MarketSigner;
 use crate::state::{RefundReason, RequestKind};
 
@@ -30,16 +29,11 @@ pub struct ExecuteDeposit<'info> {
 pub fn process_execute_deposit(mut ctx: Context<ExecuteDeposit>) -> Result<()> {
     let clock = Clock::get()?;
     let a = &ctx.accounts;
-    a.request.require_live(clock.unix_timestamp)?;
-    let sample = read_sample_at(&a.pool.market, &a.pool.oracle.to_account_info(), &clock, a.request.request.target)?;
+    let sample = a.request.price_sample(&a.pool.market, &a.pool.oracle.to_account_info(), &clock)?;
     let amount = a.request.escrow.amount;
     let min_out = a.request.request.min_out;
     let supply = a.pool.lp_mint.supply;
-    let refuse = |reason: RefundReason, price: u128| -> Result<()> {
-        let a = &ctx.accounts;
-        a.request.refund(reason, price)?;
-        a.request.close(&a.request.executor.to_account_info())
-    };
+    let refuse = |reason: RefundReason, price: u128| ctx.accounts.request.refund_and_close(reason, price);
     if a.pool.paused() {
         return refuse(RefundReason::Paused, 0);
     }
@@ -48,8 +42,7 @@ pub fn process_execute_deposit(mut ctx: Context<ExecuteDeposit>) -> Result<()> {
         return refuse(RefundReason::OracleUnusable, 0);
     };
     let price = price.price;
-    market.accrue(clock.slot)?;
-    let value = pool_value(a.pool.pool_vault.amount, &market.aggregates(), market.borrow_index, price.price, price.conf, Side::High)?;
+    let value = a.pool.value_at(&mut market, &price, Side::High, clock.slot)?;
     // A pool whose traders' profits exceed its assets is insolvent: a deposit
     // would only pay its debts.
     if value == 0 && supply > 0 {

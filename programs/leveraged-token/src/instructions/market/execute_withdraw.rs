@@ -5,9 +5,8 @@ use crate::errors::ErrorCode;
 use crate::events::LiquidityWithdrawn;
 use crate::instructions::request::close::*;
 use crate::math::fees::fee_ceil;
-use crate::math::pool::{collateral_for_lp_floor, open_interest_within_cap, pool_value, Side};
+use crate::math::pool::{collateral_for_lp_floor, open_interest_within_cap, Side};
 use crate::math::to_u64;
-use crate::oracle::read_sample_at;
 use crate::settlement::{transfer_signed, MarketSigner};
 use crate::state::{RefundReason, RequestKind};
 
@@ -31,16 +30,11 @@ pub struct ExecuteWithdraw<'info> {
 pub fn process_execute_withdraw(mut ctx: Context<ExecuteWithdraw>) -> Result<()> {
     let clock = Clock::get()?;
     let a = &ctx.accounts;
-    a.request.require_live(clock.unix_timestamp)?;
-    let sample = read_sample_at(&a.pool.market, &a.pool.oracle.to_account_info(), &clock, a.request.request.target)?;
+    let sample = a.request.price_sample(&a.pool.market, &a.pool.oracle.to_account_info(), &clock)?;
     let lp_amount = a.request.escrow.amount;
     let min_out = a.request.request.min_out;
     let supply = a.pool.lp_mint.supply;
-    let refuse = |reason: RefundReason, price: u128| -> Result<()> {
-        let a = &ctx.accounts;
-        a.request.refund(reason, price)?;
-        a.request.close(&a.request.executor.to_account_info())
-    };
+    let refuse = |reason: RefundReason, price: u128| ctx.accounts.request.refund_and_close(reason, price);
     if a.pool.paused() {
         return refuse(RefundReason::Paused, 0);
     }
@@ -49,8 +43,7 @@ pub fn process_execute_withdraw(mut ctx: Context<ExecuteWithdraw>) -> Result<()>
         return refuse(RefundReason::OracleUnusable, 0);
     };
     let price = price.price;
-    market.accrue(clock.slot)?;
-    let value = pool_value(a.pool.pool_vault.amount, &market.aggregates(), market.borrow_index, price.price, price.conf, Side::Low)?;
+    let value = a.pool.value_at(&mut market, &price, Side::Low, clock.slot)?;
     // At most the escrow, so at most the supply.
     let lp_supply_after = supply.checked_sub(lp_amount).ok_or(ErrorCode::MathOverflow)?;
     let gross = to_u64(collateral_for_lp_floor(lp_amount, supply, value, a.pool.pool_vault.amount)?)?;

@@ -9,6 +9,8 @@ use anchor_spl::token::{Mint, TokenAccount};
 
 use crate::constants::{CONFIG_SEED, PAUSE_LIQUIDITY};
 use crate::errors::ErrorCode;
+use crate::math::pool::{pool_value, Side};
+use crate::math::price::NormalizedPrice;
 use crate::pause::paused;
 use crate::state::{Config, Market};
 
@@ -31,5 +33,13 @@ impl<'info> PoolAccounts<'info> {
     /// Whether liquidity is paused globally or on this market.
     pub fn paused(&self) -> bool {
         paused(self.config.pause_flags, self.market.pause_flags, 0, PAUSE_LIQUIDITY)
+    }
+
+    /// Accrue `market` (a copy of this pool's, committed only by a fill) to
+    /// `slot` and value the pool at `price` on `side` of its confidence
+    /// interval (the side worse for the LP).
+    pub fn value_at(&self, market: &mut Market, price: &NormalizedPrice, side: Side, slot: u64) -> Result<u128> {
+        market.accrue(slot)?;
+        Ok(pool_value(self.pool_vault.amount, &market.aggregates(), market.borrow_index, price.price, price.conf, side)?)
     }
 }

@@ -9,7 +9,8 @@ use anchor_spl::token::{self, Burn, CloseAccount, Mint, Token, TokenAccount, Tra
 use crate::constants::REQUEST_SEED;
 use crate::errors::ErrorCode;
 use crate::events::RequestRefunded;
-use crate::state::{RefundReason, Request};
+use crate::oracle::{read_sample_at, OracleSample};
+use crate::state::{Market, RefundReason, Request};
 
 /// A request, its escrow, and the owner's accounts it pays to.
 #[derive(Accounts)]
@@ -53,6 +54,14 @@ impl RequestSigner {
 }
 
 impl<'info> RequestAccounts<'info> {
+    /// Start an execution: refused once expired (then only `cancel_request`
+    /// closes it); the oracle account must hold the one update for the
+    /// request's price time (`oracle::sample_at`), else it fails by name.
+    pub fn price_sample(&self, market: &Market, oracle: &AccountInfo, clock: &Clock) -> Result<OracleSample> {
+        self.require_live(clock.unix_timestamp)?;
+        read_sample_at(market, oracle, clock, self.request.target)
+    }
+
     /// Refused once expired: then only `cancel_request` closes it.
     pub fn require_live(&self, now: i64) -> Result<()> {
         if self.request.is_expired(now) {
@@ -84,6 +93,12 @@ impl<'info> RequestAccounts<'info> {
         msg!("request refunded: {:?}", reason);
         crate::emit_event!(RequestRefunded { request: r.key(), owner: r.owner, kind: r.kind, executor: self.executor.key(), reason, amount, price });
         Ok(())
+    }
+
+    /// Refund with `reason` ([`RequestAccounts::refund`]) and close, paying the executor.
+    pub fn refund_and_close(&self, reason: RefundReason, price: u128) -> Result<()> {
+        self.refund(reason, price)?;
+        self.close(&self.executor.to_account_info())
     }
 
     /// Close the (emptied) escrow to the owner and pay the executor fee to

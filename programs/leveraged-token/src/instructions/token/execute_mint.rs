@@ -8,7 +8,6 @@ use crate::events::Minted;
 use crate::instructions::request::close::*;
 use crate::math::pool::{open_interest_within_cap, pool_value, Side};
 use crate::math::shares::quote_mint;
-use crate::oracle::read_sample_at;
 use crate::settlement::{apply_settlement, apply_trade, emit_settlement, unpaid_claim, TokenSigner, UnpaidClaim};
 use crate::state::{RefundReason, RequestKind};
 
@@ -35,8 +34,7 @@ pub struct ExecuteMint<'info> {
 pub fn process_execute_mint(mut ctx: Context<ExecuteMint>) -> Result<()> {
     let clock = Clock::get()?;
     let a = &ctx.accounts;
-    a.request.require_live(clock.unix_timestamp)?;
-    let sample = read_sample_at(&a.position.market, &a.position.oracle.to_account_info(), &clock, a.request.request.target)?;
+    let sample = a.request.price_sample(&a.position.market, &a.position.oracle.to_account_info(), &clock)?;
     let amount = a.request.escrow.amount;
     let min_out = a.request.request.min_out;
     let (vault_amount, pool_amount, supply) = (a.position.token_vault.amount, a.position.pool_vault.amount, a.share_mint.supply);
@@ -46,11 +44,7 @@ pub fn process_execute_mint(mut ctx: Context<ExecuteMint>) -> Result<()> {
     let mut market = Box::new((**a.position.market).clone());
     let mut token = Box::new((**a.position.token).clone());
     let spec = market.oracle_spec();
-    let refuse = |reason: RefundReason, price: u128| -> Result<()> {
-        let a = &ctx.accounts;
-        a.request.refund(reason, price)?;
-        a.request.close(&a.request.executor.to_account_info())
-    };
+    let refuse = |reason: RefundReason, price: u128| ctx.accounts.request.refund_and_close(reason, price);
     if a.position.paused(PAUSE_MINT) {
         return refuse(RefundReason::Paused, 0);
     }

@@ -7,7 +7,6 @@ use crate::errors::ErrorCode;
 use crate::events::Redeemed;
 use crate::instructions::request::close::*;
 use crate::math::shares::quote_redeem;
-use crate::oracle::read_sample_at;
 use crate::settlement::{apply_settlement, apply_trade, emit_settlement, UnpaidClaim};
 use crate::state::{RefundReason, RequestKind};
 
@@ -33,6 +32,7 @@ pub struct ExecuteRedeem<'info> {
 pub fn process_execute_redeem(mut ctx: Context<ExecuteRedeem>) -> Result<()> {
     let clock = Clock::get()?;
     let a = &ctx.accounts;
+    // A wiped token reads no price, but an expired request is still only cancelled.
     a.request.require_live(clock.unix_timestamp)?;
     let shares = a.request.escrow.amount;
     let min_out = a.request.request.min_out;
@@ -40,11 +40,7 @@ pub fn process_execute_redeem(mut ctx: Context<ExecuteRedeem>) -> Result<()> {
     // At most the escrow, so at most the supply.
     let supply_after = supply.checked_sub(shares).ok_or(ErrorCode::MathOverflow)?;
     let token_key = a.position.token.key();
-    let refuse = |reason: RefundReason, price: u128| -> Result<()> {
-        let a = &ctx.accounts;
-        a.request.refund(reason, price)?;
-        a.request.close(&a.request.executor.to_account_info())
-    };
+    let refuse = |reason: RefundReason, price: u128| ctx.accounts.request.refund_and_close(reason, price);
     if a.position.paused(PAUSE_REDEEM) {
         return refuse(RefundReason::Paused, 0);
     }
@@ -54,7 +50,7 @@ pub fn process_execute_redeem(mut ctx: Context<ExecuteRedeem>) -> Result<()> {
     let (net, redeem_fee, trade_fee, out, delta_base, equity_after, price_seen, settled) = if token.is_wiped() {
         (0i128, 0, 0, 0, 0, 0, None, None)
     } else {
-        let sample = read_sample_at(&market, &a.position.oracle.to_account_info(), &clock, a.request.request.target)?;
+        let sample = a.request.price_sample(&market, &a.position.oracle.to_account_info(), &clock)?;
         let Ok(price) = sample.check_fixed(&market.oracle_spec()) else {
             return refuse(RefundReason::OracleUnusable, 0);
         };
