@@ -15,9 +15,9 @@
 //! * `FUZZ_OPS=<n>` sets the number of operations (default [`DEFAULT_OPS`]);
 //! * `FUZZ_PROGRESS=<n>` prints a progress line every n operations;
 //! * `FUZZ_STATS=1` prints the outcome count of every operation kind at the end;
-//! * `FUZZ_STRICT=1` makes a share or LP supply overflow (finding F4, now a
-//!   named MathOverflow that leaves the request open) a violation instead of a
-//!   counted event;
+//! * `FUZZ_STRICT=1` makes an execution refused with MathOverflow (finding
+//!   F6: a quote whose shares exceed u64; the request stays open) a violation
+//!   instead of a counted event;
 //! * `FUZZ_DEBUG_ERROR=<ErrorName>` / `FUZZ_DEBUG_WIPES=1` print each such
 //!   failure / each wipe with its context.
 //!
@@ -260,8 +260,6 @@ struct Figures {
     wipes: u64,
     share_supply_overflows: u64,
     lp_supply_overflows: u64,
-    /// Executions refused with MathOverflow away from a supply near u64::MAX.
-    other_overflows: u64,
     sweeps: u64,
     requests: u64,
     requests_refused: u64,
@@ -292,7 +290,6 @@ impl Figures {
         self.wipes += g.wipes;
         self.share_supply_overflows += g.share_supply_overflows;
         self.lp_supply_overflows += g.lp_supply_overflows;
-        self.other_overflows += g.other_overflows;
         self.sweeps += g.sweeps;
         self.requests += g.requests;
         self.requests_refused += g.requests_refused;
@@ -1184,14 +1181,11 @@ impl Fuzz {
         }
         if !e.ok() {
             if is_error(&e.out, ErrorCode::MathOverflow) && std::env::var("FUZZ_STRICT").is_err() {
-                // Finding F4 (fixed): a share or LP supply that would overflow is refused by name; the request stays open.
-                let supply = match r.ti {
-                    Some(ti) if r.kind == RequestKind::Mint => self.supply(&self.tokens[ti].keys.share_mint),
-                    _ => self.supply(&self.markets[mi].keys.lp_mint),
-                };
+                // Finding F6 (docs: attacks::finding_a_mint_whose_shares_alone_exceed_u64_…): a quote whose shares
+                // alone exceed u64 fails the execution by name instead of refunding; nothing moves and the
+                // request stays open until it is cancelled after its expiry.
                 match r.kind {
-                    _ if supply < u64::MAX / 1_000 => self.figures.other_overflows += 1,
-                    RequestKind::Deposit => self.figures.lp_supply_overflows += 1,
+                    RequestKind::Deposit | RequestKind::Withdraw => self.figures.lp_supply_overflows += 1,
                     _ => self.figures.share_supply_overflows += 1,
                 }
                 return Outcome::Failed;
@@ -2232,7 +2226,7 @@ async fn stateful_fuzz() {
     println!("fuzz: seed {seed}: {ops} operations, {checks} invariant checks, {wiped} tokens wiped, 0 violations, {secs:.1} s");
     eprintln!("fuzz: seed {seed}: {ops} operations, {checks} invariant checks, {wiped} tokens wiped, 0 violations, {secs:.1} s");
     let report = format!(
-        "fuzz: {} failed transactions verified unchanged; {} redeems within the no-free-lunch bound (max payout/bound {:.3}); {} mint+redeem and {} LP round trips (max LP payout / pool return {:.4}); {} rebalances within 2 bps (max error {} bps); {} OI checks after mints; {} substitutions refused; {} keeper sweeps agreeing with decide(); {} wipes; {} mints and {} LP deposits refused by name for a supply near u64::MAX (finding F4, fixed: MathOverflow, the request left open), {} other executions refused with MathOverflow\n\
+        "fuzz: {} failed transactions verified unchanged; {} redeems within the no-free-lunch bound (max payout/bound {:.3}); {} mint+redeem and {} LP round trips (max LP payout / pool return {:.4}); {} rebalances within 2 bps (max error {} bps); {} OI checks after mints; {} substitutions refused; {} keeper sweeps agreeing with decide(); {} wipes; {} mint and {} LP executions refused by name (MathOverflow: a quote past u64, finding F6; the request left open, then cancelled; a violation with FUZZ_STRICT)\n\
          fuzz: {} requests ({} refused by name at the request), each closed once: {} filled, {} refunded, {} cancelled after expiry ({} executions by a stranger); refused as they must be: {} executions after expiry, {} early cancels, {} replays, {} updates of another price time; {} open-request escrow checks\n\
          fuzz: refunds by reason: {:?}",
         fig.failed_unchanged,
@@ -2249,7 +2243,6 @@ async fn stateful_fuzz() {
         fig.wipes,
         fig.share_supply_overflows,
         fig.lp_supply_overflows,
-        fig.other_overflows,
         fig.requests,
         fig.requests_refused,
         fig.fills,
