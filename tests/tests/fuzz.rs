@@ -16,7 +16,7 @@
 //! * `FUZZ_PROGRESS=<n>` prints a progress line every n operations;
 //! * `FUZZ_STATS=1` prints the outcome count of every operation kind at the end;
 //! * `FUZZ_STRICT=1` makes an execution refused with MathOverflow (finding
-//!   F6: a quote whose shares exceed u64; the request stays open) a violation
+//!   F7: a quote whose shares exceed u64; the request stays open) a violation
 //!   instead of a counted event;
 //! * `FUZZ_DEBUG_ERROR=<ErrorName>` / `FUZZ_DEBUG_WIPES=1` print each such
 //!   failure / each wipe with its context.
@@ -1181,7 +1181,7 @@ impl Fuzz {
         }
         if !e.ok() {
             if is_error(&e.out, ErrorCode::MathOverflow) && std::env::var("FUZZ_STRICT").is_err() {
-                // Finding F6 (docs: attacks::finding_a_mint_whose_shares_alone_exceed_u64_…): a quote whose shares
+                // Finding F7 (attacks::finding_a_mint_whose_shares_alone_exceed_u64_…): a quote whose shares
                 // alone exceed u64 fails the execution by name instead of refunding; nothing moves and the
                 // request stays open until it is cancelled after its expiry.
                 match r.kind {
@@ -2226,7 +2226,7 @@ async fn stateful_fuzz() {
     println!("fuzz: seed {seed}: {ops} operations, {checks} invariant checks, {wiped} tokens wiped, 0 violations, {secs:.1} s");
     eprintln!("fuzz: seed {seed}: {ops} operations, {checks} invariant checks, {wiped} tokens wiped, 0 violations, {secs:.1} s");
     let report = format!(
-        "fuzz: {} failed transactions verified unchanged; {} redeems within the no-free-lunch bound (max payout/bound {:.3}); {} mint+redeem and {} LP round trips (max LP payout / pool return {:.4}); {} rebalances within 2 bps (max error {} bps); {} OI checks after mints; {} substitutions refused; {} keeper sweeps agreeing with decide(); {} wipes; {} mint and {} LP executions refused by name (MathOverflow: a quote past u64, finding F6; the request left open, then cancelled; a violation with FUZZ_STRICT)\n\
+        "fuzz: {} failed transactions verified unchanged; {} redeems within the no-free-lunch bound (max payout/bound {:.3}); {} mint+redeem and {} LP round trips (max LP payout / pool return {:.4}); {} rebalances within 2 bps (max error {} bps); {} OI checks after mints; {} substitutions refused; {} keeper sweeps agreeing with decide(); {} wipes; {} mint and {} LP executions refused by name (MathOverflow: a quote past u64, finding F7; the request left open, then cancelled; a violation with FUZZ_STRICT)\n\
          fuzz: {} requests ({} refused by name at the request), each closed once: {} filled, {} refunded, {} cancelled after expiry ({} executions by a stranger); refused as they must be: {} executions after expiry, {} early cancels, {} replays, {} updates of another price time; {} open-request escrow checks\n\
          fuzz: refunds by reason: {:?}",
         fig.failed_unchanged,
