@@ -2571,16 +2571,14 @@ async fn a_mint_that_would_overflow_the_share_supply_is_refused_by_the_program()
     assert_eq!(w.bank.supply(w.short.share_mint).await, supply);
 }
 
-/// FINDING F7 (open; F4's residue): a fill past u64 shares is meant to refund
-/// (SupplyOverflow), and does when the supply plus the shares would overflow
-/// (F4 above). But when the quote's shares alone do not fit a u64,
-/// `quote_mint` fails the execution with MathOverflow: nothing moves (safe),
-/// yet the request cannot be executed — no executor earns its fee — and stays
-/// open until someone cancels it after its expiry. Found by the fuzzer
+/// Finding F7 (fixed; F4's residue): a fill past u64 shares refunds
+/// (SupplyOverflow) when the supply plus the shares would overflow (F4
+/// above), and — since the fix — also when the quote's shares alone do not
+/// fit a u64 (it failed the execution with MathOverflow: nothing moved, but no
+/// executor could close the request until its expiry). Found by the fuzzer
 /// (FUZZ_SEED=4245, op 3,773, 12 such executions in that segment). Here a
 /// 2,000,000 USDC first mint into the near-zero-NAV short quotes ≈ 2e19 shares.
 #[tokio::test]
-#[ignore = "FINDING F7: a mint whose shares alone exceed u64 fails its execution (MathOverflow) instead of refunding (SupplyOverflow)"]
 async fn finding_a_mint_whose_shares_alone_exceed_u64_is_refunded_not_left_unexecutable() {
     let mut w = near_zero_nav_short().await;
     let whale = w.new_user(3_000_000 * USDC).await;

@@ -153,7 +153,8 @@ pub enum RefundReason {
     UnpaidProfitOutstanding,
     /// The output would be zero.
     ZeroOut,
-    /// The output would take the share or LP supply past `u64::MAX`.
+    /// The output would not fit a u64, or would take the share or LP supply
+    /// past `u64::MAX` (a token or pool whose share is worth almost nothing).
     SupplyOverflow,
     /// The pool's traders' profits exceed its assets (deposits wait).
     PoolInsolvent,
@@ -198,7 +199,7 @@ impl RefundReason {
             RefundReason::OpenInterestCap => "the pool's open-interest cap",
             RefundReason::UnpaidProfitOutstanding => "the pool owes the token profit it could not pay yet",
             RefundReason::ZeroOut => "the output would be zero",
-            RefundReason::SupplyOverflow => "the output would take the share or LP supply past u64::MAX",
+            RefundReason::SupplyOverflow => "the output would not fit a u64 or would take the share or LP supply past u64::MAX",
             RefundReason::PoolInsolvent => "the pool's traders' profits exceed its assets",
         }
     }

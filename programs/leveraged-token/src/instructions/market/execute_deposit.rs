@@ -49,7 +49,9 @@ pub fn process_execute_deposit(mut ctx: Context<ExecuteDeposit>) -> Result<()> {
         return refuse(RefundReason::PoolInsolvent, price.price);
     }
     let lp_fee = to_u64(fee_ceil(u128::from(amount), market.params.lp_fee_bps)?)?;
-    let lp_out = to_u64(lp_for_deposit_floor(amount.checked_sub(lp_fee).ok_or(ErrorCode::MathOverflow)?, supply, value)?)?;
+    let Ok(lp_out) = lp_for_deposit_floor(amount.checked_sub(lp_fee).ok_or(ErrorCode::MathOverflow)?, supply, value).and_then(to_u64) else {
+        return refuse(RefundReason::SupplyOverflow, price.price);
+    };
     if lp_out == 0 {
         return refuse(RefundReason::ZeroOut, price.price);
     }

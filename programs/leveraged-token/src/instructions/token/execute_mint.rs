@@ -66,7 +66,11 @@ pub fn process_execute_mint(mut ctx: Context<ExecuteMint>) -> Result<()> {
         return refuse(RefundReason::UnpaidProfitOutstanding, price.price);
     }
     let was_flat = token.base == 0;
-    let q = quote_mint(&token.book(s.equity, supply), price.price, price.conf, amount, token.params.mint_fee_bps, market.params.trade_fee_bps)?;
+    // Shares that would not fit a u64 (a token whose share is worth almost
+    // nothing) refund, as a supply past u64::MAX does.
+    let Ok(q) = quote_mint(&token.book(s.equity, supply), price.price, price.conf, amount, token.params.mint_fee_bps, market.params.trade_fee_bps) else {
+        return refuse(RefundReason::SupplyOverflow, price.price);
+    };
     if q.shares_out == 0 {
         return refuse(RefundReason::ZeroOut, price.price);
     }
