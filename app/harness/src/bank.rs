@@ -10,11 +10,11 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use leveraged_token::constants::SLOT_MS;
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{AccountDeserialize, AnchorDeserialize, Discriminator};
 use anchor_spl::token::spl_token;
+use leveraged_token::constants::SLOT_MS;
 use solana_account::{Account, AccountSharedData};
 use solana_keypair::Keypair;
 use solana_program_test::{processor, BanksClient, BanksClientError, ProgramTestContext};

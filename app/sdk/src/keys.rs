@@ -94,16 +94,7 @@ pub struct RequestKeys {
 impl RequestKeys {
     pub fn new(owner: Pubkey, nonce: u64, pay_mint: Pubkey, out_mint: Pubkey) -> Self {
         let request = pda::request(&owner, nonce).0;
-        Self {
-            owner,
-            nonce,
-            request,
-            escrow: pda::escrow(&request).0,
-            pay_mint,
-            out_mint,
-            source: pda::associated_token(&owner, &pay_mint),
-            destination: pda::associated_token(&owner, &out_mint),
-        }
+        Self { owner, nonce, request, escrow: pda::escrow(&request).0, pay_mint, out_mint, source: pda::associated_token(&owner, &pay_mint), destination: pda::associated_token(&owner, &out_mint) }
     }
 
     /// The keys of a request of `kind` on token `t` (mint, redeem) or its market (LP).
