@@ -556,7 +556,7 @@ mod tests {
 
     #[test]
     fn names_come_from_the_discriminators() {
-        assert_eq!(instruction_name(&data_of("mint")), "mint");
+        assert_eq!(instruction_name(&data_of("execute_mint")), "execute_mint");
         assert_eq!(instruction_name(&data_of("accept_admin")), "accept_admin");
         assert_eq!(instruction_name(&[1, 2, 3]), "unknown");
         let mut all: Vec<&[u8]> = instructions().iter().map(|(_, d)| *d).collect();
@@ -568,7 +568,7 @@ mod tests {
     #[test]
     fn the_simulation_is_a_bump_allocator_that_never_frees() {
         assert!(counting());
-        let data = data_of("mint");
+        let data = data_of("execute_mint");
         with_accounts(2, true, |accounts| {
             measure(accounts, &data, || {
                 let v: Vec<u8> = Vec::with_capacity(100); // 100, then aligned down to 8: 104
@@ -578,7 +578,7 @@ mod tests {
             });
         });
         let (name, u) = take_last().expect("measured");
-        assert_eq!(name, "mint");
+        assert_eq!(name, "execute_mint");
         // Entrypoint: 3 Vec slots of AccountInfo and two Rcs per distinct account (32 + 40 bytes).
         assert_eq!(std::mem::size_of::<AccountInfo>(), 48);
         assert_eq!(u.entrypoint, 3 * 48 + 2 * (32 + 40));
@@ -587,7 +587,7 @@ mod tests {
 
     #[test]
     fn a_realloc_is_a_new_allocation_unless_the_block_is_the_harness() {
-        let data = data_of("redeem");
+        let data = data_of("execute_redeem");
         let mut outside: Vec<u8> = Vec::with_capacity(16);
         with_accounts(1, false, |accounts| {
             measure(accounts, &data, || {
