@@ -4,8 +4,7 @@
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail, Context, Result};
 use leveraged_token::collateral::{check_collateral, CollateralIssue};
-use leveraged_token::math::fees::fee_ceil;
-use leveraged_token::math::pool::{collateral_for_lp_floor, lp_for_deposit_floor, pool_value, Side};
+use leveraged_token::math::pool::{pool_value, quote_lp_deposit, quote_lp_withdrawal, Side};
 use leveraged_token::state::{OracleKind, RequestKind};
 use leveraged_token_sdk::chain::Chain;
 use leveraged_token_sdk::{defaults, ix, MarketKeys};
@@ -135,11 +134,10 @@ pub async fn deposit<C: Pace>(
                 bail!("{}", describe(leveraged_token::errors::ErrorCode::PoolInsolvent));
             }
             r.push("pool_value", format_ui_amount(u64::try_from(value).unwrap_or(u64::MAX), dec));
-            // The program's math: the LP fee (rounded up) stays in the pool, the rest buys LP shares.
-            let fee = fee_ceil(u128::from(amount), st.market.params.lp_fee_bps).map_err(|e| anyhow!("quote: {e:?}"))?;
-            r.push("quote_lp_fee", format_ui_amount(u64::try_from(fee).unwrap_or(u64::MAX), dec));
-            let net = u128::from(amount).saturating_sub(fee) as u64;
-            Some(u64::try_from(lp_for_deposit_floor(net, st.lp_supply, value).map_err(|e| anyhow!("quote: {e:?}"))?).unwrap_or(u64::MAX))
+            // The program's own quote: the LP fee (rounded up) stays in the pool, the rest buys LP shares.
+            let q = quote_lp_deposit(amount, st.market.params.lp_fee_bps, st.lp_supply, value).map_err(|e| anyhow!("quote: {e:?}"))?;
+            r.push("quote_lp_fee", format_ui_amount(q.fee, dec));
+            Some(u64::try_from(q.out).unwrap_or(u64::MAX))
         }
         None => None,
     };
@@ -181,11 +179,10 @@ pub async fn withdraw<C: Pace>(
             let index = index_now(&st.market, price_time_slot(&st.market, RequestKind::Withdraw, &st.clock))?;
             let value = pool_value(st.pool_amount, &st.market.aggregates(), index, p.price, p.conf, Side::Low).map_err(|e| anyhow!("pool value: {e:?}"))?;
             r.push("pool_value", format_ui_amount(u64::try_from(value).unwrap_or(u64::MAX), dec));
-            // The program's math: the LP fee (rounded up) on the gross stays in the pool for the LPs who stay.
-            let gross = collateral_for_lp_floor(lp, st.lp_supply, value, st.pool_amount).map_err(|e| anyhow!("quote: {e:?}"))?;
-            let fee = fee_ceil(gross, st.market.params.lp_fee_bps).map_err(|e| anyhow!("quote: {e:?}"))?;
-            r.push("quote_lp_fee", format_ui_amount(u64::try_from(fee).unwrap_or(u64::MAX), dec));
-            Some(u64::try_from(gross.saturating_sub(fee)).unwrap_or(u64::MAX))
+            // The program's own quote: the LP fee (rounded up) on the gross stays in the pool for the LPs who stay.
+            let q = quote_lp_withdrawal(lp, st.market.params.lp_fee_bps, st.lp_supply, value, st.pool_amount).map_err(|e| anyhow!("quote: {e:?}"))?;
+            r.push("quote_lp_fee", format_ui_amount(q.fee, dec));
+            Some(u64::try_from(q.out).unwrap_or(u64::MAX))
         }
         None => None,
     };

@@ -58,21 +58,11 @@ pub async fn pick_nonce<C: Chain>(c: &mut Client<C>, owner: Pubkey, given: Optio
     bail!("no free request nonce found for {owner} near {nonce}: pass --nonce")
 }
 
-/// A unix time as `YYYY-MM-DD HH:MM:SS UTC (unix N)`.
+/// A unix time as `YYYY-MM-DD HH:MM:SS UTC (unix N)` (the civil date is the replay report's).
 pub fn format_time(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC (unix {unix})", secs / 3_600, secs % 3_600 / 60, secs % 60)
+    let date = leveraged_token_replay::report::date(unix.saturating_mul(1_000));
+    format!("{date} {:02}:{:02}:{:02} UTC (unix {unix})", secs / 3_600, secs % 3_600 / 60, secs % 60)
 }
 
 /// A request's price time in its oracle's unit.

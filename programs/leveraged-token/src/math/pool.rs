@@ -4,9 +4,10 @@
 //! traders' unrealised PnL. Aggregates over all tokens of the market make that
 //! O(1): the pool never has to load every token.
 
+use super::fees::fee_ceil;
 use super::position::{conf_exposure_ceil, notional_floor};
 use super::shares::{assets_for_shares_floor, shares_for_assets_floor};
-use super::{mul_div_floor, MathError, MathResult, BPS, INDEX_SCALE};
+use super::{mul_div_floor, to_u64, MathError, MathResult, BPS, INDEX_SCALE};
 
 /// Sums over every open position of a market.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -96,6 +97,32 @@ pub fn collateral_for_lp_floor(lp: u64, lp_supply: u64, value_low: u128, vault_a
     Ok(assets_for_shares_floor(u128::from(lp), u128::from(lp_supply), value_low)?.min(u128::from(vault_amount)))
 }
 
+/// An LP deposit or withdrawal as the program fills it: the LP fee (rounded
+/// up, left in the pool for the LPs who stay) and what the LP gets (rounded
+/// down): LP shares for a deposit, collateral for a withdrawal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LpQuote {
+    pub fee: u64,
+    pub out: u128,
+}
+
+/// A deposit of `amount` into a pool worth `value_high`: the fee on the
+/// amount, then LP shares for the rest (`execute_deposit` and `lt`'s quote).
+pub fn quote_lp_deposit(amount: u64, fee_bps: u16, lp_supply: u64, value_high: u128) -> MathResult<LpQuote> {
+    let fee = to_u64(fee_ceil(u128::from(amount), fee_bps)?)?;
+    let net = amount.checked_sub(fee).ok_or(MathError::Overflow)?;
+    Ok(LpQuote { fee, out: lp_for_deposit_floor(net, lp_supply, value_high)? })
+}
+
+/// A withdrawal of `lp` shares from a pool worth `value_low` holding
+/// `vault_amount`: the collateral they are worth, less the fee on it
+/// (`execute_withdraw` and `lt`'s quote).
+pub fn quote_lp_withdrawal(lp: u64, fee_bps: u16, lp_supply: u64, value_low: u128, vault_amount: u64) -> MathResult<LpQuote> {
+    let gross = collateral_for_lp_floor(lp, lp_supply, value_low, vault_amount)?;
+    let fee = to_u64(fee_ceil(gross, fee_bps)?)?;
+    Ok(LpQuote { fee, out: gross.checked_sub(u128::from(fee)).ok_or(MathError::Overflow)? })
+}
+
 /// Gross open interest (current notional) is within `cap_bps` of the pool value.
 pub fn open_interest_within_cap(gross_notional: u128, value: u128, cap_bps: u32) -> MathResult<bool> {
     let limit = mul_div_floor(value, u128::from(cap_bps), BPS)?;
@@ -111,6 +138,19 @@ mod tests {
     use proptest::prelude::*;
 
     const P: u128 = 100 * 1_000_000 * PRICE_SCALE;
+
+    #[test]
+    fn an_lp_fee_is_charged_on_the_way_in_and_on_the_way_out_and_stays_in_the_pool() {
+        // 10,000 USDC into a 1,000,000 USDC pool with 1,000,000 LP shares, 10 bps.
+        let d = quote_lp_deposit(10_000_000_000, 10, 1_000_000_000_000, 1_000_000_000_000).unwrap();
+        assert_eq!(d.fee, 10_000_000);
+        assert_eq!(d.out, lp_for_deposit_floor(9_990_000_000, 1_000_000_000_000, 1_000_000_000_000).unwrap());
+        // The same shares back out of the grown pool: their worth less 10 bps of it.
+        let w = quote_lp_withdrawal(d.out as u64, 10, 1_000_000_000_000 + d.out as u64, 1_010_000_000_000, 1_010_000_000_000).unwrap();
+        let gross = collateral_for_lp_floor(d.out as u64, 1_000_000_000_000 + d.out as u64, 1_010_000_000_000, 1_010_000_000_000).unwrap();
+        assert_eq!((w.fee as u128, w.out), (fee_ceil(gross, 10).unwrap(), gross - fee_ceil(gross, 10).unwrap()));
+        assert!(w.out < 10_000_000_000 - 2 * 9_000_000, "the round trip costs both fees");
+    }
 
     #[test]
     fn traders_profit_is_the_pools_loss() {

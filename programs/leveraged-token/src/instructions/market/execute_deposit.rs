@@ -5,8 +5,7 @@ use super::liquidity::*;
 use crate::errors::ErrorCode;
 use crate::events::LiquidityDeposited;
 use crate::instructions::request::close::*;
-use crate::math::fees::fee_ceil;
-use crate::math::pool::{lp_for_deposit_floor, Side};
+use crate::math::pool::{quote_lp_deposit, Side};
 use crate::math::to_u64;
 use crate::settlement::MarketSigner;
 use crate::state::{RefundReason, RequestKind};
@@ -48,8 +47,8 @@ pub fn process_execute_deposit(mut ctx: Context<ExecuteDeposit>) -> Result<()> {
     if value == 0 && supply > 0 {
         return refuse(RefundReason::PoolInsolvent, price.price);
     }
-    let lp_fee = to_u64(fee_ceil(u128::from(amount), market.params.lp_fee_bps)?)?;
-    let Ok(lp_out) = lp_for_deposit_floor(amount.checked_sub(lp_fee).ok_or(ErrorCode::MathOverflow)?, supply, value).and_then(to_u64) else {
+    // LP shares that would not fit a u64 refund, as a supply past u64::MAX does.
+    let Ok((lp_fee, lp_out)) = quote_lp_deposit(amount, market.params.lp_fee_bps, supply, value).and_then(|q| Ok((q.fee, to_u64(q.out)?))) else {
         return refuse(RefundReason::SupplyOverflow, price.price);
     };
     if lp_out == 0 {

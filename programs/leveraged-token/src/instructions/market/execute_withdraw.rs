@@ -4,8 +4,7 @@ use super::liquidity::*;
 use crate::errors::ErrorCode;
 use crate::events::LiquidityWithdrawn;
 use crate::instructions::request::close::*;
-use crate::math::fees::fee_ceil;
-use crate::math::pool::{collateral_for_lp_floor, open_interest_within_cap, Side};
+use crate::math::pool::{open_interest_within_cap, quote_lp_withdrawal, Side};
 use crate::math::to_u64;
 use crate::settlement::{transfer_signed, MarketSigner};
 use crate::state::{RefundReason, RequestKind};
@@ -46,9 +45,8 @@ pub fn process_execute_withdraw(mut ctx: Context<ExecuteWithdraw>) -> Result<()>
     let value = a.pool.value_at(&mut market, &price, Side::Low, clock.slot)?;
     // At most the escrow, so at most the supply.
     let lp_supply_after = supply.checked_sub(lp_amount).ok_or(ErrorCode::MathOverflow)?;
-    let gross = to_u64(collateral_for_lp_floor(lp_amount, supply, value, a.pool.pool_vault.amount)?)?;
-    let lp_fee = to_u64(fee_ceil(u128::from(gross), market.params.lp_fee_bps)?)?;
-    let out = gross.checked_sub(lp_fee).ok_or(ErrorCode::MathOverflow)?;
+    let q = quote_lp_withdrawal(lp_amount, market.params.lp_fee_bps, supply, value, a.pool.pool_vault.amount)?;
+    let (lp_fee, out) = (q.fee, to_u64(q.out)?);
     if out == 0 {
         return refuse(RefundReason::ZeroOut, price.price);
     }
