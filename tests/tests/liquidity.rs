@@ -199,7 +199,7 @@ async fn lps_cannot_exit_ahead_of_a_loss_traders_unrealised_profit_is_deducted_b
 }
 
 #[tokio::test]
-async fn a_withdrawal_that_would_break_the_open_interest_cap_is_refunded() {
+async fn a_withdrawal_that_would_break_the_exposure_cap_is_refunded() {
     let mut w = World::new().await;
     // Alice and Bob each put 100,000 USDC in the 3x long: gross open interest
     // ≈ 2 × 299,250.45 = 598,500.9 USDC; pool vault ≈ 1,000,000 + 2 × 149.85 USDC.
@@ -225,14 +225,14 @@ async fn a_withdrawal_that_would_break_the_open_interest_cap_is_refunded() {
     // Cap = 20,000 bps = 2 × pool value, so the pool must keep ≥ 299,250.45 USDC of value.
     // Withdrawing 800,000 of 999,000 LP (≈ 800,900 USDC of a ≈ 1,000,000 USDC pool) leaves ≈ 199,000:
     // 2 × 199,000 < 598,500.9: the LP shares come back whole.
-    w.refunded(Who::Lp, RequestKind::Withdraw, None, 800_000 * USDC, 0, RefundReason::OpenInterestCap).await;
+    w.refunded(Who::Lp, RequestKind::Withdraw, None, 800_000 * USDC, 0, RefundReason::ExposureCap).await;
     // 700,000 LP (≈ 700,700 USDC, ≈ 700,000 after the LP fee) leaves ≈ 300,000 USDC:
     // 2 × 300,000 = 600,000 ≥ 598,500.9, allowed.
     let out = w.withdraw(Who::Lp, 700_000 * USDC, 0).await;
     assert_eq!(out.events::<LiquidityWithdrawn>().len(), 1);
     out.expect_ok("withdraw 700,000 LP");
     // And now any further withdrawal of size breaks it.
-    w.refunded(Who::Lp, RequestKind::Withdraw, None, 1_000 * USDC, 0, RefundReason::OpenInterestCap).await;
+    w.refunded(Who::Lp, RequestKind::Withdraw, None, 1_000 * USDC, 0, RefundReason::ExposureCap).await;
 }
 
 #[tokio::test]
@@ -446,7 +446,7 @@ async fn a_deposit_into_an_insolvent_pool_is_refunded() {
 }
 
 #[tokio::test]
-async fn the_open_interest_cap_counts_positions_at_the_current_price() {
+async fn the_exposure_cap_counts_positions_at_the_current_price() {
     // 3x on 300,000 USDC ≈ 900,000 of notional at $100; at $150 it is ≈ 1,350,000.
     let mut w = World::new().await;
     w.bank.mint_to(w.collateral, w.alice.collateral, 200_000 * USDC).await;
@@ -454,5 +454,5 @@ async fn the_open_interest_cap_counts_positions_at_the_current_price() {
     w.set_price(150 * USD).await;
     // Pool value ≈ 1,000,000 − 449,000 of trader profit ≈ 551,000; 2x cap ⇒ ≈ 1.1 M < 1.35 M:
     // even a small withdrawal is refunded, although entry notional (0.9 M) would allow it.
-    w.refunded(Who::Lp, RequestKind::Withdraw, None, 1_000 * USDC, 0, RefundReason::OpenInterestCap).await;
+    w.refunded(Who::Lp, RequestKind::Withdraw, None, 1_000 * USDC, 0, RefundReason::ExposureCap).await;
 }

@@ -105,7 +105,7 @@ impl Deployment {
         self.oracle.publish_for(bank, price, conf, r.target).await;
         let token = self.tokens.iter().find(|t| t.token == r.token);
         let executor = bank.payer();
-        let out = bank.send(&[ix::execute(executor, r.kind, owner, nonce, &self.market, token, self.oracle.key)], &[]).await;
+        let out = bank.send(&[ix::execute(executor, r.kind, owner, nonce, &self.market, token, self.oracle.key, &self.tokens)], &[]).await;
         self.oracle.publish(bank, price, conf).await;
         out
     }

@@ -20,7 +20,7 @@ use leveraged_token::math::shares::{assets_for_shares_floor, VIRTUAL_SHARES};
 use leveraged_token::math::{MathResult, BPS};
 use leveraged_token::oracle::{rebalance_price, PriceIssue, RebalancePrice};
 use leveraged_token::pause::{paused_by, PauseScope};
-use leveraged_token::settlement::preview_settlement;
+use leveraged_token::settlement::{preview_settlement, SettleAt};
 use leveraged_token::state::{LeveragedToken, Market};
 
 /// Everything the decision needs, as fetched from chain (or the bank).
@@ -60,10 +60,12 @@ pub enum Decision {
 /// update would wipe the token; the program refuses with `WipeNeedsFreshPrice`.
 pub const WIPE_NEEDS_FRESH_PRICE: &str = "the settlement would wipe the token, and a wipe needs a fresh price";
 
-/// Settle the view at `price` and `slot` exactly as the program would: the
-/// program's own `settlement::preview_settlement`.
-pub fn settle_view(v: &TokenView, price: &NormalizedPrice, slot: u64) -> MathResult<Settled> {
-    let p = preview_settlement(&v.market, &v.token, price, v.vault_amount, v.pool_amount, slot)?;
+/// Settle the view at `price`, `slot` and unix time `now` exactly as the
+/// program would: the program's own `settlement::preview_settlement` (the
+/// insurance vault's balance only splits a wipe's bad debt, not the equity).
+pub fn settle_view(v: &TokenView, price: &NormalizedPrice, slot: u64, now: i64) -> MathResult<Settled> {
+    let at = SettleAt { vault_amount: v.vault_amount, pool_amount: v.pool_amount, insurance_amount: 0, slot, now };
+    let p = preview_settlement(&v.market, &v.token, price, &at)?;
     if p.outcome.wiped {
         return Ok(Settled { equity: 0, wiped: true, bad_debt: p.outcome.bad_debt, leverage_bps: None });
     }
@@ -74,8 +76,8 @@ pub fn settle_view(v: &TokenView, price: &NormalizedPrice, slot: u64) -> MathRes
 /// fresh and the update for the schedule's time (every trigger allowed), with
 /// the config's pause flags `global_pause_flags`. For what a given oracle
 /// account allows, use [`decide_at_oracle`] (or [`decide_with`]).
-pub fn decide(v: &TokenView, price: &NormalizedPrice, slot: u64, global_pause_flags: u8) -> MathResult<Decision> {
-    decide_with(v, price, true, u8::MAX, slot, global_pause_flags)
+pub fn decide(v: &TokenView, price: &NormalizedPrice, slot: u64, now: i64, global_pause_flags: u8) -> MathResult<Decision> {
+    decide_with(v, price, true, u8::MAX, slot, now, global_pause_flags)
 }
 
 /// Decide whether `rebalance` would succeed at `price`, which may act on the
@@ -83,11 +85,11 @@ pub fn decide(v: &TokenView, price: &NormalizedPrice, slot: u64, global_pause_fl
 /// program's rebalance price rule said ([`RebalancePrice`]): the program's
 /// pause rule, settlement preview (a wipe needs a fresh price) and gate,
 /// planned with `plan_rebalance_with(gate, state, allowed)`.
-pub fn decide_with(v: &TokenView, price: &NormalizedPrice, fresh: bool, allowed: u8, slot: u64, global_pause_flags: u8) -> MathResult<Decision> {
+pub fn decide_with(v: &TokenView, price: &NormalizedPrice, fresh: bool, allowed: u8, slot: u64, now: i64, global_pause_flags: u8) -> MathResult<Decision> {
     if let Some(skip) = skip_before_oracle(v, global_pause_flags) {
         return Ok(skip);
     }
-    let s = settle_view(v, price, slot)?;
+    let s = settle_view(v, price, slot, now)?;
     if s.wiped {
         if !fresh {
             return Ok(Decision::Skip { reason: WIPE_NEEDS_FRESH_PRICE });
@@ -129,7 +131,7 @@ pub fn decide_at_oracle(v: &TokenView, key: &Pubkey, owner: &Pubkey, data: &[u8]
         Ok(rp) => rp,
         Err(issue) => return Ok(Err(issue)),
     };
-    let d = decide_with(v, &rp.price.price, rp.fresh, rp.allowed, clock.slot, global_pause_flags)?;
+    let d = decide_with(v, &rp.price.price, rp.fresh, rp.allowed, clock.slot, clock.unix_timestamp, global_pause_flags)?;
     Ok(Ok((d, Some(rp))))
 }
 

@@ -3,7 +3,13 @@
 
 use leveraged_token::{MarketParams, TokenParams};
 
-/// 5 bps trade fee, 10 %/yr borrow, OI ≤ 2× pool value, prices that act
+/// 5 bps trade fee; funding 15 %/yr at full skew (the replay's +3x, +2x and
+/// −1x book, skew ⅔, pays longs ≈ 10 %/yr and the short receives it);
+/// borrow 0.5 %/yr base and on the heavier side up to 10 %/yr at 60 %
+/// utilisation, 100 %/yr at 100 %; 10 % of the pool's fee income to the
+/// insurance fund; each side ≤ 3× pool value, |net| ≤ 1× pool value, a
+/// token's loss beyond equity in a 40 % jump (BTC's worst day was −39.5 %)
+/// ≤ 10 % of pool value; prices that act
 /// now ≤ 25 slots / 10 s old, confidence ≤ 2 % of price. Requests execute at
 /// the update 2 s after them and expire 120 s later; an LP withdrawal waits an
 /// hour and LP deposits and withdrawals pay 10 bps to the LPs who stay; a
@@ -11,8 +17,16 @@ use leveraged_token::{MarketParams, TokenParams};
 pub fn market_params() -> MarketParams {
     MarketParams {
         trade_fee_bps: 5,
-        borrow_rate_bps: 1_000,
-        oi_cap_bps: 20_000,
+        funding_max_bps: 1_500,
+        borrow_base_bps: 50,
+        borrow_kink_utilization_bps: 6_000,
+        borrow_kink_rate_bps: 1_000,
+        borrow_max_rate_bps: 10_000,
+        insurance_share_bps: 1_000,
+        side_cap_bps: 30_000,
+        net_cap_bps: 10_000,
+        stress_jump_bps: 4_000,
+        stress_loss_cap_bps: 1_000,
         max_age_slots: 25,
         max_age_secs: 10,
         max_conf_bps: 200,

@@ -53,10 +53,10 @@ all_variants!(
         DuplicateAccount,
         TokenWiped,
         RebalanceNotNeeded,
-        OpenInterestCapExceeded,
+        ExposureCapExceeded,
         ZeroSharesOut,
         InsufficientShares,
-        WithdrawalBreaksOpenInterestCap,
+        WithdrawalBreaksExposureCap,
         NothingToCollect,
         InsufficientFunds,
         OraclePriceRegressed,
@@ -76,6 +76,8 @@ all_variants!(
         WrongRequest,
         WipeNeedsFreshPrice,
         NotAssociatedTokenAccount,
+        MarketTokensMismatch,
+        TooManyTokens,
     ]
 );
 

@@ -1,7 +1,7 @@
 //! Typed instruction builders, one per program instruction.
 
 use anchor_lang::prelude::{Pubkey, System};
-use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::{Id, InstructionData, ToAccountMetas};
 use anchor_spl::token::Token;
 use leveraged_token::state::RequestKind;
@@ -19,7 +19,15 @@ fn config() -> Pubkey {
 
 /// The accounts a settlement of `t`'s position uses (mint, redeem, rebalance).
 fn position(t: &TokenKeys) -> acc::PositionAccounts {
-    acc::PositionAccounts { config: config(), market: t.market.market, token: t.token, oracle: t.market.oracle, token_vault: t.vault, pool_vault: t.market.pool_vault }
+    acc::PositionAccounts {
+        config: config(),
+        market: t.market.market,
+        token: t.token,
+        oracle: t.market.oracle,
+        token_vault: t.vault,
+        pool_vault: t.market.pool_vault,
+        insurance_vault: t.market.insurance_vault,
+    }
 }
 
 /// The accounts of an LP request's execution.
@@ -87,7 +95,7 @@ pub fn propose_token_params(admin: Pubkey, token: Pubkey, params: TokenParams) -
 /// Apply `market`'s pending change (anyone, once due); `proposer` gets the rent back.
 pub fn apply_market_params(market: Pubkey, proposer: Pubkey) -> Instruction {
     let proposal = pda::param_proposal(&market).0;
-    build(acc::ApplyMarketParams { config: config(), market, proposal, proposer }, data::ApplyMarketParams {})
+    build(acc::ApplyMarketParams { config: config(), market, pool_vault: pda::pool_vault(&market).0, proposal, proposer }, data::ApplyMarketParams {})
 }
 
 /// Apply `t`'s pending change (anyone, once due): the token settles first.
@@ -115,6 +123,7 @@ pub fn create_market(admin: Pubkey, m: &MarketKeys, oracle_kind: OracleKind, par
             market: m.market,
             pool_vault: m.pool_vault,
             lp_mint: m.lp_mint,
+            insurance_vault: m.insurance_vault,
             token_program: Token::id(),
             system_program: System::id(),
         },
@@ -166,18 +175,30 @@ pub fn request_withdraw(owner: Pubkey, m: &MarketKeys, nonce: u64, lp_amount: u6
 
 /// Execute `owner`'s request `nonce` of `kind` with the update in `oracle`
 /// (it must be the one for the request's price time). `t` is the token of
-/// a mint or redeem; LP requests need only `m`.
-pub fn execute(executor: Pubkey, kind: RequestKind, owner: Pubkey, nonce: u64, m: &MarketKeys, t: Option<&TokenKeys>, oracle: Pubkey) -> Instruction {
+/// a mint or redeem; LP requests value the pool on every token of the
+/// market: `market_tokens` (all of them, any order; ignored for a mint or
+/// redeem), passed as (token, vault) pairs after the named accounts.
+pub fn execute(executor: Pubkey, kind: RequestKind, owner: Pubkey, nonce: u64, m: &MarketKeys, t: Option<&TokenKeys>, oracle: Pubkey, market_tokens: &[TokenKeys]) -> Instruction {
     let r = RequestKeys::of(kind, owner, nonce, m, t.map(|t| t.share_mint));
     let request = request_accounts(&r, executor);
     let position = |t: &TokenKeys| acc::PositionAccounts { oracle, ..position(t) };
     match (kind, t) {
         (RequestKind::Mint, Some(t)) => build(acc::ExecuteMint { request, position: position(t), share_mint: t.share_mint }, data::ExecuteMint {}),
         (RequestKind::Redeem, Some(t)) => build(acc::ExecuteRedeem { request, position: position(t), share_mint: t.share_mint }, data::ExecuteRedeem {}),
-        (RequestKind::Deposit, _) => build(acc::ExecuteDeposit { request, pool: pool(m, oracle) }, data::ExecuteDeposit {}),
-        (RequestKind::Withdraw, _) => build(acc::ExecuteWithdraw { request, pool: pool(m, oracle) }, data::ExecuteWithdraw {}),
+        (RequestKind::Deposit, _) => with_market_tokens(build(acc::ExecuteDeposit { request, pool: pool(m, oracle) }, data::ExecuteDeposit {}), market_tokens),
+        (RequestKind::Withdraw, _) => with_market_tokens(build(acc::ExecuteWithdraw { request, pool: pool(m, oracle) }, data::ExecuteWithdraw {}), market_tokens),
         (_, None) => panic!("a {} request needs its token's keys", kind.name()),
     }
+}
+
+/// Append every token of the market and its vault (read-only pairs): the
+/// remaining accounts of an LP deposit's or withdrawal's execution.
+pub fn with_market_tokens(mut ix: Instruction, market_tokens: &[TokenKeys]) -> Instruction {
+    for t in market_tokens {
+        ix.accounts.push(AccountMeta::new_readonly(t.token, false));
+        ix.accounts.push(AccountMeta::new_readonly(t.vault, false));
+    }
+    ix
 }
 
 /// Cancel `owner`'s expired request `nonce` of `kind` (anyone may send it).

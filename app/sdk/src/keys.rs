@@ -15,6 +15,7 @@ pub struct MarketKeys {
     pub oracle_id: [u8; 32],
     pub pool_vault: Pubkey,
     pub lp_mint: Pubkey,
+    pub insurance_vault: Pubkey,
 }
 
 impl MarketKeys {
@@ -30,7 +31,7 @@ impl MarketKeys {
 
     pub fn new(oracle_id: [u8; 32], oracle: Pubkey, collateral_mint: Pubkey) -> Self {
         let (market, _) = pda::market(&oracle_id, &collateral_mint);
-        Self { market, collateral_mint, oracle, oracle_id, pool_vault: pda::pool_vault(&market).0, lp_mint: pda::lp_mint(&market).0 }
+        Self { market, collateral_mint, oracle, oracle_id, pool_vault: pda::pool_vault(&market).0, lp_mint: pda::lp_mint(&market).0, insurance_vault: pda::insurance_vault(&market).0 }
     }
 
     /// Keys of an on-chain market; `oracle` overrides the pull update account.

@@ -34,8 +34,16 @@ macro_rules! with_market_param_fields {
     ($m:ident ! ($($args:tt)*)) => {
         $m! { $($args)*; MarketParams;
             trade_fee_bps: u16 [plain] "Fee on every notional traded against the pool, in bps, to the pool.",
-            borrow_rate_bps: u32 [plain] "Annual borrow fee on open notional, in bps, to the pool.",
-            oi_cap_bps: u32 [plain] "Gross open interest cap, in bps of pool value.",
+            funding_max_bps: u32 [plain] "Funding per year at full skew, in bps: the heavier side pays F_max × skew, the lighter side receives it.",
+            borrow_base_bps: u32 [plain] "Borrow fee per year both sides pay on their notional whatever the skew, in bps, to the pool.",
+            borrow_kink_utilization_bps: u32 [plain] "Utilisation (|net| / pool cash, bps) where the heavier side's borrow curve turns steep.",
+            borrow_kink_rate_bps: u32 [plain] "The heavier side's borrow per year at the kink, in bps, on top of the base.",
+            borrow_max_rate_bps: u32 [plain] "The heavier side's borrow per year at 100 % utilisation, in bps, on top of the base.",
+            insurance_share_bps: u16 [plain] "Share of trade fees and of the pool's funding and borrow income paid to the insurance fund, in bps.",
+            side_cap_bps: u32 [plain] "Each side's notional cap, in bps of pool value (a mint that shrinks |net| is never capped).",
+            net_cap_bps: u32 [plain] "|Net notional| cap, in bps of pool value; also limits LP withdrawals.",
+            stress_jump_bps: u32 [plain] "The stress jump J* a token's loss beyond equity is measured in, in bps of price.",
+            stress_loss_cap_bps: u32 [plain] "Most a token may leave beyond its equity in the stress jump, in bps of pool value.",
             max_age_slots: u64 [plain] "Legacy oracle: max age of a price that acts now (band, ripcord, deviation rebalances, wipes), in slots.",
             max_age_secs: i64 [plain] "Pull oracle: max age of a price that acts now (band, ripcord, deviation rebalances, wipes), in seconds.",
             max_conf_bps: u16 [plain] "Max oracle confidence half-width, in bps of price.",

@@ -48,14 +48,15 @@ pub fn decode(data: &[u8]) -> Option<Request> {
 
 /// The instructions that execute `r` with the update in `oracle`: create the
 /// owner's destination account if it is missing (idempotent; the executor
-/// pays its rent), then `execute_*`. `t` is the request's token (mint, redeem).
-pub fn execute_ixs(executor: Pubkey, r: &Request, m: &MarketKeys, t: Option<&TokenKeys>, oracle: Pubkey) -> Vec<Instruction> {
+/// pays its rent), then `execute_*`. `t` is the request's token (mint,
+/// redeem); `market_tokens` every token of the market (LP deposit, withdrawal).
+pub fn execute_ixs(executor: Pubkey, r: &Request, m: &MarketKeys, t: Option<&TokenKeys>, oracle: Pubkey, market_tokens: &[TokenKeys]) -> Vec<Instruction> {
     let out_mint = match r.kind {
         RequestKind::Mint => t.map(|t| t.share_mint).unwrap_or_default(),
         RequestKind::Deposit => m.lp_mint,
         RequestKind::Redeem | RequestKind::Withdraw => m.collateral_mint,
     };
-    vec![ix::create_associated_token_account(executor, r.owner, out_mint), ix::execute(executor, r.kind, r.owner, r.nonce, m, t, oracle)]
+    vec![ix::create_associated_token_account(executor, r.owner, out_mint), ix::execute(executor, r.kind, r.owner, r.nonce, m, t, oracle, market_tokens)]
 }
 
 /// The instruction that cancels the expired request `r` (anyone may send it).

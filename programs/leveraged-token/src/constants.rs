@@ -6,7 +6,7 @@ use anchor_lang::prelude::*;
 
 /// Layout version written into every account at creation. An upgrade that
 /// changes a layout bumps it and migrates accounts that carry the old one.
-pub const ACCOUNT_VERSION: u8 = 1;
+pub const ACCOUNT_VERSION: u8 = 2;
 /// Zeroed bytes at the end of every account, for fields added by upgrades
 /// without a reallocation.
 pub const RESERVED_BYTES: usize = 64;
@@ -18,6 +18,10 @@ pub const LP_MINT_SEED: &[u8] = b"lp_mint";
 pub const TOKEN_SEED: &[u8] = b"token";
 pub const SHARE_MINT_SEED: &[u8] = b"share_mint";
 pub const TOKEN_VAULT_SEED: &[u8] = b"token_vault";
+pub const INSURANCE_VAULT_SEED: &[u8] = b"insurance_vault";
+/// Most tokens a market may have: LP deposits and withdrawals value the pool
+/// on every one of them (two accounts each).
+pub const MAX_TOKENS_PER_MARKET: usize = 8;
 
 /// Pause flags (bit set), the same bits on config (global), market and token.
 pub const PAUSE_MINT: u8 = 1;
@@ -36,7 +40,10 @@ pub const PYTH_RECEIVER: Pubkey = pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJ
 /// Parameter caps enforced by the one validation function of each account.
 pub const MAX_TRADE_FEE_BPS: u16 = 100;
 pub const MAX_BORROW_RATE_BPS: u32 = 10_000;
-pub const MAX_OI_CAP_BPS: u32 = 100_000;
+pub const MAX_FUNDING_BPS: u32 = 50_000;
+pub const MAX_BORROW_MAX_RATE_BPS: u32 = 100_000;
+pub const MAX_INSURANCE_SHARE_BPS: u16 = 5_000;
+pub const MAX_CAP_BPS: u32 = 100_000;
 pub const MAX_ORACLE_AGE_SLOTS: u64 = 1_500;
 pub const MAX_ORACLE_AGE_SECS: i64 = 600;
 pub const MAX_CONF_BPS: u16 = 1_000;

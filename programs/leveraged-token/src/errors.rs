@@ -62,14 +62,14 @@ pub enum ErrorCode {
     TokenWiped,
     #[msg("Rebalance not needed: no trigger (deviation, time, band, ripcord, chunk) holds")]
     RebalanceNotNeeded,
-    #[msg("Open interest would exceed the market's cap relative to pool value")]
-    OpenInterestCapExceeded,
+    #[msg("The trade would break a cap on the market's net book (side, net or stress loss)")]
+    ExposureCapExceeded,
     #[msg("Mint would issue zero shares")]
     ZeroSharesOut,
     #[msg("Redeem amount exceeds the share supply")]
     InsufficientShares,
-    #[msg("Withdrawal would leave less liquidity than open interest requires")]
-    WithdrawalBreaksOpenInterestCap,
+    #[msg("Withdrawal would leave the net book above its cap")]
+    WithdrawalBreaksExposureCap,
     #[msg("Nothing to collect")]
     NothingToCollect,
     #[msg("Source token account holds less than the amount")]
@@ -108,6 +108,10 @@ pub enum ErrorCode {
     WipeNeedsFreshPrice,
     #[msg("A request pays from and to the owner's associated token accounts: this account is not one")]
     NotAssociatedTokenAccount,
+    #[msg("Every token of the market and its vault must follow, in pairs, in the remaining accounts (the pool is valued on all of them)")]
+    MarketTokensMismatch,
+    #[msg("The market has the most tokens it may have (8)")]
+    TooManyTokens,
 }
 
 impl From<crate::math::MathError> for ErrorCode {

@@ -174,7 +174,11 @@ pub struct PositionSettled {
     pub token: Pubkey,
     pub price: u128,
     pub pnl: i128,
+    /// Funding and borrow charged since the last settlement (negative: the
+    /// token received), and of it the borrow part and the funding part.
+    pub charge: i128,
     pub borrow_fee: u64,
+    pub funding_fee: i128,
     pub streaming_fee: u64,
     /// Positive: pool → token vault.
     pub transfer: i128,
@@ -238,6 +242,28 @@ pub struct TokenWiped {
     pub loss: u128,
     pub paid_to_pool: u64,
     pub bad_debt: u64,
+}
+
+/// Who absorbed a wipe's loss, in the stated order: the token's equity, its
+/// protocol fees owed, the insurance fund, the LPs.
+#[event]
+pub struct LossAbsorbed {
+    pub market: Pubkey,
+    pub token: Pubkey,
+    pub loss: u128,
+    pub by_equity: u64,
+    pub by_fees_owed: u64,
+    pub by_insurance: u64,
+    pub by_lps: u64,
+}
+
+/// The insurance fund's share of income moved from the pool vault to the
+/// insurance vault.
+#[event]
+pub struct InsuranceFunded {
+    pub market: Pubkey,
+    pub amount: u64,
+    pub insurance_balance_after: u64,
 }
 
 #[event]

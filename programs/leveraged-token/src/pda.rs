@@ -17,6 +17,10 @@ pub fn pool_vault(market: &Pubkey) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[POOL_VAULT_SEED, market.as_ref()], &crate::ID)
 }
 
+pub fn insurance_vault(market: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[INSURANCE_VAULT_SEED, market.as_ref()], &crate::ID)
+}
+
 pub fn lp_mint(market: &Pubkey) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[LP_MINT_SEED, market.as_ref()], &crate::ID)
 }

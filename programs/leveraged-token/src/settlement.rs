@@ -1,5 +1,6 @@
 //! Program-side glue shared by the mint and redeem executions and rebalance: settle a token's
-//! position against the pool (state only), apply a trade, and sign transfers
+//! position against the pool (state only; a wipe's bad debt goes to the
+//! insurance fund, then the LPs), value the pool on every token, apply a trade, and sign transfers
 //! as a token or market PDA. The accounts they share, and the one SPL Token
 //! transfer that moves a settlement's collateral, are
 //! [`PositionAccounts`](crate::instructions::PositionAccounts).
@@ -9,14 +10,26 @@ use anchor_spl::token::{self, Token, Transfer};
 
 use crate::constants::{MARKET_SEED, TOKEN_SEED};
 use crate::errors::ErrorCode;
-use crate::events::{PositionSettled, TokenWiped};
+use crate::events::{LossAbsorbed, PositionSettled, TokenWiped};
 use crate::math::fees::{streaming_fee_floor_carry, CarriedFee};
 use crate::math::fixed::mul_div_signed_toward_zero;
+use crate::math::pool::{pool_value, PositionTerms, Side};
 use crate::math::position::notional_floor;
 use crate::math::price::NormalizedPrice;
 use crate::math::settle::{settle, SettleInput, SettleOutcome};
 use crate::math::{MathError, MathResult};
-use crate::state::{LeveragedToken, Market, TokenStatus};
+use crate::state::{Indices, LeveragedToken, Market, TokenStatus};
+
+/// The balances and time a settlement reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettleAt {
+    pub vault_amount: u64,
+    pub pool_amount: u64,
+    pub insurance_amount: u64,
+    pub slot: u64,
+    /// Unix time (funding and borrow accrue on it).
+    pub now: i64,
+}
 
 /// What a settlement left behind.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +40,12 @@ pub struct Settlement {
     pub equity: u64,
     /// This settlement wiped the token.
     pub wiped: bool,
+    /// Of the bad debt: what the insurance fund covers (first its share owed
+    /// and not yet moved, then `insurance_transfer` from its vault to the
+    /// pool vault) and what is left to the LPs.
+    pub by_insurance: u64,
+    pub insurance_transfer: u64,
+    pub by_lps: u64,
 }
 
 /// What settling a token now would do, computed without changing anything:
@@ -34,9 +53,9 @@ pub struct Settlement {
 /// keeper, `lt` and the replay read it, so a client never settles differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SettlementPreview {
-    /// The market's borrow index accrued to the slot.
-    pub borrow_index: u128,
-    /// PnL, borrow fee, transfer, bad debt and equity before the streaming fee.
+    /// The market's indices accrued to the time.
+    pub indices: Indices,
+    /// PnL, charge (funding and borrow), transfer, bad debt and equity before the streaming fee.
     pub outcome: SettleOutcome,
     /// Streaming fee charged since the token's last settlement (0 if wiped),
     /// rounded down, and the remainder carried to the next one.
@@ -46,80 +65,121 @@ pub struct SettlementPreview {
     pub equity: u64,
 }
 
-/// Preview the settlement of `token` at `price` and `slot` (pure).
-pub fn preview_settlement(market: &Market, token: &LeveragedToken, price: &NormalizedPrice, vault_amount: u64, pool_amount: u64, slot: u64) -> MathResult<SettlementPreview> {
-    let borrow_index = market.borrow_index_at(slot)?;
-    let outcome = settle(&SettleInput {
+/// The settlement math's view of `token` at `price` with the market's
+/// `indices` (the settlement and the honest pool value both use it).
+pub fn settle_input(token: &LeveragedToken, indices: &Indices, price: u128, vault_amount: u64, pool_amount: u64) -> SettleInput {
+    let (index, borrow_index) = Market::side_indices(indices, token.base >= 0);
+    SettleInput {
         base: token.base,
         cost: token.cost,
-        price: price.price,
+        price,
+        index,
+        index_snapshot: token.index_snapshot,
+        prepaid: token.charge_prepaid,
         borrow_index,
         borrow_snapshot: token.borrow_snapshot,
-        borrow_carry: token.borrow_fee_carry,
         vault_amount,
         fees_owed: token.fees_owed,
         pool_amount,
-    })?;
+    }
+}
+
+/// Preview the settlement of `token` at `price` and `at` (pure).
+pub fn preview_settlement(market: &Market, token: &LeveragedToken, price: &NormalizedPrice, at: &SettleAt) -> MathResult<SettlementPreview> {
+    let indices = market.indices_at(at.now, at.pool_amount)?;
+    let outcome = settle(&settle_input(token, &indices, price.price, at.vault_amount, at.pool_amount))?;
     let streaming = if outcome.wiped {
         CarriedFee { fee: 0, carry: 0 }
     } else {
-        streaming_fee_floor_carry(outcome.equity, token.params.streaming_fee_bps, slot.saturating_sub(token.last_fee_slot), token.streaming_fee_carry)?
+        streaming_fee_floor_carry(outcome.equity, token.params.streaming_fee_bps, at.slot.saturating_sub(token.last_fee_slot), token.streaming_fee_carry)?
     };
     let equity = if outcome.wiped { 0 } else { outcome.equity.checked_sub(streaming.fee).ok_or(MathError::Overflow)? };
-    Ok(SettlementPreview { borrow_index, outcome, streaming_fee: streaming.fee, streaming_fee_carry: streaming.carry, equity })
+    Ok(SettlementPreview { indices, outcome, streaming_fee: streaming.fee, streaming_fee_carry: streaming.carry, equity })
 }
 
-/// Settle the token's PnL and borrow fee at `price`, charge the streaming fee
+/// The honest pool value ([`pool_value`]) of `market` at `price`: every
+/// token of the market with its vault's balance, at `now`.
+pub fn market_pool_value(market: &Market, tokens: &[(&LeveragedToken, u64)], pool_amount: u64, price: &NormalizedPrice, side: Side, now: i64) -> MathResult<u128> {
+    let indices = market.indices_at(now, pool_amount)?;
+    let inputs: Vec<SettleInput> = tokens.iter().map(|(t, vault)| settle_input(t, &indices, price.price, *vault, u64::MAX)).collect();
+    pool_value(market.lp_cash(pool_amount), &inputs, price.price, price.conf, side)
+}
+
+/// Settle the token's PnL and charge at `price`, charge the streaming fee
 /// and re-mark the position: [`apply_settlement`], then [`emit_settlement`].
 /// Updates state only; the caller moves `transfer` (plus any trade fee) with
-/// [`PositionAccounts::move_collateral`](crate::instructions::PositionAccounts::move_collateral).
-pub fn settle_position(market: &mut Market, token: &mut LeveragedToken, token_key: Pubkey, price: &NormalizedPrice, vault_amount: u64, pool_amount: u64, slot: u64) -> Result<Settlement> {
-    let (s, p) = apply_settlement(market, token, price, vault_amount, pool_amount, slot)?;
-    emit_settlement(token_key, price, &p)?;
+/// [`PositionAccounts::move_collateral`](crate::instructions::PositionAccounts::move_collateral)
+/// and the insurance's part of a bad debt with `PositionAccounts::finish`.
+pub fn settle_position(market: &mut Market, token: &mut LeveragedToken, token_key: Pubkey, price: &NormalizedPrice, at: &SettleAt) -> Result<Settlement> {
+    let (s, p) = apply_settlement(market, token, price, at)?;
+    emit_settlement(token_key, token.market, price, &p, &s)?;
     Ok(s)
 }
 
 /// Preview ([`preview_settlement`]) and apply the preview to the market and
 /// token, without emitting: a request's execution settles a copy, and
 /// commits it (and emits) only if the request fills.
-pub fn apply_settlement(market: &mut Market, token: &mut LeveragedToken, price: &NormalizedPrice, vault_amount: u64, pool_amount: u64, slot: u64) -> Result<(Settlement, SettlementPreview)> {
-    let p = preview_settlement(market, token, price, vault_amount, pool_amount, slot)?;
+pub fn apply_settlement(market: &mut Market, token: &mut LeveragedToken, price: &NormalizedPrice, at: &SettleAt) -> Result<(Settlement, SettlementPreview)> {
+    let p = preview_settlement(market, token, price, at)?;
     let o = &p.outcome;
-    market.accrue(slot)?;
+    market.accrue(at.now, at.pool_amount)?;
     let mut agg = market.aggregates();
-    let old = (token.base, token.cost, token.borrow_snapshot);
     let new_base = if o.wiped { 0 } else { token.base };
-    let new_snapshot = if o.wiped { 0 } else { p.borrow_index };
-    agg.replace(old, (new_base, o.value, new_snapshot))?;
+    let (index, borrow) = Market::side_indices(&p.indices, new_base >= 0);
+    let new = PositionTerms { base: new_base, cost: o.value, index_snapshot: index, prepaid: o.prepaid };
+    agg.replace(token.terms(), new)?;
     market.set_aggregates(&agg);
     token.base = new_base;
     token.cost = o.value;
-    token.borrow_snapshot = new_snapshot;
+    token.index_snapshot = index;
+    token.borrow_snapshot = borrow;
+    token.charge_prepaid = o.prepaid;
     token.fees_owed = o.fees_owed.checked_add(p.streaming_fee).ok_or(ErrorCode::MathOverflow)?;
     token.total_borrow_fees = token.total_borrow_fees.saturating_add(o.borrow_fee);
-    token.borrow_fee_carry = o.borrow_carry;
+    token.total_funding = token.total_funding.saturating_add(i64::try_from(o.funding_fee).unwrap_or(if o.funding_fee > 0 { i64::MAX } else { i64::MIN }));
     token.streaming_fee_carry = p.streaming_fee_carry;
-    token.last_fee_slot = slot;
+    token.last_fee_slot = at.slot;
+    let mut s = Settlement { transfer: o.transfer, equity: p.equity, wiped: o.wiped, by_insurance: 0, insurance_transfer: 0, by_lps: 0 };
     if o.wiped {
         token.status = TokenStatus::Wiped;
         token.chunk_in_progress = false;
         token.bad_debt = token.bad_debt.saturating_add(o.bad_debt);
         market.bad_debt_total = market.bad_debt_total.saturating_add(o.bad_debt);
+        // The order of losses past the token: the insurance fund (its share
+        // owed in the pool vault first, then its vault), then the LPs.
+        let from_owed = o.bad_debt.min(market.insurance_owed);
+        let from_vault = (o.bad_debt - from_owed).min(at.insurance_amount);
+        market.insurance_owed = market.insurance_owed.checked_sub(from_owed).ok_or(ErrorCode::MathOverflow)?;
+        s.by_insurance = from_owed.checked_add(from_vault).ok_or(ErrorCode::MathOverflow)?;
+        s.insurance_transfer = from_vault;
+        s.by_lps = o.bad_debt.checked_sub(s.by_insurance).ok_or(ErrorCode::MathOverflow)?;
+        market.insurance_covered_total = market.insurance_covered_total.saturating_add(s.by_insurance);
     }
-    Ok((Settlement { transfer: o.transfer, equity: p.equity, wiped: o.wiped }, p))
+    Ok((s, p))
 }
 
-/// The events of an applied settlement: [`TokenWiped`] if it wiped the token,
-/// and [`PositionSettled`].
-pub fn emit_settlement(token_key: Pubkey, price: &NormalizedPrice, p: &SettlementPreview) -> Result<()> {
+/// The events of an applied settlement: [`TokenWiped`] and [`LossAbsorbed`]
+/// if it wiped the token, and [`PositionSettled`].
+pub fn emit_settlement(token_key: Pubkey, market_key: Pubkey, price: &NormalizedPrice, p: &SettlementPreview, s: &Settlement) -> Result<()> {
     let o = &p.outcome;
     if o.wiped {
-        // The loss is the borrow fee less the (negative) PnL; the token vault paid `−transfer` of it.
-        let loss = i128::from(o.borrow_fee).checked_sub(o.pnl).ok_or(ErrorCode::MathOverflow)?.unsigned_abs();
+        // The loss is the charge less the (negative) PnL; the token vault paid `−transfer` of it.
+        let loss = o.charge.checked_sub(o.pnl).ok_or(ErrorCode::MathOverflow)?.unsigned_abs();
         let paid_to_pool = o.transfer.checked_neg().and_then(|paid| u64::try_from(paid).ok()).ok_or(ErrorCode::MathOverflow)?;
         crate::emit_event!(TokenWiped { token: token_key, price: price.price, loss, paid_to_pool, bad_debt: o.bad_debt });
+        crate::emit_event!(LossAbsorbed { market: market_key, token: token_key, loss, by_equity: o.by_equity, by_fees_owed: o.by_fees_owed, by_insurance: s.by_insurance, by_lps: s.by_lps });
     }
-    crate::emit_event!(PositionSettled { token: token_key, price: price.price, pnl: o.pnl, borrow_fee: o.borrow_fee, streaming_fee: p.streaming_fee, transfer: o.transfer, equity_after: p.equity });
+    crate::emit_event!(PositionSettled {
+        token: token_key,
+        price: price.price,
+        pnl: o.pnl,
+        charge: o.charge,
+        borrow_fee: o.borrow_fee,
+        funding_fee: o.funding_fee,
+        streaming_fee: p.streaming_fee,
+        transfer: o.transfer,
+        equity_after: p.equity,
+    });
     Ok(())
 }
 
@@ -157,11 +217,17 @@ pub fn apply_trade(market: &mut Market, token: &mut LeveragedToken, delta_base: 
         };
         notional_floor(new_base, price)?.checked_sub(kept).ok_or(ErrorCode::MathOverflow)?
     };
+    // Right after settlement the market is accrued: a position that changes
+    // side (through zero) takes its new side's indices.
+    let indices = Indices { long: market.long_index, short: market.short_index, long_borrow: market.long_borrow_index, short_borrow: market.short_borrow_index };
+    let (index, borrow) = if (new_base >= 0) == (token.base >= 0) { (token.index_snapshot, token.borrow_snapshot) } else { Market::side_indices(&indices, new_base >= 0) };
     let mut agg = market.aggregates();
-    agg.replace((token.base, token.cost, token.borrow_snapshot), (new_base, new_cost, token.borrow_snapshot))?;
+    agg.replace(token.terms(), PositionTerms { base: new_base, cost: new_cost, index_snapshot: index, prepaid: token.charge_prepaid })?;
     market.set_aggregates(&agg);
     token.base = new_base;
     token.cost = new_cost;
+    token.index_snapshot = index;
+    token.borrow_snapshot = borrow;
     Ok(())
 }
 

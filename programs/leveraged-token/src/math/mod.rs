@@ -23,6 +23,7 @@
 
 pub mod fees;
 pub mod fixed;
+pub mod funding;
 pub mod pool;
 pub mod position;
 pub mod price;

@@ -1,13 +1,36 @@
 //! The LP pool: the counterparty of every token's perp position in a market.
 //!
-//! The pool's value is its vault plus the borrow fees tokens owe it, minus the
-//! traders' unrealised PnL. Aggregates over all tokens of the market make that
-//! O(1): the pool never has to load every token.
+//! Two valuations:
+//! - [`pool_value`], for LP deposits and withdrawals: the cash the pool holds
+//!   for LPs plus, per token, what settling it would move — a profit the pool
+//!   owes in full, a loss or charge **at most what the token's vault holds**
+//!   (a loss beyond it is bad debt the pool never collects, so an LP cannot
+//!   exit on it ahead of a wipe). Each token on the confidence side worse for
+//!   the LP. It needs every token of the market.
+//! - [`pool_value_aggregate`], O(1) from the market's sums, for the caps:
+//!   cash plus accrued charges minus the traders' unrealised PnL.
+//!
+//! The cash for LPs is the pool vault less the insurance fund's share of
+//! income recorded and not yet moved (`Market::insurance_owed`).
 
 use super::fees::fee_ceil;
+use super::funding::Book;
 use super::position::{conf_exposure_ceil, notional_floor};
+use super::settle::{settle, SettleInput};
 use super::shares::{assets_for_shares_floor, shares_for_assets_floor};
-use super::{mul_div_floor, to_u64, MathError, MathResult, BPS, INDEX_SCALE};
+use super::{mul_div_ceil, mul_div_floor, to_u64, MathError, MathResult, BPS, INDEX_SCALE, NOTIONAL_DIVISOR};
+
+/// A position's terms in the market's sums.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PositionTerms {
+    pub base: i128,
+    /// Notional at the last settlement.
+    pub cost: i128,
+    /// Its side's charge index at the last settlement.
+    pub index_snapshot: i128,
+    /// Charge prepaid at the last settlement (× INDEX_SCALE).
+    pub prepaid: u64,
+}
 
 /// Sums over every open position of a market.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -16,51 +39,85 @@ pub struct Aggregates {
     pub net_base: i128,
     /// Σ cost (signed notional at each position's last settlement).
     pub net_cost: i128,
-    /// Σ |cost|: gross open interest at entry, and the borrow-fee base.
-    pub total_abs_cost: u128,
-    /// Σ |cost| × borrow snapshot, to know accrued borrow fees in O(1).
-    pub weighted_snapshot: u128,
-    /// Σ |base|: gross open interest in base units (× price = current gross notional).
+    /// Σ |base|: gross open interest in base units.
     pub gross_base: u128,
+    /// Σ |cost| per side (a position's side is its base's sign): the book
+    /// funding and borrow are charged on.
+    pub long_notional: u128,
+    pub short_notional: u128,
+    /// Σ |cost| × index snapshot per side, to know accrued charges in O(1).
+    pub long_weighted: i128,
+    pub short_weighted: i128,
+    /// Σ prepaid charge remainders (× INDEX_SCALE).
+    pub prepaid: u128,
 }
 
 impl Aggregates {
-    fn apply(&mut self, base: i128, cost: i128, snapshot: u128, add: bool) -> MathResult<()> {
-        let abs = cost.unsigned_abs();
-        let w = abs.checked_mul(snapshot).ok_or(MathError::Overflow)?;
-        let b = base.unsigned_abs();
+    fn apply(&mut self, t: &PositionTerms, add: bool) -> MathResult<()> {
+        let abs = t.cost.unsigned_abs();
+        let w = i128::try_from(abs).map_err(|_| MathError::Overflow)?.checked_mul(t.index_snapshot).ok_or(MathError::Overflow)?;
+        let b = t.base.unsigned_abs();
+        let pre = u128::from(t.prepaid);
+        let long = t.base >= 0;
+        let (notional, weighted) = if long { (&mut self.long_notional, &mut self.long_weighted) } else { (&mut self.short_notional, &mut self.short_weighted) };
         if add {
             self.gross_base = self.gross_base.checked_add(b).ok_or(MathError::Overflow)?;
-            self.net_base = self.net_base.checked_add(base).ok_or(MathError::Overflow)?;
-            self.net_cost = self.net_cost.checked_add(cost).ok_or(MathError::Overflow)?;
-            self.total_abs_cost = self.total_abs_cost.checked_add(abs).ok_or(MathError::Overflow)?;
-            self.weighted_snapshot = self.weighted_snapshot.checked_add(w).ok_or(MathError::Overflow)?;
+            self.net_base = self.net_base.checked_add(t.base).ok_or(MathError::Overflow)?;
+            self.net_cost = self.net_cost.checked_add(t.cost).ok_or(MathError::Overflow)?;
+            *notional = notional.checked_add(abs).ok_or(MathError::Overflow)?;
+            *weighted = weighted.checked_add(w).ok_or(MathError::Overflow)?;
+            self.prepaid = self.prepaid.checked_add(pre).ok_or(MathError::Overflow)?;
         } else {
             self.gross_base = self.gross_base.checked_sub(b).ok_or(MathError::InvalidInput)?;
-            self.net_base = self.net_base.checked_sub(base).ok_or(MathError::Overflow)?;
-            self.net_cost = self.net_cost.checked_sub(cost).ok_or(MathError::Overflow)?;
-            self.total_abs_cost = self.total_abs_cost.checked_sub(abs).ok_or(MathError::InvalidInput)?;
-            self.weighted_snapshot = self.weighted_snapshot.checked_sub(w).ok_or(MathError::InvalidInput)?;
+            self.net_base = self.net_base.checked_sub(t.base).ok_or(MathError::Overflow)?;
+            self.net_cost = self.net_cost.checked_sub(t.cost).ok_or(MathError::Overflow)?;
+            *notional = notional.checked_sub(abs).ok_or(MathError::InvalidInput)?;
+            *weighted = weighted.checked_sub(w).ok_or(MathError::Overflow)?;
+            self.prepaid = self.prepaid.checked_sub(pre).ok_or(MathError::InvalidInput)?;
         }
         Ok(())
     }
 
     /// Replace one position's contribution (old → new).
-    pub fn replace(&mut self, old: (i128, i128, u128), new: (i128, i128, u128)) -> MathResult<()> {
-        self.apply(old.0, old.1, old.2, false)?;
-        self.apply(new.0, new.1, new.2, true)
+    pub fn replace(&mut self, old: PositionTerms, new: PositionTerms) -> MathResult<()> {
+        self.apply(&old, false)?;
+        self.apply(&new, true)
+    }
+
+    /// The book funding and borrow are charged on.
+    pub fn book(&self) -> Book {
+        Book { long: self.long_notional, short: self.short_notional }
     }
 
     /// Gross open interest at `price`: Σ |base| × price, rounded up.
     pub fn gross_notional_ceil(&self, price: u128) -> MathResult<u128> {
-        super::mul_div_ceil(self.gross_base, price, super::NOTIONAL_DIVISOR)
+        mul_div_ceil(self.gross_base, price, NOTIONAL_DIVISOR)
     }
 
-    /// Borrow fees accrued and not yet settled, rounded down.
-    pub fn accrued_borrow_floor(&self, index: u128) -> MathResult<u128> {
-        let gross = self.total_abs_cost.checked_mul(index).ok_or(MathError::Overflow)?;
-        let owed = gross.checked_sub(self.weighted_snapshot).ok_or(MathError::InvalidInput)?;
-        Ok(owed / INDEX_SCALE)
+    /// Net notional at `price` (signed, rounded down).
+    pub fn net_notional_floor(&self, price: u128) -> MathResult<i128> {
+        notional_floor(self.net_base, price)
+    }
+
+    /// Notional per side at `price`, rounded up: (long, short).
+    pub fn side_notionals_ceil(&self, price: u128) -> MathResult<(u128, u128)> {
+        let net = self.net_base;
+        let gross = i128::try_from(self.gross_base).map_err(|_| MathError::Overflow)?;
+        let long = gross.checked_add(net).ok_or(MathError::Overflow)?.checked_div(2).ok_or(MathError::Overflow)?;
+        let short = gross.checked_sub(net).ok_or(MathError::Overflow)?.checked_div(2).ok_or(MathError::Overflow)?;
+        Ok((mul_div_ceil(long.unsigned_abs(), price, NOTIONAL_DIVISOR)?, mul_div_ceil(short.unsigned_abs(), price, NOTIONAL_DIVISOR)?))
+    }
+
+    /// Charges (funding and borrow) accrued and not yet settled, net of what
+    /// tokens prepaid, rounded down: positive, tokens owe the pool. The tokens'
+    /// next settlements charge at least this (each rounds up).
+    pub fn accrued_charges_floor(&self, long_index: i128, short_index: i128) -> MathResult<i128> {
+        let side = |n: u128, i: i128, w: i128| i128::try_from(n).ok().and_then(|n| n.checked_mul(i)).and_then(|x| x.checked_sub(w)).ok_or(MathError::Overflow);
+        let owed = side(self.long_notional, long_index, self.long_weighted)?
+            .checked_add(side(self.short_notional, short_index, self.short_weighted)?)
+            .and_then(|x| x.checked_sub(i128::try_from(self.prepaid).ok()?))
+            .ok_or(MathError::Overflow)?;
+        Ok(owed.div_euclid(INDEX_SCALE as i128))
     }
 }
 
@@ -73,18 +130,118 @@ pub enum Side {
     Low,
 }
 
-/// Pool value in collateral units, clamped at zero.
-pub fn pool_value(vault_amount: u64, agg: &Aggregates, index: u128, price: u128, conf: u128, side: Side) -> MathResult<u128> {
+/// The cash the pool holds for LPs: its vault less the insurance fund's
+/// share recorded and not yet moved.
+pub fn lp_cash(pool_vault: u64, insurance_owed: u64) -> u64 {
+    pool_vault.saturating_sub(insurance_owed)
+}
+
+/// The honest pool value in collateral units, clamped at zero: the LPs' cash
+/// minus, for every token, what settling it now would move to it (a loss or
+/// charge counts at most the token's whole vault: the order of losses takes
+/// its equity, then its fees owed; beyond that is bad debt). Each token is
+/// valued at `price ± conf`, the side worse for the LP on `side`.
+/// `tokens`' prices are ignored and their pool amounts treated as unbounded.
+pub fn pool_value(cash: u64, tokens: &[SettleInput], price: u128, conf: u128, side: Side) -> MathResult<u128> {
+    let mut v = i128::from(cash);
+    for t in tokens {
+        // A long token gains as the price rises: worse for the pool (deposits
+        // take the higher pool value, so the lower price for a long).
+        let up = (t.base > 0) == (side == Side::Low);
+        let p = if up { price.checked_add(conf) } else { price.checked_sub(conf) }.ok_or(MathError::Overflow)?;
+        let o = settle(&SettleInput { price: p, pool_amount: u64::MAX, ..*t })?;
+        // A claim the pool could not pay in full stays a claim on it.
+        let claim = o.transfer.checked_add(i128::from(o.pool_shortfall)).ok_or(MathError::Overflow)?;
+        v = v.checked_sub(claim).ok_or(MathError::Overflow)?;
+    }
+    Ok(v.max(0) as u128)
+}
+
+/// Pool value from the market's sums (O(1), for the caps): the LPs' cash plus
+/// accrued charges minus the traders' unrealised PnL, with a confidence
+/// haircut on the net. It counts a loss beyond a token's vault as an asset;
+/// LP entries and exits use [`pool_value`].
+pub fn pool_value_aggregate(cash: u64, agg: &Aggregates, long_index: i128, short_index: i128, price: u128, conf: u128, side: Side) -> MathResult<u128> {
     let upnl = notional_floor(agg.net_base, price)?.checked_sub(agg.net_cost).ok_or(MathError::Overflow)?;
     let exposure = i128::try_from(conf_exposure_ceil(agg.net_base, conf)?).map_err(|_| MathError::Overflow)?;
-    let accrued = i128::try_from(agg.accrued_borrow_floor(index)?).map_err(|_| MathError::Overflow)?;
-    let v = i128::from(vault_amount).checked_add(accrued).and_then(|v| v.checked_sub(upnl)).ok_or(MathError::Overflow)?;
+    let accrued = agg.accrued_charges_floor(long_index, short_index)?;
+    let v = i128::from(cash).checked_add(accrued).and_then(|v| v.checked_sub(upnl)).ok_or(MathError::Overflow)?;
     let v = match side {
         Side::High => v.checked_add(exposure),
         Side::Low => v.checked_sub(exposure),
     }
     .ok_or(MathError::Overflow)?;
     Ok(v.max(0) as u128)
+}
+
+/// Caps on the net book (market parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapParams {
+    /// Each side's notional at most this share of pool value.
+    pub side_cap_bps: u32,
+    /// |net notional| at most this share of pool value.
+    pub net_cap_bps: u32,
+    /// The stress jump `J*` a token's loss is measured in...
+    pub stress_jump_bps: u32,
+    /// ...and the most a token may leave beyond its equity in it, as a share of pool value.
+    pub stress_loss_cap_bps: u32,
+}
+
+/// Which cap a trade would break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapBreach {
+    Side { notional: u128, limit: u128 },
+    Net { notional: u128, limit: u128 },
+    Stress { loss: u128, limit: u128 },
+}
+
+/// What a token could leave beyond its equity if the price jumped `jump_bps`
+/// against it: `|notional| × J − equity`, rounded up, zero if it covers it.
+pub fn stress_loss_ceil(abs_notional: u128, equity: u64, jump_bps: u32) -> MathResult<u128> {
+    Ok(mul_div_ceil(abs_notional, u128::from(jump_bps), BPS)?.saturating_sub(u128::from(equity)))
+}
+
+/// The caps a mint meets: `before` and `after` are the market's sums around
+/// it, `value` the pool value after it, the token's notional and equity after
+/// it. A mint that makes `|net|` smaller is never refused by a cap.
+pub fn mint_cap_breach(before: &Aggregates, after: &Aggregates, price: u128, value: u128, token_abs_notional: u128, token_equity: u64, caps: &CapParams) -> MathResult<Option<CapBreach>> {
+    let net_before = before.net_notional_floor(price)?.unsigned_abs();
+    let net_after = after.net_notional_floor(price)?.unsigned_abs();
+    if net_after < net_before {
+        return Ok(None);
+    }
+    let limit = |bps: u32| mul_div_floor(value, u128::from(bps), BPS);
+    let (long, short) = after.side_notionals_ceil(price)?;
+    let side_limit = limit(caps.side_cap_bps)?;
+    if long.max(short) > side_limit {
+        return Ok(Some(CapBreach::Side { notional: long.max(short), limit: side_limit }));
+    }
+    if let Some(b) = net_cap_breach(after, price, value, caps.net_cap_bps)? {
+        return Ok(Some(b));
+    }
+    let loss = stress_loss_ceil(token_abs_notional, token_equity, caps.stress_jump_bps)?;
+    let stress_limit = limit(caps.stress_loss_cap_bps)?;
+    if loss > stress_limit {
+        return Ok(Some(CapBreach::Stress { loss, limit: stress_limit }));
+    }
+    Ok(None)
+}
+
+/// The net cap alone (LP withdrawals are limited by the net, not the gross).
+pub fn net_cap_breach(agg: &Aggregates, price: u128, value: u128, net_cap_bps: u32) -> MathResult<Option<CapBreach>> {
+    let net = agg.net_notional_floor(price)?.unsigned_abs();
+    let limit = mul_div_floor(value, u128::from(net_cap_bps), BPS)?;
+    Ok((net > limit).then_some(CapBreach::Net { notional: net, limit }))
+}
+
+impl core::fmt::Display for CapBreach {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CapBreach::Side { notional, limit } => write!(f, "side notional {notional} would exceed the side cap {limit}"),
+            CapBreach::Net { notional, limit } => write!(f, "|net notional| {notional} would exceed the net cap {limit}"),
+            CapBreach::Stress { loss, limit } => write!(f, "the token's loss beyond equity in the stress jump, {loss}, would exceed {limit}"),
+        }
+    }
 }
 
 /// LP shares for a deposit, rounded down.
@@ -123,17 +280,11 @@ pub fn quote_lp_withdrawal(lp: u64, fee_bps: u16, lp_supply: u64, value_low: u12
     Ok(LpQuote { fee, out: gross.checked_sub(u128::from(fee)).ok_or(MathError::Overflow)? })
 }
 
-/// Gross open interest (current notional) is within `cap_bps` of the pool value.
-pub fn open_interest_within_cap(gross_notional: u128, value: u128, cap_bps: u32) -> MathResult<bool> {
-    let limit = mul_div_floor(value, u128::from(cap_bps), BPS)?;
-    Ok(gross_notional <= limit)
-}
-
 #[cfg(test)]
 #[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
-    use crate::math::fees::borrow_fee_ceil;
+    use crate::math::funding::charge_ceil_prepaid;
     use crate::math::PRICE_SCALE;
     use proptest::prelude::*;
 
@@ -152,38 +303,105 @@ mod tests {
         assert!(w.out < 10_000_000_000 - 2 * 9_000_000, "the round trip costs both fees");
     }
 
+    /// F3: a token's loss counts at most its vault (equity and fees owed);
+    /// the aggregate view counts all of it.
+    #[test]
+    fn a_loss_beyond_a_tokens_vault_is_not_a_pool_asset() {
+        // 30 units long from 100 to 60: −1,200 USDC against a 1,000 USDC vault.
+        let t = SettleInput {
+            base: 30_000_000_000,
+            cost: 3_000_000_000,
+            price: 0,
+            index: 0,
+            index_snapshot: 0,
+            prepaid: 0,
+            borrow_index: 0,
+            borrow_snapshot: 0,
+            vault_amount: 1_000_000_000,
+            fees_owed: 0,
+            pool_amount: 0,
+        };
+        let mut agg = Aggregates::default();
+        agg.replace(PositionTerms::default(), PositionTerms { base: t.base, cost: t.cost, index_snapshot: 0, prepaid: 0 }).unwrap();
+        assert_eq!(pool_value(5_000_000_000, &[t], P * 60 / 100, 0, Side::Low).unwrap(), 6_000_000_000);
+        assert_eq!(pool_value_aggregate(5_000_000_000, &agg, 0, 0, P * 60 / 100, 0, Side::Low).unwrap(), 6_200_000_000);
+    }
+
+    #[test]
+    fn a_mint_that_shrinks_the_net_is_never_capped_and_one_that_grows_it_is() {
+        let caps = CapParams { side_cap_bps: 100, net_cap_bps: 100, stress_jump_bps: 4_000, stress_loss_cap_bps: 1 };
+        let long = PositionTerms { base: 30_000_000_000, cost: 3_000_000_000, index_snapshot: 0, prepaid: 0 };
+        let mut before = Aggregates::default();
+        before.replace(PositionTerms::default(), long).unwrap();
+        // A short of 10 units: |net| 3,000 → 2,000 USDC, far above every cap, allowed.
+        let mut after = before;
+        after.replace(PositionTerms::default(), PositionTerms { base: -10_000_000_000, cost: -1_000_000_000, index_snapshot: 0, prepaid: 0 }).unwrap();
+        assert_eq!(mint_cap_breach(&before, &after, P, 1_000_000_000, 1_000_000_000, 1, &caps).unwrap(), None);
+        // More long: the side cap (1 % of 1,000 USDC) names itself.
+        let mut more = before;
+        more.replace(long, PositionTerms { base: 31_000_000_000, ..long }).unwrap();
+        assert!(matches!(mint_cap_breach(&before, &more, P, 1_000_000_000, 3_100_000_000, 1_000_000_000, &caps).unwrap(), Some(CapBreach::Side { .. })));
+        let loose = CapParams { side_cap_bps: 100_000, net_cap_bps: 100_000, ..caps };
+        // Loss in a 40 % jump: 3,100 × 0.4 − 1,000 = 240 USDC > 0.01 % of 1,000 USDC.
+        assert_eq!(mint_cap_breach(&before, &more, P, 1_000_000_000, 3_100_000_000, 1_000_000_000, &loose).unwrap(), Some(CapBreach::Stress { loss: 240_000_000, limit: 100_000 }));
+    }
+
     #[test]
     fn traders_profit_is_the_pools_loss() {
         let mut agg = Aggregates::default();
-        agg.replace((0, 0, 0), (10_000_000_000, 1_000_000_000, 0)).unwrap();
-        let v0 = pool_value(10_000_000_000, &agg, 0, P, 0, Side::Low).unwrap();
-        let v1 = pool_value(10_000_000_000, &agg, 0, P * 11 / 10, 0, Side::Low).unwrap();
+        agg.replace(PositionTerms::default(), PositionTerms { base: 10_000_000_000, cost: 1_000_000_000, index_snapshot: 0, prepaid: 0 }).unwrap();
+        let v0 = pool_value_aggregate(10_000_000_000, &agg, 0, 0, P, 0, Side::Low).unwrap();
+        let v1 = pool_value_aggregate(10_000_000_000, &agg, 0, 0, P * 11 / 10, 0, Side::Low).unwrap();
         assert_eq!(v0 - v1, 100_000_000);
+        // The honest value agrees while the token's vault covers its loss.
+        let t = SettleInput {
+            base: 10_000_000_000,
+            cost: 1_000_000_000,
+            price: 0,
+            index: 0,
+            index_snapshot: 0,
+            prepaid: 0,
+            borrow_index: 0,
+            borrow_snapshot: 0,
+            vault_amount: 1_000_000_000,
+            fees_owed: 0,
+            pool_amount: 0,
+        };
+        assert_eq!(pool_value(10_000_000_000, &[t], P * 11 / 10, 0, Side::Low).unwrap(), v1);
+        assert_eq!(pool_value(10_000_000_000, &[t], P * 9 / 10, 0, Side::Low).unwrap(), v0 + 100_000_000);
     }
 
     proptest! {
-        /// Against each position's fee rounded up (settlements now round down
-        /// and carry the rest, see `fees::borrow_fee_floor_carry`).
+        /// The pool books at most what the tokens' next settlements charge.
         #[test]
-        fn aggregate_accrued_borrow_never_exceeds_the_sum_of_token_fees(
-            costs in prop::collection::vec((-(1i128 << 64)..(1i128 << 64), 0u128..(1u128 << 40)), 1..8), index_add in 0u128..(1u128 << 40),
+        fn aggregate_accrued_charges_never_exceed_the_sum_of_token_charges(
+            pos in prop::collection::vec((-(1i128 << 64)..(1i128 << 64), -(1i128 << 40)..(1i128 << 40), 0u64..1_000_000_000_000_000), 1..8),
+            long_add in -(1i128 << 40)..(1i128 << 40), short_add in -(1i128 << 40)..(1i128 << 40),
         ) {
             let mut agg = Aggregates::default();
-            let mut max_snap = 0;
-            for (c, s) in &costs { agg.replace((0, 0, 0), (0, *c, *s)).unwrap(); max_snap = max_snap.max(*s); }
-            let index = max_snap + index_add;
-            let sum: u128 = costs.iter().map(|(c, s)| borrow_fee_ceil(c.unsigned_abs(), index, *s).unwrap()).sum();
-            let agg_fee = agg.accrued_borrow_floor(index).unwrap();
-            prop_assert!(agg_fee <= sum && sum - agg_fee <= costs.len() as u128);
+            let (mut long_index, mut short_index) = (i128::MIN, i128::MIN);
+            for (c, s, pre) in &pos {
+                let base = if *c >= 0 { 1 } else { -1 };
+                agg.replace(PositionTerms::default(), PositionTerms { base, cost: *c, index_snapshot: *s, prepaid: *pre }).unwrap();
+                if base > 0 { long_index = long_index.max(*s) } else { short_index = short_index.max(*s) }
+            }
+            let (long_index, short_index) = (long_index.max(0) + long_add, short_index.max(0) + short_add);
+            let sum: i128 = pos.iter().map(|(c, s, pre)| {
+                let i = if *c >= 0 { long_index } else { short_index };
+                charge_ceil_prepaid(c.unsigned_abs(), i, *s, *pre).unwrap().fee
+            }).sum();
+            let booked = agg.accrued_charges_floor(long_index, short_index).unwrap();
+            prop_assert!(booked <= sum && sum - booked <= pos.len() as i128);
         }
 
         #[test]
         fn removing_every_position_returns_the_aggregates_to_zero(
-            pos in prop::collection::vec((-(1i128 << 70)..(1i128 << 70), -(1i128 << 64)..(1i128 << 64), 0u128..(1u128 << 50)), 0..8),
+            pos in prop::collection::vec((-(1i128 << 70)..(1i128 << 70), -(1i128 << 64)..(1i128 << 64), -(1i128 << 50)..(1i128 << 50)), 0..8),
         ) {
             let mut agg = Aggregates::default();
-            for p in &pos { agg.replace((0, 0, 0), *p).unwrap(); }
-            for p in &pos { agg.replace(*p, (0, 0, 0)).unwrap(); }
+            let terms = |p: &(i128, i128, i128)| PositionTerms { base: p.0, cost: p.1, index_snapshot: p.2, prepaid: (p.2 as u64) % 1_000 };
+            for p in &pos { agg.replace(PositionTerms::default(), terms(p)).unwrap(); }
+            for p in &pos { agg.replace(terms(p), PositionTerms::default()).unwrap(); }
             prop_assert_eq!(agg, Aggregates::default());
         }
 

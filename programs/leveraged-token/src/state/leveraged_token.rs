@@ -36,7 +36,9 @@ pub struct LeveragedToken {
     pub base: i128,
     /// Notional at the last settlement.
     pub cost: i128,
-    /// Market borrow index at the last settlement.
+    /// The side's charge index (funding and borrow) at the last settlement.
+    pub index_snapshot: i128,
+    /// The side's borrow-only index at the last settlement.
     pub borrow_snapshot: u128,
     /// Price of the last rebalance (the deviation trigger's reference).
     pub last_rebalance_price: u128,
@@ -51,7 +53,10 @@ pub struct LeveragedToken {
     pub redeem_count: u64,
     pub total_keeper_rewards: u64,
     pub total_trade_fees: u64,
+    /// Borrow paid (the borrow part of each charge, rounded down)...
     pub total_borrow_fees: u64,
+    /// ...and funding, signed: positive paid, negative received.
+    pub total_funding: i64,
     pub bad_debt: u64,
     /// Keeper rewards: the rebalance-period window (`slot / rebalance_period_slots`)
     /// the next field counts, and the rewards paid within it.
@@ -61,11 +66,12 @@ pub struct LeveragedToken {
     /// the notional it set out to trade and the rewards paid for it.
     pub episode_notional: u64,
     pub episode_reward_paid: u64,
-    /// Fee remainders carried to the next settlement (numerators below one
-    /// unit of collateral), so fees are charged exactly however often a token
-    /// settles: streaming fee (× BPS × SLOTS_PER_YEAR) and borrow fee (× INDEX_SCALE).
+    /// Remainders carried to the next settlement (numerators below one unit
+    /// of collateral), so fees are charged exactly however often a token
+    /// settles: the streaming fee's (× BPS × SLOTS_PER_YEAR, rounded down and
+    /// carried) and the charge's (× INDEX_SCALE, rounded up and prepaid).
     pub streaming_fee_carry: u64,
-    pub borrow_fee_carry: u64,
+    pub charge_prepaid: u64,
     /// Unix time of `schedule_anchor_slot`'s grid point: a pull market's
     /// scheduled rebalance executes at the update for
     /// `schedule_anchor_time + periods × rebalance_period_slots × 400 ms`.
@@ -76,10 +82,10 @@ pub struct LeveragedToken {
 
 /// Bytes of a `LeveragedToken` account (discriminator included), pinned: a
 /// layout change must change this literal (and `version`) on purpose.
-pub const TOKEN_SPACE: usize = 373;
-/// Reserved bytes left after the fields added since layout 1 was pinned.
-pub const TOKEN_RESERVED_BYTES: usize = crate::constants::RESERVED_BYTES - 8 * 7;
-const _: () = assert!(TOKEN_SPACE == 8 + 1 + 6 + 4 + 32 * 3 + (4 * 4 + 8 * 3 + 2 * 3 + 4) + 16 * 4 + 8 * 3 + 8 * 7 + 8 * 7 + TOKEN_RESERVED_BYTES);
+pub const TOKEN_SPACE: usize = 453;
+/// Reserved bytes (layout 2).
+pub const TOKEN_RESERVED_BYTES: usize = crate::constants::RESERVED_BYTES;
+const _: () = assert!(TOKEN_SPACE == 8 + 1 + 6 + 4 + 32 * 3 + (4 * 4 + 8 * 3 + 2 * 3 + 4) + 16 * 5 + 8 * 3 + 8 * 8 + 8 * 7 + TOKEN_RESERVED_BYTES);
 const _: () = assert!(8 + LeveragedToken::INIT_SPACE == TOKEN_SPACE);
 
 /// The grid point of a rebalance schedule that came due, and the price time
@@ -112,6 +118,11 @@ impl LeveragedToken {
             crate::state::OracleKind::PythLegacy => i64::try_from(anchor_slot).ok()?,
         };
         Some(ScheduleFix { anchor_slot, anchor_time, target })
+    }
+
+    /// This position's terms in the market's sums.
+    pub fn terms(&self) -> crate::math::pool::PositionTerms {
+        crate::math::pool::PositionTerms { base: self.base, cost: self.cost, index_snapshot: self.index_snapshot, prepaid: self.charge_prepaid }
     }
 
     pub fn is_wiped(&self) -> bool {

@@ -46,6 +46,6 @@ impl ParamProposal {
 }
 
 /// Bytes of a `ParamProposal` account (discriminator included), pinned.
-pub const PROPOSAL_SPACE: usize = 173;
-const _: () = assert!(PROPOSAL_SPACE == 8 + 1 + 1 + 32 * 2 + 8 * 2 + (1 + 50) + 32);
+pub const PROPOSAL_SPACE: usize = 201;
+const _: () = assert!(PROPOSAL_SPACE == 8 + 1 + 1 + 32 * 2 + 8 * 2 + (1 + crate::state::MARKET_PARAMS_BYTES) + 32);
 const _: () = assert!(8 + ParamProposal::INIT_SPACE == PROPOSAL_SPACE);

@@ -13,10 +13,30 @@ use crate::math::BPS;
 pub struct MarketParams {
     /// Fee on every notional traded against the pool, paid to the pool.
     pub trade_fee_bps: u16,
-    /// Annual borrow fee on open notional, paid to the pool, accrued per slot.
-    pub borrow_rate_bps: u32,
-    /// Gross open interest may not exceed this fraction of pool value.
-    pub oi_cap_bps: u32,
+    /// Funding per year at full skew: the heavier side pays `F_max × skew`
+    /// on its notional, the lighter side receives it, the pool keeps what the
+    /// imbalance pays ([`crate::math::funding`]).
+    pub funding_max_bps: u32,
+    /// Borrow fee per year both sides pay whatever the skew (all a balanced
+    /// book pays).
+    pub borrow_base_bps: u32,
+    /// The heavier side's borrow on the pool's utilisation `|net| / cash`:
+    /// linear to `borrow_kink_rate_bps` at `borrow_kink_utilization_bps`,
+    /// then to `borrow_max_rate_bps` at 100 %.
+    pub borrow_kink_utilization_bps: u32,
+    pub borrow_kink_rate_bps: u32,
+    pub borrow_max_rate_bps: u32,
+    /// Share of trade fees and of the pool's funding and borrow income that
+    /// goes to the insurance fund.
+    pub insurance_share_bps: u16,
+    /// Caps on the net book, as shares of pool value: each side's notional,
+    /// |net notional|, and a token's loss beyond its equity in a price jump
+    /// of `stress_jump_bps` against it. A mint that makes |net| smaller is
+    /// never refused by them; an LP withdrawal is limited by the net cap.
+    pub side_cap_bps: u32,
+    pub net_cap_bps: u32,
+    pub stress_jump_bps: u32,
+    pub stress_loss_cap_bps: u32,
     /// Freshness of the prices that act now (band, ripcord, deviation and
     /// chunk rebalances, wipes, settlements of fee collection and parameter
     /// applies; requests and scheduled rebalances execute at a fixed update
@@ -45,10 +65,18 @@ pub struct MarketParams {
 impl MarketParams {
     /// The one validation function for market parameters.
     pub fn validate(&self) -> Result<()> {
-        let checks: [(bool, &str); 11] = [
+        let checks: [(bool, &str); 19] = [
             (self.trade_fee_bps <= MAX_TRADE_FEE_BPS, "trade_fee_bps <= 100"),
-            (self.borrow_rate_bps <= MAX_BORROW_RATE_BPS, "borrow_rate_bps <= 10000"),
-            (self.oi_cap_bps > 0 && self.oi_cap_bps <= MAX_OI_CAP_BPS, "0 < oi_cap_bps <= 100000"),
+            (self.funding_max_bps <= MAX_FUNDING_BPS, "funding_max_bps <= 50000"),
+            (self.borrow_base_bps <= MAX_BORROW_RATE_BPS, "borrow_base_bps <= 10000"),
+            (self.borrow_kink_utilization_bps > 0 && u128::from(self.borrow_kink_utilization_bps) < BPS, "0 < borrow_kink_utilization_bps < 10000"),
+            (self.borrow_kink_rate_bps <= self.borrow_max_rate_bps, "borrow_kink_rate_bps <= borrow_max_rate_bps"),
+            (self.borrow_max_rate_bps <= MAX_BORROW_MAX_RATE_BPS, "borrow_max_rate_bps <= 100000"),
+            (self.insurance_share_bps <= MAX_INSURANCE_SHARE_BPS, "insurance_share_bps <= 5000"),
+            (self.side_cap_bps > 0 && self.side_cap_bps <= MAX_CAP_BPS, "0 < side_cap_bps <= 100000"),
+            (self.net_cap_bps > 0 && self.net_cap_bps <= self.side_cap_bps, "0 < net_cap_bps <= side_cap_bps"),
+            (self.stress_jump_bps > 0 && u128::from(self.stress_jump_bps) < BPS, "0 < stress_jump_bps < 10000"),
+            (self.stress_loss_cap_bps > 0 && u128::from(self.stress_loss_cap_bps) <= BPS, "0 < stress_loss_cap_bps <= 10000"),
             (self.max_age_slots > 0 && self.max_age_slots <= MAX_ORACLE_AGE_SLOTS, "0 < max_age_slots <= 1500"),
             (self.max_age_secs > 0 && self.max_age_secs <= MAX_ORACLE_AGE_SECS, "0 < max_age_secs <= 600"),
             (self.max_conf_bps > 0 && self.max_conf_bps <= MAX_CONF_BPS, "0 < max_conf_bps <= 1000"),
@@ -65,6 +93,24 @@ impl MarketParams {
             }
         }
         Ok(())
+    }
+}
+
+impl MarketParams {
+    /// The funding and borrow curve.
+    pub fn rates(&self) -> crate::math::funding::RateParams {
+        crate::math::funding::RateParams {
+            funding_max_bps: self.funding_max_bps,
+            borrow_base_bps: self.borrow_base_bps,
+            kink_utilization_bps: self.borrow_kink_utilization_bps,
+            kink_rate_bps: self.borrow_kink_rate_bps,
+            max_rate_bps: self.borrow_max_rate_bps,
+        }
+    }
+
+    /// The caps on the net book.
+    pub fn caps(&self) -> crate::math::pool::CapParams {
+        crate::math::pool::CapParams { side_cap_bps: self.side_cap_bps, net_cap_bps: self.net_cap_bps, stress_jump_bps: self.stress_jump_bps, stress_loss_cap_bps: self.stress_loss_cap_bps }
     }
 }
 

@@ -146,9 +146,10 @@ pub enum RefundReason {
     /// The update at the request's time fails the market's value checks
     /// (status, sign, confidence).
     OracleUnusable,
-    /// The mint would take open interest past the pool's cap, or the
-    /// withdrawal would leave too little pool for it.
-    OpenInterestCap,
+    /// The mint would break a cap on the net book (side, net or stress
+    /// loss; never one that makes |net| smaller), or the withdrawal would
+    /// leave the net above its cap.
+    ExposureCap,
     /// The pool owes the token profit it could not pay (mints wait).
     UnpaidProfitOutstanding,
     /// The output would be zero.
@@ -167,7 +168,7 @@ impl RefundReason {
         RefundReason::Paused,
         RefundReason::TokenWiped,
         RefundReason::OracleUnusable,
-        RefundReason::OpenInterestCap,
+        RefundReason::ExposureCap,
         RefundReason::UnpaidProfitOutstanding,
         RefundReason::ZeroOut,
         RefundReason::SupplyOverflow,
@@ -181,7 +182,7 @@ impl RefundReason {
             RefundReason::Paused => "paused",
             RefundReason::TokenWiped => "token_wiped",
             RefundReason::OracleUnusable => "oracle_unusable",
-            RefundReason::OpenInterestCap => "open_interest_cap",
+            RefundReason::ExposureCap => "exposure_cap",
             RefundReason::UnpaidProfitOutstanding => "unpaid_profit_outstanding",
             RefundReason::ZeroOut => "zero_out",
             RefundReason::SupplyOverflow => "supply_overflow",
@@ -196,7 +197,7 @@ impl RefundReason {
             RefundReason::Paused => "the flow is paused",
             RefundReason::TokenWiped => "the token is wiped, or the price at the price time would wipe it",
             RefundReason::OracleUnusable => "the update at the price time fails the market's checks (status, sign, confidence)",
-            RefundReason::OpenInterestCap => "the pool's open-interest cap",
+            RefundReason::ExposureCap => "a cap on the pool's net book (side, net or stress loss)",
             RefundReason::UnpaidProfitOutstanding => "the pool owes the token profit it could not pay yet",
             RefundReason::ZeroOut => "the output would be zero",
             RefundReason::SupplyOverflow => "the output would not fit a u64 or would take the share or LP supply past u64::MAX",

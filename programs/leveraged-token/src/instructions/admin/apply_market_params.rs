@@ -6,6 +6,7 @@ use crate::errors::ErrorCode;
 use crate::events::MarketParamsUpdated;
 use crate::pause::paused;
 use crate::state::{Config, Market, ParamChange, ParamProposal};
+use anchor_spl::token::TokenAccount;
 
 #[derive(Accounts)]
 pub struct ApplyMarketParams<'info> {
@@ -13,6 +14,9 @@ pub struct ApplyMarketParams<'info> {
     pub config: Box<Account<'info, Config>>,
     #[account(mut)]
     pub market: Box<Account<'info, Market>>,
+    /// The pool's cash sets the borrow rate the market accrues at before the change.
+    #[account(address = market.pool_vault @ ErrorCode::WrongVault)]
+    pub pool_vault: Box<Account<'info, TokenAccount>>,
     #[account(
         mut,
         seeds = [PROPOSAL_SEED, market.key().as_ref()],
@@ -26,7 +30,7 @@ pub struct ApplyMarketParams<'info> {
     pub proposer: UncheckedAccount<'info>,
 }
 
-/// Permissionless once due: accrue the borrow index at the old rate (no
+/// Permissionless once due: accrue funding and borrow at the old rates (no
 /// change reaches back in time), then replace the market's parameters.
 /// Refused while LP withdrawals or redeems are paused on the market.
 pub fn process_apply_market_params(ctx: Context<ApplyMarketParams>) -> Result<()> {
@@ -35,8 +39,9 @@ pub fn process_apply_market_params(ctx: Context<ApplyMarketParams>) -> Result<()
     require_due(&a.proposal)?;
     require!(!paused(a.config.pause_flags, a.market.pause_flags, 0, PAUSE_LIQUIDITY | PAUSE_REDEEM), ErrorCode::ExitsPaused);
     params.validate()?;
+    let pool_amount = a.pool_vault.amount;
     let market = &mut a.market;
-    market.accrue(Clock::get()?.slot)?;
+    market.accrue(Clock::get()?.unix_timestamp, pool_amount)?;
     let old = market.params;
     market.params = params;
     crate::emit_event!(MarketParamsUpdated { market: market.key(), old, new: params });

@@ -30,7 +30,7 @@ pub struct ApplyTokenParams<'info> {
 /// old parameters (streaming fee, borrow and PnL up to now), then replace
 /// them, so no change reaches back in time. Refused while redeems are paused
 /// at any scope: holders can always leave before a change reaches them.
-pub fn process_apply_token_params(ctx: Context<ApplyTokenParams>) -> Result<()> {
+pub fn process_apply_token_params(mut ctx: Context<ApplyTokenParams>) -> Result<()> {
     let ParamChange::Token(params) = ctx.accounts.proposal.change else { return err!(ErrorCode::WrongProposal) };
     require_due(&ctx.accounts.proposal)?;
     require!(!ctx.accounts.position.paused(PAUSE_REDEEM), ErrorCode::ExitsPaused);
@@ -40,6 +40,8 @@ pub fn process_apply_token_params(ctx: Context<ApplyTokenParams>) -> Result<()> 
         let (_, s) = ctx.accounts.position.settle(&clock)?;
         let a = &ctx.accounts;
         a.position.move_collateral(&a.token_program, s.transfer)?;
+        let a = &mut ctx.accounts;
+        a.position.finish(&a.token_program, &s)?;
     }
     let token = &mut ctx.accounts.position.token;
     let old = token.params;

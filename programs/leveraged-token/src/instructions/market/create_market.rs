@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{self, InitializeAccount3, InitializeMint2, Mint, Token};
 
 use crate::collateral::check_collateral;
-use crate::constants::{CONFIG_SEED, LP_MINT_SEED, MARKET_SEED, POOL_VAULT_SEED};
+use crate::constants::{CONFIG_SEED, INSURANCE_VAULT_SEED, LP_MINT_SEED, MARKET_SEED, POOL_VAULT_SEED};
 use crate::create::{create_pda_account, create_program_account, write_program_account};
 use crate::errors::ErrorCode;
 use crate::events::MarketCreated;
@@ -31,6 +31,9 @@ pub struct CreateMarket<'info> {
     /// the collateral's decimals, mint authority = the market, no freeze authority.
     #[account(mut, seeds = [LP_MINT_SEED, market.key().as_ref()], bump)]
     pub lp_mint: UncheckedAccount<'info>,
+    /// CHECK: created here as the insurance vault PDA (seeds checked).
+    #[account(mut, seeds = [INSURANCE_VAULT_SEED, market.key().as_ref()], bump)]
+    pub insurance_vault: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,
 }
@@ -59,6 +62,12 @@ pub fn process_create_market(ctx: Context<CreateMarket>, oracle_kind: OracleKind
     let accounts = InitializeAccount3 { account: a.pool_vault.to_account_info(), mint: a.collateral_mint.to_account_info(), authority: a.market.to_account_info() };
     token::initialize_account3(CpiContext::new(a.token_program.key(), accounts))?;
 
+    // Insurance vault: a token account of the collateral, authority = the market.
+    let insurance_seeds: &[&[u8]] = &[INSURANCE_VAULT_SEED, market_key.as_ref(), &[ctx.bumps.insurance_vault]];
+    create_pda_account(payer, a.insurance_vault.as_ref(), anchor_spl::token::TokenAccount::LEN, &token::ID, insurance_seeds, system)?;
+    let accounts = InitializeAccount3 { account: a.insurance_vault.to_account_info(), mint: a.collateral_mint.to_account_info(), authority: a.market.to_account_info() };
+    token::initialize_account3(CpiContext::new(a.token_program.key(), accounts))?;
+
     // LP mint: the collateral's decimals, mint authority = the market, no freeze authority.
     let lp_seeds: &[&[u8]] = &[LP_MINT_SEED, market_key.as_ref(), &[ctx.bumps.lp_mint]];
     create_pda_account(payer, a.lp_mint.as_ref(), Mint::LEN, &token::ID, lp_seeds, system)?;
@@ -77,8 +86,9 @@ pub fn process_create_market(ctx: Context<CreateMarket>, oracle_kind: OracleKind
     market.pool_vault = a.pool_vault.key();
     market.lp_mint = a.lp_mint.key();
     market.params = params;
-    market.borrow_index = 0;
-    market.last_accrual_slot = clock.slot;
+    market.insurance_vault = a.insurance_vault.key();
+    market.insurance_vault_bump = ctx.bumps.insurance_vault;
+    market.last_accrual_time = clock.unix_timestamp;
     market.last_oracle_publish = i64::MIN;
     market.trusted_freeze_authority = trusted_freeze_authority;
     oracle::read_fresh_price(&mut market, &a.oracle.to_account_info(), &clock)?;

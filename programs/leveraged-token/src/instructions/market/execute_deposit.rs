@@ -22,7 +22,9 @@ pub struct ExecuteDeposit<'info> {
 
 /// Step two of an LP deposit, by anyone before expiry: value the pool at the
 /// one update for the request's price time, on the side of its confidence
-/// interval worse for the depositor, keep the LP fee for the LPs already in
+/// interval worse for the depositor (every token of the market and its vault
+/// follow in the remaining accounts: a token's loss counts at most its
+/// vault), keep the LP fee for the LPs already in
 /// and issue LP shares for the rest. A pause, an unusable update, an
 /// insolvent pool or the bound refund the escrow instead.
 pub fn process_execute_deposit(mut ctx: Context<ExecuteDeposit>) -> Result<()> {
@@ -41,7 +43,7 @@ pub fn process_execute_deposit(mut ctx: Context<ExecuteDeposit>) -> Result<()> {
         return refuse(RefundReason::OracleUnusable, 0);
     };
     let price = price.price;
-    let value = a.pool.value_at(&mut market, &price, Side::High, clock.slot)?;
+    let value = a.pool.value_at(&mut market, ctx.remaining_accounts, &price, Side::High, clock.unix_timestamp)?;
     // A pool whose traders' profits exceed its assets is insolvent: a deposit
     // would only pay its debts.
     if value == 0 && supply > 0 {

@@ -4,7 +4,7 @@ use super::liquidity::*;
 use crate::errors::ErrorCode;
 use crate::events::LiquidityWithdrawn;
 use crate::instructions::request::close::*;
-use crate::math::pool::{open_interest_within_cap, quote_lp_withdrawal, Side};
+use crate::math::pool::{net_cap_breach, quote_lp_withdrawal, Side};
 use crate::math::to_u64;
 use crate::settlement::{transfer_signed, MarketSigner};
 use crate::state::{RefundReason, RequestKind};
@@ -23,9 +23,11 @@ pub struct ExecuteWithdraw<'info> {
 /// the one update for the request's price time (at least the market's
 /// cooldown after the request), on the side worse for the withdrawer; pay
 /// the LP shares' part less the LP fee, which stays with the LPs who remain.
-/// The pool value counts traders' unrealised PnL and unpaid borrow fees, and
-/// the withdrawal must leave enough value for the open-interest cap; a pause,
-/// an unusable update, the cap or the bound refund the LP shares instead.
+/// The pool value counts every token's unrealised PnL and unpaid charges, a
+/// loss at most what the token's vault holds (remaining accounts: every token
+/// of the market and its vault), and the withdrawal must leave the net book
+/// within its cap; a pause, an unusable update, the cap or the bound refund
+/// the LP shares instead.
 pub fn process_execute_withdraw(mut ctx: Context<ExecuteWithdraw>) -> Result<()> {
     let clock = Clock::get()?;
     let a = &ctx.accounts;
@@ -42,10 +44,10 @@ pub fn process_execute_withdraw(mut ctx: Context<ExecuteWithdraw>) -> Result<()>
         return refuse(RefundReason::OracleUnusable, 0);
     };
     let price = price.price;
-    let value = a.pool.value_at(&mut market, &price, Side::Low, clock.slot)?;
+    let value = a.pool.value_at(&mut market, ctx.remaining_accounts, &price, Side::Low, clock.unix_timestamp)?;
     // At most the escrow, so at most the supply.
     let lp_supply_after = supply.checked_sub(lp_amount).ok_or(ErrorCode::MathOverflow)?;
-    let q = quote_lp_withdrawal(lp_amount, market.params.lp_fee_bps, supply, value, a.pool.pool_vault.amount)?;
+    let q = quote_lp_withdrawal(lp_amount, market.params.lp_fee_bps, supply, value, market.lp_cash(a.pool.pool_vault.amount))?;
     let (lp_fee, out) = (q.fee, to_u64(q.out)?);
     if out == 0 {
         return refuse(RefundReason::ZeroOut, price.price);
@@ -56,10 +58,11 @@ pub fn process_execute_withdraw(mut ctx: Context<ExecuteWithdraw>) -> Result<()>
     }
     // The payout is at most the pool value (and the vault).
     let value_after = value.checked_sub(u128::from(out)).ok_or(ErrorCode::MathOverflow)?;
-    let open_interest = market.aggregates().gross_notional_ceil(price.price)?;
-    if !open_interest_within_cap(open_interest, value_after, market.params.oi_cap_bps)? {
-        msg!("open interest {} would exceed {} bps of pool value {}", open_interest, market.params.oi_cap_bps, value_after);
-        return refuse(RefundReason::OpenInterestCap, price.price);
+    // Limited by the net book, not the gross: a delta-neutral book never
+    // locks the LPs in.
+    if let Some(breach) = net_cap_breach(&market.aggregates(), price.price, value_after, market.params.net_cap_bps)? {
+        msg!("{} after the withdrawal (pool value {})", breach, value_after);
+        return refuse(RefundReason::ExposureCap, price.price);
     }
 
     let a = &mut ctx.accounts;

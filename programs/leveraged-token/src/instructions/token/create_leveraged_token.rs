@@ -36,6 +36,8 @@ pub struct CreateLeveragedToken<'info> {
 
 /// Create a leveraged token on a market with a fixed signed target leverage.
 pub fn process_create_leveraged_token(ctx: Context<CreateLeveragedToken>, target_leverage_bps: i32, params: TokenParams) -> Result<()> {
+    // LP entries and exits value the pool on every token of the market.
+    require!((ctx.accounts.market.token_count as usize) < crate::constants::MAX_TOKENS_PER_MARKET, ErrorCode::TooManyTokens);
     params.validate(target_leverage_bps)?;
     let clock = Clock::get()?;
     let slot = clock.slot;
@@ -71,7 +73,9 @@ pub fn process_create_leveraged_token(ctx: Context<CreateLeveragedToken>, target
     t.share_mint = a.share_mint.key();
     t.vault = a.vault.key();
     t.params = params;
-    t.borrow_snapshot = a.market.borrow_index;
+    let long = target_leverage_bps > 0;
+    t.index_snapshot = if long { a.market.long_index } else { a.market.short_index };
+    t.borrow_snapshot = if long { a.market.long_borrow_index } else { a.market.short_borrow_index };
     t.schedule_anchor_slot = slot;
     t.schedule_anchor_time = clock.unix_timestamp;
     t.last_fee_slot = slot;

@@ -6,7 +6,8 @@ use crate::constants::PAUSE_MINT;
 use crate::errors::ErrorCode;
 use crate::events::Minted;
 use crate::instructions::request::close::*;
-use crate::math::pool::{open_interest_within_cap, pool_value, Side};
+use crate::math::pool::{mint_cap_breach, pool_value_aggregate, Side};
+use crate::math::position::notional_floor;
 use crate::math::shares::quote_mint;
 use crate::settlement::{apply_settlement, apply_trade, emit_settlement, unpaid_claim, TokenSigner, UnpaidClaim};
 use crate::state::{RefundReason, RequestKind};
@@ -28,7 +29,7 @@ pub struct ExecuteMint<'info> {
 /// settle the position there, issue shares at NAV on the confidence side
 /// worse for the minter and grow the position so holders' leverage is
 /// unchanged. If the bound, a pause, a wipe, the update's checks, an unpaid
-/// claim or the pool's OI cap would refuse it, nothing changes but the
+/// claim or a cap on the pool's net book would refuse it, nothing changes but the
 /// escrow going back to the owner (`RequestRefunded`). Either way the
 /// executor earns the request's fee.
 pub fn process_execute_mint(mut ctx: Context<ExecuteMint>) -> Result<()> {
@@ -37,7 +38,7 @@ pub fn process_execute_mint(mut ctx: Context<ExecuteMint>) -> Result<()> {
     let sample = a.request.price_sample(&a.position.market, &a.position.oracle.to_account_info(), &clock)?;
     let amount = a.request.escrow.amount;
     let min_out = a.request.request.min_out;
-    let (vault_amount, pool_amount, supply) = (a.position.token_vault.amount, a.position.pool_vault.amount, a.share_mint.supply);
+    let (at, pool_amount, supply) = (a.position.settle_at(&clock), a.position.pool_vault.amount, a.share_mint.supply);
     let token_key = a.position.token.key();
 
     // Decide on copies of the market and token; commit only a fill.
@@ -55,7 +56,7 @@ pub fn process_execute_mint(mut ctx: Context<ExecuteMint>) -> Result<()> {
         return refuse(RefundReason::OracleUnusable, 0);
     };
     let price = price.price;
-    let (s, settled) = apply_settlement(&mut market, &mut token, &price, vault_amount, pool_amount, clock.slot)?;
+    let (s, settled) = apply_settlement(&mut market, &mut token, &price, &at)?;
     // A wipe lands only through `rebalance`, at a fresh price.
     if s.wiped {
         return refuse(RefundReason::TokenWiped, price.price);
@@ -83,7 +84,9 @@ pub fn process_execute_mint(mut ctx: Context<ExecuteMint>) -> Result<()> {
         return refuse(RefundReason::SupplyOverflow, price.price);
     };
     token.fees_owed = token.fees_owed.checked_add(q.mint_fee).ok_or(ErrorCode::MathOverflow)?;
+    let book_before = market.aggregates();
     apply_trade(&mut market, &mut token, q.delta_base, price.price, UnpaidClaim::Keep)?;
+    market.owe_insurance_on_trade_fee(q.trade_fee)?;
     if was_flat {
         token.last_rebalance_price = price.price;
         token.schedule_anchor_slot = clock.slot;
@@ -94,15 +97,17 @@ pub fn process_execute_mint(mut ctx: Context<ExecuteMint>) -> Result<()> {
     // Net movement between token vault and pool: settlement, less the trade fee.
     let net = s.transfer.checked_sub(i128::from(q.trade_fee)).ok_or(ErrorCode::MathOverflow)?;
     let pool_after = i128::from(pool_amount).checked_sub(net).and_then(|p| u64::try_from(p).ok()).ok_or(ErrorCode::MathOverflow)?;
-    let value = pool_value(pool_after, &market.aggregates(), market.borrow_index, price.price, price.conf, Side::Low)?;
-    let open_interest = market.aggregates().gross_notional_ceil(price.price)?;
-    if !open_interest_within_cap(open_interest, value, market.params.oi_cap_bps)? {
-        msg!("open interest {} would exceed {} bps of pool value {}", open_interest, market.params.oi_cap_bps, value);
-        return refuse(RefundReason::OpenInterestCap, price.price);
+    // The caps on the net book (O(1) pool value: the market's sums); a mint
+    // that makes |net| smaller passes whatever they say.
+    let value = pool_value_aggregate(market.lp_cash(pool_after), &market.aggregates(), market.long_index, market.short_index, price.price, price.conf, Side::Low)?;
+    let token_notional = notional_floor(token.base, price.price)?.unsigned_abs();
+    if let Some(breach) = mint_cap_breach(&book_before, &market.aggregates(), price.price, value, token_notional, equity_after, &market.params.caps())? {
+        msg!("{} (pool value {})", breach, value);
+        return refuse(RefundReason::ExposureCap, price.price);
     }
 
     // Fill: commit the copies, then move the collateral and issue the shares.
-    emit_settlement(token_key, &price, &settled)?;
+    emit_settlement(token_key, token.market, &price, &settled, &s)?;
     let a = &mut ctx.accounts;
     a.position.market.set_inner(*market);
     a.position.token.set_inner(*token);
@@ -119,6 +124,9 @@ pub fn process_execute_mint(mut ctx: Context<ExecuteMint>) -> Result<()> {
         q.shares_out,
     )?;
     a.request.close(&a.request.executor.to_account_info())?;
+    let a = &mut ctx.accounts;
+    a.position.finish(&a.request.token_program, &s)?;
+    let a = &ctx.accounts;
     crate::emit_event!(Minted {
         token: token_key,
         user: a.request.request.owner,

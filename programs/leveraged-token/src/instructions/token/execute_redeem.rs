@@ -47,6 +47,7 @@ pub fn process_execute_redeem(mut ctx: Context<ExecuteRedeem>) -> Result<()> {
 
     let mut market = Box::new((**a.position.market).clone());
     let mut token = Box::new((**a.position.token).clone());
+    let at = a.position.settle_at(&clock);
     let (net, redeem_fee, trade_fee, out, delta_base, equity_after, price_seen, settled) = if token.is_wiped() {
         (0i128, 0, 0, 0, 0, 0, None, None)
     } else {
@@ -55,19 +56,20 @@ pub fn process_execute_redeem(mut ctx: Context<ExecuteRedeem>) -> Result<()> {
             return refuse(RefundReason::OracleUnusable, 0);
         };
         let price = price.price;
-        let (s, p) = apply_settlement(&mut market, &mut token, &price, a.position.token_vault.amount, a.position.pool_vault.amount, clock.slot)?;
+        let (s, p) = apply_settlement(&mut market, &mut token, &price, &at)?;
         if s.wiped {
             return refuse(RefundReason::TokenWiped, price.price);
         }
         let q = quote_redeem(&token.book(s.equity, supply), price.price, price.conf, shares, token.params.redeem_fee_bps, market.params.trade_fee_bps)?;
         token.fees_owed = token.fees_owed.checked_add(q.redeem_fee).ok_or(ErrorCode::MathOverflow)?;
         apply_trade(&mut market, &mut token, q.delta_base, price.price, UnpaidClaim::ShrinkWithShares { remaining: supply_after, supply })?;
+        market.owe_insurance_on_trade_fee(q.trade_fee)?;
         if token.base == 0 {
             token.chunk_in_progress = false;
         }
         let net = s.transfer.checked_sub(i128::from(q.trade_fee)).ok_or(ErrorCode::MathOverflow)?;
         let equity_after = s.equity.checked_sub(q.gross).ok_or(ErrorCode::MathOverflow)?;
-        (net, q.redeem_fee, q.trade_fee, q.collateral_out, q.delta_base, equity_after, Some(price), Some(p))
+        (net, q.redeem_fee, q.trade_fee, q.collateral_out, q.delta_base, equity_after, Some(price), Some((p, s)))
     };
     let price_seen_raw = price_seen.map_or(0, |p| p.price);
     if out < min_out {
@@ -77,8 +79,8 @@ pub fn process_execute_redeem(mut ctx: Context<ExecuteRedeem>) -> Result<()> {
     token.redeem_count = token.redeem_count.checked_add(1).ok_or(ErrorCode::MathOverflow)?;
 
     // Fill: commit the copies, burn the escrowed shares, move the collateral.
-    if let (Some(price), Some(p)) = (price_seen, settled) {
-        emit_settlement(token_key, &price, &p)?;
+    if let (Some(price), Some((p, s))) = (price_seen, settled) {
+        emit_settlement(token_key, token.market, &price, &p, &s)?;
     }
     let a = &mut ctx.accounts;
     a.position.market.set_inner(*market);
@@ -88,6 +90,11 @@ pub fn process_execute_redeem(mut ctx: Context<ExecuteRedeem>) -> Result<()> {
     a.position.move_collateral(&a.request.token_program, net)?;
     a.position.pay_from_vault(&a.request.token_program, a.request.destination.to_account_info(), out)?;
     a.request.close(&a.request.executor.to_account_info())?;
+    if let Some((_, s)) = settled {
+        let a = &mut ctx.accounts;
+        a.position.finish(&a.request.token_program, &s)?;
+    }
+    let a = &ctx.accounts;
     crate::emit_event!(Redeemed {
         token: token_key,
         user: a.request.request.owner,

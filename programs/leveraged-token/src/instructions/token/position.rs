@@ -1,6 +1,6 @@
 //! The accounts that settle a token's position against its market's pool,
 //! shared by execute_mint, execute_redeem, rebalance and apply_token_params (a nested `Accounts` struct: each
-//! relationship check is written here once, and the six accounts keep their
+//! relationship check is written here once, and the seven accounts keep their
 //! place in each instruction's account list).
 
 use anchor_lang::prelude::*;
@@ -8,14 +8,15 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::constants::CONFIG_SEED;
 use crate::errors::ErrorCode;
+use crate::events::InsuranceFunded;
 use crate::math::price::NormalizedPrice;
 use crate::oracle;
 use crate::pause::paused;
-use crate::settlement::{settle_position, transfer_signed, MarketSigner, Settlement, TokenSigner};
+use crate::settlement::{settle_position, transfer_signed, MarketSigner, SettleAt, Settlement, TokenSigner};
 use crate::state::{Config, LeveragedToken, Market};
 
-/// A token, its market, the market's oracle, the token's vault and the pool
-/// vault: what a settlement reads and writes.
+/// A token, its market, the market's oracle, the token's vault, the pool
+/// vault and the insurance vault: what a settlement reads and writes.
 #[derive(Accounts)]
 pub struct PositionAccounts<'info> {
     #[account(seeds = [CONFIG_SEED], bump = config.bump)]
@@ -30,6 +31,8 @@ pub struct PositionAccounts<'info> {
     pub token_vault: Box<Account<'info, TokenAccount>>,
     #[account(mut, address = market.pool_vault @ ErrorCode::WrongVault)]
     pub pool_vault: Box<Account<'info, TokenAccount>>,
+    #[account(mut, address = market.insurance_vault @ ErrorCode::WrongVault)]
+    pub insurance_vault: Box<Account<'info, TokenAccount>>,
 }
 
 impl<'info> PositionAccounts<'info> {
@@ -41,16 +44,21 @@ impl<'info> PositionAccounts<'info> {
     /// Whether `account` is one of the two vaults (a user's or caller's
     /// collateral account must be neither).
     pub fn is_vault(&self, account: &Pubkey) -> bool {
-        *account == self.token_vault.key() || *account == self.pool_vault.key()
+        *account == self.token_vault.key() || *account == self.pool_vault.key() || *account == self.insurance_vault.key()
+    }
+
+    /// The balances and time a settlement reads.
+    pub fn settle_at(&self, clock: &Clock) -> SettleAt {
+        SettleAt { vault_amount: self.token_vault.amount, pool_amount: self.pool_vault.amount, insurance_amount: self.insurance_vault.amount, slot: clock.slot, now: clock.unix_timestamp }
     }
 
     /// Read the oracle and settle the position at its price
     /// ([`settle_position`]): state only, the caller moves the collateral.
     pub fn settle(&mut self, clock: &Clock) -> Result<(NormalizedPrice, Settlement)> {
-        let (vault_amount, pool_amount) = (self.token_vault.amount, self.pool_vault.amount);
+        let at = self.settle_at(clock);
         let token_key = self.token.key();
         let price = oracle::read_fresh_price(&mut self.market, &self.oracle.to_account_info(), clock)?;
-        let s = settle_position(&mut self.market, &mut self.token, token_key, &price, vault_amount, pool_amount, clock.slot)?;
+        let s = settle_position(&mut self.market, &mut self.token, token_key, &price, &at)?;
         Ok((price, s))
     }
 
@@ -58,7 +66,7 @@ impl<'info> PositionAccounts<'info> {
     /// record a fresh price as the market's last used, and settle there. A
     /// settlement that would wipe the token needs a fresh price.
     pub fn settle_for_rebalance(&mut self, clock: &Clock) -> Result<(oracle::RebalancePrice, Settlement)> {
-        let (vault_amount, pool_amount) = (self.token_vault.amount, self.pool_vault.amount);
+        let at = self.settle_at(clock);
         let token_key = self.token.key();
         let schedule = self.token.schedule_fix(self.market.oracle_kind, clock.slot);
         let oracle_info = self.oracle.to_account_info();
@@ -72,13 +80,13 @@ impl<'info> PositionAccounts<'info> {
         if rp.fresh {
             self.market.last_oracle_publish = rp.price.published;
         } else {
-            let p = crate::settlement::preview_settlement(&self.market, &self.token, &rp.price.price, vault_amount, pool_amount, clock.slot)?;
+            let p = crate::settlement::preview_settlement(&self.market, &self.token, &rp.price.price, &at)?;
             if p.outcome.wiped {
                 msg!("the update for the schedule's time would wipe the token; a wipe needs a fresh price");
                 return err!(ErrorCode::WipeNeedsFreshPrice);
             }
         }
-        let s = settle_position(&mut self.market, &mut self.token, token_key, &rp.price.price, vault_amount, pool_amount, clock.slot)?;
+        let s = settle_position(&mut self.market, &mut self.token, token_key, &rp.price.price, &at)?;
         Ok((rp, s))
     }
 
@@ -92,6 +100,26 @@ impl<'info> PositionAccounts<'info> {
         } else {
             self.pay_from_vault(token_program, self.pool_vault.to_account_info(), amount)
         }
+    }
+
+    /// After a settling instruction's own transfers: the insurance fund's
+    /// part of a bad debt from its vault to the pool vault, then the
+    /// insurance's share owed moved from the pool vault to its vault (as much
+    /// as the pool vault holds), with [`InsuranceFunded`].
+    pub fn finish(&mut self, token_program: &Program<'info, Token>, s: &Settlement) -> Result<()> {
+        let signer = MarketSigner::new(&self.market);
+        let market_info = self.market.to_account_info();
+        transfer_signed(token_program, self.insurance_vault.to_account_info(), self.pool_vault.to_account_info(), market_info.clone(), &signer.seeds(), s.insurance_transfer)?;
+        self.pool_vault.reload()?;
+        let amount = self.market.insurance_owed.min(self.pool_vault.amount);
+        if amount == 0 {
+            return Ok(());
+        }
+        transfer_signed(token_program, self.pool_vault.to_account_info(), self.insurance_vault.to_account_info(), market_info, &signer.seeds(), amount)?;
+        self.market.insurance_owed = self.market.insurance_owed.checked_sub(amount).ok_or(ErrorCode::MathOverflow)?;
+        self.insurance_vault.reload()?;
+        crate::emit_event!(InsuranceFunded { market: self.market.key(), amount, insurance_balance_after: self.insurance_vault.amount });
+        Ok(())
     }
 
     /// Pay `amount` from the token vault to `to`, signed by the token.

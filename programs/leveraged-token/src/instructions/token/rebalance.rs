@@ -31,7 +31,7 @@ pub struct Rebalance<'info> {
 /// `RebalanceNotNeeded` and nothing is written. A wipe needs a fresh price. Trades toward target (capped
 /// per call unless the ripcord fired), pays the trade fee to the pool and a
 /// bounded reward to the caller. A settlement that wipes the token lands here.
-pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
+pub fn process_rebalance(mut ctx: Context<Rebalance>) -> Result<()> {
     let a = &ctx.accounts;
     require!(!a.position.paused(PAUSE_REBALANCE), ErrorCode::Paused);
     require!(!a.position.token.is_wiped(), ErrorCode::TokenWiped);
@@ -64,6 +64,7 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
         token.rebalance_count = token.rebalance_count.checked_add(1).ok_or(ErrorCode::MathOverflow)?;
         token.total_keeper_rewards = token.total_keeper_rewards.saturating_add(plan.keeper_reward);
         token.total_trade_fees = token.total_trade_fees.saturating_add(plan.trade_fee);
+        market.owe_insurance_on_trade_fee(plan.trade_fee)?;
         // The plan charges the fee and the reward to the equity it was given.
         let equity_after = s.equity.checked_sub(plan.trade_fee).and_then(|e| e.checked_sub(plan.keeper_reward)).ok_or(ErrorCode::MathOverflow)?;
         crate::emit_event!(Rebalanced {
@@ -86,5 +87,6 @@ pub fn process_rebalance(ctx: Context<Rebalance>) -> Result<()> {
     let a = &ctx.accounts;
     a.position.move_collateral(&a.token_program, net)?;
     a.position.pay_from_vault(&a.token_program, a.caller_collateral.to_account_info(), reward)?;
-    Ok(())
+    let a = &mut ctx.accounts;
+    a.position.finish(&a.token_program, &s)
 }
