@@ -202,11 +202,26 @@ impl World {
         self.bank.account(self.market.market).await
     }
 
+    /// The pool's value by the program's own rule (what an LP deposit or
+    /// withdrawal executing at unix time `now` reads): LP cash plus every
+    /// token's settlement at `price`, `side` of its confidence, each token's
+    /// loss at most its vault, with the pool vault holding `pool_amount`.
+    pub async fn pool_value(&mut self, pool_amount: u64, price: &leveraged_token::math::price::NormalizedPrice, side: leveraged_token::math::pool::Side, now: i64) -> u128 {
+        let m = self.market_state().await;
+        let mut tokens = Vec::new();
+        for t in self.deployment.tokens.clone() {
+            tokens.push((self.token_state(t).await, self.bank.balance(t.vault).await));
+        }
+        let refs: Vec<(&LeveragedToken, u64)> = tokens.iter().map(|(t, v)| (t, *v)).collect();
+        leveraged_token::settlement::market_pool_value(&m, &refs, pool_amount, price, side, now).expect("pool value")
+    }
+
     /// Every account a mint/redeem/rebalance/liquidity call can touch.
     pub fn all_accounts(&self) -> Vec<Pubkey> {
         let mut v = vec![
             self.market.market,
             self.market.pool_vault,
+            self.market.insurance_vault,
             self.market.lp_mint,
             self.long.token,
             self.long.vault,
@@ -267,6 +282,18 @@ impl World {
         self.deployment.change_market_params(&mut self.bank, &admin, params).await
     }
 
+    /// Lift the caps on the net book to their bounds (each side and the net
+    /// up to 10× pool value, a token's stress loss up to the whole pool), for
+    /// tests of what lies past them (a pool that cannot pay). Goes through the
+    /// parameter delay.
+    pub async fn lift_caps(&mut self) {
+        let mut p = self.market_state().await.params;
+        p.side_cap_bps = leveraged_token::constants::MAX_CAP_BPS;
+        p.net_cap_bps = leveraged_token::constants::MAX_CAP_BPS;
+        p.stress_loss_cap_bps = 10_000;
+        self.change_market_params(p).await.expect_ok("lift the caps");
+    }
+
     pub async fn refused(&mut self, ix: anchor_lang::solana_program::instruction::Instruction, signers: &[&Keypair], code: leveraged_token::errors::ErrorCode) {
         let before = self.snapshot().await;
         let out = self.bank.send(&[ix], signers).await;
@@ -321,7 +348,7 @@ impl World {
     /// The execution of `who`'s request `nonce` of `kind` (token `t`) by the
     /// bank's payer, reading the oracle account `oracle`.
     pub fn execute_ix(&self, who: Who, kind: RequestKind, t: Option<TokenKeys>, nonce: u64, oracle: Pubkey) -> anchor_lang::solana_program::instruction::Instruction {
-        ix::execute(self.bank.payer(), kind, self.user(who).key(), nonce, &self.market, t.as_ref(), oracle)
+        ix::execute(self.bank.payer(), kind, self.user(who).key(), nonce, &self.market, t.as_ref(), oracle, &self.deployment.tokens)
     }
 
     /// Move the clock to the price time of `who`'s request `nonce` and

@@ -8,11 +8,11 @@ use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::solana_program::instruction::Instruction;
 use leveraged_token::events::{LiquidityDeposited, LiquidityWithdrawn};
 use leveraged_token::math::fees::fee_ceil;
-use leveraged_token::math::pool::{collateral_for_lp_floor, lp_for_deposit_floor, pool_value, Side};
+use leveraged_token::math::pool::{collateral_for_lp_floor, lp_for_deposit_floor, Side};
 use leveraged_token::math::position::notional_floor;
 use leveraged_token::math::price::normalize_price;
 use leveraged_token::math::shares::quote_mint;
-use leveraged_token::settlement::preview_settlement;
+use leveraged_token::settlement::{preview_settlement, SettleAt};
 use leveraged_token::state::{OracleKind, RefundReason, RequestKind};
 use leveraged_token_harness::requests::next_nonce;
 use leveraged_token_sdk::{constants::*, ix};
@@ -52,7 +52,7 @@ fn lp_fee(amount: u64) -> u64 {
 /// without positions (its value is its vault): (LP out, collateral out).
 async fn quotes_without_positions(w: &mut World, amount: u64, lp: u64) -> (u64, u64) {
     let m = w.market_state().await;
-    assert_eq!((m.net_base, m.total_abs_cost), (0, 0), "no positions");
+    assert_eq!((m.net_base, m.gross_base), (0, 0), "no positions");
     let vault = w.bank.balance(w.market.pool_vault).await;
     let supply = w.bank.supply(w.market.lp_mint).await;
     let lp_out = lp_for_deposit_floor(amount - lp_fee(amount), supply, u128::from(vault)).unwrap() as u64;
@@ -68,12 +68,13 @@ async fn a_deposit_into_a_pool_without_positions_issues_lp_at_the_share_value_le
     assert_eq!(w.bank.balance(w.lp.lp).await, LP_SUPPLY);
     let carol = w.new_user(10_000 * USDC).await;
 
-    // No positions: net_base = net_cost = total_abs_cost = 0, so the pool value is the
-    // vault (no PnL, no borrow, no confidence exposure).
+    // No positions: net_base = net_cost = gross_base = 0, so the pool value is the
+    // vault (no PnL, no funding or borrow, no confidence exposure).
     let m = w.market_state().await;
-    assert_eq!((m.net_base, m.net_cost, m.total_abs_cost), (0, 0, 0));
+    assert_eq!((m.net_base, m.net_cost, m.gross_base), (0, 0, 0));
     let p = normalize_price(w.price, w.conf, EXPO, DECIMALS).unwrap();
-    let value = pool_value(POOL, &m.aggregates(), m.borrow_index, p.price, p.conf, Side::High).unwrap();
+    let now = w.bank.clock().await.unix_timestamp;
+    let value = w.pool_value(POOL, &p, Side::High, now).await;
     assert_eq!(value, u128::from(POOL));
     // LP fee 10 bps = 10 USDC; lp = 9,990 USDC · (999,000 USDC + 1000) / (1,000,000 USDC + 1000)
     // = 9,980.01 USDC of LP (each LP share is worth 1.001 USDC).
@@ -107,9 +108,9 @@ async fn a_withdrawal_from_a_pool_without_positions_pays_the_share_value_less_th
     let mut w = World::new().await;
     // The LP deposited all of its 1,000,000 USDC in `World::new()`.
     assert_eq!(w.bank.balance(w.lp.collateral).await, 0);
-    let m = w.market_state().await;
     let p = normalize_price(w.price, w.conf, EXPO, DECIMALS).unwrap();
-    let value = pool_value(POOL, &m.aggregates(), m.borrow_index, p.price, p.conf, Side::Low).unwrap();
+    let now = w.bank.clock().await.unix_timestamp;
+    let value = w.pool_value(POOL, &p, Side::Low, now).await;
     assert_eq!(value, u128::from(POOL));
     // 10,000 LP · (1,000,000 USDC + 1000) / (999,000 USDC + 1000) = 10,010.010009 USDC,
     // less the 10 bps LP fee (10.010011 USDC, rounded up) = 9,999.999998 USDC.
@@ -148,12 +149,14 @@ async fn lps_cannot_exit_ahead_of_a_loss_traders_unrealised_profit_is_deducted_b
     // Alice puts 100,000 USDC into the 3x long at $100:
     //   mint fee 10 bps = 100 USDC; 3 × 99,900 = 299,700 USDC notional, trade fee 5 bps = 149.85 USDC;
     //   equity 99,750.15 USDC; base 3 × 99,750.15 / 100 = 2,992.5045 units; cost 299,250.45 USDC.
-    //   The trade fee goes to the pool: vault = 1,000,149.85 USDC.
+    //   The trade fee goes to the pool vault (1,000,149.85 USDC), 10 % of it
+    //   (14.985 USDC) owed to the insurance fund: the LPs' cash is 1,000,134.865 USDC.
     w.mint(Who::Alice, w.long, 100_000 * USDC, 0).await.unwrap();
     let m = w.market_state().await;
     assert_eq!(m.net_base, 2_992_504_500_000);
     assert_eq!(m.net_cost, 299_250_450_000);
     assert_eq!(w.bank.balance(w.market.pool_vault).await, 1_000_149_850_000);
+    assert_eq!(m.insurance_owed, 14_985_000);
 
     // +10 %: the long's unrealised profit is 2,992.5045 × $10 = 29,925.045 USDC, not settled:
     // no mint, redeem or rebalance has run, so the pool vault still holds it.
@@ -162,22 +165,26 @@ async fn lps_cannot_exit_ahead_of_a_loss_traders_unrealised_profit_is_deducted_b
     assert_eq!(vault, 1_000_149_850_000);
     let supply = w.bank.supply(w.market.lp_mint).await;
     assert_eq!(supply, LP_SUPPLY);
-    // Same slot as the mint's execution: the borrow index has not moved, nothing accrued.
-    assert_eq!(w.bank.slot().await, m.last_accrual_slot);
+    // Same time as the mint's execution: the indices have not moved, nothing accrued.
+    let clock = w.bank.clock().await;
+    assert_eq!(clock.unix_timestamp, m.last_accrual_time);
 
     // Pool value on the low side now, by hand:
-    //   vault 1,000,149.85 − uPnL 29,925.045 − |net_base|·conf (2,992.5045 × $0.05 = 149.625225)
-    //   = 970,075.179775 USDC.
+    //   cash 1,000,134.865 − uPnL 29,925.045 − the long's base × conf (2,992.5045 × $0.05 = 149.625225)
+    //   = 970,060.194775 USDC.
     let p = normalize_price(110 * USD, w.conf, EXPO, DECIMALS).unwrap();
-    let value = pool_value(vault, &m.aggregates(), m.borrow_index, p.price, p.conf, Side::Low).unwrap();
-    assert_eq!(value, 970_075_179_775);
+    let value = w.pool_value(vault, &p, Side::Low, clock.unix_timestamp).await;
+    assert_eq!(value, 970_060_194_775);
 
     // The withdrawal prices an hour later at the same price: the pool is then
-    // also owed an hour of borrow fee on 299,250.45 USDC (≈ 3.4 USDC at 10 %/yr).
+    // also owed an hour of the long's charge on 299,250.45 USDC: funding at
+    // full skew (the book is all long) 15 %/yr, borrow 0.5 %/yr base and 5 %/yr
+    // at 30 % utilisation (half the 10 % at the 60 % kink): ≈ 20.5 %/yr, ≈ 7.0 USDC.
     let nonce = w.request(Who::Lp, RequestKind::Withdraw, None, 10_000 * USDC, 0).await;
     let r = w.request_state(Who::Lp, nonce).await;
-    let value_then = pool_value(vault, &m.aggregates(), m.borrow_index_at(r.target as u64).unwrap(), p.price, p.conf, Side::Low).unwrap();
-    assert!(value_then > value && value_then < value + 4 * u128::from(USDC), "{value_then}");
+    let then = w.bank.unix_time_at_slot(&clock, r.target as u64);
+    let value_then = w.pool_value(vault, &p, Side::Low, then).await;
+    assert!(value_then > value + 6 * u128::from(USDC) && value_then < value + 8 * u128::from(USDC), "{value_then}");
     let gross = collateral_for_lp_floor(10_000 * USDC, supply, value_then, vault).unwrap() as u64;
     let expected = gross - lp_fee(gross);
 
@@ -192,47 +199,49 @@ async fn lps_cannot_exit_ahead_of_a_loss_traders_unrealised_profit_is_deducted_b
     assert_eq!(ev[0].amount_out, paid);
 
     // Valued on the vault alone 10,000 of 999,000 LP would take ≈ 10,011.5 USDC.
-    // With the traders' profit counted it takes ≈ 1 % of 970,078.6 ≈ 9,710.5 USDC
+    // With the traders' profit counted it takes ≈ 1 % of 970,067 ≈ 9,710.4 USDC
     // (9,700.8 after the 10 bps LP fee): the ~3 % loss the pool owes is shared by the LP who leaves.
     assert!(paid < 9_750 * USDC, "LP left with {paid}");
     assert!(paid > 9_700 * USDC, "LP left with {paid}");
 }
 
 #[tokio::test]
-async fn a_withdrawal_that_would_break_the_exposure_cap_is_refunded() {
+async fn a_withdrawal_that_would_break_the_net_exposure_cap_is_refunded() {
     let mut w = World::new().await;
-    // Alice and Bob each put 100,000 USDC in the 3x long: gross open interest
-    // ≈ 2 × 299,250.45 = 598,500.9 USDC; pool vault ≈ 1,000,000 + 2 × 149.85 USDC.
+    // Alice and Bob each put 100,000 USDC in the 3x long: net (and long)
+    // notional ≈ 2 × 299,250.45 = 598,500.9 USDC; pool vault ≈ 1,000,000 USDC
+    // of LP cash plus 90 % of two 149.85 USDC trade fees (10 % is the insurance fund's).
     w.mint(Who::Alice, w.long, 100_000 * USDC, 0).await.unwrap();
-    // Bob's mint prices 2 s after Alice's fill: the long settles there (borrow
-    // and streaming fee on Alice's position), then his shares get the base that
-    // keeps the holders' leverage, a little more than 3 × his deposit.
+    // Bob's mint prices 2 s after Alice's fill: the long settles there
+    // (funding, borrow and streaming fee on Alice's position), then his shares
+    // get the base that keeps the holders' leverage, a little more than 3 × his deposit.
     let (t, m) = (w.token_state(w.long).await, w.market_state().await);
     let (vault, pool, supply) = (w.bank.balance(w.long.vault).await, w.bank.balance(w.market.pool_vault).await, w.bank.supply(w.long.share_mint).await);
     let clock = w.bank.clock().await;
     let target = m.params.request_times(OracleKind::PythLegacy, RequestKind::Mint, clock.unix_timestamp, clock.slot).unwrap().target as u64;
     let p = normalize_price(w.price, w.conf, EXPO, DECIMALS).unwrap();
-    let s = preview_settlement(&m, &t, &p, vault, pool, target).unwrap();
+    let at = SettleAt { vault_amount: vault, pool_amount: pool, insurance_amount: 0, slot: target, now: w.bank.unix_time_at_slot(&clock, target) };
+    let s = preview_settlement(&m, &t, &p, &at).unwrap();
     let q = quote_mint(&t.book(s.equity, supply), p.price, p.conf, 100_000 * USDC, 10, 5).unwrap();
     w.mint(Who::Bob, w.long, 100_000 * USDC, 0).await.unwrap();
     let m = w.market_state().await;
-    let open_interest = notional_floor(t.base + q.delta_base, p.price).unwrap();
-    assert_eq!(m.total_abs_cost as i128, open_interest);
-    assert!(open_interest > 598_500_900_000 && open_interest < 598_500_900_000 + USDC as i128 / 100, "{open_interest}");
-    let pool_after = pool as i128 - s.outcome.transfer + q.trade_fee as i128;
-    assert_eq!(w.bank.balance(w.market.pool_vault).await as i128, pool_after);
-    assert!(pool_after > 1_000_299_700_000 && pool_after < 1_000_299_700_000 + USDC as i128 / 100, "{pool_after}");
-    // Cap = 20,000 bps = 2 × pool value, so the pool must keep ≥ 299,250.45 USDC of value.
-    // Withdrawing 800,000 of 999,000 LP (≈ 800,900 USDC of a ≈ 1,000,000 USDC pool) leaves ≈ 199,000:
-    // 2 × 199,000 < 598,500.9: the LP shares come back whole.
-    w.refunded(Who::Lp, RequestKind::Withdraw, None, 800_000 * USDC, 0, RefundReason::ExposureCap).await;
-    // 700,000 LP (≈ 700,700 USDC, ≈ 700,000 after the LP fee) leaves ≈ 300,000 USDC:
-    // 2 × 300,000 = 600,000 ≥ 598,500.9, allowed.
-    let out = w.withdraw(Who::Lp, 700_000 * USDC, 0).await;
+    let net = notional_floor(t.base + q.delta_base, p.price).unwrap();
+    assert_eq!(m.long_notional as i128, net);
+    assert_eq!(m.net_base, t.base + q.delta_base);
+    // (A little more than 2 × 3 × 99,750.15: the charges Alice's position paid
+    // before Bob's mint left it a little above 3x, and Bob's base keeps it.)
+    assert!(net > 598_500_900_000 && net < 598_500_900_000 + USDC as i128 / 10, "{net}");
+    // Net cap = 10,000 bps = 1 × pool value: the pool must keep ≥ 598,500.9 USDC of value.
+    // Withdrawing 500,000 of 999,000 LP (≈ 500,500 USDC of a ≈ 1,000,000 USDC pool)
+    // leaves ≈ 499,800: the LP shares come back whole (`refunded` asserts
+    // every balance but the executor fee is as it was).
+    w.refunded(Who::Lp, RequestKind::Withdraw, None, 500_000 * USDC, 0, RefundReason::ExposureCap).await;
+    // 300,000 LP (≈ 300,300 USDC) leaves ≈ 700,000 USDC ≥ 598,500.9: allowed.
+    let out = w.withdraw(Who::Lp, 300_000 * USDC, 0).await;
     assert_eq!(out.events::<LiquidityWithdrawn>().len(), 1);
-    out.expect_ok("withdraw 700,000 LP");
-    // And now any further withdrawal of size breaks it.
-    w.refunded(Who::Lp, RequestKind::Withdraw, None, 1_000 * USDC, 0, RefundReason::ExposureCap).await;
+    out.expect_ok("withdraw 300,000 LP");
+    // And now 150,000 more (≈ 150,150 USDC, leaving ≈ 549,800) breaks it.
+    w.refunded(Who::Lp, RequestKind::Withdraw, None, 150_000 * USDC, 0, RefundReason::ExposureCap).await;
 }
 
 #[tokio::test]
@@ -326,7 +335,7 @@ async fn deposit_and_withdraw_executions_refuse_a_foreign_pool_vault_or_another_
     let ixd = w.execute_ix(Who::Alice, RequestKind::Deposit, None, d, w.market.oracle);
     w.refused(swap_account(ixd.clone(), w.market.pool_vault, w.long.vault), &[], ErrorCode::WrongVault).await;
     // The deposit executed as a withdrawal.
-    let as_withdraw = ix::execute(w.bank.payer(), RequestKind::Withdraw, w.alice.key(), d, &w.market, None, w.market.oracle);
+    let as_withdraw = ix::execute(w.bank.payer(), RequestKind::Withdraw, w.alice.key(), d, &w.market, None, w.market.oracle, &w.deployment.tokens);
     w.refused(as_withdraw, &[], ErrorCode::WrongRequest).await;
     w.bank.send(&[ixd], &[]).await.expect_ok("the deposit with the pool vault");
     w.reach_request(Who::Lp, wd).await;
@@ -435,9 +444,11 @@ async fn lp_executions_price_at_the_update_for_their_time_however_old_and_refund
 
 #[tokio::test]
 async fn a_deposit_into_an_insolvent_pool_is_refunded() {
-    // 3x on 600,000 USDC: 1.8 M of notional against a 1 M pool (cap 2x). The
-    // price doubles: traders are up ≈ 1.8 M, more than the pool holds.
+    // 3x on 600,000 USDC: 1.8 M of notional against a 1 M pool (the caps on
+    // the net book lifted: they would refund the mint). The price doubles:
+    // traders are up ≈ 1.8 M, more than the pool holds.
     let mut w = World::new().await;
+    w.lift_caps().await;
     w.bank.mint_to(w.collateral, w.alice.collateral, 500_000 * USDC).await;
     w.mint(Who::Alice, w.long, 600_000 * USDC, 0).await.expect_ok("whale mint");
     w.set_price(200 * USD).await;
@@ -452,7 +463,8 @@ async fn the_exposure_cap_counts_positions_at_the_current_price() {
     w.bank.mint_to(w.collateral, w.alice.collateral, 200_000 * USDC).await;
     w.mint(Who::Alice, w.long, 300_000 * USDC, 0).await.expect_ok("whale mint");
     w.set_price(150 * USD).await;
-    // Pool value ≈ 1,000,000 − 449,000 of trader profit ≈ 551,000; 2x cap ⇒ ≈ 1.1 M < 1.35 M:
-    // even a small withdrawal is refunded, although entry notional (0.9 M) would allow it.
+    // Pool value ≈ 1,000,000 − 449,000 of trader profit ≈ 551,000; the net cap
+    // (1 × pool value) < 1.35 M: even a small withdrawal is refunded, although
+    // the entry notional (0.9 M) would allow it.
     w.refunded(Who::Lp, RequestKind::Withdraw, None, 1_000 * USDC, 0, RefundReason::ExposureCap).await;
 }

@@ -7,10 +7,10 @@
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use leveraged_token::events::{Minted, Redeemed};
+use leveraged_token::events::{InsuranceFunded, Minted, Redeemed};
 use leveraged_token::math::price::normalize_price;
 use leveraged_token::math::shares::quote_redeem;
-use leveraged_token::settlement::preview_settlement;
+use leveraged_token::settlement::{preview_settlement, SettleAt};
 use leveraged_token::state::{OracleKind, RefundReason, RequestKind};
 use leveraged_token_harness::requests::next_nonce;
 use leveraged_token_sdk::{constants::*, ix, pda};
@@ -45,7 +45,12 @@ async fn first_mint_charges_fees_opens_3x_and_moves_exact_balances() {
     // Hand-computed: mint fee 10 bps = 1.0 USDC; trade fee 5 bps on 3 × 999 USDC = 1.4985 USDC.
     assert_eq!(w.bank.balance(w.alice.collateral).await, 99_000 * USDC);
     assert_eq!(w.bank.balance(w.long.vault).await, 1_000 * USDC - 1_498_500);
+    // The whole trade fee is in the pool vault; 10 % of it (0.14985 USDC) is
+    // the insurance fund's, owed there (out of the LPs' cash) until a rebalance moves it.
     assert_eq!(w.bank.balance(w.market.pool_vault).await, pool_before + 1_498_500);
+    assert_eq!(w.market_state().await.insurance_owed, 149_850);
+    assert_eq!(w.bank.balance(w.market.insurance_vault).await, 0);
+    assert!(out.events::<InsuranceFunded>().is_empty(), "a mint moves nothing to the insurance vault");
     assert_eq!(w.bank.balance(w.alice.long).await, 997_501_500);
     assert_eq!(w.bank.supply(w.long.share_mint).await, 997_501_500);
     let t = w.token_state(w.long).await;
@@ -54,7 +59,7 @@ async fn first_mint_charges_fees_opens_3x_and_moves_exact_balances() {
     assert_eq!(t.base, 29_925_045_000);
     let m = w.market_state().await;
     assert_eq!(m.net_base, t.base);
-    assert_eq!(m.total_abs_cost, 2_992_504_500);
+    assert_eq!((m.long_notional, m.short_notional), (2_992_504_500, 0));
     let ev = out.events::<Minted>();
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].shares_out, 997_501_500);
@@ -88,13 +93,18 @@ async fn redeem_pays_the_quoted_nav_share_and_shrinks_the_position_pro_rata() {
     let clock = w.bank.clock().await;
     let target = m.params.request_times(OracleKind::PythLegacy, RequestKind::Redeem, clock.unix_timestamp, clock.slot).unwrap().target;
     let p = normalize_price(w.price, w.conf, EXPO, DECIMALS).unwrap();
-    let s = preview_settlement(&m, &t, &p, vault, pool, target as u64).unwrap();
-    assert!(s.streaming_fee > 0 && s.outcome.borrow_fee > 0, "the settlement at the price slot charges fees");
+    let now = w.bank.unix_time_at_slot(&clock, target as u64);
+    let s = preview_settlement(&m, &t, &p, &SettleAt { vault_amount: vault, pool_amount: pool, insurance_amount: 0, slot: target as u64, now }).unwrap();
+    assert!(s.streaming_fee > 0 && s.outcome.charge > 0, "the settlement at the price slot charges fees");
     let q = quote_redeem(&t.book(s.equity, supply), p.price, p.conf, shares, 10, 5).unwrap();
     // The exact quote as the bound: it fills.
+    let owed = w.market_state().await.insurance_owed;
     let out = w.redeem(Who::Alice, w.long, shares, q.collateral_out).await;
     let ev = out.events::<Redeemed>();
     out.unwrap();
+    // The insurance fund's share of the trade fee and of the charge's income, owed in the pool vault.
+    assert!(w.market_state().await.insurance_owed >= owed + q.trade_fee / 10);
+    assert_eq!(w.bank.balance(w.market.insurance_vault).await, 0);
     assert_eq!((ev[0].shares_in, ev[0].collateral_out), (shares, q.collateral_out));
     let transfer = i64::try_from(s.outcome.transfer).unwrap();
     assert_eq!(w.bank.balance(w.alice.collateral).await, coll + q.collateral_out);
@@ -197,9 +207,9 @@ async fn an_execution_refuses_a_foreign_vault_share_mint_or_another_request_and_
     let on_short = swap_account(swap_account(swap_account(ixm.clone(), w.long.token, w.short.token), w.long.vault, w.short.vault), w.long.share_mint, w.short.share_mint);
     w.refused(on_short, &[], ErrorCode::WrongRequest).await;
     // The mint request executed as a redeem, and the redeem as a mint.
-    let as_redeem = ix::execute(w.bank.payer(), RequestKind::Redeem, alice, m, &w.market, Some(&w.long), w.market.oracle);
+    let as_redeem = ix::execute(w.bank.payer(), RequestKind::Redeem, alice, m, &w.market, Some(&w.long), w.market.oracle, &w.deployment.tokens);
     w.refused(as_redeem, &[], ErrorCode::WrongRequest).await;
-    let as_mint = ix::execute(w.bank.payer(), RequestKind::Mint, alice, r, &w.market, Some(&w.long), w.market.oracle);
+    let as_mint = ix::execute(w.bank.payer(), RequestKind::Mint, alice, r, &w.market, Some(&w.long), w.market.oracle, &w.deployment.tokens);
     w.refused(as_mint, &[], ErrorCode::WrongRequest).await;
     // Another owner, escrow, destination or refund account than the request's.
     w.refused(swap_account(ixm.clone(), alice, w.bob.key()), &[], ErrorCode::WrongRequest).await;

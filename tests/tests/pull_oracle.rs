@@ -12,6 +12,7 @@ use leveraged_token::math::position::{base_for_notional_toward_zero, target_noti
 use leveraged_token::math::price::normalize_price;
 use leveraged_token::math::shares::{quote_mint, quote_redeem, TokenBook};
 use leveraged_token::oracle::VerificationLevel;
+use leveraged_token::settlement::{preview_settlement, SettleAt};
 use leveraged_token::state::{LeveragedToken, Market, RefundReason, Request, RequestKind};
 use leveraged_token_harness::deployment::{Deployment, Holder, Oracle};
 use leveraged_token_harness::requests::next_nonce;
@@ -82,7 +83,7 @@ impl Pull {
 
     /// The execution of the user's request `nonce` by the bank's payer with `update`.
     fn execute_ix(&self, w: &World, kind: RequestKind, nonce: u64, update: Pubkey) -> Instruction {
-        ix::execute(w.bank.payer(), kind, self.user_key(), nonce, &self.market(), Some(&self.token()), update)
+        ix::execute(w.bank.payer(), kind, self.user_key(), nonce, &self.market(), Some(&self.token()), update, &[self.token()])
     }
 
     /// Request and execute at `price` (the harness posts the update for the price time).
@@ -229,11 +230,13 @@ async fn a_pull_oracle_market_mints_and_redeems_at_the_pull_price() {
     let m: Market = w.bank.account(p.market().market).await;
     assert_eq!(m.net_base, t.base);
     // Notional 2 × 998.001 USDC.
-    assert_eq!(m.total_abs_cost, 1_996_002_000);
+    assert_eq!((m.long_notional, m.short_notional), (1_996_002_000, 0));
 
     assert_eq!(w.bank.balance(p.user.collateral).await, coll0 - amount);
     assert_eq!(w.bank.balance(p.token().vault).await, amount - q.trade_fee);
+    // The trade fee is in the pool vault, 10 % of it owed to the insurance fund.
     assert_eq!(w.bank.balance(p.market().pool_vault).await, pool0 + q.trade_fee);
+    assert_eq!(m.insurance_owed, q.trade_fee / 10);
     assert_eq!(w.bank.balance(p.shares()).await, q.shares_out);
     assert_eq!(q.shares_out, 998_001_000);
     assert_eq!(w.bank.supply(p.token().share_mint).await, q.shares_out);
@@ -243,20 +246,27 @@ async fn a_pull_oracle_market_mints_and_redeems_at_the_pull_price() {
     assert_eq!(ev[0].delta_base, expected);
 
     // Redeem everything at the same price: the pull request waits 2 s of
-    // clock, no slot, so the settlement at its execution moves nothing.
+    // clock, no slot; the settlement at its execution charges those 2 s of
+    // funding and borrow (a lone long pays both), so the quote is on the book
+    // as settled at the price time.
     assert_eq!(w.bank.slot().await, t.last_fee_slot);
     let vault = w.bank.balance(p.token().vault).await;
     let pool = w.bank.balance(p.market().pool_vault).await;
     let shares = q.shares_out;
-    let r = quote_redeem(&TokenBook { equity: vault - t.fees_owed, supply: shares, base: t.base, target_leverage_bps: LEV_2X.into() }, price.price, price.conf, shares, REDEEM_FEE_BPS, TRADE_FEE_BPS)
-        .unwrap();
+    let clock = w.bank.clock().await;
+    let at = SettleAt { vault_amount: vault, pool_amount: pool, insurance_amount: 0, slot: clock.slot, now: clock.unix_timestamp + i64::from(m.params.request_delay_secs) };
+    let settled = preview_settlement(&m, &t, &price, &at).unwrap();
+    assert!(settled.outcome.charge > 0 && settled.streaming_fee == 0, "2 s of charge, no slot of streaming fee");
+    let r =
+        quote_redeem(&TokenBook { equity: settled.equity, supply: shares, base: t.base, target_leverage_bps: LEV_2X.into() }, price.price, price.conf, shares, REDEEM_FEE_BPS, TRADE_FEE_BPS).unwrap();
     p.request_and_execute(&mut w, RequestKind::Redeem, shares, r.collateral_out, PULL_PRICE).await.unwrap();
     assert_eq!(w.bank.slot().await, t.last_fee_slot);
     assert_eq!(w.bank.balance(p.user.collateral).await, coll0 - amount + r.collateral_out);
     assert_eq!(w.bank.balance(p.shares()).await, 0);
     assert_eq!(w.bank.supply(p.token().share_mint).await, 0);
-    assert_eq!(w.bank.balance(p.token().vault).await, vault - r.collateral_out - r.trade_fee);
-    assert_eq!(w.bank.balance(p.market().pool_vault).await, pool + r.trade_fee);
+    let transfer = settled.outcome.transfer as i64;
+    assert_eq!(w.bank.balance(p.token().vault).await as i64, vault as i64 + transfer - (r.collateral_out + r.trade_fee) as i64);
+    assert_eq!(w.bank.balance(p.market().pool_vault).await as i64, pool as i64 - transfer + r.trade_fee as i64);
     let t2: LeveragedToken = w.bank.account(p.token().token).await;
     assert_eq!(t2.base, 0);
     assert_eq!(t2.fees_owed, q.mint_fee + r.redeem_fee);

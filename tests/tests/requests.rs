@@ -69,7 +69,7 @@ async fn try_every_update(bank: &mut Bank, d: &Deployment, owner: Pubkey, nonce:
     let mut refused = 0;
     for i in order {
         let key = signed_update(bank, t0 + i as i64, prices[i]);
-        let out = bank.send(&[ix::execute(executor, r.kind, owner, nonce, &d.market, t, key)], &[]).await;
+        let out = bank.send(&[ix::execute(executor, r.kind, owner, nonce, &d.market, t, key, &d.tokens)], &[]).await;
         if out.result.is_ok() {
             accepted.push(t0 + i as i64);
         } else {
@@ -241,7 +241,7 @@ async fn a_request_still_executes_at_its_update_after_newer_updates_landed_and_m
     // The newer update is fresh and valid: the rebalance got past the oracle to its gate.
     probe.expect_err(ErrorCode::RebalanceNotNeeded);
     let update = signed_update(&mut bank, r.target, 100 * USD);
-    let out = bank.send(&[ix::execute(bank.payer(), RequestKind::Mint, h.key(), nonce, &d.market, Some(&d.tokens[LONG]), update)], &[]).await;
+    let out = bank.send(&[ix::execute(bank.payer(), RequestKind::Mint, h.key(), nonce, &d.market, Some(&d.tokens[LONG]), update, &d.tokens)], &[]).await;
     assert_eq!(out.events::<Minted>().len(), 1, "filled at the update for its time");
     out.expect_ok("execute after newer updates");
 }
@@ -308,7 +308,7 @@ async fn on_a_legacy_oracle_only_the_account_state_for_the_price_slot_executes_a
     let slots: Vec<i64> = ((r.target - 20)..=(r.target + 20)).filter(|s| *s != r.target).chain([r.target]).collect();
     for slot in slots {
         w.deployment.oracle.publish_for(&mut w.bank, w.price, w.conf, slot).await;
-        let out = w.bank.send(&[ix::execute(w.bank.payer(), RequestKind::Mint, alice.pubkey(), nonce, &w.market, Some(&w.long), w.market.oracle)], &[]).await;
+        let out = w.bank.send(&[ix::execute(w.bank.payer(), RequestKind::Mint, alice.pubkey(), nonce, &w.market, Some(&w.long), w.market.oracle, &w.deployment.tokens)], &[]).await;
         if out.result.is_ok() {
             accepted.push(slot);
         } else {

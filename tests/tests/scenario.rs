@@ -21,7 +21,7 @@ async fn marked_equity(w: &mut World, t: TokenKeys) -> f64 {
 }
 
 async fn collateral_everywhere(w: &mut World) -> u64 {
-    let mut keys = vec![w.long.vault, w.short.vault, w.market.pool_vault, w.treasury_collateral];
+    let mut keys = vec![w.long.vault, w.short.vault, w.market.pool_vault, w.market.insurance_vault, w.treasury_collateral];
     keys.extend([w.lp.collateral, w.alice.collateral, w.bob.collateral]);
     let mut sum = 0;
     for k in keys {
@@ -92,8 +92,11 @@ async fn tokens_track_their_multiple_through_rebalances_and_conserve_collateral(
     // it left in the pool (its 10 bps entry fee it got back, owning the whole pool).
     let lp_pnl = (w.bank.balance(w.lp.collateral).await + exit.lp_fee) as i64 - 1_000_000 * USDC as i64;
     assert!(lp_pnl > 0, "LP P&L {lp_pnl}");
-    // The exit fee, and the rounding of the last share, is all the emptied pool holds.
+    // The exit fee, the insurance fund's share still owed in the pool vault
+    // (not the LPs' cash) and the rounding of the last share are all the emptied pool holds.
     let left = w.bank.balance(w.market.pool_vault).await;
-    assert!(left >= exit.lp_fee && left - exit.lp_fee < USDC / 100, "{left} left, fee {}", exit.lp_fee);
+    let owed = w.market_state().await.insurance_owed;
+    assert!(owed > 0, "the insurance fund's share of the trade fees and income");
+    assert!(left >= exit.lp_fee + owed && left - exit.lp_fee - owed < USDC / 100, "{left} left, fee {}, owed {owed}", exit.lp_fee);
     assert!(w.bank.balance(w.treasury_collateral).await > 0);
 }

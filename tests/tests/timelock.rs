@@ -192,7 +192,7 @@ async fn two_hundred_one_share_redeems_charge_the_fees_of_one_settlement() {
     w.mint(Who::Bob, w.long, 1_000 * USDC, 0).await.unwrap();
     let t0 = w.token_state(w.long).await;
     let equity = w.bank.balance(w.long.vault).await - t0.fees_owed;
-    let (mut streaming, mut borrow) = (0u64, 0u64);
+    let (mut streaming, mut charge) = (0u64, 0i128);
     // One request a slot; each executes at its price slot, a few slots later:
     // from then on one settlement every slot.
     let mut pending = std::collections::VecDeque::new();
@@ -211,19 +211,21 @@ async fn two_hundred_one_share_redeems_charge_the_fees_of_one_settlement() {
             out.expect_ok("redeem one share");
             assert_eq!(w.token_state(w.long).await.last_fee_slot, slot);
             streaming += ev[0].streaming_fee;
-            borrow += ev[0].borrow_fee;
+            charge += ev[0].charge;
             executed += 1;
         }
     }
     let t1 = w.token_state(w.long).await;
     let slots = t1.last_fee_slot - t0.last_fee_slot;
     let once = streaming_fee_floor_carry(equity, t0.params.streaming_fee_bps, slots, t0.streaming_fee_carry).unwrap().fee;
-    let index = w.market_state().await.borrow_index;
-    let borrow_once = leveraged_token::math::fees::borrow_fee_floor_carry(t0.cost.unsigned_abs(), index, t0.borrow_snapshot, t0.borrow_fee_carry).unwrap().fee;
-    println!("over {slots} slots: streaming {streaming} (one settlement: {once}), borrow {borrow} (one settlement: {borrow_once}); a ceil per settlement added up to {slots} to each");
+    // The long side's charge index (funding and borrow: a lone long pays both).
+    let index = w.market_state().await.long_index;
+    let charge_once = leveraged_token::math::funding::charge_ceil_prepaid(t0.cost.unsigned_abs(), index, t0.index_snapshot, t0.charge_prepaid).unwrap().fee;
+    assert!(charge_once > 0, "the long pays funding and borrow");
+    println!("over {slots} slots: streaming {streaming} (one settlement: {once}), charge {charge} (one settlement: {charge_once}); a ceil per settlement added up to {slots} to each");
     // The equity and cost moved by the redeemed shares only: within a unit or two of the one-shot fees.
     assert!(streaming.abs_diff(once) <= 1, "streaming {streaming} vs {once}");
-    assert!(borrow.abs_diff(borrow_once) <= 2, "borrow {borrow} vs {borrow_once}");
+    assert!(charge.abs_diff(charge_once) <= 2, "charge {charge} vs {charge_once}");
 }
 
 /// What the admin signs — pauses, proposals, cancellations, creating a

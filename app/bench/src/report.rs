@@ -142,7 +142,9 @@ pub struct Throughput {
 /// then the bank run's own figures.
 pub async fn throughput(tokens: usize) -> Throughput {
     let (bank, template, price, slot): (BankRun, TokenView, NormalizedPrice, u64) = bank_run(tokens).await;
-    let decide = [100usize, 10_000].iter().map(|&n| time_decide(&views(&template, n), &price, slot, 15)).collect();
+    // An hour after the template's last accrual: every view accrues funding.
+    let now = template.market.last_accrual_time.saturating_add(3_600);
+    let decide = [100usize, 10_000].iter().map(|&n| time_decide(&views(&template, n), &price, slot, now, 15)).collect();
     Throughput { decide, bank }
 }
 

@@ -550,7 +550,9 @@ impl World {
         let keeper = self.keeper.kp.insecure_clone();
         let (m, t) = (self.market, self.token);
         let token = matches!(kind, RequestKind::Mint | RequestKind::Redeem).then_some(&t);
-        self.measure(name, ix::execute(keeper.pubkey(), kind, owner, nonce, &m, token, m.oracle), &keeper).await;
+        // An LP execution names every token of the market: the one token once it exists.
+        let market_tokens: Vec<TokenKeys> = self.h.raw_account(t.token).await.map(|_| t).into_iter().collect();
+        self.measure(name, ix::execute(keeper.pubkey(), kind, owner, nonce, &m, token, m.oracle, &market_tokens), &keeper).await;
     }
 
     /// Send `ix` as its client would, unmeasured; panics if it fails.

@@ -58,11 +58,11 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 /// Time `decide` over `views`: `samples` samples, each as many passes as fit
-/// in about 20 ms (at least one).
-pub fn time_decide(views: &[TokenView], price: &NormalizedPrice, slot: u64, samples: usize) -> DecideRun {
+/// in about 20 ms (at least one), at `slot` and unix time `now`.
+pub fn time_decide(views: &[TokenView], price: &NormalizedPrice, slot: u64, now: i64, samples: usize) -> DecideRun {
     let (mut rebalance, mut not_needed, mut other) = (0, 0, 0);
     for v in views {
-        match decide(v, price, slot, 0) {
+        match decide(v, price, slot, now, 0) {
             Ok(Decision::Rebalance { .. }) => rebalance += 1,
             Ok(Decision::NotNeeded { .. }) => not_needed += 1,
             _ => other += 1,
@@ -70,7 +70,7 @@ pub fn time_decide(views: &[TokenView], price: &NormalizedPrice, slot: u64, samp
     }
     let pass = || {
         for v in views {
-            black_box(decide(black_box(v), black_box(price), black_box(slot), 0)).ok();
+            black_box(decide(black_box(v), black_box(price), black_box(slot), black_box(now), 0)).ok();
         }
     };
     // Calibrate passes per sample.

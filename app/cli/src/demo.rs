@@ -117,7 +117,7 @@ impl Demo {
         self.price_e8 = price_e8;
         self.oracle.publish_for(&mut self.chain.bank, price_e8, Oracle::default_conf(price_e8), r.target).await;
         let token = self.dep.tokens.iter().find(|t| t.token == r.token).copied();
-        let ixs = execute_ixs(self.executor.pubkey(), r, &self.market, token.as_ref(), self.oracle.key);
+        let ixs = execute_ixs(self.executor.pubkey(), r, &self.market, token.as_ref(), self.oracle.key, &self.dep.tokens);
         let out = self.chain.bank.send(&ixs, &[&self.executor]).await;
         if let Err(e) = &out.result {
             bail!("execution of {} request {} of {} failed: {e:?}\n{}", r.kind.name(), sent.nonce, sent.owner, out.logs.join("\n"));
@@ -162,8 +162,8 @@ impl Demo {
 
     async fn nav(&mut self, t: &TokenKeys) -> Result<f64> {
         let v = self.view(t).await;
-        let slot = self.chain.bank.slot().await;
-        let s = settle_view(&v, &self.price(), slot).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let clock = self.chain.bank.clock().await;
+        let s = settle_view(&v, &self.price(), clock.slot, clock.unix_timestamp).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         Ok(nav_per_share(s.equity, v.share_supply, DECIMALS).map_err(|e| anyhow::anyhow!("{e:?}"))? as f64 / USDC as f64)
     }
 }

@@ -147,7 +147,8 @@ async fn user_flow_through_the_cli() {
     let (oracle, usdc) = (e.oracle.to_string(), e.usdc.to_string());
     let m = e.ok(&["market", "create", "--oracle", &oracle, "--kind", "legacy", "--collateral-mint", &usdc, "--trade-fee-bps", "5"]).await;
     let market = m.text("market").unwrap();
-    assert_eq!(m.text("oi_cap_bps").unwrap(), "20000", "defaults fill the unset params");
+    assert_eq!(m.text("net_cap_bps").unwrap(), "10000", "defaults fill the unset params");
+    assert_eq!(m.text("funding_max_bps").unwrap(), "1500", "defaults fill the unset params");
     let admin_before = e.usdc_of(e.admin.pubkey()).await;
     let d = e.ok(&["liquidity", "deposit", &market, "1000000"]).await;
     // The request waits its 2 s (5 slots on a legacy oracle) and fills at the update for that slot.
@@ -202,7 +203,11 @@ async fn user_flow_through_the_cli() {
     assert_eq!(s.text("leverage_vs_target").unwrap(), "3.0000x vs 3.0000x");
     assert_eq!(s.text("position_base").unwrap(), "29.925045");
     assert_eq!(s.text("position_notional").unwrap(), "2992.5045");
-    assert_eq!(s.text("pool_utilisation").unwrap(), "0.29%");
+    assert_eq!(s.text("pool_net_notional").unwrap(), "2992.5045 (0.29% of pool value; cap 100.00%)");
+    // A lone long is the whole skew: it pays funding at F_max (15 %/yr) and
+    // the base borrow plus the kink curve at 0.3 % utilisation.
+    let charge = s.text("charge_per_year").unwrap();
+    assert!(charge.starts_with("15.55% of notional (funding 15.00%, borrow 0.55%"), "{charge}");
     assert_eq!(s.text("rebalance_now").unwrap(), "no");
     assert_eq!(s.text("trigger_deviation_down").unwrap(), "90 (-10.00%)");
     assert_eq!(s.text("trigger_band_max").unwrap(), "92.307692 (-7.69%)");

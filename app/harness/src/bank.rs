@@ -248,6 +248,13 @@ impl Bank {
         self.ctx.set_sysvar(&clock);
     }
 
+    /// The unix time [`Bank::warp`] sets on reaching `slot` from `clock`
+    /// (the bank's clock now): what an execution at that slot accrues to.
+    pub fn unix_time_at_slot(&self, clock: &anchor_lang::prelude::Clock, slot: u64) -> i64 {
+        let ms = self.slot_ms + slot.saturating_sub(clock.slot) * SLOT_MS;
+        clock.unix_timestamp + (ms / 1_000) as i64
+    }
+
     /// Every byte and lamport of `keys`, to compare before and after a failed transaction.
     pub async fn snapshot(&mut self, keys: &[Pubkey]) -> Vec<Option<Account>> {
         let mut out = Vec::with_capacity(keys.len());

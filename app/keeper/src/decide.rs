@@ -162,6 +162,8 @@ pub struct RequestIntent {
     pub request: Request,
     pub market: MarketKeys,
     pub token: Option<TokenKeys>,
+    /// Every token of its market (LP deposit, withdrawal).
+    pub market_tokens: Vec<TokenKeys>,
     pub action: RequestAction,
 }
 
@@ -183,7 +185,7 @@ pub enum RequestVerdict {
 /// account (more than the executor fee) rather than wait for the owner.
 pub fn decide_request(r: &RequestSnapshot, create_destinations: bool) -> RequestVerdict {
     let wait = |reason: String| RequestVerdict::Wait { key: r.key, reason };
-    let act = |action| RequestVerdict::Act(Box::new(RequestIntent { key: r.key, request: r.request.clone(), market: r.market, token: r.token, action }));
+    let act = |action| RequestVerdict::Act(Box::new(RequestIntent { key: r.key, request: r.request.clone(), market: r.market, token: r.token, market_tokens: r.market_tokens.clone(), action }));
     match r.stage {
         RequestStage::Expired => act(RequestAction::Cancel),
         RequestStage::Waiting { wait: left } => {

@@ -58,6 +58,11 @@ impl Discovery {
         Self { tokens: BTreeMap::new(), markets: HashMap::new(), pull_oracles, refresh_every: refresh_every.max(1), scan_requests: true, loops_since_refresh: None }
     }
 
+    /// Every known token of `market`.
+    pub fn market_tokens(&self, market: &Pubkey) -> Vec<TokenKeys> {
+        self.tokens.values().filter(|t| t.market.market == *market).copied().collect()
+    }
+
     fn due(&self) -> bool {
         match self.loops_since_refresh {
             None => true,
@@ -123,7 +128,9 @@ impl Discovery {
 
     /// Pending requests on the markets (and, for mints and redeems, the
     /// tokens) this keeper knows, with their keys, by address.
-    pub async fn scan_requests<C: Chain>(&self, chain: &mut C) -> Result<Vec<(Pubkey, Request, MarketKeys, Option<TokenKeys>)>, ChainError> {
+    /// An LP request comes with every token of its market the keeper knows
+    /// (its execution values the pool on all of them).
+    pub async fn scan_requests<C: Chain>(&self, chain: &mut C) -> Result<Vec<FoundRequest>, ChainError> {
         let found = chain.program_accounts(&leveraged_token::ID, Request::DISCRIMINATOR).await?;
         let mut out = Vec::new();
         for (key, acc) in found {
@@ -145,11 +152,27 @@ impl Discovery {
                 },
                 RequestKind::Deposit | RequestKind::Withdraw => None,
             };
-            out.push((key, r, *m, token));
+            let market_tokens = match r.kind {
+                RequestKind::Mint | RequestKind::Redeem => Vec::new(),
+                RequestKind::Deposit | RequestKind::Withdraw => self.market_tokens(&r.market),
+            };
+            out.push(FoundRequest { key, request: r, market: *m, token, market_tokens });
         }
-        out.sort_by_key(|(k, ..)| *k);
+        out.sort_by_key(|f| f.key);
         Ok(out)
     }
+}
+
+/// A pending request found by [`Discovery::scan_requests`], with its keys.
+#[derive(Debug, Clone)]
+pub struct FoundRequest {
+    pub key: Pubkey,
+    pub request: Request,
+    pub market: MarketKeys,
+    /// Its token (mint, redeem).
+    pub token: Option<TokenKeys>,
+    /// Every token of its market (LP deposit, withdrawal).
+    pub market_tokens: Vec<TokenKeys>,
 }
 
 /// One token as fetched this loop.
@@ -181,6 +204,9 @@ pub struct RequestSnapshot {
     pub market: MarketKeys,
     /// Its token (mint, redeem).
     pub token: Option<TokenKeys>,
+    /// Every token of its market the keeper knows (LP deposit, withdrawal:
+    /// the execution values the pool on all of them).
+    pub market_tokens: Vec<TokenKeys>,
     pub oracle_kind: OracleKind,
     /// Where it stands at this loop's clock (the SDK's `requests::stage`).
     pub stage: RequestStage,
@@ -287,7 +313,7 @@ pub async fn fetch<C: Chain, S: UpdateSource>(chain: &mut C, disc: &mut Discover
         })
         .collect();
     // Per request: its market, the market's oracle and the owner's destination.
-    let request_slots: Vec<(usize, usize, usize)> = found_requests.iter().map(|(_, r, m, _)| (b.add(m.market), b.add(m.oracle), b.add(r.destination))).collect();
+    let request_slots: Vec<(usize, usize, usize)> = found_requests.iter().map(|f| (b.add(f.market.market), b.add(f.market.oracle), b.add(f.request.destination))).collect();
 
     let slot = chain.slot().await?;
     let accs = chain.accounts(&b.keys).await?;
@@ -321,7 +347,7 @@ pub async fn fetch<C: Chain, S: UpdateSource>(chain: &mut C, disc: &mut Discover
     }
     // Each readable request, with its market's and oracle's place in the batch.
     let mut requests: Vec<(RequestSnapshot, usize, usize)> = Vec::with_capacity(found_requests.len());
-    for ((key, request, market, token), (market_ix, oracle_ix, destination_ix)) in found_requests.into_iter().zip(request_slots) {
+    for (FoundRequest { key, request, market, token, market_tokens }, (market_ix, oracle_ix, destination_ix)) in found_requests.into_iter().zip(request_slots) {
         let m: Market = match decode(get(market_ix), "market") {
             Ok(m) => m,
             Err(why) => {
@@ -330,7 +356,11 @@ pub async fn fetch<C: Chain, S: UpdateSource>(chain: &mut C, disc: &mut Discover
             }
         };
         let stage = requests::stage(&request, m.oracle_kind, &clock);
-        requests.push((RequestSnapshot { key, request, market, token, oracle_kind: m.oracle_kind, stage, destination_exists: get(destination_ix).is_some(), update: None }, market_ix, oracle_ix));
+        requests.push((
+            RequestSnapshot { key, request, market, token, market_tokens, oracle_kind: m.oracle_kind, stage, destination_exists: get(destination_ix).is_some(), update: None },
+            market_ix,
+            oracle_ix,
+        ));
     }
 
     // The updates for fixed price times, once per (market, target).

@@ -43,7 +43,7 @@ use solana_signer::Signer;
 
 pub use decide::{Intent, RebalanceAction, RequestAction, RequestIntent, RequestVerdict, Verdict};
 pub use emit::{Counters, Metrics};
-pub use fetch::{Discovery, RequestSnapshot, Snapshot, TokenSnapshot};
+pub use fetch::{Discovery, FoundRequest, RequestSnapshot, Snapshot, TokenSnapshot};
 pub use fire::{FireOptions, FireOutcome};
 pub use oracle::{AccountSource, Update, UpdateQuery, UpdateSource};
 pub use requests::{Effect, RequestOutcome};

@@ -112,7 +112,7 @@ pub fn instructions(caller: &Pubkey, intent: &RequestIntent, compute_limit: u32,
         RequestAction::Execute { oracle, create_destination } => {
             // `execute_ixs` is [create the destination (idempotent), execute]:
             // the create only when it is missing.
-            let mut exec = execute_ixs(*caller, &intent.request, &intent.market, intent.token.as_ref(), oracle);
+            let mut exec = execute_ixs(*caller, &intent.request, &intent.market, intent.token.as_ref(), oracle, &intent.market_tokens);
             if !create_destination {
                 exec.remove(0);
             }

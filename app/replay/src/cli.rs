@@ -69,7 +69,7 @@ pub async fn run(a: ReplayArgs) -> Result<()> {
         }
     }
     let flow = a.flow_seed.map(|seed| Flow { seed, daily_probability: a.flow_probability });
-    let cfg = Config { policies, targets: a.targets.clone(), flow };
+    let cfg = Config { policies, targets: a.targets.clone(), flow, market_params: leveraged_token_sdk::defaults::market_params() };
     // With a report, the plots live next to it (linked as `plots/<file>.png`); otherwise in --out.
     let plot_dir = match &a.report {
         Some(p) => p.parent().unwrap_or(Path::new("")).join("plots"),
@@ -126,14 +126,14 @@ pub async fn run(a: ReplayArgs) -> Result<()> {
         .ok();
         if a.report.is_some() {
             // Stress: the same days with the oracle jumping straight between the four points.
-            let stress = Config { policies: STRESS_POLICIES.iter().copied().filter(|p| cfg.policies.contains(p)).collect(), targets: cfg.targets.clone(), flow };
+            let stress = Config { policies: STRESS_POLICIES.iter().copied().filter(|p| cfg.policies.contains(p)).collect(), targets: cfg.targets.clone(), flow, market_params: cfg.market_params };
             eprintln!("{asset}: stress run, jumps between the 4 daily points");
             let pb = progress::bar(jumps_path.len() as u64, "stress");
             let jumps = replay(&jumps_path, missing, &stress, |i, _| pb.set_position(i as u64)).await?;
             pb.finish_and_clear();
             // Speed: one token (ours, +2x: it lives through both histories under both
             // conventions, so every point does full work) over the whole file.
-            let one = Config { policies: vec![Policy::Defaults], targets: vec![20_000], flow: None };
+            let one = Config { policies: vec![Policy::Defaults], targets: vec![20_000], flow: None, market_params: cfg.market_params };
             let mut speed = Vec::new();
             for (name, p) in [("jumps (4 points a day)", &jumps_path), ("filled (1 % steps)", &path)] {
                 let pb = progress::bar(p.len() as u64, "speed");

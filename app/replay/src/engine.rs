@@ -28,11 +28,12 @@ use std::time::Instant;
 use anchor_lang::prelude::{Clock, Pubkey};
 use anyhow::{anyhow, Result};
 use leveraged_token::events::{Minted, Rebalanced, Redeemed, RequestRefunded, TokenWiped};
-use leveraged_token::math::pool::{pool_value, Side};
+use leveraged_token::math::pool::Side;
 use leveraged_token::math::price::{normalize_price, NormalizedPrice};
 use leveraged_token::math::rebalance::plan_rebalance_with;
 use leveraged_token::oracle::rebalance_price;
-use leveraged_token::state::{LeveragedToken, Market, OracleKind, Request, RequestKind, ScheduleFix};
+use leveraged_token::settlement::market_pool_value;
+use leveraged_token::state::{LeveragedToken, Market, MarketParams, OracleKind, Request, RequestKind, ScheduleFix};
 use leveraged_token_harness::bank::{Bank, TxOutcome};
 use leveraged_token_harness::deployment::{Deployer, Deployment, Holder, MarketSpec, Oracle, PriceStatus};
 use leveraged_token_harness::requests::next_nonce;
@@ -136,17 +137,54 @@ pub struct Row {
     /// Signed base size in whole units.
     pub base: f64,
     pub equity: f64,
-    /// Cumulative trade + borrow fees and keeper rewards (collateral units).
-    pub costs: f64,
+    /// The token's cumulative costs, in collateral units: funding (signed:
+    /// negative is income), borrow, trade fees, keeper rewards, and protocol
+    /// fees (streaming, mint, redeem: `fees_owed`, never collected here).
+    pub funding: f64,
+    pub borrow: f64,
+    pub trade_fees: f64,
+    pub keeper_rewards: f64,
+    pub protocol_fees: f64,
     pub rebalances: u64,
-    /// The market's LP pool value.
+    /// The market's LP pool value (the program's valuation: each token's
+    /// loss at most its vault, at the price's low side).
     pub pool_value: f64,
+    /// The market's insurance fund: its vault plus its share owed in the pool vault.
+    pub insurance: f64,
     /// A rebalance landed since the previous row.
     pub rebalanced: bool,
 }
 
+impl Row {
+    /// Every cost the holder bore: funding, borrow, trade fees, keeper
+    /// rewards and protocol fees.
+    pub fn costs(&self) -> f64 {
+        self.funding + self.borrow + self.trade_fees + self.keeper_rewards + self.protocol_fees
+    }
+
+    /// What rebalancing cost: trade fees and keeper rewards.
+    pub fn rebalancing_cost(&self) -> f64 {
+        self.trade_fees + self.keeper_rewards
+    }
+}
+
+/// A policy's market at the end of the path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarketEnd {
+    pub policy: Policy,
+    /// LP pool value and insurance fund, in collateral units (whole USDC).
+    pub pool_value: f64,
+    pub insurance: f64,
+    /// Bad debt beyond the tokens' vaults, and the part the insurance fund covered.
+    pub bad_debt: f64,
+    pub insurance_covered: f64,
+    /// The pool's funding and borrow income.
+    pub income: f64,
+}
+
 pub struct ReplayResult {
     pub runs: Vec<Run>,
+    pub markets: Vec<MarketEnd>,
     pub points: usize,
     pub instructions: u64,
     pub wall_seconds: f64,
@@ -159,6 +197,8 @@ pub struct Config {
     pub targets: Vec<i32>,
     /// Random mint/redeem flow; `None` = the holder only.
     pub flow: Option<Flow>,
+    /// Every policy's market parameters (`sdk::defaults::market_params` unless varied).
+    pub market_params: MarketParams,
 }
 
 fn price_of(e8: i64) -> NormalizedPrice {
@@ -168,8 +208,10 @@ fn price_of(e8: i64) -> NormalizedPrice {
 /// The feed id of the replay's pull oracle (any: the markets are created for it).
 const FEED_ID: [u8; 32] = [0x5a; 32];
 
-/// One market per policy (its own collateral mint, the same oracle).
+/// One market per policy (its own collateral mint, the same oracle), its
+/// tokens sharing the pool as they would on chain.
 struct PolicyMarket {
+    policy: Policy,
     dep: Deployment,
     keeper_collateral: Pubkey,
     /// The random flow's user (`Config::flow`).
@@ -229,7 +271,7 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
     // Per run: its market (index in `markets`) and its token (index in the market's tokens).
     let mut run_at: Vec<(usize, usize)> = Vec::new();
     for &policy in &cfg.policies {
-        let mut spec = MarketSpec::new(oracle).decimals(DECIMALS).price(first.price_e8, Oracle::default_conf(first.price_e8)).liquidity(POOL);
+        let mut spec = MarketSpec::new(oracle).decimals(DECIMALS).price(first.price_e8, Oracle::default_conf(first.price_e8)).params(cfg.market_params).liquidity(POOL);
         for &target in &cfg.targets {
             let notional = HOLDING / 10_000 * u64::from(target.unsigned_abs());
             spec = spec.token(target, policy.params(target, UNIT, notional));
@@ -245,7 +287,7 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
             runs.push(Run { policy, target_bps: target, keys: dep.tokens[i], rows: Vec::new(), wiped_at: None, bad_debt: 0, flow: FlowCounts::default(), late_schedules: Vec::new() });
         }
         let keeper_collateral = bank.create_token_account(dep.collateral, keeper.pubkey()).await;
-        markets.push(PolicyMarket { dep, keeper_collateral, flow_user });
+        markets.push(PolicyMarket { policy, dep, keeper_collateral, flow_user });
         holders.push(holder);
     }
 
@@ -282,7 +324,7 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
     let mut ideal = vec![0.0f64; runs.len()];
     let mut rebalanced = vec![false; runs.len()];
     for (k, r) in runs.iter().enumerate() {
-        ideal[k] = nav_now(&mut bank, r, &price_of(first.price_e8), clock.slot).await?.0;
+        ideal[k] = nav_now(&mut bank, r, &price_of(first.price_e8), &clock).await?.nav;
     }
     // Slots and the clock follow the path's own time from its first point (not
     // step by step, which would lose the sub-slot remainders and let a daily
@@ -382,25 +424,33 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
                 }
                 clock = bank.clock().await;
             }
+            let mut market_now = Vec::with_capacity(markets.len());
+            for m in &markets {
+                market_now.push(market_state(&mut bank, &m.dep, &price, &clock).await?);
+            }
             for (k, run) in runs.iter_mut().enumerate() {
                 let l = f64::from(run.target_bps) / 10_000.0;
                 ideal[k] *= (1.0 + l * r).max(0.0);
-                let m = &markets[run_at[k].0];
-                let (nav, leverage, base, equity, costs, count) = nav_now(&mut bank, run, &price, clock.slot).await?;
-                let market: Market = bank.account(m.dep.market.market).await;
-                let pool_amount = bank.balance(m.dep.market.pool_vault).await;
-                let pv = pool_value(pool_amount, &market.aggregates(), market.borrow_index, price.price, 0, Side::Low).unwrap_or(0) as f64 / UNIT as f64;
+                let n = nav_now(&mut bank, run, &price, &clock).await?;
+                let m = &market_now[run_at[k].0];
+                let usdc = |x: u64| x as f64 / UNIT as f64;
+                let t = &n.token;
                 run.rows.push(Row {
                     unix_ms: p.unix_ms,
                     price: p.price_e8 as f64 / 1e8,
-                    nav,
+                    nav: n.nav,
                     ideal: ideal[k],
-                    leverage,
-                    base,
-                    equity,
-                    costs,
-                    rebalances: count,
-                    pool_value: pv,
+                    leverage: n.leverage,
+                    base: t.base as f64 / 1e9,
+                    equity: n.equity,
+                    funding: t.total_funding as f64 / UNIT as f64,
+                    borrow: usdc(t.total_borrow_fees),
+                    trade_fees: usdc(t.total_trade_fees),
+                    keeper_rewards: usdc(t.total_keeper_rewards),
+                    protocol_fees: usdc(t.fees_owed),
+                    rebalances: t.rebalance_count,
+                    pool_value: m.pool_value,
+                    insurance: m.insurance,
                     rebalanced: std::mem::take(&mut rebalanced[k]),
                 });
             }
@@ -410,7 +460,12 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
         }
     }
     progress(path.len(), path.len());
-    Ok(ReplayResult { runs, points: path.len(), instructions, wall_seconds: started.elapsed().as_secs_f64(), missing_days })
+    let last = price_of(path.last().map_or(first.price_e8, |p| p.price_e8));
+    let mut ends = Vec::with_capacity(markets.len());
+    for m in &markets {
+        ends.push(MarketEnd { policy: m.policy, ..market_state(&mut bank, &m.dep, &last, &clock).await? });
+    }
+    Ok(ReplayResult { runs, markets: ends, points: path.len(), instructions, wall_seconds: started.elapsed().as_secs_f64(), missing_days })
 }
 
 /// Execute each request `(market index, owner, nonce)` in order, by the
@@ -435,7 +490,7 @@ async fn execute_requests(bank: &mut Bank, markets: &[PolicyMarket], keeper: &Ke
             published = Some(r.target);
         }
         let token = d.tokens.iter().find(|t| t.token == r.token);
-        out.push(bank.send(&[ix::execute(keeper.pubkey(), r.kind, owner, nonce, &d.market, token, d.oracle.key)], &[keeper]).await);
+        out.push(bank.send(&[ix::execute(keeper.pubkey(), r.kind, owner, nonce, &d.market, token, d.oracle.key, &d.tokens)], &[keeper]).await);
     }
     out
 }
@@ -488,7 +543,7 @@ async fn rebalance_step(
 async fn would_rebalance(bank: &mut Bank, d: &Deployment, view: &TokenView, clock: &Clock, fix: Option<ScheduleFix>) -> Result<bool> {
     let acc = bank.raw_account(d.oracle.key).await.ok_or_else(|| anyhow!("oracle account missing"))?;
     let Ok(rp) = rebalance_price(&view.market.oracle_spec(), &d.oracle.key, &acc.owner, &acc.data, clock, fix) else { return Ok(false) };
-    let s = settle_view(view, &rp.price.price, clock.slot).map_err(|e| anyhow!("settle: {e:?}"))?;
+    let s = settle_view(view, &rp.price.price, clock.slot, clock.unix_timestamp).map_err(|e| anyhow!("settle: {e:?}"))?;
     if s.wiped {
         return Ok(rp.fresh);
     }
@@ -507,12 +562,40 @@ async fn fetch(bank: &mut Bank, m: &MarketKeys, t: &TokenKeys) -> TokenView {
     }
 }
 
-/// (NAV per share, leverage, base, equity, cumulative costs, rebalance count) now.
-async fn nav_now(bank: &mut Bank, run: &Run, price: &NormalizedPrice, slot: u64) -> Result<(f64, f64, f64, f64, f64, u64)> {
+/// A token now: NAV per share, leverage, equity (whole USDC) and its account.
+struct TokenNow {
+    nav: f64,
+    leverage: f64,
+    equity: f64,
+    token: LeveragedToken,
+}
+
+async fn nav_now(bank: &mut Bank, run: &Run, price: &NormalizedPrice, clock: &Clock) -> Result<TokenNow> {
     let view = fetch(bank, &run.keys.market, &run.keys).await;
-    let s = settle_view(&view, price, slot).map_err(|e| anyhow!("settle: {e:?}"))?;
+    let s = settle_view(&view, price, clock.slot, clock.unix_timestamp).map_err(|e| anyhow!("settle: {e:?}"))?;
     let supply = view.share_supply.max(1) as f64;
-    let t = &view.token;
-    let costs = (t.total_trade_fees + t.total_borrow_fees + t.total_keeper_rewards) as f64 / UNIT as f64;
-    Ok((s.equity as f64 / supply, s.leverage_bps.unwrap_or(0) as f64 / 10_000.0, t.base as f64 / 1e9, s.equity as f64 / UNIT as f64, costs, t.rebalance_count))
+    Ok(TokenNow { nav: s.equity as f64 / supply, leverage: s.leverage_bps.unwrap_or(0) as f64 / 10_000.0, equity: s.equity as f64 / UNIT as f64, token: view.token })
+}
+
+/// A market now, valued by the program's own rule (`settlement::market_pool_value`
+/// over all its tokens, at the price's low side); `policy` is left to the caller.
+async fn market_state(bank: &mut Bank, d: &Deployment, price: &NormalizedPrice, clock: &Clock) -> Result<MarketEnd> {
+    let market: Market = bank.account(d.market.market).await;
+    let pool_amount = bank.balance(d.market.pool_vault).await;
+    let mut tokens = Vec::with_capacity(d.tokens.len());
+    for t in &d.tokens {
+        tokens.push((bank.account::<LeveragedToken>(t.token).await, bank.balance(t.vault).await));
+    }
+    let refs: Vec<(&LeveragedToken, u64)> = tokens.iter().map(|(t, v)| (t, *v)).collect();
+    let value = market_pool_value(&market, &refs, pool_amount, price, Side::Low, clock.unix_timestamp).map_err(|e| anyhow!("pool value: {e:?}"))?;
+    let insurance = bank.balance(d.market.insurance_vault).await.saturating_add(market.insurance_owed);
+    let usdc = |x: u64| x as f64 / UNIT as f64;
+    Ok(MarketEnd {
+        policy: Policy::Defaults,
+        pool_value: value as f64 / UNIT as f64,
+        insurance: usdc(insurance),
+        bad_debt: usdc(market.bad_debt_total),
+        insurance_covered: usdc(market.insurance_covered_total),
+        income: market.income_total_scaled as f64 / leveraged_token::math::INDEX_SCALE as f64 / UNIT as f64,
+    })
 }

@@ -39,7 +39,7 @@ fn fate(m: &Metrics) -> String {
 /// and wiped on the same day: two policies whose rule never differed along
 /// the path, up to rounding in their own pools.
 fn identical(a: &Metrics, b: &Metrics) -> bool {
-    let shown = |m: &Metrics| (format!("{:.1}", m.tracking_error * 100.0), format!("{:.0}", m.cost_bps_per_year));
+    let shown = |m: &Metrics| (format!("{:.1}", m.tracking_error * 100.0), format!("{:.0}", m.rebalancing_bps_per_year));
     shown(a) == shown(b) && a.wiped_at == b.wiped_at
 }
 
@@ -63,14 +63,16 @@ fn pairs(results: &[AssetResult], targets: &[i32], other: &str) -> Vec<(Metrics,
     out
 }
 
-/// How `ours` compares with `other`: lower tracking error at lower cost is
+/// How `ours` compares with `other`: lower tracking error at lower
+/// rebalancing cost (trade fees + keeper rewards, what a policy chooses) is
 /// Pareto-better; survival counts before either figure (a wiped token's TE and
 /// cost stop at its wipe).
 pub fn verdict(ours: &Metrics, other: &Metrics, same_rule: bool) -> String {
     let (o_dead, x_dead) = (ours.wiped_at.is_some(), other.wiped_at.is_some());
     let te = ours.tracking_error <= other.tracking_error;
-    let cost = ours.cost_bps_per_year <= other.cost_bps_per_year;
-    let figures = format!("TE {:.1}% vs {:.1}%, cost {:.0} vs {:.0} bps/yr", ours.tracking_error * 100.0, other.tracking_error * 100.0, ours.cost_bps_per_year, other.cost_bps_per_year);
+    let cost = ours.rebalancing_bps_per_year <= other.rebalancing_bps_per_year;
+    let figures =
+        format!("TE {:.1}% vs {:.1}%, rebalancing {:.0} vs {:.0} bps/yr", ours.tracking_error * 100.0, other.tracking_error * 100.0, ours.rebalancing_bps_per_year, other.rebalancing_bps_per_year);
     match (same_rule, identical(ours, other)) {
         (true, true) => return format!("identical (the same rule at this leverage; {figures})"),
         (true, false) => return format!("the same rule at this leverage ({figures}; the runs differ by rounding in their own pools)"),
@@ -88,15 +90,15 @@ pub fn verdict(ours: &Metrics, other: &Metrics, same_rule: bool) -> String {
     format!("{word} ({figures})")
 }
 
-/// Our defaults against FTX's rule and fixed daily, per asset × leverage.
+/// Our defaults against FTX's rule, FLI and fixed daily, per asset × leverage.
 pub fn verdict_table(results: &[AssetResult], targets: &[i32]) -> String {
-    let mut s = String::from("| asset | L | ours | vs FTX's rule | vs fixed daily |\n|---|---|---|---|---|\n");
+    let mut s = String::from("| asset | L | ours | vs FTX's rule | vs FLI | vs fixed daily |\n|---|---|---|---|---|---|\n");
     for a in results {
         for &t in targets {
-            let (Some(o), Some(f), Some(d)) = (find(&a.main.runs, "ours", t), find(&a.main.runs, "ftx", t), find(&a.main.runs, "daily", t)) else { continue };
-            let (same_f, same_d) = (same_rule(o, f), same_rule(o, d));
-            let (o, f, d) = (compute(o), compute(f), compute(d));
-            writeln!(s, "| {} | {} | {} | {} | {} |", a.asset, lev(t), fate(&o), verdict(&o, &f, same_f), verdict(&o, &d, same_d)).unwrap();
+            let Some(o) = find(&a.main.runs, "ours", t) else { continue };
+            let om = compute(o);
+            let cell = |p: &str| find(&a.main.runs, p, t).map_or("—".to_string(), |x| verdict(&om, &compute(x), same_rule(o, x)));
+            writeln!(s, "| {} | {} | {} | {} | {} | {} |", a.asset, lev(t), fate(&om), cell("ftx"), cell("fli"), cell("daily")).unwrap();
         }
     }
     s
@@ -117,7 +119,7 @@ pub fn verdict_counts(results: &[AssetResult], targets: &[i32], other: &str) -> 
         }
         if o.tracking_error <= x.tracking_error {
             lower_te += 1;
-            if o.cost_bps_per_year <= x.cost_bps_per_year {
+            if o.rebalancing_bps_per_year <= x.rebalancing_bps_per_year {
                 pareto += 1;
             }
         }
@@ -204,6 +206,10 @@ mod tests {
             worst_tracking_day: 0.0,
             rebalances_per_year: 0.0,
             cost_bps_per_year: cost,
+            rebalancing_bps_per_year: cost,
+            funding_bps_per_year: 0.0,
+            borrow_bps_per_year: 0.0,
+            protocol_bps_per_year: 0.0,
             realised_decay: 0.0,
             predicted_decay: 0.0,
             max_drawdown: 0.0,

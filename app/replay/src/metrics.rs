@@ -21,8 +21,14 @@ pub struct Metrics {
     /// Largest single-day |log(token) − log(ideal)|.
     pub worst_tracking_day: f64,
     pub rebalances_per_year: f64,
-    /// Trade + borrow fees + keeper rewards per year, in bps of average equity.
+    /// Every cost per year, in bps of average equity ([`Row::costs`])...
     pub cost_bps_per_year: f64,
+    /// ...of which rebalancing (trade fees + keeper rewards: what the policy
+    /// chooses), funding (negative: income), borrow and protocol fees.
+    pub rebalancing_bps_per_year: f64,
+    pub funding_bps_per_year: f64,
+    pub borrow_bps_per_year: f64,
+    pub protocol_bps_per_year: f64,
     /// Realised log(V_T/V_0) − L·log(S_T/S_0), and the formula's −(L² − L)·QV/2.
     pub realised_decay: f64,
     pub predicted_decay: f64,
@@ -67,6 +73,7 @@ pub fn compute(run: &Run) -> Metrics {
     }
     let s_ratio = last.price / first.price;
     let avg_equity = rows.iter().map(|r| r.equity).sum::<f64>() / rows.len() as f64;
+    let per_year = |x: f64| if avg_equity > 0.0 { x / avg_equity / years * 10_000.0 } else { 0.0 };
     let realised = if last.nav > 0.0 { (last.nav / first.nav).ln() - l * s_ratio.ln() } else { f64::NEG_INFINITY };
     Metrics {
         policy: run.policy.name(),
@@ -79,7 +86,11 @@ pub fn compute(run: &Run) -> Metrics {
         tracking_error: stdev(&diffs) * 365f64.sqrt(),
         worst_tracking_day: diffs.iter().fold(0.0f64, |m, d| m.max(d.abs())),
         rebalances_per_year: last.rebalances as f64 / years,
-        cost_bps_per_year: if avg_equity > 0.0 { last.costs / avg_equity / years * 10_000.0 } else { 0.0 },
+        cost_bps_per_year: per_year(last.costs()),
+        rebalancing_bps_per_year: per_year(last.rebalancing_cost()),
+        funding_bps_per_year: per_year(last.funding),
+        borrow_bps_per_year: per_year(last.borrow),
+        protocol_bps_per_year: per_year(last.protocol_fees),
         realised_decay: realised,
         predicted_decay: -(l * l - l) * qv / 2.0,
         max_drawdown: max_dd,

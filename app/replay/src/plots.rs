@@ -535,7 +535,7 @@ fn drawdown_plot(asset: &str, by_target: &[(i32, Vec<&Run>)], dir: &Path) -> Res
 
 fn costs_plot(asset: &str, by_target: &[(i32, Vec<&Run>)], dir: &Path) -> Result<Plot> {
     let file = format!("{asset}-costs.png");
-    let title = format!("{asset}: cumulative trade + borrow fees + keeper rewards (USDC, {} USDC minted per token)", HOLDING / UNIT);
+    let title = format!("{asset}: cumulative costs, funding + borrow + trade fees + keeper rewards + protocol fees (USDC, {} USDC minted per token; below 0: income)", HOLDING / UNIT);
     multi_panel(
         by_target,
         dir,
@@ -543,10 +543,11 @@ fn costs_plot(asset: &str, by_target: &[(i32, Vec<&Run>)], dir: &Path) -> Result
         title,
         "USDC",
         |v| format!("{v:.0}"),
-        |r| r.rows.iter().map(|x| (day(x.unix_ms), x.costs)).collect(),
+        |r| r.rows.iter().map(|x| (day(x.unix_ms), x.costs())).collect(),
         |series| {
             let hi = series.iter().flat_map(|s| s.iter()).map(|p| p.1).fold(0.0f64, f64::max);
-            0.0..(hi * 1.05).max(1.0)
+            let lo = series.iter().flat_map(|s| s.iter()).map(|p| p.1).fold(0.0f64, f64::min);
+            (lo * 1.05)..(hi * 1.05).max(1.0)
         },
     )
 }

@@ -27,15 +27,17 @@ pub fn run_label(r: &Run) -> String {
     format!("{}-{}x", r.policy.name(), f64::from(r.target_bps) / 10_000.0)
 }
 
-/// One CSV per run: date, price, nav, ideal, leverage, base, equity, costs, rebalances, pool value, rebalanced.
+/// One CSV per run: date, price, nav, ideal, leverage, base, equity, the
+/// cumulative costs (funding, borrow, trade fees, keeper rewards, protocol
+/// fees), rebalances, the market's pool value and insurance fund, rebalanced.
 pub fn write_csv(dir: &Path, asset: &str, out: &ReplayResult) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     for r in &out.runs {
-        let mut s = String::from("date,price,nav,ideal,leverage,base,equity,costs,rebalances,pool_value,rebalanced\n");
+        let mut s = String::from("date,price,nav,ideal,leverage,base,equity,funding,borrow,trade_fees,keeper_rewards,protocol_fees,rebalances,pool_value,insurance,rebalanced\n");
         for row in &r.rows {
             writeln!(
                 s,
-                "{},{},{:.6},{:.6},{:.4},{:.6},{:.2},{:.2},{},{:.2},{}",
+                "{},{},{:.6},{:.6},{:.4},{:.6},{:.2},{:.2},{:.2},{:.2},{:.2},{:.2},{},{:.2},{:.2},{}",
                 date(row.unix_ms),
                 row.price,
                 row.nav,
@@ -43,9 +45,14 @@ pub fn write_csv(dir: &Path, asset: &str, out: &ReplayResult) -> Result<()> {
                 row.leverage,
                 row.base,
                 row.equity,
-                row.costs,
+                row.funding,
+                row.borrow,
+                row.trade_fees,
+                row.keeper_rewards,
+                row.protocol_fees,
                 row.rebalances,
                 row.pool_value,
+                row.insurance,
                 u8::from(row.rebalanced)
             )?;
         }
@@ -92,13 +99,13 @@ fn pct(x: f64) -> String {
 
 /// The headline markdown table for one asset.
 pub fn markdown_table(out: &ReplayResult) -> String {
-    let mut s = String::from("| policy | L | token | ideal daily | continuous | TE /yr | worst TE day | rebal/yr | cost bps/yr | decay real / formula | max DD | worst day | bad debt | LP P&L |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    let mut s = String::from("| policy | L | token | ideal daily | continuous | TE /yr | worst TE day | rebal/yr | cost bps/yr | rebalancing | funding | borrow | protocol | decay real / formula | max DD | worst day | bad debt | LP P&L |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     let mut ms: Vec<(Metrics, f64)> = out.runs.iter().map(|r| (compute(r), lp_pnl(r))).collect();
     ms.sort_by(|a, b| a.0.leverage.partial_cmp(&b.0.leverage).unwrap().reverse().then(a.0.policy.cmp(b.0.policy)));
     for (m, lp) in ms {
         writeln!(
             s,
-            "| {} | {:+} | {} | {} | {} | {:.1}% | {:.1}% | {:.0} | {:.0} | {:.2} / {:.2} | {:.1}% | {} | {} | {} |",
+            "| {} | {:+} | {} | {} | {} | {:.1}% | {:.1}% | {:.0} | {:.0} | {:.0} | {:+.0} | {:.0} | {:.0} | {:.2} / {:.2} | {:.1}% | {} | {} | {} |",
             m.policy,
             m.leverage,
             pct(m.token_return),
@@ -108,6 +115,10 @@ pub fn markdown_table(out: &ReplayResult) -> String {
             m.worst_tracking_day * 100.0,
             m.rebalances_per_year,
             m.cost_bps_per_year,
+            m.rebalancing_bps_per_year,
+            m.funding_bps_per_year,
+            m.borrow_bps_per_year,
+            m.protocol_bps_per_year,
             m.realised_decay,
             m.predicted_decay,
             m.max_drawdown * 100.0,

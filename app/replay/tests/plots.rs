@@ -57,7 +57,7 @@ fn colours_used(bytes: &[u8]) -> usize {
 #[tokio::test]
 async fn every_plot_is_a_non_trivial_png_of_the_announced_size_under_a_stable_name() {
     let path = intraday_path(&candles());
-    let cfg = Config { policies: vec![Policy::Defaults, Policy::Fli, Policy::Daily], targets: vec![30_000, -10_000], flow: None };
+    let cfg = Config { policies: vec![Policy::Defaults, Policy::Fli, Policy::Daily], targets: vec![30_000, -10_000], flow: None, market_params: leveraged_token_sdk::defaults::market_params() };
     let out = replay(&path, 0, &cfg, |_, _| {}).await.unwrap();
     assert!(out.runs.iter().any(|r| r.wiped_at.is_some()), "the crash wipes the 3x token");
 

@@ -22,7 +22,7 @@ fn candles(closes: &[i64]) -> Vec<Candle> {
 async fn a_daily_policy_tracks_the_daily_reset_ideal_and_a_crash_is_recorded() {
     let closes: Vec<i64> = [100, 103, 99, 104, 108, 101, 97, 102, 106, 110].iter().map(|p| p * 100_000_000).collect();
     let path = intraday_path(&candles(&closes));
-    let cfg = Config { policies: vec![Policy::Daily, Policy::Defaults], targets: vec![30_000, -10_000], flow: None };
+    let cfg = Config { policies: vec![Policy::Daily, Policy::Defaults], targets: vec![30_000, -10_000], flow: None, market_params: leveraged_token_sdk::defaults::market_params() };
     let out = replay(&path, 0, &cfg, |_, _| {}).await.unwrap();
     assert_eq!(out.runs.len(), 4);
     assert_eq!(out.points, path.len());
@@ -59,7 +59,7 @@ async fn a_daily_policy_tracks_the_daily_reset_ideal_and_a_crash_is_recorded() {
 async fn a_random_mint_redeem_flow_lands_is_seeded_and_leaves_the_holders_nav_per_share_within_fees() {
     let closes: Vec<i64> = (0..40).map(|i| (100 + (i * 37 % 11) - 5) * 100_000_000).collect();
     let path = intraday_path(&candles(&closes));
-    let base = Config { policies: vec![Policy::Defaults], targets: vec![30_000, -10_000], flow: None };
+    let base = Config { policies: vec![Policy::Defaults], targets: vec![30_000, -10_000], flow: None, market_params: leveraged_token_sdk::defaults::market_params() };
     let flow = Config { flow: Some(Flow { seed: 7, daily_probability: 0.5 }), ..base.clone() };
     let quiet = replay(&path, 0, &base, |_, _| {}).await.unwrap();
     let busy = replay(&path, 0, &flow, |_, _| {}).await.unwrap();
@@ -86,7 +86,7 @@ async fn an_eight_hourly_schedule_rebalances_at_the_update_for_its_grid_time_pri
     // and 16 h (due at the 12 h and 18 h points), and on the 0 h point.
     let closes: Vec<i64> = [100, 103, 99, 104, 108, 101, 97, 102, 106, 110].iter().map(|p| p * 100_000_000).collect();
     let path = intraday_path(&candles(&closes));
-    let cfg = Config { policies: vec![Policy::EightHourly, Policy::Daily], targets: vec![30_000], flow: None };
+    let cfg = Config { policies: vec![Policy::EightHourly, Policy::Daily], targets: vec![30_000], flow: None, market_params: leveraged_token_sdk::defaults::market_params() };
     let out = replay(&path, 0, &cfg, |_, _| {}).await.unwrap();
     let (eight, daily) = (&out.runs[0], &out.runs[1]);
     let start = path[0].unix_ms;

@@ -163,3 +163,25 @@ pub fn distance(v: &TokenView, slot: u64) -> Distance {
         slots_to_time_trigger: v.token.params.rebalance_period_slots.saturating_sub(slot.saturating_sub(v.token.schedule_anchor_slot)),
     }
 }
+
+/// What each side pays per year at the market's book and pool now, in bps of
+/// its notional: funding plus borrow (negative: the side receives), and the
+/// borrow part alone. The program's own `math::funding::index_step` over a
+/// year, so the figures are the indices' rates, rounding included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rates {
+    pub long_bps: i128,
+    pub short_bps: i128,
+    pub long_borrow_bps: u128,
+    pub short_borrow_bps: u128,
+}
+
+pub fn rates_per_year(m: &Market, pool_amount: u64) -> MathResult<Rates> {
+    use leveraged_token::math::funding::{index_step, YEAR_SECS};
+    use leveraged_token::math::INDEX_SCALE;
+    let year = u64::try_from(YEAR_SECS).unwrap_or(u64::MAX);
+    let st = index_step(&m.rate_params(), &m.aggregates().book(), u128::from(m.lp_cash(pool_amount)), year)?;
+    let bps = |x: i128| x.saturating_mul(BPS as i128) / INDEX_SCALE as i128;
+    let ubps = |x: u128| x.saturating_mul(BPS) / INDEX_SCALE;
+    Ok(Rates { long_bps: bps(st.long), short_bps: bps(st.short), long_borrow_bps: ubps(st.long_borrow), short_borrow_bps: ubps(st.short_borrow) })
+}

@@ -178,6 +178,7 @@ pub fn request_withdraw(owner: Pubkey, m: &MarketKeys, nonce: u64, lp_amount: u6
 /// a mint or redeem; LP requests value the pool on every token of the
 /// market: `market_tokens` (all of them, any order; ignored for a mint or
 /// redeem), passed as (token, vault) pairs after the named accounts.
+#[allow(clippy::too_many_arguments)] // one per account group of the instruction
 pub fn execute(executor: Pubkey, kind: RequestKind, owner: Pubkey, nonce: u64, m: &MarketKeys, t: Option<&TokenKeys>, oracle: Pubkey, market_tokens: &[TokenKeys]) -> Instruction {
     let r = RequestKeys::of(kind, owner, nonce, m, t.map(|t| t.share_mint));
     let request = request_accounts(&r, executor);

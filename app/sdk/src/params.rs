@@ -109,7 +109,7 @@ mod tests {
         let t = defaults::token_params(30_000, 1_000_000);
         let m = defaults::market_params();
         assert_eq!(TokenParamsSpec::FIELDS.len(), 11);
-        assert_eq!(MarketParamsSpec::FIELDS.len(), 11);
+        assert_eq!(MarketParamsSpec::FIELDS.len(), 19);
         assert_eq!(token_param_values(&t).iter().map(|(n, _)| *n).collect::<Vec<_>>(), TokenParamsSpec::FIELDS);
         assert_eq!(market_param_values(&m).iter().map(|(n, _)| *n).collect::<Vec<_>>(), MarketParamsSpec::FIELDS);
         assert_eq!(diff_token_params(&t, &t), vec![]);

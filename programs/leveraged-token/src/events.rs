@@ -255,6 +255,9 @@ pub struct LossAbsorbed {
     pub by_fees_owed: u64,
     pub by_insurance: u64,
     pub by_lps: u64,
+    /// Of `by_insurance`, what the insurance vault pays into the pool vault
+    /// (the rest was its share still owed in the pool vault).
+    pub insurance_vault_paid: u64,
 }
 
 /// The insurance fund's share of income moved from the pool vault to the

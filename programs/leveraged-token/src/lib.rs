@@ -22,7 +22,7 @@
 //!   update's value checks, a wipe at that price or a cap refund the escrow
 //!   instead of failing. `cancel_request` returns an expired one.
 //! * Mint / redeem (executed): settle the position against the pool at that
-//!   price (PnL and borrow fee move as one token transfer), then issue or burn
+//!   price (PnL and the funding and borrow charge move as one token transfer), then issue or burn
 //!   shares at NAV, valued on the side of the oracle's confidence interval
 //!   worse for the user, and grow or shrink the position so other holders'
 //!   leverage is unchanged.
@@ -34,12 +34,28 @@
 //!   the schedule's time — and then trades the position back to target against
 //!   the pool at that price (no public market order, nothing to front-run),
 //!   pays the trade fee to the pool and a bounded reward to the caller.
-//! * LP deposits / withdrawals (executed): at the pool value, which counts
-//!   traders' unrealised PnL and unpaid borrow fees, less an LP fee left to
-//!   the LPs who stay.
-//! * Bad debt: a loss beyond a token's vault is absorbed by the pool; the token
-//!   is wiped (no mints, redeem pays 0) and says so in an event. A wipe needs a
-//!   fresh price.
+//! * What the perp charges (`math::funding`), accrued per side with indices
+//!   on unix time: **funding** on the skew between the market's long and short
+//!   tokens, `funding_max_bps × (N_L − N_S)/(N_L + N_S)` a year — the heavier
+//!   side pays it, the lighter side receives it, the pool keeps only what the
+//!   imbalance pays; a **borrow** fee, a small base on both sides plus a kink
+//!   curve on the pool's utilisation `|net| / cash` charged only to the side
+//!   that makes the net larger. Tokens pay at least, the pool books at most,
+//!   the exact amount (remainders prepaid and carried).
+//! * LP deposits / withdrawals (executed): at the pool value over every token
+//!   of the market (remaining accounts), which counts traders' unrealised PnL
+//!   and unpaid charges but a token's loss **at most what its vault holds**,
+//!   less an LP fee left to the LPs who stay; a withdrawal must leave the net
+//!   book within its cap.
+//! * Caps on the net book, not the gross: per side, `|net|`, and each token's
+//!   loss beyond equity in a stress jump, as shares of pool value. A mint that
+//!   makes `|net|` smaller is never refused by a cap; rebalances never are.
+//! * Order of losses: a token's equity, then its protocol fees owed, then the
+//!   market's **insurance vault** (funded by `insurance_share_bps` of trade
+//!   fees and of the pool's funding and borrow income: owed in the pool
+//!   vault, out of the LPs' cash, until a `rebalance` moves it), then the LPs
+//!   pro rata; `LossAbsorbed` says who absorbed how much. The token is wiped
+//!   (no mints, redeem pays 0). A wipe needs a fresh price.
 //! * Admin: creates markets and tokens, pauses, and changes parameters only
 //!   through a timelock: `propose_*_params` (validated), then, once the
 //!   config's `param_delay_secs` (≥ 1 day outside a `local-cluster` build) has

@@ -148,7 +148,7 @@ pub fn apply_settlement(market: &mut Market, token: &mut LeveragedToken, price: 
         // The order of losses past the token: the insurance fund (its share
         // owed in the pool vault first, then its vault), then the LPs.
         let from_owed = o.bad_debt.min(market.insurance_owed);
-        let from_vault = (o.bad_debt - from_owed).min(at.insurance_amount);
+        let from_vault = o.bad_debt.saturating_sub(from_owed).min(at.insurance_amount);
         market.insurance_owed = market.insurance_owed.checked_sub(from_owed).ok_or(ErrorCode::MathOverflow)?;
         s.by_insurance = from_owed.checked_add(from_vault).ok_or(ErrorCode::MathOverflow)?;
         s.insurance_transfer = from_vault;
@@ -167,7 +167,16 @@ pub fn emit_settlement(token_key: Pubkey, market_key: Pubkey, price: &Normalized
         let loss = o.charge.checked_sub(o.pnl).ok_or(ErrorCode::MathOverflow)?.unsigned_abs();
         let paid_to_pool = o.transfer.checked_neg().and_then(|paid| u64::try_from(paid).ok()).ok_or(ErrorCode::MathOverflow)?;
         crate::emit_event!(TokenWiped { token: token_key, price: price.price, loss, paid_to_pool, bad_debt: o.bad_debt });
-        crate::emit_event!(LossAbsorbed { market: market_key, token: token_key, loss, by_equity: o.by_equity, by_fees_owed: o.by_fees_owed, by_insurance: s.by_insurance, by_lps: s.by_lps });
+        crate::emit_event!(LossAbsorbed {
+            market: market_key,
+            token: token_key,
+            loss,
+            by_equity: o.by_equity,
+            by_fees_owed: o.by_fees_owed,
+            by_insurance: s.by_insurance,
+            by_lps: s.by_lps,
+            insurance_vault_paid: s.insurance_transfer
+        });
     }
     crate::emit_event!(PositionSettled {
         token: token_key,

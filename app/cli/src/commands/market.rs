@@ -4,13 +4,13 @@
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail, Context, Result};
 use leveraged_token::collateral::{check_collateral, CollateralIssue};
-use leveraged_token::math::pool::{pool_value, quote_lp_deposit, quote_lp_withdrawal, Side};
+use leveraged_token::math::pool::{quote_lp_deposit, quote_lp_withdrawal, Side};
 use leveraged_token::state::{OracleKind, RequestKind};
 use leveraged_token_sdk::chain::Chain;
 use leveraged_token_sdk::{defaults, ix, MarketKeys};
 
-use super::requests::{price_time_slot, submit, Ask};
-use super::{describe, hex, index_now, load_market, quote_price, spend, tx_fields, MarketState};
+use super::requests::{price_time_unix, submit, Ask};
+use super::{describe, hex, load_market, quote_price, spend, tx_fields, MarketState};
 use crate::amount::{format_leverage, format_ui_amount, parse_leverage, UiAmount};
 use crate::args::{MarketCreateArgs, MarketParamFlags, OracleKindArg, RequestFlags, TokenCreateArgs, TokenParamFlags};
 use crate::client::{decode_mint, Client};
@@ -128,8 +128,7 @@ pub async fn deposit<C: Pace>(
     let mut r = Report::new("liquidity deposit").field("market", market).field("amount", format_ui_amount(amount, dec));
     let quote = match quote_price(&st.oracle, c.simulate, min_lp_out.is_some())? {
         Some(p) => {
-            let index = index_now(&st.market, price_time_slot(&st.market, RequestKind::Deposit, &st.clock))?;
-            let value = pool_value(st.pool_amount, &st.market.aggregates(), index, p.price, p.conf, Side::High).map_err(|e| anyhow!("pool value: {e:?}"))?;
+            let value = st.pool_value(&p, Side::High, price_time_unix(&st.market, RequestKind::Deposit, &st.clock))?;
             if value == 0 && st.lp_supply > 0 {
                 bail!("{}", describe(leveraged_token::errors::ErrorCode::PoolInsolvent));
             }
@@ -176,8 +175,7 @@ pub async fn withdraw<C: Pace>(
     let mut r = Report::new("liquidity withdraw").field("market", market).field("lp_amount", format_ui_amount(lp, dec));
     let quote = match quote_price(&st.oracle, c.simulate, min_out.is_some())? {
         Some(p) => {
-            let index = index_now(&st.market, price_time_slot(&st.market, RequestKind::Withdraw, &st.clock))?;
-            let value = pool_value(st.pool_amount, &st.market.aggregates(), index, p.price, p.conf, Side::Low).map_err(|e| anyhow!("pool value: {e:?}"))?;
+            let value = st.pool_value(&p, Side::Low, price_time_unix(&st.market, RequestKind::Withdraw, &st.clock))?;
             r.push("pool_value", format_ui_amount(u64::try_from(value).unwrap_or(u64::MAX), dec));
             // The program's own quote: the LP fee (rounded up) on the gross stays in the pool for the LPs who stay.
             let q = quote_lp_withdrawal(lp, st.market.params.lp_fee_bps, st.lp_supply, value, st.pool_amount).map_err(|e| anyhow!("quote: {e:?}"))?;

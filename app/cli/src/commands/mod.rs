@@ -12,9 +12,10 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anyhow::{anyhow, bail, Result};
 use leveraged_token::errors::ErrorCode;
-use leveraged_token::math::fees::borrow_index_delta_floor;
+use leveraged_token::math::pool::Side;
 use leveraged_token::math::price::NormalizedPrice;
 use leveraged_token::math::PRICE_SCALE;
+use leveraged_token::settlement::market_pool_value;
 use leveraged_token::state::{Config, LeveragedToken, Market, OracleKind};
 use leveraged_token_sdk::chain::Chain;
 use leveraged_token_sdk::decide::TokenView;
@@ -100,6 +101,60 @@ pub struct MarketState {
     /// The caller's collateral and LP associated token accounts (when a user was given).
     pub user_collateral: Option<(Pubkey, Option<u64>)>,
     pub user_lp: Option<(Pubkey, Option<u64>)>,
+    /// Every token of the market with its vault's balance: the pool's value
+    /// counts each token's position, its loss at most what its vault holds.
+    pub tokens: Vec<MarketToken>,
+}
+
+/// A token of a market, as its pool valuation and an LP request's
+/// execution need it.
+#[derive(Debug, Clone)]
+pub struct MarketToken {
+    pub keys: TokenKeys,
+    pub token: LeveragedToken,
+    pub vault_amount: u64,
+}
+
+/// The pool's value by the program's own rule (`settlement::market_pool_value`):
+/// LP cash plus each token's settlement at `price` (`side` of its
+/// confidence), funding and borrow accrued to unix time `now`.
+pub fn pool_value_of(market: &Market, tokens: &[MarketToken], pool_amount: u64, price: &NormalizedPrice, side: Side, now: i64) -> Result<u128> {
+    let refs: Vec<(&LeveragedToken, u64)> = tokens.iter().map(|t| (&t.token, t.vault_amount)).collect();
+    market_pool_value(market, &refs, pool_amount, price, side, now).map_err(|e| anyhow!("pool value: {e:?}"))
+}
+
+/// Every token of the market `keys` (a scan of the program's token
+/// accounts) with its vault's balance. Fails unless it finds as many as the
+/// market counts: an LP request's execution needs them all.
+pub async fn load_market_tokens<C: Chain>(c: &mut Client<C>, keys: &MarketKeys, market: &Market) -> Result<Vec<MarketToken>> {
+    use anchor_lang::{AccountDeserialize, Discriminator};
+    let found = c.chain.program_accounts(&leveraged_token::ID, LeveragedToken::DISCRIMINATOR).await?;
+    let mut tokens: Vec<(TokenKeys, LeveragedToken)> = Vec::new();
+    for (key, acc) in found {
+        let Ok(t) = LeveragedToken::try_deserialize(&mut &acc.data[..]) else { continue };
+        if t.market != keys.market {
+            continue;
+        }
+        let k = TokenKeys::from_token(*keys, &t);
+        if k.token != key {
+            bail!("token {key} does not sit at its own address (expected {}): refusing to use it", k.token);
+        }
+        tokens.push((k, t));
+    }
+    tokens.sort_by_key(|(_, t)| t.target_leverage_bps);
+    if tokens.len() != market.token_count as usize {
+        bail!("market {} counts {} tokens but {} were found", keys.market, market.token_count, tokens.len());
+    }
+    let vaults: Vec<Pubkey> = tokens.iter().map(|(k, _)| k.vault).collect();
+    let got = c.fetch(&vaults).await?;
+    tokens
+        .into_iter()
+        .zip(got)
+        .map(|((keys, token), acc)| {
+            let vault_amount = token_amount(acc.as_ref())?.ok_or_else(|| anyhow!("token vault {} missing", keys.vault))?;
+            Ok(MarketToken { keys, token, vault_amount })
+        })
+        .collect()
 }
 
 /// A token as fetched, with its market, vault, pool, share supply, oracle and clock.
@@ -162,15 +217,15 @@ impl MarketState {
         self.market.collateral_decimals
     }
 
-    /// Borrow index accrued to the current slot.
-    pub fn index_now(&self) -> Result<u128> {
-        index_now(&self.market, self.clock.slot)
+    /// The pool's value at `price` (`side` of its confidence), accrued to unix time `now`.
+    pub fn pool_value(&self, price: &NormalizedPrice, side: Side, now: i64) -> Result<u128> {
+        pool_value_of(&self.market, &self.tokens, self.pool_amount, price, side, now)
     }
-}
 
-pub fn index_now(m: &Market, slot: u64) -> Result<u128> {
-    let d = borrow_index_delta_floor(m.params.borrow_rate_bps, slot.saturating_sub(m.last_accrual_slot)).map_err(|e| anyhow!("borrow index: {e:?}"))?;
-    Ok(m.borrow_index + d)
+    /// The market's tokens' keys (an LP request's execution passes them all).
+    pub fn token_keys(&self) -> Vec<TokenKeys> {
+        self.tokens.iter().map(|t| t.keys).collect()
+    }
 }
 
 /// Fetch a token and everything a quote, a status or a transaction needs, in
@@ -213,7 +268,8 @@ pub async fn load_market<C: Chain>(c: &mut Client<C>, market_key: Pubkey, oracle
     .await?;
     let (pool_amount, lp_supply) = f.decoded;
     let (user_collateral, user_lp) = f.user_atas;
-    Ok(MarketState { key: market_key, market, keys, config: f.config, pool_amount, lp_supply, clock: f.clock, oracle: f.oracle, user_collateral, user_lp })
+    let tokens = load_market_tokens(c, &keys, &market).await?;
+    Ok(MarketState { key: market_key, market, keys, config: f.config, pool_amount, lp_supply, clock: f.clock, oracle: f.oracle, user_collateral, user_lp, tokens })
 }
 
 /// What [`load_token`] and [`load_market`] read in one `getMultipleAccounts`

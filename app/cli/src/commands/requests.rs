@@ -108,6 +108,12 @@ pub fn price_time_slot(market: &Market, kind: RequestKind, clock: &Clock) -> u64
     clock.slot.saturating_add(secs_to_slots_ceil(market.params.request_wait_secs(kind)))
 }
 
+/// The unix time a request of `kind` made now executes at, at the soonest:
+/// funding and borrow accrue on unix time, so quotes accrue to it.
+pub fn price_time_unix(market: &Market, kind: RequestKind, clock: &Clock) -> i64 {
+    clock.unix_timestamp.saturating_add(i64::from(market.params.request_wait_secs(kind)))
+}
+
 /// The oracle account an execution reads: `--oracle`, else a legacy
 /// market's own price account; a pull market needs `--oracle`.
 pub fn execution_oracle(market: &Market, oracle: Option<Pubkey>) -> Result<Pubkey> {
@@ -304,10 +310,15 @@ pub async fn execute_into<C: Pace>(c: &mut Client<C>, r: &mut Report, key: Pubke
             Err(issue) => bail!("oracle account {oracle}: {}", describe(issue.error_code())),
         }
     }
-    // 3. Execute, and read what happened.
+    // 3. Execute, and read what happened. An LP request values the pool on
+    // every token of the market.
+    let market_tokens = match req.kind {
+        RequestKind::Deposit | RequestKind::Withdraw => super::load_market_tokens(c, &mkeys, &market).await?.into_iter().map(|t| t.keys).collect(),
+        RequestKind::Mint | RequestKind::Redeem => Vec::new(),
+    };
     let before = c.fetch(&[req.destination, req.refund_to]).await?;
     let (out_before, pay_before) = (token_amount(before[0].as_ref())?.unwrap_or(0), token_amount(before[1].as_ref())?.unwrap_or(0));
-    let e = c.execute_with_logs(execute_ixs(executor, &req, &mkeys, token.as_ref(), oracle)).await?;
+    let e = c.execute_with_logs(execute_ixs(executor, &req, &mkeys, token.as_ref(), oracle, &market_tokens)).await?;
     if e.simulated {
         r.push("executed_by", executor);
         tx_fields(r, &e);

@@ -13,7 +13,7 @@ use leveraged_token_sdk::chain::Chain;
 use leveraged_token_sdk::decide::{decide, nav_per_share, settle_view, Decision};
 use leveraged_token_sdk::{ix, MarketKeys, TokenKeys};
 
-use super::requests::{price_time_slot, submit, Ask};
+use super::requests::{price_time_slot, price_time_unix, submit, Ask};
 use super::{describe, execute_creating_ata, load_token, market_keys, min_out, quote_price, spend, tx_fields, ui_price, usable_price, TokenState};
 use crate::amount::{format_leverage, format_signed_fixed, format_signed_ui, format_ui_amount};
 use crate::args::{MintArgs, RebalanceArgs, RedeemArgs};
@@ -49,10 +49,10 @@ pub async fn mint<C: Pace>(c: &mut Client<C>, a: &MintArgs) -> Result<Report> {
         bail!("{}", describe(ErrorCode::TokenWiped));
     }
     let mut r = Report::new("mint").field("token", a.token).field("collateral_in", st.amount(amount));
-    let at_slot = price_time_slot(&st.market, RequestKind::Mint, &st.clock);
+    let (at_slot, at_now) = (price_time_slot(&st.market, RequestKind::Mint, &st.clock), price_time_unix(&st.market, RequestKind::Mint, &st.clock));
     let quote = match quote_price(&st.oracle, c.simulate, a.min_out.is_some())? {
         Some(p) => {
-            let s = settle_view(&st.view(), &p, at_slot).map_err(math)?;
+            let s = settle_view(&st.view(), &p, at_slot, at_now).map_err(math)?;
             if s.wiped {
                 bail!("{} (the price moved past the token's equity: `lt rebalance` lands the wipe)", describe(ErrorCode::TokenWiped));
             }
@@ -102,7 +102,7 @@ pub async fn redeem<C: Pace>(c: &mut Client<C>, a: &RedeemArgs) -> Result<Report
     } else {
         match quote_price(&st.oracle, c.simulate, a.min_out.is_some())? {
             Some(p) => {
-                let s = settle_view(&st.view(), &p, price_time_slot(&st.market, RequestKind::Redeem, &st.clock)).map_err(math)?;
+                let s = settle_view(&st.view(), &p, price_time_slot(&st.market, RequestKind::Redeem, &st.clock), price_time_unix(&st.market, RequestKind::Redeem, &st.clock)).map_err(math)?;
                 r.push("price", ui_price(p.price, dec));
                 if s.wiped {
                     r.push("note", "this settlement wipes the token: redeeming pays 0");
@@ -146,7 +146,7 @@ pub async fn rebalance<C: Chain>(c: &mut Client<C>, a: &RebalanceArgs) -> Result
     let decision = match usable_price(&st.oracle, c.simulate)? {
         Some(p) => {
             r.push("price", ui_price(p.price, dec));
-            Some(decide(&st.view(), &p, st.clock.slot, global_pause_flags).map_err(math)?)
+            Some(decide(&st.view(), &p, st.clock.slot, st.clock.unix_timestamp, global_pause_flags).map_err(math)?)
         }
         None => None,
     };
@@ -183,7 +183,7 @@ pub async fn rebalance<C: Chain>(c: &mut Client<C>, a: &RebalanceArgs) -> Result
         r.push("reward_received", st.amount(now - collateral_balance.unwrap_or(0)));
         r.push("rebalance_count", after.token.rebalance_count);
         if let Ok(Some(p)) = usable_price(&after.oracle, true) {
-            if let Ok(s) = settle_view(&after.view(), &p, after.clock.slot) {
+            if let Ok(s) = settle_view(&after.view(), &p, after.clock.slot, after.clock.unix_timestamp) {
                 r.push("leverage_after", s.leverage_bps.map(format_leverage));
             }
         }

@@ -3,14 +3,14 @@
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::Discriminator;
 use anyhow::{anyhow, Result};
-use leveraged_token::math::pool::{pool_value, Side};
+use leveraged_token::math::pool::Side;
 use leveraged_token::math::position::notional_floor;
 use leveraged_token::math::BPS;
 use leveraged_token::state::{LeveragedToken, Market, OracleKind, ParamProposal};
 use leveraged_token_sdk::chain::Chain;
-use leveraged_token_sdk::decide::{decide, distance, nav_per_share, settle_view, Decision};
+use leveraged_token_sdk::decide::{decide, distance, nav_per_share, rates_per_year, settle_view, Decision};
 
-use super::{describe, hex, index_now, load_token, ui_price, TokenState};
+use super::{describe, hex, load_market_tokens, load_token, pool_value_of, ui_price, TokenState};
 use crate::amount::{format_bps_pct, format_leverage, format_signed_fixed, format_signed_ui, format_ui_amount};
 use crate::args::pause_names;
 use crate::client::{decode_mint, token_amount, Client};
@@ -93,7 +93,8 @@ pub async fn status<C: Chain>(c: &mut Client<C>, token: Pubkey, oracle: Option<P
     let Some(p) = reading else { return Ok(r) };
 
     let view = st.view();
-    let s = settle_view(&view, &p, st.clock.slot).map_err(|e| anyhow!("settle: {e:?}"))?;
+    let now = st.clock.unix_timestamp;
+    let s = settle_view(&view, &p, st.clock.slot, now).map_err(|e| anyhow!("settle: {e:?}"))?;
     let nav = nav_per_share(s.equity, st.share_supply, dec).map_err(|e| anyhow!("nav: {e:?}"))?;
     r.push("equity", st.amount(s.equity));
     r.push("nav_per_share", st.amount(u64::try_from(nav).unwrap_or(u64::MAX)));
@@ -102,18 +103,36 @@ pub async fn status<C: Chain>(c: &mut Client<C>, token: Pubkey, oracle: Option<P
     let notional = notional_floor(t.base, p.price).map_err(|e| anyhow!("notional: {e:?}"))?;
     r.push("position_notional", format_signed_ui(notional, dec));
 
-    // The pool: value at the mid price, gross open interest, utilisation.
-    let index = index_now(m, st.clock.slot)?;
+    // What the token pays or receives now, per year.
+    let rates = rates_per_year(m, st.pool_amount).map_err(|e| anyhow!("rates: {e:?}"))?;
+    let (rate, borrow) = if t.base >= 0 { (rates.long_bps, rates.long_borrow_bps) } else { (rates.short_bps, rates.short_borrow_bps) };
+    r.push("charge_per_year", format!("{} of notional (funding {}, borrow {}; negative: received)", format_bps_pct(rate), format_bps_pct(rate - borrow as i128), format_bps_pct(borrow as i128)));
+    r.push("total_funding", format_signed_ui(i128::from(t.total_funding), dec));
+    r.push("total_borrow_fees", st.amount(t.total_borrow_fees));
+
+    // The pool: its value by the program's rule (every token of the market,
+    // each one's loss at most its vault), the book's sides and net, the caps.
+    let tokens = load_market_tokens(c, &st.keys.market, m).await?;
+    let value = pool_value_of(m, &tokens, st.pool_amount, &p, Side::Low, now)?;
     let agg = m.aggregates();
-    let value = pool_value(st.pool_amount, &agg, index, p.price, 0, Side::Low).map_err(|e| anyhow!("pool value: {e:?}"))?;
-    let oi = agg.gross_notional_ceil(p.price).map_err(|e| anyhow!("open interest: {e:?}"))?;
+    let (long, short) = agg.side_notionals_ceil(p.price).map_err(|e| anyhow!("notional: {e:?}"))?;
+    let net = agg.net_notional_floor(p.price).map_err(|e| anyhow!("net: {e:?}"))?;
+    let of_value = |x: u128| (x * BPS).checked_div(value).map(|u| format_bps_pct(u as i128)).unwrap_or_else(|| "-".to_string());
     r.push("pool_value", format_ui_amount(u64::try_from(value).unwrap_or(u64::MAX), dec));
-    r.push("pool_open_interest", format_ui_amount(u64::try_from(oi).unwrap_or(u64::MAX), dec));
-    r.push("pool_utilisation", (oi * BPS).checked_div(value).map(|u| format_bps_pct(u as i128)).unwrap_or_else(|| "-".to_string()));
-    r.push("pool_oi_cap", format_bps_pct(i128::from(m.params.oi_cap_bps)));
+    r.push(
+        "pool_long_notional",
+        format!("{} ({} of pool value; cap {})", format_ui_amount(u64::try_from(long).unwrap_or(u64::MAX), dec), of_value(long), format_bps_pct(i128::from(m.params.side_cap_bps))),
+    );
+    r.push(
+        "pool_short_notional",
+        format!("{} ({} of pool value; cap {})", format_ui_amount(u64::try_from(short).unwrap_or(u64::MAX), dec), of_value(short), format_bps_pct(i128::from(m.params.side_cap_bps))),
+    );
+    r.push("pool_net_notional", format!("{} ({} of pool value; cap {})", format_signed_ui(net, dec), of_value(net.unsigned_abs()), format_bps_pct(i128::from(m.params.net_cap_bps))));
+    r.push("insurance_owed", st.amount(m.insurance_owed));
+    r.push("bad_debt_total", format!("{} (insurance covered {})", st.amount(m.bad_debt_total), st.amount(m.insurance_covered_total)));
 
     // The gate now, and how far the triggers are.
-    let decision = decide(&view, &p, st.clock.slot, global).map_err(|e| anyhow!("decide: {e:?}"))?;
+    let decision = decide(&view, &p, st.clock.slot, now, global).map_err(|e| anyhow!("decide: {e:?}"))?;
     r.push(
         "rebalance_now",
         match &decision {

@@ -41,7 +41,7 @@ pub fn process_apply_token_params(mut ctx: Context<ApplyTokenParams>) -> Result<
         let a = &ctx.accounts;
         a.position.move_collateral(&a.token_program, s.transfer)?;
         let a = &mut ctx.accounts;
-        a.position.finish(&a.token_program, &s)?;
+        a.position.finish(&a.token_program, &s, true)?;
     }
     let token = &mut ctx.accounts.position.token;
     let old = token.params;

@@ -125,7 +125,7 @@ pub fn process_execute_mint(mut ctx: Context<ExecuteMint>) -> Result<()> {
     )?;
     a.request.close(&a.request.executor.to_account_info())?;
     let a = &mut ctx.accounts;
-    a.position.finish(&a.request.token_program, &s)?;
+    a.position.finish(&a.request.token_program, &s, false)?;
     let a = &ctx.accounts;
     crate::emit_event!(Minted {
         token: token_key,

@@ -92,7 +92,7 @@ pub fn process_execute_redeem(mut ctx: Context<ExecuteRedeem>) -> Result<()> {
     a.request.close(&a.request.executor.to_account_info())?;
     if let Some((_, s)) = settled {
         let a = &mut ctx.accounts;
-        a.position.finish(&a.request.token_program, &s)?;
+        a.position.finish(&a.request.token_program, &s, false)?;
     }
     let a = &ctx.accounts;
     crate::emit_event!(Redeemed {

@@ -103,13 +103,20 @@ impl<'info> PositionAccounts<'info> {
     }
 
     /// After a settling instruction's own transfers: the insurance fund's
-    /// part of a bad debt from its vault to the pool vault, then the
-    /// insurance's share owed moved from the pool vault to its vault (as much
-    /// as the pool vault holds), with [`InsuranceFunded`].
-    pub fn finish(&mut self, token_program: &Program<'info, Token>, s: &Settlement) -> Result<()> {
+    /// part of a bad debt from its vault to the pool vault, then, if `sweep`,
+    /// the insurance's share owed moved from the pool vault to its vault (as
+    /// much as the pool vault holds), with [`InsuranceFunded`]. Only
+    /// `rebalance` and `apply_token_params` sweep: a user's mint or redeem
+    /// pays no extra transfer, and the share owed meanwhile stays out of the
+    /// LPs' cash (`Market::lp_cash`). A mint or redeem never wipes (a wipe
+    /// needs a fresh price, in a rebalance), so for them this moves nothing.
+    pub fn finish(&mut self, token_program: &Program<'info, Token>, s: &Settlement, sweep: bool) -> Result<()> {
         let signer = MarketSigner::new(&self.market);
         let market_info = self.market.to_account_info();
         transfer_signed(token_program, self.insurance_vault.to_account_info(), self.pool_vault.to_account_info(), market_info.clone(), &signer.seeds(), s.insurance_transfer)?;
+        if !sweep {
+            return Ok(());
+        }
         self.pool_vault.reload()?;
         let amount = self.market.insurance_owed.min(self.pool_vault.amount);
         if amount == 0 {

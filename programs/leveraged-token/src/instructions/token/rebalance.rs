@@ -88,5 +88,5 @@ pub fn process_rebalance(mut ctx: Context<Rebalance>) -> Result<()> {
     a.position.move_collateral(&a.token_program, net)?;
     a.position.pay_from_vault(&a.token_program, a.caller_collateral.to_account_info(), reward)?;
     let a = &mut ctx.accounts;
-    a.position.finish(&a.token_program, &s)
+    a.position.finish(&a.token_program, &s, true)
 }
