@@ -29,33 +29,52 @@
 //!
 //! Invariants (checked after every operation; docs/security.md explains each):
 //! 1. conservation — per collateral mint, Σ balances of every known account
-//!    (the escrows of open mint and deposit requests included) == the mint's
-//!    supply == what the harness minted (setup + faucet top-ups): no
-//!    collateral created or destroyed;
+//!    (the pool and insurance vaults, and the escrows of open mint and deposit
+//!    requests included) == the mint's supply == what the harness minted
+//!    (setup + faucet top-ups): no collateral created or destroyed;
 //! 2. share and LP mints — supply == Σ holders' balances + Σ escrows of open
 //!    redeem (withdraw) requests;
-//! 3. pool books — each market's aggregates equal the sums over its tokens
-//!    (net_base = Σ base, gross_base = Σ |base|, net_cost = Σ cost,
-//!    total_abs_cost = Σ |cost|, weighted_snapshot = Σ |cost|·snapshot), and
-//!    every vault's balance equals the running balance implied by the program's
-//!    events (settlement transfers, trade fees, payouts, rewards, LP flows, fee
-//!    collection) plus harness donations; after a settling instruction a token's
-//!    reported equity == vault − fees_owed;
-//! 4. open interest within the cap right after every filled mint (and withdrawal);
+//! 3. pool books — each market's aggregates equal the sums over its tokens,
+//!    each token's `terms()` added from `Aggregates::default()` as
+//!    `Aggregates::replace` does (net_base = Σ base, gross_base = Σ |base|,
+//!    net_cost = Σ cost, long/short_notional = Σ |cost| per side (base ≥ 0 is
+//!    long), long/short_weighted = Σ |cost|·index_snapshot per side, prepaid =
+//!    Σ charge_prepaid); every vault's balance equals the running balance
+//!    implied by the program's events (settlement transfers, trade fees,
+//!    payouts, rewards, LP flows, fee collection,
+//!    `+ LossAbsorbed.insurance_vault_paid` and `− InsuranceFunded.amount` for
+//!    the pool vault) plus harness
+//!    donations, and so does the insurance vault's (`+ InsuranceFunded.amount
+//!    − LossAbsorbed.insurance_vault_paid`, each `insurance_balance_after`
+//!    included); after a settling instruction a token's reported equity ==
+//!    vault − fees_owed; every LP deposit and withdrawal priced at the honest
+//!    pool value, `settlement::market_pool_value` over every token of the
+//!    market with its vault, on the side worse for the LP;
+//! 4. caps on the net book — right after a filled mint that did not shrink
+//!    |net|, each side's notional ≤ side_cap_bps, |net| ≤ net_cap_bps and the
+//!    token's stress loss ≤ stress_loss_cap_bps of the pool value the program
+//!    checks mints on (`pool_value_aggregate`), re-derived exactly; right after
+//!    a filled LP withdrawal, |net| ≤ net_cap_bps of the honest pool value less
+//!    the payout;
 //! 5. a wiped token stays wiped (base = cost = 0, no mint ever fills);
 //! 6. after an uncapped, non-wiping rebalance |leverage − target| ≤ 2 bps;
 //! 7. no free lunch — a mint redeemed right after at the same price returns
 //!    at most what was paid, an LP round trip at most the pool's own return
 //!    between its two executions (the value of an LP share, virtual shares
 //!    included), and every redeem pays at most the holder's bound: Σ paid in,
-//!    plus Σ h/(S+1000)·|ΔN| over price moves (h counts the shares escrowed
-//!    in the holder's open redeems), plus the documented rounding and
-//!    confidence slack;
+//!    plus Σ h/(S+1000)·|ΔN| over price moves and Σ h/(S+1000)·funding the
+//!    token received (a negative charge: the lighter side is paid), h counting
+//!    the shares escrowed in the holder's open redeems, plus the documented
+//!    rounding and confidence slack;
 //! 8. every failed transaction changed no account; a substituted pinned account
-//!    (of a request, an execution, a cancel, a rebalance or a fee collection)
-//!    is always refused; ordinary operations fail only with the program's
-//!    named errors, a request exactly with the one its terms call for;
-//! 9. borrow index and last oracle publish time never go backwards;
+//!    (of a request, an execution — an LP flow's list of every token of the
+//!    market and its vault included, once past a pause and the update's
+//!    checks —, a cancel, a rebalance or a fee collection) is always
+//!    refused; ordinary operations fail only with the program's named errors,
+//!    a request exactly with the one its terms call for;
+//! 9. the two borrow indices and the last oracle publish time never go
+//!    backwards (the charge indices `long_index`/`short_index` may: the side
+//!    that receives funding steps down);
 //! 10. escrow — every open request exists with the terms it was made with,
 //!     and its escrow holds exactly its amount; a request that lands escrows
 //!     exactly its amount and costs its owner the two rents and the executor
@@ -67,7 +86,26 @@
 //!     the fee, the owner gets the rents back; an execution after expiry is
 //!     refused (RequestExpired), a cancel before it (RequestNotExpired), an
 //!     update of another price time (OracleNotAtTarget). At the end of a
-//!     segment every request is closed: opened = filled + refunded + cancelled.
+//!     segment every request is closed: opened = filled + refunded + cancelled;
+//! 12. insurance — a wipe's loss is absorbed exactly by equity + fees owed +
+//!     insurance + LPs, the insurance vault paying at most its part; the
+//!     insurance vault's balance + `insurance_owed` never decreases except by
+//!     `LossAbsorbed.by_insurance`, and `insurance_covered_total` == Σ
+//!     `LossAbsorbed.by_insurance` seen;
+//! 13. funding and borrow — (a) the pool's income `income_total_scaled` is
+//!     never negative and never decreases; (b) every `PositionSettled` has
+//!     `charge == funding_fee + borrow_fee` (as `math::settle` defines them);
+//!     (c) every transaction that accrues a market steps its four indices and
+//!     its income exactly as `Market::index_step_at` of the market and pool
+//!     vault before it says (so accrual precedes every change to the book and
+//!     the cash), and on that book (`long_notional − short_notional`) the
+//!     heavier side's charge step ≥ the lighter side's (equal when balanced) —
+//!     checked per transaction, where the book is one, rather than between two
+//!     checks, where several books may have been charged; (d) what the tokens
+//!     were charged is what the pool booked: Σ `PositionSettled.charge` × S ==
+//!     income − the charges accrued on the open book (exact) + Σ prepaid
+//!     remainders, plus less than S per wipe (the remainder a wiping
+//!     settlement prepaid is dropped with the position).
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
@@ -76,13 +114,18 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::AccountDeserialize;
 use anchor_spl::token::spl_token;
+use leveraged_token::constants::MAX_TOKENS_PER_MARKET;
 use leveraged_token::constants::{PAUSE_ALL, PAUSE_LIQUIDITY, PAUSE_MINT, PAUSE_REDEEM};
-use leveraged_token::events::{FeesCollected, LiquidityDeposited, LiquidityWithdrawn, Minted, PositionSettled, Rebalanced, Redeemed, RequestCancelled, RequestRefunded, TokenWiped};
-use leveraged_token::math::pool::{open_interest_within_cap, pool_value, Side};
+use leveraged_token::events::{
+    FeesCollected, InsuranceFunded, LiquidityDeposited, LiquidityWithdrawn, LossAbsorbed, Minted, PositionSettled, Rebalanced, Redeemed, RequestCancelled, RequestRefunded, TokenWiped,
+};
+use leveraged_token::math::pool::{mint_cap_breach, net_cap_breach, pool_value_aggregate, Aggregates, PositionTerms, Side};
 use leveraged_token::math::position::{conf_exposure_ceil, leverage_bps, notional_floor};
 use leveraged_token::math::price::{normalize_price, NormalizedPrice};
 use leveraged_token::math::shares::{VIRTUAL_ASSETS, VIRTUAL_SHARES};
+use leveraged_token::math::INDEX_SCALE;
 use leveraged_token::pause::paused;
+use leveraged_token::settlement::market_pool_value;
 use leveraged_token::state::{Config, LeveragedToken, Market, MarketParams, Request, RequestKind, TokenParams, TokenStatus};
 use leveraged_token_sdk::decide::{decide_at_oracle, settle_view, Decision, TokenView};
 use leveraged_token_sdk::errors::program_error;
@@ -100,7 +143,8 @@ use solana_transaction_error::TransactionError;
 const DEFAULT_OPS: u64 = 20_000;
 /// Operations per fresh bank.
 const SEGMENT_OPS: u64 = 20_000;
-/// Tokens per segment (wiped ones are replaced up to this many).
+/// Tokens per segment (wiped ones are replaced up to this many, and up to
+/// `MAX_TOKENS_PER_MARKET` on a market).
 const MAX_TOKENS: usize = 64;
 const EXPO: i32 = -8;
 const USD: i64 = 100_000_000;
@@ -134,6 +178,22 @@ struct MarketM {
     treasury_account: Pubkey,
     /// Pool vault balance implied by the events and harness transfers.
     implied_pool: i128,
+    /// Insurance vault balance implied by the events (`InsuranceFunded` in,
+    /// `LossAbsorbed.insurance_vault_paid` out).
+    implied_insurance: i128,
+    /// Σ `LossAbsorbed.by_insurance` seen, in total and since the last check.
+    insurance_covered: u128,
+    insurance_covered_since_check: u128,
+    /// Insurance vault balance + `insurance_owed` at the last check.
+    last_insurance: u128,
+    /// Wipes seen on this market (`LossAbsorbed` events).
+    wipes: u32,
+    /// Σ `PositionSettled.charge` of this market's tokens seen.
+    charges: i128,
+    /// At the last check: the pool's income (× INDEX_SCALE) and the two borrow indices.
+    last_income: i128,
+    last_borrow: (u128, u128),
+    last_publish: i64,
     supply: u64,
 }
 
@@ -224,8 +284,6 @@ struct Fuzz {
     bound: Vec<Vec<u128>>,
     trail: VecDeque<String>,
     stats: BTreeMap<String, u64>,
-    last_index: Vec<u128>,
-    last_publish: Vec<i64>,
     nonce: u64,
     checks: u64,
     last_outcome: String,
@@ -241,7 +299,7 @@ struct Fuzz {
     slot_ms: u64,
     /// Figures for the report: redeems checked against the bound (and the
     /// largest payout / bound ratio), rebalances checked against the target,
-    /// mints checked against the OI cap, round trips, requests.
+    /// mints and withdrawals checked against the caps, round trips, requests.
     figures: Figures,
 }
 
@@ -251,7 +309,14 @@ struct Figures {
     max_bound_ratio: f64,
     lev_checks: u64,
     max_lev_err_bps: i64,
-    oi_checks: u64,
+    cap_checks: u64,
+    withdraw_cap_checks: u64,
+    lp_value_checks: u64,
+    accrual_checks: u64,
+    charge_checks: u64,
+    insurance_funded: u128,
+    insurance_covered: u128,
+    lp_losses: u128,
     round_trips: u64,
     lp_round_trips: u64,
     max_lp_return_ratio: f64,
@@ -281,7 +346,14 @@ impl Figures {
         self.max_bound_ratio = self.max_bound_ratio.max(g.max_bound_ratio);
         self.lev_checks += g.lev_checks;
         self.max_lev_err_bps = self.max_lev_err_bps.max(g.max_lev_err_bps);
-        self.oi_checks += g.oi_checks;
+        self.cap_checks += g.cap_checks;
+        self.withdraw_cap_checks += g.withdraw_cap_checks;
+        self.lp_value_checks += g.lp_value_checks;
+        self.accrual_checks += g.accrual_checks;
+        self.charge_checks += g.charge_checks;
+        self.insurance_funded += g.insurance_funded;
+        self.insurance_covered += g.insurance_covered;
+        self.lp_losses += g.lp_losses;
         self.round_trips += g.round_trips;
         self.lp_round_trips += g.lp_round_trips;
         self.max_lp_return_ratio = self.max_lp_return_ratio.max(g.max_lp_return_ratio);
@@ -375,8 +447,6 @@ impl Fuzz {
             bound: vec![],
             trail: VecDeque::new(),
             stats: BTreeMap::new(),
-            last_index: vec![],
-            last_publish: vec![],
             nonce: 0,
             checks: 0,
             last_outcome: String::new(),
@@ -411,14 +481,21 @@ impl Fuzz {
                 tokens: vec![],
                 treasury_account,
                 implied_pool: 0,
+                implied_insurance: 0,
+                insurance_covered: 0,
+                insurance_covered_since_check: 0,
+                last_insurance: 0,
+                wipes: 0,
+                charges: 0,
+                last_income: 0,
+                last_borrow: (0, 0),
+                last_publish: i64::MIN,
                 supply: 0,
             });
             let mi = f.markets.len() - 1;
             f.write_oracle(mi).await;
             let kind = if pull { OracleKind::PythPull } else { OracleKind::PythLegacy };
             f.send_ok(&[ix::create_market(a, &keys, kind, leveraged_token_sdk::defaults::market_params(), None)], &[&f.admin.insecure_clone()]).await;
-            f.last_index.push(0);
-            f.last_publish.push(i64::MIN);
         }
         // Two LPs and four traders, each with collateral of both mints and LP accounts of both markets.
         for i in 0..6 {
@@ -495,7 +572,7 @@ impl Fuzz {
         }
         let mut u = vec![leveraged_token::pda::config().0, spl_token::ID, self.admin.pubkey()];
         for m in &self.markets {
-            u.extend([m.keys.market, m.keys.pool_vault, m.keys.lp_mint, m.keys.oracle, m.mint, m.treasury_account]);
+            u.extend([m.keys.market, m.keys.pool_vault, m.keys.insurance_vault, m.keys.lp_mint, m.keys.oracle, m.mint, m.treasury_account]);
         }
         for t in &self.tokens {
             u.extend([t.keys.token, t.keys.vault, t.keys.share_mint]);
@@ -608,6 +685,8 @@ impl Fuzz {
         }
         if out.result.is_err() {
             self.figures.failed_unchanged += 1;
+        } else {
+            self.note_market_flows(&before, &out);
         }
         *self.stats.entry(format!("{} -> {}", self.op_name, error_name(&out))).or_default() += 1;
         self.last_outcome = error_name(&out);
@@ -624,9 +703,108 @@ impl Fuzz {
         Exec { out, before }
     }
 
+    /// A successful transaction's market-level flows (every instruction
+    /// alike): the insurance events move the implied pool and insurance
+    /// balances (3, 12) and a loss is absorbed exactly by its four payers;
+    /// every `PositionSettled` splits its charge into funding and borrow
+    /// (13b); a market accrued in it stepped its four indices and its income
+    /// exactly as [`Market::index_step_at`] of its state before the
+    /// transaction says (the accrual comes before any change to the book or
+    /// the pool's cash), the heavier side of that book paying at least what
+    /// the lighter side pays (13c).
+    fn note_market_flows(&mut self, before: &HashMap<Pubkey, Option<Account>>, out: &TxOutcome) {
+        let losses = out.events::<LossAbsorbed>();
+        let funded = out.events::<InsuranceFunded>();
+        for mi in 0..self.markets.len() {
+            let key = self.markets[mi].keys.market;
+            for l in losses.iter().filter(|l| l.market == key) {
+                let absorbed = u128::from(l.by_equity) + u128::from(l.by_fees_owed) + u128::from(l.by_insurance) + u128::from(l.by_lps);
+                if absorbed != l.loss || l.insurance_vault_paid > l.by_insurance {
+                    self.fail(&format!(
+                        "market {mi}: LossAbsorbed of {} by equity {} + fees owed {} + insurance {} (vault paid {}) + LPs {}",
+                        l.loss, l.by_equity, l.by_fees_owed, l.by_insurance, l.insurance_vault_paid, l.by_lps
+                    ));
+                }
+                let m = &mut self.markets[mi];
+                m.implied_pool += i128::from(l.insurance_vault_paid);
+                m.implied_insurance -= i128::from(l.insurance_vault_paid);
+                m.insurance_covered += u128::from(l.by_insurance);
+                m.insurance_covered_since_check += u128::from(l.by_insurance);
+                m.wipes += 1;
+                self.figures.insurance_covered += u128::from(l.by_insurance);
+                self.figures.lp_losses += u128::from(l.by_lps);
+            }
+            for f in funded.iter().filter(|f| f.market == key) {
+                let m = &mut self.markets[mi];
+                m.implied_pool -= i128::from(f.amount);
+                m.implied_insurance += i128::from(f.amount);
+                self.figures.insurance_funded += u128::from(f.amount);
+                if i128::from(f.insurance_balance_after) != self.markets[mi].implied_insurance {
+                    self.fail(&format!("market {mi}: InsuranceFunded says the vault holds {}, the events imply {}", f.insurance_balance_after, self.markets[mi].implied_insurance));
+                }
+            }
+        }
+        for p in out.events::<PositionSettled>() {
+            let Some(ti) = self.tokens.iter().position(|t| t.keys.token == p.token) else { self.fail(&format!("PositionSettled of unknown token {}", p.token)) };
+            // 13b. The charge is its funding and borrow parts.
+            if p.charge != p.funding_fee + i128::from(p.borrow_fee) {
+                self.fail(&format!("token {ti}: PositionSettled charge {} != funding {} + borrow {}", p.charge, p.funding_fee, p.borrow_fee));
+            }
+            self.markets[self.tokens[ti].m].charges += p.charge;
+            self.figures.charge_checks += 1;
+        }
+        for mi in 0..self.markets.len() {
+            let mk = self.markets[mi].keys;
+            let Some(Some(_)) = before.get(&mk.market) else { continue };
+            let b: Market = decode(&before[&mk.market]);
+            let a = self.market_state(mi);
+            let indices = |m: &Market| (m.long_index, m.short_index, m.long_borrow_index, m.short_borrow_index, m.income_total_scaled);
+            if a.last_accrual_time < b.last_accrual_time {
+                self.fail(&format!("market {mi}: accrual time went back from {} to {}", b.last_accrual_time, a.last_accrual_time));
+            }
+            if a.last_accrual_time == b.last_accrual_time {
+                if indices(&a) != indices(&b) {
+                    self.fail(&format!("market {mi}: indices or income {:?} -> {:?} without an accrual", indices(&b), indices(&a)));
+                }
+                continue;
+            }
+            let Some(pool) = before.get(&mk.pool_vault) else { self.fail(&format!("market {mi} accrued in a transaction without its pool vault")) };
+            let book = b.aggregates().book();
+            let step = b.index_step_at(a.last_accrual_time, amount_of(pool)).unwrap_or_else(|e| self.fail(&format!("market {mi}: index step: {e:?}")));
+            let income = step.pool_income_scaled(&book).unwrap_or_else(|e| self.fail(&format!("market {mi}: pool income: {e:?}")));
+            let want = (b.long_index + step.long, b.short_index + step.short, b.long_borrow_index + step.long_borrow, b.short_borrow_index + step.short_borrow, b.income_total_scaled + income);
+            if indices(&a) != want {
+                self.fail(&format!(
+                    "market {mi}: accrual over {} s to (long, short, long borrow, short borrow, income) {:?}, the state before says {want:?}",
+                    a.last_accrual_time - b.last_accrual_time,
+                    indices(&a)
+                ));
+            }
+            // 13c. The side that makes the book's net larger pays at least what the other pays.
+            let net = book.net().unwrap();
+            let heavier_pays = match net.signum() {
+                1 => step.long >= step.short,
+                -1 => step.short >= step.long,
+                _ => step.long == step.short,
+            };
+            if !heavier_pays || income < 0 {
+                self.fail(&format!("market {mi}: book net {net}: index steps long {} short {}, income {income}", step.long, step.short));
+            }
+            self.figures.accrual_checks += 1;
+        }
+    }
+
     fn name_of(&self, k: &Pubkey) -> String {
         for (i, m) in self.markets.iter().enumerate() {
-            for (n, x) in [("market", m.keys.market), ("pool vault", m.keys.pool_vault), ("lp mint", m.keys.lp_mint), ("oracle", m.keys.oracle), ("mint", m.mint), ("treasury", m.treasury_account)] {
+            for (n, x) in [
+                ("market", m.keys.market),
+                ("pool vault", m.keys.pool_vault),
+                ("insurance vault", m.keys.insurance_vault),
+                ("lp mint", m.keys.lp_mint),
+                ("oracle", m.keys.oracle),
+                ("mint", m.mint),
+                ("treasury", m.treasury_account),
+            ] {
                 if x == *k {
                     return format!("{n} of m{i}");
                 }
@@ -816,7 +994,7 @@ impl Fuzz {
         for mi in 0..self.markets.len() {
             let m = &self.markets[mi];
             // 1. Conservation of collateral (the escrows of open requests included).
-            let mut sum: u128 = u128::from(self.bal(&m.keys.pool_vault)) + u128::from(self.bal(&m.treasury_account)) + escrowed_collateral[mi];
+            let mut sum: u128 = u128::from(self.bal(&m.keys.pool_vault)) + u128::from(self.bal(&m.keys.insurance_vault)) + u128::from(self.bal(&m.treasury_account)) + escrowed_collateral[mi];
             for &ti in &m.tokens {
                 sum += u128::from(self.bal(&self.tokens[ti].keys.vault));
             }
@@ -832,32 +1010,77 @@ impl Fuzz {
             if lp != self.supply(&m.keys.lp_mint) {
                 self.fail(&format!("LP supply {} != Σ LP balances and escrows {lp} on market {mi}", self.supply(&m.keys.lp_mint)));
             }
-            // 3. Aggregates = Σ token positions; running pool balance.
+            // 3. Aggregates = Σ token positions (each token's terms added as `Aggregates::replace` does); running pool balance.
             let ms = self.market_state(mi);
-            let (mut nb, mut gb, mut nc, mut tac, mut ws) = (0i128, 0u128, 0i128, 0u128, 0u128);
+            let mut sums = Aggregates::default();
             for &ti in &m.tokens {
-                let t = self.token_state(ti);
-                nb += t.base;
-                gb += t.base.unsigned_abs();
-                nc += t.cost;
-                tac += t.cost.unsigned_abs();
-                ws += t.cost.unsigned_abs() * t.borrow_snapshot;
+                if let Err(e) = sums.replace(PositionTerms::default(), self.token_state(ti).terms()) {
+                    self.fail(&format!("market {mi}: Σ token terms overflow at token {ti}: {e:?}"));
+                }
             }
-            if (ms.net_base, ms.gross_base, ms.net_cost, ms.total_abs_cost, ms.weighted_snapshot) != (nb, gb, nc, tac, ws) {
-                self.fail(&format!(
-                    "market {mi} aggregates (net_base {}, gross_base {}, net_cost {}, total_abs_cost {}, weighted_snapshot {}) != Σ tokens ({nb}, {gb}, {nc}, {tac}, {ws})",
-                    ms.net_base, ms.gross_base, ms.net_cost, ms.total_abs_cost, ms.weighted_snapshot
-                ));
+            if ms.aggregates() != sums {
+                self.fail(&format!("market {mi} aggregates {:?} != Σ tokens {sums:?}", ms.aggregates()));
             }
             if i128::from(self.bal(&m.keys.pool_vault)) != m.implied_pool {
-                self.fail(&format!("pool vault {} != balance implied by events {}", self.bal(&m.keys.pool_vault), m.implied_pool));
+                self.fail(&format!("market {mi}: pool vault {} != balance implied by events {}", self.bal(&m.keys.pool_vault), m.implied_pool));
             }
-            // 9. Monotone borrow index and oracle publish time.
-            if ms.borrow_index < self.last_index[mi] || ms.last_oracle_publish < self.last_publish[mi] {
-                self.fail(&format!("market {mi}: borrow index or last publish went backwards"));
+            // 3, 12. The insurance vault holds what the events imply; with what it is owed it only
+            // shrinks by what it covered; it covered Σ LossAbsorbed.by_insurance in total.
+            let insurance = self.bal(&m.keys.insurance_vault);
+            if i128::from(insurance) != m.implied_insurance {
+                self.fail(&format!("market {mi}: insurance vault {insurance} != balance implied by events {}", m.implied_insurance));
             }
-            self.last_index[mi] = ms.borrow_index;
-            self.last_publish[mi] = ms.last_oracle_publish;
+            let fund = u128::from(insurance) + u128::from(ms.insurance_owed);
+            if fund + m.insurance_covered_since_check < m.last_insurance {
+                self.fail(&format!(
+                    "market {mi}: insurance vault {insurance} + owed {} fell from {} by more than the {} it covered",
+                    ms.insurance_owed, m.last_insurance, m.insurance_covered_since_check
+                ));
+            }
+            if u128::from(ms.insurance_covered_total) != m.insurance_covered {
+                self.fail(&format!("market {mi}: insurance_covered_total {} != Σ LossAbsorbed.by_insurance {}", ms.insurance_covered_total, m.insurance_covered));
+            }
+            // 13a. The pool's income is never negative and never shrinks.
+            if ms.income_total_scaled < 0 || ms.income_total_scaled < m.last_income {
+                self.fail(&format!("market {mi}: income_total_scaled {} (was {})", ms.income_total_scaled, m.last_income));
+            }
+            // 13d. What the tokens were charged is what the pool booked: Σ charge × S =
+            // income − (charges accrued on the open book, exact) + Σ prepaid remainders, plus the
+            // remainder (< S) each wipe's settlement prepaid and then dropped with the position.
+            let s = INDEX_SCALE as i128;
+            let agg = ms.aggregates();
+            let accrued = (|| {
+                let l = i128::try_from(agg.long_notional).ok()?.checked_mul(ms.long_index)?.checked_sub(agg.long_weighted)?;
+                let sh = i128::try_from(agg.short_notional).ok()?.checked_mul(ms.short_index)?.checked_sub(agg.short_weighted)?;
+                l.checked_add(sh)
+            })()
+            .unwrap_or_else(|| self.fail(&format!("market {mi}: accrued charges overflow")));
+            let booked = ms.income_total_scaled - accrued + agg.prepaid as i128;
+            let charged = m.charges * s;
+            if charged < booked || charged - booked >= s * i128::from(m.wipes) + i128::from(m.wipes == 0) {
+                self.fail(&format!(
+                    "market {mi}: Σ PositionSettled.charge {} (× {s}) vs the pool's income {} − accrued {accrued} + prepaid {}: off by {} with {} wipes",
+                    m.charges,
+                    ms.income_total_scaled,
+                    agg.prepaid,
+                    charged - booked,
+                    m.wipes
+                ));
+            }
+            // 9. The borrow indices and the oracle publish time never go backwards (the
+            // charge indices may: the side that receives funding steps down).
+            if ms.long_borrow_index < m.last_borrow.0 || ms.short_borrow_index < m.last_borrow.1 || ms.last_oracle_publish < m.last_publish {
+                self.fail(&format!(
+                    "market {mi}: borrow indices ({}, {}) or last publish {} went back from ({}, {}), {}",
+                    ms.long_borrow_index, ms.short_borrow_index, ms.last_oracle_publish, m.last_borrow.0, m.last_borrow.1, m.last_publish
+                ));
+            }
+            let m = &mut self.markets[mi];
+            m.last_insurance = fund;
+            m.insurance_covered_since_check = 0;
+            m.last_income = ms.income_total_scaled;
+            m.last_borrow = (ms.long_borrow_index, ms.short_borrow_index);
+            m.last_publish = ms.last_oracle_publish;
         }
         for (ti, escrowed) in escrowed_shares.into_iter().enumerate() {
             let tk = &self.tokens[ti];
@@ -885,12 +1108,26 @@ impl Fuzz {
         }
     }
 
-    /// Apply the settlement and trade-fee flows of a token instruction's events to the implied balances.
-    fn apply_settlements(&mut self, ti: usize, out: &TxOutcome) -> (i128, bool) {
+    /// Apply the settlement and trade-fee flows of a token instruction's events to the implied
+    /// balances. Funding the token received (a negative charge) is value the holders before the
+    /// instruction (`holders`' shares, escrows included, of `supply`) gain besides price moves:
+    /// each one's no-free-lunch bound (7) grows by its share of it.
+    fn apply_settlements(&mut self, ti: usize, out: &TxOutcome, holders: &[u64], supply: u64) -> (i128, bool) {
         let key = self.tokens[ti].keys.token;
         let mut transfer = 0i128;
+        let mut received = 0u128;
         for e in out.events::<PositionSettled>().into_iter().filter(|e| e.token == key) {
             transfer += e.transfer;
+            if e.charge < 0 {
+                received += e.charge.unsigned_abs();
+            }
+        }
+        if received > 0 {
+            for (a, h) in holders.iter().enumerate() {
+                if *h > 0 {
+                    self.bound[a][ti] = self.bound[a][ti].saturating_add((u128::from(*h) * received).div_ceil(u128::from(supply) + VIRTUAL) + 1);
+                }
+            }
         }
         let wiped = out.events::<TokenWiped>().iter().any(|e| e.token == key);
         let mi = self.tokens[ti].m;
@@ -944,14 +1181,14 @@ impl Fuzz {
         }
     }
 
-    fn view(&self, ti: usize, slot: u64) -> Option<(u64, u128, u128, u64)> {
+    fn view(&self, ti: usize, slot: u64, now: i64) -> Option<(u64, u128, u128, u64)> {
         let tk = &self.tokens[ti];
         if tk.wiped {
             return None;
         }
         let p = self.norm(tk.m);
         let v = self.token_view(ti);
-        let s = settle_view(&v, &p, slot).ok()?;
+        let s = settle_view(&v, &p, slot, now).ok()?;
         if s.wiped {
             return None;
         }
@@ -1056,9 +1293,25 @@ impl Fuzz {
         self.tokens[ti].wiped || paused(config.pause_flags, self.market_state(r.mi).pause_flags, self.token_state(ti).pause_flags, PAUSE_REDEEM)
     }
 
+    /// Every token of market `mi`, in creation order (an LP flow's execution lists them all).
+    fn market_token_keys(&self, mi: usize) -> Vec<TokenKeys> {
+        self.markets[mi].tokens.iter().map(|&t| self.tokens[t].keys).collect()
+    }
+
     fn execute_ix(&self, r: &Req, executor: Pubkey) -> Instruction {
         let m = &self.markets[r.mi].keys;
-        ix::execute(executor, r.kind, self.actors[r.a].kp.pubkey(), r.nonce, m, r.ti.map(|t| &self.tokens[t].keys), m.oracle)
+        ix::execute(executor, r.kind, self.actors[r.a].kp.pubkey(), r.nonce, m, r.ti.map(|t| &self.tokens[t].keys), m.oracle, &self.market_token_keys(r.mi))
+    }
+
+    /// Whether an LP flow's execution reads the market's tokens (its
+    /// remaining accounts): not when a pause or an unusable update refunds it
+    /// first (by design: a refund moves nothing but the escrow back).
+    fn reads_market_tokens(&self, r: &Req) -> bool {
+        if !matches!(r.kind, RequestKind::Deposit | RequestKind::Withdraw) {
+            return false;
+        }
+        let config: Config = decode(&self.cache[&leveraged_token::pda::config().0]);
+        !paused(config.pause_flags, self.market_state(r.mi).pause_flags, 0, PAUSE_LIQUIDITY) && self.markets[r.mi].mode != OracleMode::Wide
     }
 
     fn cancel_ix(&self, r: &Req, caller: Pubkey) -> Instruction {
@@ -1164,8 +1417,9 @@ impl Fuzz {
         }
         self.write_update_for(mi, r.target).await;
         let slot = self.slot().await;
+        let now = self.unix_now().await;
         let (pre, pre_h) = match r.ti {
-            Some(ti) => (self.view(ti, slot), self.holdings(ti)),
+            Some(ti) => (self.view(ti, slot, now), self.holdings(ti)),
             None => (None, vec![]),
         };
         let was_wiped = r.ti.is_some_and(|ti| self.tokens[ti].wiped);
@@ -1229,8 +1483,8 @@ impl Fuzz {
             match r.kind {
                 RequestKind::Mint => self.after_mint(&r, &e, was_wiped, &pre, &pre_h),
                 RequestKind::Redeem => self.after_redeem(&r, &e, was_wiped, &pre, &pre_h),
-                RequestKind::Deposit => self.after_deposit(&r, &e),
-                RequestKind::Withdraw => self.after_withdraw(&r, &e),
+                RequestKind::Deposit => self.after_deposit(&r, &e, now),
+                RequestKind::Withdraw => self.after_withdraw(&r, &e, now),
             }
         };
         if self.rng.gen_bool(0.1) {
@@ -1289,7 +1543,7 @@ impl Fuzz {
         }
     }
 
-    /// A filled mint: the implied balances, the shares against the event and the bound, OI within the cap.
+    /// A filled mint: the implied balances, the shares against the event and the bound, the caps on the net book.
     fn after_mint(&mut self, r: &Req, e: &Exec, was_wiped: bool, pre: &Option<(u64, u128, u128, u64)>, pre_h: &[u64]) -> Outcome {
         let (a, ti, mi) = (r.a, r.ti.unwrap(), r.mi);
         if was_wiped {
@@ -1300,7 +1554,8 @@ impl Fuzz {
             self.fail("a filled mint emitted no Minted event");
         }
         let m = &ev[0];
-        let (_, wiped) = self.apply_settlements(ti, &e.out);
+        let supply_before = supply_of(&e.before[&self.tokens[ti].keys.share_mint]);
+        let (_, wiped) = self.apply_settlements(ti, &e.out, pre_h, supply_before);
         if wiped {
             self.fail("a mint wiped a token");
         }
@@ -1316,14 +1571,38 @@ impl Fuzz {
             self.fail("mint gave fewer shares than min_shares_out");
         }
         self.equity_matches(ti, m.equity_after);
-        // 4. Open interest within the cap right after the mint.
+        // 4. The caps on the net book right after a mint that did not shrink |net|: each side's
+        // notional within side_cap_bps, |net| within net_cap_bps and the token's loss beyond its
+        // equity in the stress jump within stress_loss_cap_bps of the pool value (a mint that
+        // shrinks |net| is never capped). The value is the O(1) one from the market's sums
+        // (`pool_value_aggregate`), which is what execute_mint checks the caps on — not the
+        // honest `market_pool_value` of LP flows: that one counts a loss past a token's vault as
+        // nothing and may be lower, a rule the program does not promise for mints. Re-derived
+        // exactly, no slack: the settlement, the trade and the insurance sweep leave the market's
+        // sums, indices and LP cash (pool vault − insurance owed) as the program's check saw them,
+        // and the fill priced at the model's price and confidence.
+        let before: Market = decode(&e.before[&self.markets[mi].keys.market]);
         let ms = self.market_state(mi);
+        let t = self.token_state(ti);
         let p = self.norm(mi);
-        let value = pool_value(self.bal(&self.markets[mi].keys.pool_vault), &ms.aggregates(), ms.borrow_index, p.price, p.conf, Side::Low).unwrap();
-        let oi = ms.aggregates().gross_notional_ceil(p.price).unwrap();
-        self.figures.oi_checks += 1;
-        if !open_interest_within_cap(oi, value, ms.params.oi_cap_bps).unwrap() {
-            self.fail(&format!("open interest {oi} above {} bps of pool value {value} after a mint", ms.params.oi_cap_bps));
+        let agg = ms.aggregates();
+        let cash = ms.lp_cash(self.bal(&self.markets[mi].keys.pool_vault));
+        let value = pool_value_aggregate(cash, &agg, ms.long_index, ms.short_index, p.price, p.conf, Side::Low).unwrap();
+        let net_before = before.aggregates().net_notional_floor(p.price).unwrap().unsigned_abs();
+        let net_after = agg.net_notional_floor(p.price).unwrap().unsigned_abs();
+        if net_after >= net_before {
+            self.figures.cap_checks += 1;
+            let (long, short) = agg.side_notionals_ceil(p.price).unwrap();
+            let side_limit = value * u128::from(ms.params.side_cap_bps) / 10_000;
+            let net = net_cap_breach(&agg, p.price, value, ms.params.net_cap_bps).unwrap();
+            let token_notional = notional_floor(t.base, p.price).unwrap().unsigned_abs();
+            let all = mint_cap_breach(&before.aggregates(), &agg, p.price, value, token_notional, m.equity_after, &ms.params.caps()).unwrap();
+            if long.max(short) > side_limit || net.is_some() || all.is_some() {
+                self.fail(&format!(
+                    "after a mint |net| {net_before} -> {net_after}: sides ({long}, {short}) against {side_limit} ({} bps), net {net:?}, caps {all:?}, pool value {value}",
+                    ms.params.side_cap_bps
+                ));
+            }
         }
         self.add_holder_slack(ti, pre, pre_h);
         self.bound[a][ti] = self.bound[a][ti].saturating_add(u128::from(r.amount));
@@ -1338,7 +1617,8 @@ impl Fuzz {
             self.fail("a filled redeem emitted no Redeemed event");
         }
         let rd = &ev[0];
-        let (_, wiped) = self.apply_settlements(ti, &e.out);
+        let supply_before = supply_of(&e.before[&self.tokens[ti].keys.share_mint]);
+        let (_, wiped) = self.apply_settlements(ti, &e.out, pre_h, supply_before);
         self.move_fee_to_pool(ti, rd.trade_fee);
         self.tokens[ti].implied_vault -= i128::from(rd.collateral_out);
         self.note_wipe(ti, wiped);
@@ -1376,8 +1656,21 @@ impl Fuzz {
         Outcome::Filled { out: got, pool: None }
     }
 
-    /// A filled LP deposit: LP shares against the event; the pool grows by the amount.
-    fn after_deposit(&mut self, r: &Req, e: &Exec) -> Outcome {
+    /// The honest pool value an LP flow in `e` priced at on `side` at unix time `now`:
+    /// [`market_pool_value`] over every token of the market with its vault, from the market and
+    /// pool vault before the transaction (the tokens and their vaults are only read).
+    fn lp_value_before(&self, mi: usize, e: &Exec, side: Side, now: i64) -> u128 {
+        let mk = self.markets[mi].keys;
+        let market: Market = decode(&e.before[&mk.market]);
+        let pool = amount_of(&e.before[&mk.pool_vault]);
+        let tokens: Vec<(LeveragedToken, u64)> = self.markets[mi].tokens.iter().map(|&t| (self.token_state(t), self.bal(&self.tokens[t].keys.vault))).collect();
+        let refs: Vec<(&LeveragedToken, u64)> = tokens.iter().map(|(t, v)| (t, *v)).collect();
+        market_pool_value(&market, &refs, pool, &self.norm(mi), side, now).unwrap_or_else(|err| self.fail(&format!("market {mi}: pool value: {err:?}")))
+    }
+
+    /// A filled LP deposit: LP shares against the event; the pool grows by
+    /// the amount; it priced at the honest pool value (3).
+    fn after_deposit(&mut self, r: &Req, e: &Exec, now: i64) -> Outcome {
         let ev = e.out.events::<LiquidityDeposited>();
         let got = self.bal(&r.keys.destination) - amount_of(&e.before[&r.keys.destination]);
         if ev.len() != 1 || got != ev[0].lp_out || got < r.min_out || ev[0].amount != r.amount {
@@ -1385,11 +1678,17 @@ impl Fuzz {
         }
         self.after_liquidity(r.mi, e);
         let d = &ev[0];
+        let value = self.lp_value_before(r.mi, e, Side::High, now);
+        self.figures.lp_value_checks += 1;
+        if value != d.pool_value {
+            self.fail(&format!("deposit priced at pool value {}, the honest value over every token is {value}", d.pool_value));
+        }
         Outcome::Filled { out: got, pool: Some((d.pool_value, u128::from(d.lp_supply_after - d.lp_out))) }
     }
 
-    /// A filled LP withdrawal: collateral against the event; the pool kept enough value for its open interest.
-    fn after_withdraw(&mut self, r: &Req, e: &Exec) -> Outcome {
+    /// A filled LP withdrawal: collateral against the event; it priced at the
+    /// honest pool value (3) and left the net book within its cap (4).
+    fn after_withdraw(&mut self, r: &Req, e: &Exec, now: i64) -> Outcome {
         let mi = r.mi;
         let ev = e.out.events::<LiquidityWithdrawn>();
         let got = self.bal(&r.keys.destination) - amount_of(&e.before[&r.keys.destination]);
@@ -1397,14 +1696,24 @@ impl Fuzz {
             self.fail(&format!("withdrawal of {} LP paid {got}, events {}", r.amount, ev.len()));
         }
         self.after_liquidity(mi, e);
+        let w = &ev[0];
+        let value = self.lp_value_before(mi, e, Side::Low, now);
+        self.figures.lp_value_checks += 1;
+        if value != w.pool_value {
+            self.fail(&format!("withdrawal priced at pool value {}, the honest value over every token is {value}", w.pool_value));
+        }
+        // 4. |net| within net_cap_bps of the pool value after the payout. That value is the one
+        // the program priced at less the payout, re-derived from the state before: the state
+        // after would value the pool lower by the insurance share of the income the execution
+        // accrued (owed to the insurance fund, so out of the LPs' cash), a difference the
+        // program's check does not see.
         let ms = self.market_state(mi);
         let p = self.norm(mi);
-        let value = pool_value(self.bal(&self.markets[mi].keys.pool_vault), &ms.aggregates(), ms.borrow_index, p.price, p.conf, Side::Low).unwrap();
-        let oi = ms.aggregates().gross_notional_ceil(p.price).unwrap();
-        if !open_interest_within_cap(oi, value, ms.params.oi_cap_bps).unwrap() {
-            self.fail(&format!("open interest {oi} above the cap of pool value {value} after a withdrawal"));
+        let Some(after) = value.checked_sub(u128::from(w.amount_out)) else { self.fail(&format!("withdrawal paid {} out of a pool worth {value}", w.amount_out)) };
+        self.figures.withdraw_cap_checks += 1;
+        if let Some(b) = net_cap_breach(&ms.aggregates(), p.price, after, ms.params.net_cap_bps).unwrap() {
+            self.fail(&format!("after a withdrawal of {}: {b} (pool value {after}, net cap {} bps)", w.amount_out, ms.params.net_cap_bps));
         }
-        let w = &ev[0];
         Outcome::Filled { out: got, pool: Some((w.pool_value, u128::from(w.lp_supply_after + w.lp_in))) }
     }
 
@@ -1499,7 +1808,8 @@ impl Fuzz {
         if was_wiped {
             self.fail("a rebalance of a wiped token succeeded");
         }
-        let (_, wiped) = self.apply_settlements(ti, &e.out);
+        let (holders, supply) = (self.holdings(ti), self.supply(&keys.share_mint));
+        let (_, wiped) = self.apply_settlements(ti, &e.out, &holders, supply);
         self.note_wipe(ti, wiped);
         let ev = e.out.events::<Rebalanced>();
         let reward = self.bal(&c) - amount_of(&e.before[&c]);
@@ -1744,8 +2054,16 @@ impl Fuzz {
         let r = &mut self.rng;
         let mut p = MarketParams {
             trade_fee_bps: r.gen_range(0..=100),
-            borrow_rate_bps: r.gen_range(0..=10_000),
-            oi_cap_bps: r.gen_range(5_000..=50_000),
+            funding_max_bps: r.gen_range(0..=50_000),
+            borrow_base_bps: r.gen_range(0..=10_000),
+            borrow_kink_utilization_bps: r.gen_range(1..=9_999),
+            borrow_kink_rate_bps: 0,
+            borrow_max_rate_bps: r.gen_range(0..=100_000),
+            insurance_share_bps: r.gen_range(0..=5_000),
+            side_cap_bps: r.gen_range(5_000..=100_000),
+            net_cap_bps: 0,
+            stress_jump_bps: r.gen_range(500..=9_999),
+            stress_loss_cap_bps: r.gen_range(100..=10_000),
             max_age_slots: r.gen_range(10..=1_500),
             max_age_secs: r.gen_range(30..=600),
             max_conf_bps: r.gen_range(20..=1_000),
@@ -1755,14 +2073,26 @@ impl Fuzz {
             lp_fee_bps: r.gen_range(0..=100),
             executor_fee_lamports: r.gen_range(0..=10_000_000),
         };
+        // Within MarketParams::validate: kink rate ≤ max rate, 0 < net cap ≤ side cap.
+        p.borrow_kink_rate_bps = r.gen_range(0..=p.borrow_max_rate_bps);
+        p.net_cap_bps = r.gen_range(1_000..=p.side_cap_bps);
         if r.gen_bool(0.3) {
             p = leveraged_token_sdk::defaults::market_params();
         }
         if !valid {
-            match r.gen_range(0..11) {
+            // One bound of MarketParams::validate broken.
+            match r.gen_range(0..19) {
                 0 => p.trade_fee_bps = r.gen_range(101..=u16::MAX),
-                1 => p.borrow_rate_bps = r.gen_range(10_001..=u32::MAX),
-                2 => p.oi_cap_bps = if r.gen_bool(0.5) { 0 } else { r.gen_range(100_001..=u32::MAX) },
+                1 => p.funding_max_bps = r.gen_range(50_001..=u32::MAX),
+                2 => p.borrow_base_bps = r.gen_range(10_001..=u32::MAX),
+                10 => p.borrow_kink_utilization_bps = if r.gen_bool(0.5) { 0 } else { r.gen_range(10_000..=u32::MAX) },
+                11 => p.borrow_kink_rate_bps = r.gen_range(p.borrow_max_rate_bps + 1..=u32::MAX),
+                12 => p.borrow_max_rate_bps = r.gen_range(100_001..=u32::MAX),
+                13 => p.insurance_share_bps = r.gen_range(5_001..=u16::MAX),
+                14 => p.side_cap_bps = if r.gen_bool(0.5) { 0 } else { r.gen_range(100_001..=u32::MAX) },
+                15 => p.net_cap_bps = if r.gen_bool(0.5) { 0 } else { r.gen_range(p.side_cap_bps + 1..=u32::MAX) },
+                16 => p.stress_jump_bps = if r.gen_bool(0.5) { 0 } else { r.gen_range(10_000..=u32::MAX) },
+                17 => p.stress_loss_cap_bps = if r.gen_bool(0.5) { 0 } else { r.gen_range(10_001..=u32::MAX) },
                 3 => p.max_age_slots = if r.gen_bool(0.5) { 0 } else { r.gen_range(1_501..=u64::MAX) },
                 4 => p.max_age_secs = if r.gen_bool(0.5) { 0 } else { r.gen_range(601..=i64::MAX) },
                 5 => p.max_conf_bps = if r.gen_bool(0.5) { 0 } else { r.gen_range(1_001..=u16::MAX) },
@@ -1890,7 +2220,8 @@ impl Fuzz {
         if e.ok() {
             // A token's apply settles it at the old parameters (it may wipe it).
             if let Some(ti) = token {
-                let (_, wiped) = self.apply_settlements(ti, &e.out);
+                let (holders, supply) = (self.holdings(ti), self.supply(&self.tokens[ti].keys.share_mint));
+                let (_, wiped) = self.apply_settlements(ti, &e.out, &holders, supply);
                 self.note_wipe(ti, wiped);
             }
             return;
@@ -1945,10 +2276,17 @@ impl Fuzz {
                     if self.reads_no_oracle(&r) {
                         pinned.retain(|&i| i != 10);
                     }
+                    // An LP flow's remaining accounts (every token of the market and its vault,
+                    // after the request's 7 and the pool's 5) are read only past a pause and
+                    // the update's checks.
+                    if matches!(r.kind, RequestKind::Deposit | RequestKind::Withdraw) && !self.reads_market_tokens(&r) {
+                        pinned.retain(|&i| i < 12);
+                    }
                     (ixe, pinned, Some(ex), format!("execute_{}", r.kind.name()))
                 }
             }
-            3 => (ix::rebalance(kp.pubkey(), &t, c), vec![1, 2, 3, 4, 5, 6, 8], Some(kp), "rebalance".into()),
+            // config, market, token, oracle, token vault, pool vault, insurance vault, token program.
+            3 => (ix::rebalance(kp.pubkey(), &t, c), vec![1, 2, 3, 4, 5, 6, 7, 9], Some(kp), "rebalance".into()),
             _ => (ix::collect_fees(&t, self.markets[mi].treasury_account), vec![0, 1, 2, 3, 5], None, "collect".into()),
         };
         let role = pinned[self.rng.gen_range(0..pinned.len())];
@@ -2164,6 +2502,7 @@ impl Fuzz {
                             && t.keys.target_leverage_bps.abs() > self.tokens[ti].keys.target_leverage_bps.abs() - 200
                     })
                     && self.tokens.len() < MAX_TOKENS
+                    && self.markets[self.tokens[ti].m].tokens.len() < MAX_TOKENS_PER_MARKET
                 {
                     let (mi, lev) = (self.tokens[ti].m, self.tokens[ti].keys.target_leverage_bps);
                     let next = lev + lev.signum() * (1 + self.tokens.len() as i32);
@@ -2226,7 +2565,7 @@ async fn stateful_fuzz() {
     println!("fuzz: seed {seed}: {ops} operations, {checks} invariant checks, {wiped} tokens wiped, 0 violations, {secs:.1} s");
     eprintln!("fuzz: seed {seed}: {ops} operations, {checks} invariant checks, {wiped} tokens wiped, 0 violations, {secs:.1} s");
     let report = format!(
-        "fuzz: {} failed transactions verified unchanged; {} redeems within the no-free-lunch bound (max payout/bound {:.3}); {} mint+redeem and {} LP round trips (max LP payout / pool return {:.4}); {} rebalances within 2 bps (max error {} bps); {} OI checks after mints; {} substitutions refused; {} keeper sweeps agreeing with decide(); {} wipes; {} mint and {} LP executions refused by name (MathOverflow: a quote past u64, finding F7; the request left open, then cancelled; a violation with FUZZ_STRICT)\n\
+        "fuzz: {} failed transactions verified unchanged; {} redeems within the no-free-lunch bound (max payout/bound {:.3}); {} mint+redeem and {} LP round trips (max LP payout / pool return {:.4}); {} rebalances within 2 bps (max error {} bps); {} cap checks after mints that grew |net| and {} after withdrawals; {} LP executions priced at the honest pool value; {} accruals stepped as the state before says; {} charges split into funding and borrow; insurance funded {}, covered {} of bad debt, LPs absorbed {} (collateral units, both markets); {} substitutions refused; {} keeper sweeps agreeing with decide(); {} wipes; {} mint and {} LP executions refused by name (MathOverflow: a quote past u64, finding F7; the request left open, then cancelled; a violation with FUZZ_STRICT)\n\
          fuzz: {} requests ({} refused by name at the request), each closed once: {} filled, {} refunded, {} cancelled after expiry ({} executions by a stranger); refused as they must be: {} executions after expiry, {} early cancels, {} replays, {} updates of another price time; {} open-request escrow checks\n\
          fuzz: refunds by reason: {:?}",
         fig.failed_unchanged,
@@ -2237,7 +2576,14 @@ async fn stateful_fuzz() {
         fig.max_lp_return_ratio,
         fig.lev_checks,
         fig.max_lev_err_bps,
-        fig.oi_checks,
+        fig.cap_checks,
+        fig.withdraw_cap_checks,
+        fig.lp_value_checks,
+        fig.accrual_checks,
+        fig.charge_checks,
+        fig.insurance_funded,
+        fig.insurance_covered,
+        fig.lp_losses,
         fig.substitutions,
         fig.sweeps,
         fig.wipes,
