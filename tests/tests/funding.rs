@@ -12,6 +12,7 @@ use leveraged_token::state::{RefundReason, RequestKind};
 use leveraged_token_sdk::decide::rates_per_year;
 use leveraged_token_sdk::TokenKeys;
 use leveraged_token_tests::fixtures::*;
+use leveraged_token_tests::TestSigner;
 
 /// Index of the world's tokens in its deployment.
 const LONG: usize = 0;
@@ -211,4 +212,31 @@ async fn the_insurance_fund_gets_its_share_of_trade_fees_and_of_the_pools_income
     assert!(funded[0].amount <= expected && expected - funded[0].amount <= 3, "funded {} vs {expected}", funded[0].amount);
     assert_eq!((m.insurance_owed, w.bank.balance(w.market.insurance_vault).await), (0, funded[0].amount));
     assert_eq!(funded[0].insurance_balance_after, funded[0].amount);
+}
+
+#[tokio::test]
+async fn a_short_token_created_after_the_short_side_paid_more_borrow_lets_the_pool_value_and_lp_flows_run() {
+    // Found by the fuzzer (FUZZ_SEED=20261206, op 1,374): a short token
+    // created while the short side's borrow index stood above the long
+    // side's was snapshotted on the short side although an empty position
+    // (base 0) sits on the long side; valuing it refused (InvalidInput), and
+    // with it every LP execution of the market.
+    let mut w = World::new().await;
+    let whale = w.new_user(200_000 * USDC).await;
+    // The book leans short: the short side pays the kink borrow.
+    w.deployment.request_and_execute(&mut w.bank, &whale.kp, RequestKind::Mint, Some(SHORT), 200_000 * USDC, 0).await.unwrap();
+    w.warp(DAY_SLOTS).await;
+    w.publish().await;
+    // A small mint settles the short (and accrues the market).
+    w.mint(Who::Alice, w.short, 10 * USDC, 0).await.expect_ok("a small mint");
+    let m = w.market_state().await;
+    assert!(m.short_borrow_index > m.long_borrow_index, "the short side paid more borrow");
+    // A new −2x token on the market, and an LP deposit that values all three.
+    let admin = w.admin.insecure_clone();
+    let t2 = w.market.token(-20_000);
+    w.bank.send(&[leveraged_token_sdk::ix::create_leveraged_token(admin.pubkey(), &t2, token_params(-20_000))], &[&admin]).await.expect_ok("create the −2x token");
+    w.deployment.tokens.push(t2);
+    let out = w.deposit(Who::Bob, 1_000 * USDC, 0).await;
+    assert!(out.events::<RequestRefunded>().is_empty(), "the deposit fills");
+    out.expect_ok("LP deposit on a market with the new token");
 }

@@ -73,9 +73,15 @@ pub fn process_create_leveraged_token(ctx: Context<CreateLeveragedToken>, target
     t.share_mint = a.share_mint.key();
     t.vault = a.vault.key();
     t.params = params;
-    let long = target_leverage_bps > 0;
-    t.index_snapshot = if long { a.market.long_index } else { a.market.short_index };
-    t.borrow_snapshot = if long { a.market.long_borrow_index } else { a.market.short_borrow_index };
+    // A position's side is its base's sign, and an empty one (base 0) is on
+    // the long side (`Market::side_indices`, `settle_input`): a new token,
+    // short ones included, starts on the long side's indices and takes its
+    // own side's at its first trade (`apply_trade`). Snapshotting a short
+    // token on the short side here left its borrow snapshot above the long
+    // side's borrow index, and its settlement refused (found by the fuzzer:
+    // FUZZ_SEED=20261206, op 1,374).
+    t.index_snapshot = a.market.long_index;
+    t.borrow_snapshot = a.market.long_borrow_index;
     t.schedule_anchor_slot = slot;
     t.schedule_anchor_time = clock.unix_timestamp;
     t.last_fee_slot = slot;
