@@ -2531,11 +2531,11 @@ async fn an_lp_asking_to_exit_after_a_crash_shares_the_bad_debt_when_the_keeper_
 /// A world whose 1x short the ripcord closed at a price leaving a few
 /// hundred units of equity on ≈ 1e10 shares: a share is worth ≈ 1e-10 USDC,
 /// so 1 USDC buys ≈ 1e13 shares. 2,000,000 USDC more of liquidity keep the
-/// open-interest cap out of the way.
+/// caps on the net book out of the way.
 async fn near_zero_nav_short() -> World {
     use leveraged_token::math::position::notional_floor;
     let mut w = World::new().await;
-    // More liquidity so the open-interest cap is not what refunds the mints below.
+    // More liquidity so the caps on the net book are not what refunds the mints below.
     let lp2 = w.new_user(2_000_000 * USDC).await;
     flow(&mut w, &lp2.kp, RequestKind::Deposit, None, 2_000_000 * USDC, 0).await.unwrap();
     w.mint(Who::Alice, w.short, 10_000 * USDC, 0).await.unwrap();

@@ -1,7 +1,7 @@
 #![allow(deprecated)]
 //! LP deposits and withdrawals, in two steps: exact balances on the success
 //! path (the LP fee left to the LPs who stay), pricing that counts traders'
-//! unrealised PnL, the withdrawal cooldown, the open-interest cap and an
+//! unrealised PnL, the withdrawal cooldown, the net exposure cap and an
 //! insolvent pool refunding, and every bad input refused by name with every
 //! account unchanged.
 use anchor_lang::error::ErrorCode as AnchorError;
@@ -467,4 +467,34 @@ async fn the_exposure_cap_counts_positions_at_the_current_price() {
     // (1 × pool value) < 1.35 M: even a small withdrawal is refunded, although
     // the entry notional (0.9 M) would allow it.
     w.refunded(Who::Lp, RequestKind::Withdraw, None, 1_000 * USDC, 0, RefundReason::ExposureCap).await;
+}
+
+#[tokio::test]
+async fn an_lp_execution_without_every_token_of_the_market_and_its_vault_is_refused_by_name() {
+    // The pool's value counts every token of the market, each one's loss at
+    // most its vault: an execution must name them all (remaining accounts),
+    // each once, each with its own vault; anything else is refused with every
+    // account unchanged, and the full list then fills.
+    let mut w = World::new().await;
+    w.mint(Who::Alice, w.long, 1_000 * USDC, 0).await.unwrap();
+    w.mint(Who::Bob, w.short, 1_000 * USDC, 0).await.unwrap();
+    let d = w.request(Who::Alice, RequestKind::Deposit, None, 1_000 * USDC, 0).await;
+    w.reach_request(Who::Alice, d).await;
+    let (long, short) = (w.long, w.short);
+    let mut other_vault = short;
+    other_vault.vault = long.vault;
+    let mut foreign = long;
+    foreign.token = w.market.market;
+    for (what, tokens) in
+        [("none", vec![]), ("one of two", vec![long]), ("one twice", vec![long, long]), ("another token's vault", vec![long, other_vault]), ("an account that is not a token", vec![foreign, short])]
+    {
+        println!("case: {what}");
+        let ix = ix::execute(w.bank.payer(), RequestKind::Deposit, w.alice.key(), d, &w.market, None, w.market.oracle, &tokens);
+        w.refused(ix, &[], ErrorCode::MarketTokensMismatch).await;
+    }
+    // In any order, the full list fills.
+    let ix = ix::execute(w.bank.payer(), RequestKind::Deposit, w.alice.key(), d, &w.market, None, w.market.oracle, &[short, long]);
+    let out = w.bank.send(&[ix], &[]).await;
+    assert_eq!(out.events::<LiquidityDeposited>().len(), 1);
+    out.expect_ok("the deposit with every token");
 }

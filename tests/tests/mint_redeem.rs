@@ -367,13 +367,15 @@ async fn a_pause_between_the_request_and_its_execution_refunds_it() {
 #[tokio::test]
 async fn a_mint_beyond_the_exposure_cap_is_refunded() {
     let mut w = World::new().await;
-    // Pool 1,000,000 USDC, cap 2x → 2,000,000 USDC of notional; 3x on 700,000 USDC is 2.1 M.
+    // Pool 1,000,000 USDC, net cap 1x → 1,000,000 USDC of net notional; 3x on 350,000 USDC is 1.05 M.
     w.bank.mint_to(w.collateral, w.bob.collateral, 700_000 * USDC).await;
-    let e = w.refunded(Who::Bob, RequestKind::Mint, Some(w.long), 700_000 * USDC, 0, RefundReason::ExposureCap).await;
-    assert_eq!(e.amount, 700_000 * USDC);
+    let e = w.refunded(Who::Bob, RequestKind::Mint, Some(w.long), 350_000 * USDC, 0, RefundReason::ExposureCap).await;
+    assert_eq!(e.amount, 350_000 * USDC);
     assert_eq!(w.bank.balance(w.bob.collateral).await, 800_000 * USDC);
-    // Below the cap the same market fills: 3x on 600,000 is 1.8 M.
-    w.mint(Who::Bob, w.long, 600_000 * USDC, 0).await.expect_ok("a mint within the cap");
+    // Below the cap the same market fills: 3x on 300,000 is 0.9 M.
+    let out = w.mint(Who::Bob, w.long, 300_000 * USDC, 0).await;
+    assert_eq!((out.events::<Minted>().len(), out.events::<leveraged_token::events::RequestRefunded>().len()), (1, 0), "a mint within the cap fills");
+    out.expect_ok("a mint within the cap");
 }
 
 #[tokio::test]
