@@ -13,6 +13,7 @@ use crate::findings::{self, AssetResult};
 use crate::history::{self, History, LoadedPath};
 use crate::policy::{Policy, ALL};
 use crate::{plots, progress, report};
+use leveraged_token_sdk::MarketParams;
 
 /// Arguments of `lt replay` / `lt-replay`.
 #[derive(clap::Args, Debug, Clone)]
@@ -142,7 +143,20 @@ pub async fn run(a: ReplayArgs) -> Result<()> {
                 eprintln!("{asset}: one token, {name}: {} points in {:.1} s", o.points, o.wall_seconds);
                 speed.push((name.to_string(), o.points, o.instructions, o.wall_seconds));
             }
-            results.push(AssetResult { asset: asset.clone(), main: out, jumps, speed });
+            // Funding sensitivity: `ours` again at other rates at full skew (the
+            // default's run is the main one: each policy has its own market).
+            let mut sensitivity = Vec::new();
+            if cfg.policies.contains(&Policy::Defaults) {
+                for f in SENSITIVITY_FUNDING_BPS.into_iter().filter(|f| *f != cfg.market_params.funding_max_bps) {
+                    let c = Config { policies: vec![Policy::Defaults], targets: cfg.targets.clone(), flow, market_params: MarketParams { funding_max_bps: f, ..cfg.market_params } };
+                    let pb = progress::bar(path.len() as u64, "funding");
+                    let o = replay(&path, missing, &c, |i, _| pb.set_position(i as u64)).await?;
+                    pb.finish_and_clear();
+                    eprintln!("{asset}: ours at F_max {f} bps in {:.1} s", o.wall_seconds);
+                    sensitivity.push((f, o));
+                }
+            }
+            results.push(AssetResult { asset: asset.clone(), main: out, jumps, speed, sensitivity });
         }
     }
     if let Some(p) = a.report {
@@ -151,6 +165,9 @@ pub async fn run(a: ReplayArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// The funding rates at full skew (`funding_max_bps`) the report compares.
+const SENSITIVITY_FUNDING_BPS: [u32; 3] = [1_000, 1_500, 2_500];
 
 /// Policies the jump-convention stress run repeats.
 const STRESS_POLICIES: [Policy; 4] = [Policy::Defaults, Policy::Responsive, Policy::Ftx, Policy::Daily];
@@ -164,6 +181,7 @@ fn report_markdown(results: &[AssetResult], targets: &[i32], max_step_bps: u32, 
     let mut md = String::new();
     let step = f64::from(max_step_bps) / 100.0;
     let (d3, d1) = (leveraged_token_sdk::defaults::token_params(30_000, 1), leveraged_token_sdk::defaults::token_params(-10_000, 1));
+    let mp = leveraged_token_sdk::defaults::market_params();
     // The policies this run replayed, in order (the command line that regenerates it).
     let mut policies: Vec<&str> = Vec::new();
     for r in results.iter().flat_map(|a| a.main.runs.iter()) {
@@ -192,14 +210,21 @@ execution by the keeper at the oracle update for the request's price time (2 s l
 ours, responsive, FTX and daily with the oracle *jumping* straight between the four points (a silent oracle). \
 This report has no mint/redeem flow besides each token's one holder; `--flow-seed N` adds a seeded random \
 flow of mints and redeems from a second user.\n\n\
-**Market** (same for every policy, one pool each): 5 bps trade fee, 10 %/yr borrow on notional, 2 %/yr \
-streaming fee, 1 USDC keeper reward, pool 10 M USDC, one 100,000 USDC holder per token.\n\n\
+**Market** (`sdk::defaults::market_params`, the same for every policy, one market and pool each holding \
+that policy's {ntok} tokens, as they would on chain, so the book's skew is real): {fee} bps trade fee; funding \
+{fmax:.0} %/yr at full skew, the heavier side paying `F_max × (N_L − N_S)/(N_L + N_S)` and the lighter side \
+receiving it; borrow {base:.1} %/yr on both sides plus, on the side that makes the net larger, a kink curve on \
+the pool's utilisation |net| / cash ({krate:.0} %/yr at {kutil:.0} %, {kmax:.0} %/yr at 100 %); {ins:.0} % of the \
+pool's fee income to the insurance fund; 2 %/yr streaming fee; 1 USDC keeper reward; pool 10 M USDC; one \
+100,000 USDC holder per token.\n\n\
 **Columns.** `ideal daily` is Π(1 + L·r_day) close to close without costs; `continuous` is the \
 continuous-rebalancing limit (S_T/S_0)^L·exp(−(L²−L)·QV/2) (Avellaneda & Zhang) with QV the realised \
 daily quadratic variation; TE is the annualised stdev of daily log(token) − log(ideal) while both are \
-alive; cost is trade + borrow fees + keeper rewards per year in bps of average equity; decay is \
-log(V_T/V_0) − L·log(S_T/S_0), realised vs the formula's −(L²−L)·QV/2; bad debt is the loss beyond a \
-token's vault, absorbed by its pool.\n\n\
+alive; cost is everything a holder bore per year in bps of average equity, split into `rebalancing` (trade \
+fees + keeper rewards: what a policy chooses), `funding` (signed: negative is income), `borrow` and \
+`protocol` (streaming, mint and redeem fees); decay is log(V_T/V_0) − L·log(S_T/S_0), realised vs the \
+formula's −(L²−L)·QV/2; bad debt is the loss beyond a token's vault, absorbed by the insurance fund, then \
+the pool; LP P&L is the pool's value (the program's valuation) against the LPs' deposit.\n\n\
 **Policies** (each a `TokenParams` the program validates): `ours` = `sdk::defaults::token_params` \
 (at 3x: band {:.2}–{:.2}x, ripcord {:.2}x, deviation {} % (inside the wipe distance: never first), fixed schedule every {} slots ≈ {} h; at 1x: band {:.2}–{:.2}x, ripcord {:.2}x); `responsive` = `sdk::defaults::responsive_token_params` (band 0.8–1.2·|L|, ripcord 1.4·|L|, 10 % deviation, daily); `ftx` = daily plus \
 intraday at |L| + 1/3 (4x for 3x); `fli` = Index Coop FLI (band ±15 %, ripcord +35 %, daily, trades \
@@ -214,6 +239,14 @@ below 0.5·|L|, daily; `daily`, `8-hourly` = fixed interval only.\n",
         d1.band_min_bps as f64 / 1e4,
         d1.band_max_bps as f64 / 1e4,
         d1.ripcord_bps as f64 / 1e4,
+        ntok = targets.len(),
+        fee = mp.trade_fee_bps,
+        fmax = f64::from(mp.funding_max_bps) / 100.0,
+        base = f64::from(mp.borrow_base_bps) / 100.0,
+        krate = f64::from(mp.borrow_kink_rate_bps) / 100.0,
+        kutil = f64::from(mp.borrow_kink_utilization_bps) / 100.0,
+        kmax = f64::from(mp.borrow_max_rate_bps) / 100.0,
+        ins = f64::from(mp.insurance_share_bps) / 100.0,
     )
     .unwrap();
 
@@ -243,6 +276,7 @@ exposed to a wick (finding 3); that is the trade-off the defaults take.\n\n{}",
     .unwrap();
 
     let filled_bad_debt = findings::total_bad_debt_filled(results);
+    let (jump_debt, jump_ins) = findings::jump_bad_debt(results);
     writeln!(
         md,
         "**2. Bad debt.** With the oracle filled, total bad debt over every policy, leverage and day of both \
@@ -251,9 +285,13 @@ reaches equity, and the 3x tokens that end \"wiped\" decayed to dust with the id
 day zeroes a daily-reset 3x ideal too). With the oracle *jumping* between the four points, no parameter set \
 can avoid bad debt once one step moves past 1/|L| (ETH 2017-08-22: 330.41 → 144.21, −56 % in one step; BTC \
 2018-01-16: 13,542.93 → 9,035.00, −33.3 %, a 3x token's whole equity at target): the gate only sees prices the oracle publishes. The defences \
-there are the pool (it absorbs the loss; see the LP P&L column), the open-interest cap, and the oracle's \
-continuity — which is why the program refuses stale prices rather than acting on them.\n\n{}",
-        findings::bad_debt_table(results)
+there are the insurance fund and then the pool (they absorb the loss: finding 6), the stress cap (a token may \
+leave at most {stress_cap:.0} % of pool value beyond its equity in a {stress_jump:.0} % jump), and the oracle's \
+continuity — which is why the program refuses stale prices rather than acting on them. Over every jump run \
+the bad debt was **{jump_debt:.0} USDC**, of which the insurance funds paid **{jump_ins:.0}** and the LPs the rest.\n\n{}",
+        findings::bad_debt_table(results),
+        stress_cap = f64::from(mp.stress_loss_cap_bps) / 100.0,
+        stress_jump = f64::from(mp.stress_jump_bps) / 100.0,
     )
     .unwrap();
 
@@ -272,9 +310,8 @@ ETH 2017-08-22 is the extreme case: a wick to −55 % that closed −4 %. `daily
         md,
         "**4. Decay and cost.** The `decay real / formula` columns put the measured decay next to the \
 continuous formula's −(L²−L)·QV/2: every policy decays more than the formula, by its costs and by the \
-crash-day losses above. The borrow fee is the largest cost by construction: 10 %/yr on notional is \
-1,000·|L| bps/yr of equity (3,000 at 3x) whatever the policy; trade fees and keeper rewards are the \
-difference between policies.\n"
+crash-day losses above. Funding and borrow depend on the book, not the policy (finding 6); trade fees \
+and keeper rewards are the difference between policies.\n"
     )
     .unwrap();
 
@@ -289,7 +326,150 @@ SPL Token CPIs run as BPF in the interpreter). A row with few rebalance instruct
     )
     .unwrap();
 
+    writeln!(md, "{}", funding_finding(results, targets, &mp)).unwrap();
+
     md.push_str("## Tables and plots per asset\n\n");
     md.push_str(sections);
     md
+}
+
+/// Finding 6: what the perp charged each token and paid the pool, the
+/// insurance fund against bad debt, and the funding rate at full skew
+/// against the alternatives replayed.
+fn funding_finding(results: &[AssetResult], targets: &[i32], mp: &leveraged_token_sdk::MarketParams) -> String {
+    let mut md = String::new();
+    let short: Vec<String> = results
+        .iter()
+        .filter_map(|a| {
+            let r = a.main.runs.iter().find(|r| r.policy == Policy::Defaults && r.target_bps < 0)?;
+            let (days, income) = findings::funding_income_days(r);
+            let m = crate::metrics::compute(r);
+            Some(format!(
+                "{} on {income} of {days} net-long days ({}: {:+.0} bps/yr of funding, {:.0} bps/yr in all)",
+                a.asset,
+                crate::report::run_label(r),
+                m.funding_bps_per_year,
+                m.cost_bps_per_year
+            ))
+        })
+        .collect();
+    writeln!(
+        md,
+        "**6. What the perp charges.** Each policy's tokens share one market, so the book is what their \
+holders make it: the longs outweigh the −1x (skew ≈ +⅔ at the start), so the longs pay funding and the \
+−1x receives it. The −1x token's funding line was income {}. (Before this market charged funding, every \
+position paid 10 %/yr on its gross notional: the −1x token paid ≈ 1,346 bps/yr on BTC and ≈ 1,324 on ETH.) \
+Costs of `ours`' tokens per year, in bps of average equity:\n\n{}\n\
+The pool (LPs) earns the funding the imbalance pays and the borrow, and its insurance fund takes {:.0} % of \
+that and of the trade fees; bad debt goes to the insurance fund first, then the LPs. Each policy's market at \
+the end of the path, oracle filled and jumping:\n\n{}",
+        short.join("; "),
+        findings::cost_split_table(results, targets),
+        f64::from(mp.insurance_share_bps) / 100.0,
+        findings::market_table(results),
+    )
+    .unwrap();
+    writeln!(
+        md,
+        "**Funding at full skew, replayed.** `ours` again with `funding_max_bps` at each rate (each token's \
+funding / total cost per year, its TE, and the market's LP P&L and insurance fund):\n\n{}",
+        findings::sensitivity_table(results, targets, mp.funding_max_bps),
+    )
+    .unwrap();
+    writeln!(md, "{}", defaults_reasons(results, mp)).unwrap();
+    md
+}
+
+/// Why the market defaults are what they are, in this run's figures.
+fn defaults_reasons(results: &[AssetResult], mp: &leveraged_token_sdk::MarketParams) -> String {
+    use crate::metrics::compute;
+    let pct = |bps: u32| f64::from(bps) / 100.0;
+    // Per funding rate: (rate, −1x total cost per asset, +3x total per asset, LP P&L per asset).
+    let pool = crate::engine::POOL as f64 / crate::engine::UNIT as f64;
+    fn ours_at(a: &AssetResult, f: u32, default_bps: u32) -> Option<&crate::engine::ReplayResult> {
+        if f == default_bps {
+            Some(&a.main)
+        } else {
+            a.sensitivity.iter().find(|(x, _)| *x == f).map(|(_, r)| r)
+        }
+    }
+    let total = |out: &crate::engine::ReplayResult, target: i32| out.runs.iter().find(|r| r.policy == Policy::Defaults && r.target_bps == target).map(|r| compute(r).cost_bps_per_year);
+    let lp = |out: &crate::engine::ReplayResult| out.markets.iter().find(|m| m.policy == Policy::Defaults).map(|m| (m.pool_value / pool - 1.0) * 100.0);
+    let mut lines = Vec::new();
+    // The lowest rate at which a −1x token ends up paid on some history, and which.
+    let mut lowest_paid: Option<(u32, Vec<String>)> = None;
+    for f in SENSITIVITY_FUNDING_BPS {
+        let mut cells = Vec::new();
+        let mut paid = Vec::new();
+        for a in results {
+            let Some(out) = ours_at(a, f, mp.funding_max_bps) else { continue };
+            let (short, long3) = (total(out, -10_000), total(out, 30_000));
+            if short.is_some_and(|c| c < 0.0) {
+                paid.push(a.asset.clone());
+            }
+            cells.push(format!(
+                "{} −1x {}, +3x {}, LPs {}",
+                a.asset,
+                short.map_or("—".into(), |c| format!("{c:+.0}")),
+                long3.map_or("—".into(), |c| format!("{c:+.0}")),
+                lp(out).map_or("—".into(), |x| format!("{x:+.2} %"))
+            ));
+        }
+        if !paid.is_empty() && lowest_paid.is_none() {
+            lowest_paid = Some((f, paid));
+        }
+        lines.push(format!("{:.0} %/yr: {}", pct(f), cells.join("; ")));
+    }
+    let why_f = match lowest_paid {
+        Some((f, assets)) if f == mp.funding_max_bps => format!(
+            "the default is the lowest rate replayed at which the −1x token ends up paid for taking the book's other side ({}: its funding income larger than its borrow, fees and rebalancing together), as a perp short is while the book leans long; where a market's longs were wiped the −1x is the whole skew and pays more the higher the rate, and above the default the longs pay more for little more LP P&L",
+            assets.join(", ")
+        ),
+        Some((f, assets)) => format!("{:.0} %/yr is the lowest rate replayed at which the −1x token ends up paid ({})", pct(f), assets.join(", ")),
+        None => "at no rate replayed does the −1x token end up paid: where a market's longs are wiped it is the whole skew and pays".to_string(),
+    };
+    let max_u = results.iter().map(|a| findings::max_utilisation(&a.main, Policy::Defaults)).fold(0.0, f64::max);
+    let kink_at = leveraged_token::math::funding::kink_rate_bps_ceil(&mp.rates(), (max_u.min(1.0) * 10_000.0) as u128).unwrap_or(0);
+    let (jump_debt, jump_ins) = findings::jump_bad_debt(results);
+    let debt_dates = findings::jump_bad_debt_dates(results);
+    let max_net = results.iter().map(|a| findings::max_net_share(&a.main, Policy::Defaults)).fold(0.0, f64::max);
+    let net_cap = f64::from(mp.net_cap_bps) / 10_000.0;
+    let cap_seen = if max_net < net_cap {
+        format!("never reached here: `ours`' largest |net| / pool value was {:.0} %", max_net * 100.0)
+    } else {
+        format!("reached here: `ours`' largest |net| / pool value was {:.0} %, by price moves, which caps never refuse", max_net * 100.0)
+    };
+    let worst = findings::worst_close(results);
+    let ins_end: Vec<String> = results.iter().filter_map(|a| a.main.markets.iter().find(|m| m.policy == Policy::Defaults).map(|m| format!("{} {:.0} USDC", a.asset, m.insurance))).collect();
+    format!(
+        "**The market defaults, from this replay** (`sdk::defaults::market_params`). *Funding* {fmax:.0} %/yr at full skew \
+(per year of `ours`' tokens, total cost in bps of equity and the LPs' P&L — {lines}): {why_f}. At the replay's opening \
+skew (+⅔) the longs pay ⅔ of it, about the 10 %/yr every position used to pay. *Borrow*: {base:.1} %/yr on both sides \
+(what the pool is paid for holding a balanced book), and on the heavier side a kink at {kutil:.0} % utilisation ({krate:.0} %/yr) \
+rising to {kmax:.0} %/yr at 100 %: `ours`' busiest market reached {maxu:.0} % (|net| / LP cash, in BTC's rallies), where the \
+heavier side paid {kink_at:.0} bps/yr of kink borrow on top of the base — gentle below the kink, steep above it, so the net is \
+pushed back before the net cap (100 % of pool value) binds. *Insurance share* {ins:.0} %: the funds ended at {ins_end} with \
+no bad debt under the filled oracle; in the jump runs {jump_debt:.0} USDC of bad debt ({dates}) met {jump_ins:.0} USDC of \
+insurance{exhausted}: a fund built from a share of income takes years to grow, so the share is a buffer the \
+LPs build from their income, and bad debt is bounded by the caps and the oracle's continuity. *Caps*: side {side:.0} % and \
+net {net:.0} % of pool value ({cap_seen}); the stress jump {jump:.0} % is the largest \
+close-to-close fall in these histories rounded up ({worst}), and a token may leave at most {loss:.0} % of pool value beyond \
+its equity in it (a 3x token loses 1.2× its equity in a 40 % jump, so one 3x token may hold at most half the pool's value).\n",
+        fmax = pct(mp.funding_max_bps),
+        lines = lines.join(" | "),
+        base = pct(mp.borrow_base_bps),
+        kutil = pct(mp.borrow_kink_utilization_bps),
+        krate = pct(mp.borrow_kink_rate_bps),
+        kmax = pct(mp.borrow_max_rate_bps),
+        maxu = max_u * 100.0,
+        ins = f64::from(mp.insurance_share_bps) / 100.0,
+        ins_end = ins_end.join(" and "),
+        dates = if debt_dates.is_empty() { "none".to_string() } else { debt_dates.join(", ") },
+        exhausted = if jump_ins + 0.5 < jump_debt { ", all the funds held then" } else { "" },
+        side = pct(mp.side_cap_bps),
+        net = pct(mp.net_cap_bps),
+        jump = pct(mp.stress_jump_bps),
+        worst = worst.map_or("—".into(), |(x, asset, day)| format!("{asset} {day}: {:+.1} %", x * 100.0)),
+        loss = pct(mp.stress_loss_cap_bps),
+    )
 }

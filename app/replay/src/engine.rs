@@ -151,6 +151,11 @@ pub struct Row {
     pub pool_value: f64,
     /// The market's insurance fund: its vault plus its share owed in the pool vault.
     pub insurance: f64,
+    /// The market's net notional (long − short, collateral units): the side
+    /// that pays funding.
+    pub net: f64,
+    /// The market's utilisation, |net| / LP cash: where its borrow curve is.
+    pub utilisation: f64,
     /// A rebalance landed since the previous row.
     pub rebalanced: bool,
 }
@@ -180,6 +185,9 @@ pub struct MarketEnd {
     pub insurance_covered: f64,
     /// The pool's funding and borrow income.
     pub income: f64,
+    /// Net notional (long − short) at the price, and utilisation |net| / LP cash.
+    pub net: f64,
+    pub utilisation: f64,
 }
 
 pub struct ReplayResult {
@@ -451,6 +459,8 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
                     rebalances: t.rebalance_count,
                     pool_value: m.pool_value,
                     insurance: m.insurance,
+                    net: m.net,
+                    utilisation: m.utilisation,
                     rebalanced: std::mem::take(&mut rebalanced[k]),
                 });
             }
@@ -589,6 +599,7 @@ async fn market_state(bank: &mut Bank, d: &Deployment, price: &NormalizedPrice, 
     let refs: Vec<(&LeveragedToken, u64)> = tokens.iter().map(|(t, v)| (t, *v)).collect();
     let value = market_pool_value(&market, &refs, pool_amount, price, Side::Low, clock.unix_timestamp).map_err(|e| anyhow!("pool value: {e:?}"))?;
     let insurance = bank.balance(d.market.insurance_vault).await.saturating_add(market.insurance_owed);
+    let net = market.aggregates().net_notional_floor(price.price).map_err(|e| anyhow!("net: {e:?}"))?;
     let usdc = |x: u64| x as f64 / UNIT as f64;
     Ok(MarketEnd {
         policy: Policy::Defaults,
@@ -597,5 +608,7 @@ async fn market_state(bank: &mut Bank, d: &Deployment, price: &NormalizedPrice, 
         bad_debt: usdc(market.bad_debt_total),
         insurance_covered: usdc(market.insurance_covered_total),
         income: market.income_total_scaled as f64 / leveraged_token::math::INDEX_SCALE as f64 / UNIT as f64,
+        net: net as f64 / UNIT as f64,
+        utilisation: net.unsigned_abs() as f64 / (market.lp_cash(pool_amount).max(1)) as f64,
     })
 }

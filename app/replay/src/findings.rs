@@ -16,6 +16,9 @@ pub struct AssetResult {
     pub jumps: ReplayResult,
     /// One token (ours, +2x) over the whole file: (convention, points, instructions, seconds).
     pub speed: Vec<(String, usize, u64, f64)>,
+    /// `ours` replayed again with other funding rates at full skew:
+    /// (`funding_max_bps`, the replay). The default's figures are the main run's.
+    pub sensitivity: Vec<(u32, ReplayResult)>,
 }
 
 fn find<'a>(runs: &'a [Run], policy: &str, target_bps: i32) -> Option<&'a Run> {
@@ -184,6 +187,161 @@ pub fn speed_table(results: &[AssetResult]) -> String {
     for a in results {
         for (conv, points, instr, secs) in &a.speed {
             writeln!(s, "| {} | {conv} | {points} | {instr} | {secs:.1} s | {:.0} | {:.0} |", a.asset, *points as f64 / secs, *instr as f64 / secs).unwrap();
+        }
+    }
+    s
+}
+
+/// The daily closes of a run where the market's book was net long (the
+/// previous close's net > 0): (those days, the ones the token's funding
+/// line was income or zero on).
+pub fn funding_income_days(run: &Run) -> (usize, usize) {
+    let (mut long_days, mut income) = (0, 0);
+    for w in run.rows.windows(2) {
+        if w[0].net > 0.0 && w[0].equity > 0.0 {
+            long_days += 1;
+            income += usize::from(w[1].funding <= w[0].funding);
+        }
+    }
+    (long_days, income)
+}
+
+fn bps(x: f64) -> String {
+    format!("{x:+.0}")
+}
+
+/// Each token of `ours`: its costs split per year (bps of average equity),
+/// and for a short the days its funding was income while the book was net long.
+pub fn cost_split_table(results: &[AssetResult], targets: &[i32]) -> String {
+    let mut s = String::from(
+        "| asset | L | funding | borrow | trade fees + keeper rewards | protocol fees | total | short: funding received (or zero) on net-long days |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for a in results {
+        for &t in targets {
+            let Some(r) = find(&a.main.runs, "ours", t) else { continue };
+            let m = compute(r);
+            let (days, income) = funding_income_days(r);
+            let received = if t < 0 { format!("{income} of {days}") } else { "—".to_string() };
+            writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | **{}** | {} |",
+                a.asset,
+                lev(t),
+                bps(m.funding_bps_per_year),
+                bps(m.borrow_bps_per_year),
+                bps(m.rebalancing_bps_per_year),
+                bps(m.protocol_bps_per_year),
+                bps(m.cost_bps_per_year),
+                received
+            )
+            .unwrap();
+        }
+    }
+    s
+}
+
+/// Each policy's market at the end: LP P&L (pool value against the initial
+/// deposit), the pool's funding and borrow income, the insurance fund, and
+/// bad debt with who absorbed it — under the filled oracle and the jumps.
+pub fn market_table(results: &[AssetResult]) -> String {
+    let mut s = String::from(
+        "| asset | policy | oracle | largest utilisation (\\|net\\| / LP cash) | LP P&L | pool income (funding + borrow) | insurance fund | bad debt | insurance paid | LPs paid |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let pool = crate::engine::POOL as f64 / crate::engine::UNIT as f64;
+    for a in results {
+        for (conv, out) in [("filled", &a.main), ("jumps", &a.jumps)] {
+            for m in &out.markets {
+                writeln!(
+                    s,
+                    "| {} | {} | {conv} | {:.1}% | {:+.2}% | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                    a.asset,
+                    m.policy.name(),
+                    max_utilisation(out, m.policy) * 100.0,
+                    (m.pool_value / pool - 1.0) * 100.0,
+                    m.income,
+                    m.insurance,
+                    m.bad_debt,
+                    m.insurance_covered,
+                    m.bad_debt - m.insurance_covered
+                )
+                .unwrap();
+            }
+        }
+    }
+    s
+}
+
+/// The largest utilisation (`|net| / LP cash`) a policy's market reached at a daily close.
+pub fn max_utilisation(out: &ReplayResult, policy: crate::policy::Policy) -> f64 {
+    out.runs.iter().filter(|r| r.policy == policy).flat_map(|r| r.rows.iter()).map(|r| r.utilisation).fold(0.0, f64::max)
+}
+
+/// The largest `|net| / pool value` (what the net cap counts) a policy's market reached at a daily close.
+pub fn max_net_share(out: &ReplayResult, policy: crate::policy::Policy) -> f64 {
+    let rows = out.runs.iter().filter(|r| r.policy == policy).flat_map(|r| r.rows.iter());
+    rows.filter(|r| r.pool_value > 0.0).map(|r| r.net.abs() / r.pool_value).fold(0.0, f64::max)
+}
+
+/// The dates of the jump runs' wipes that left bad debt (sorted, distinct).
+pub fn jump_bad_debt_dates(results: &[AssetResult]) -> Vec<String> {
+    let mut d: Vec<String> = results.iter().flat_map(|a| a.jumps.runs.iter().filter(|r| r.bad_debt > 0).filter_map(move |r| r.wiped_at.as_ref().map(|w| format!("{} {w}", a.asset)))).collect();
+    d.sort();
+    d.dedup();
+    d
+}
+
+/// The largest close-to-close fall of the underlying over the replayed paths, and where.
+pub fn worst_close(results: &[AssetResult]) -> Option<(f64, String, String)> {
+    let mut worst: Option<(f64, String, String)> = None;
+    for a in results {
+        let Some(r) = a.main.runs.first() else { continue };
+        for w in r.rows.windows(2) {
+            let x = w[1].price / w[0].price - 1.0;
+            if worst.as_ref().is_none_or(|(m, ..)| x < *m) {
+                worst = Some((x, a.asset.clone(), crate::report::date(w[1].unix_ms)));
+            }
+        }
+    }
+    worst
+}
+
+/// Total bad debt of the jump runs, and the part the insurance funds covered.
+pub fn jump_bad_debt(results: &[AssetResult]) -> (f64, f64) {
+    let ms = results.iter().flat_map(|a| a.jumps.markets.iter());
+    ms.fold((0.0, 0.0), |(d, c), m| (d + m.bad_debt, c + m.insurance_covered))
+}
+
+/// `ours` at each funding rate: per token its funding and total cost per
+/// year and tracking error, and the market's LP P&L and insurance fund.
+pub fn sensitivity_table(results: &[AssetResult], targets: &[i32], default_bps: u32) -> String {
+    let mut s = String::from("| asset | F_max | ");
+    for &t in targets {
+        write!(s, "{} funding / total bps/yr, TE | ", lev(t)).unwrap();
+    }
+    s.push_str("LP P&L | insurance |\n|---|---|");
+    for _ in targets {
+        s.push_str("---|");
+    }
+    s.push_str("---|---|\n");
+    let pool = crate::engine::POOL as f64 / crate::engine::UNIT as f64;
+    for a in results {
+        let mut runs: Vec<(u32, &ReplayResult)> = a.sensitivity.iter().map(|(f, r)| (*f, r)).collect();
+        runs.push((default_bps, &a.main));
+        runs.sort_by_key(|(f, _)| *f);
+        for (f, out) in runs {
+            let Some(m) = out.markets.iter().find(|m| m.policy.name() == "ours") else { continue };
+            let mark = if f == default_bps { " (default)" } else { "" };
+            write!(s, "| {} | {:.0} %/yr{mark} | ", a.asset, f64::from(f) / 100.0).unwrap();
+            for &t in targets {
+                match find(&out.runs, "ours", t) {
+                    Some(r) => {
+                        let x = compute(r);
+                        write!(s, "{} / {}, {:.1}% | ", bps(x.funding_bps_per_year), bps(x.cost_bps_per_year), x.tracking_error * 100.0).unwrap();
+                    }
+                    None => s.push_str("— | "),
+                }
+            }
+            writeln!(s, "{:+.2}% | {:.0} |", (m.pool_value / pool - 1.0) * 100.0, m.insurance).unwrap();
         }
     }
     s

@@ -33,11 +33,11 @@ pub fn run_label(r: &Run) -> String {
 pub fn write_csv(dir: &Path, asset: &str, out: &ReplayResult) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     for r in &out.runs {
-        let mut s = String::from("date,price,nav,ideal,leverage,base,equity,funding,borrow,trade_fees,keeper_rewards,protocol_fees,rebalances,pool_value,insurance,rebalanced\n");
+        let mut s = String::from("date,price,nav,ideal,leverage,base,equity,funding,borrow,trade_fees,keeper_rewards,protocol_fees,rebalances,pool_value,insurance,net,rebalanced\n");
         for row in &r.rows {
             writeln!(
                 s,
-                "{},{},{:.6},{:.6},{:.4},{:.6},{:.2},{:.2},{:.2},{:.2},{:.2},{:.2},{},{:.2},{:.2},{}",
+                "{},{},{:.6},{:.6},{:.4},{:.6},{:.2},{:.2},{:.2},{:.2},{:.2},{:.2},{},{:.2},{:.2},{:.2},{}",
                 date(row.unix_ms),
                 row.price,
                 row.nav,
@@ -53,6 +53,7 @@ pub fn write_csv(dir: &Path, asset: &str, out: &ReplayResult) -> Result<()> {
                 row.rebalances,
                 row.pool_value,
                 row.insurance,
+                row.net,
                 u8::from(row.rebalanced)
             )?;
         }
