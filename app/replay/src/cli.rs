@@ -453,8 +453,9 @@ no bad debt under the filled oracle; in the jump runs {jump_debt:.0} USDC of bad
 insurance{exhausted}: a fund built from a share of income takes years to grow, so the share is a buffer the \
 LPs build from their income, and bad debt is bounded by the caps and the oracle's continuity. *Caps*: side {side:.0} % and \
 net {net:.0} % of pool value ({cap_seen}); the stress jump {jump:.0} % is the largest \
-close-to-close fall in these histories rounded up ({worst}), and a token may leave at most {loss:.0} % of pool value beyond \
-its equity in it (a 3x token loses 1.2× its equity in a 40 % jump, so one 3x token may hold at most half the pool's value).\n",
+close-to-close fall in these histories rounded up to 5 % ({worst}), and a token may leave at most {loss:.0} % of pool value \
+beyond its equity in it (a 3x token loses {loss3:.2}× its equity in that jump, so one 3x token may hold at most {share3:.0} % of the \
+pool's value: the issue's delta-neutral holder, 330,000 USDC of the 3x long on a 1 M pool, fits).\n",
         fmax = pct(mp.funding_max_bps),
         lines = lines.join(" | "),
         base = pct(mp.borrow_base_bps),
@@ -471,5 +472,7 @@ its equity in it (a 3x token loses 1.2× its equity in a 40 % jump, so one 3x to
         jump = pct(mp.stress_jump_bps),
         worst = worst.map_or("—".into(), |(x, asset, day)| format!("{asset} {day}: {:+.1} %", x * 100.0)),
         loss = pct(mp.stress_loss_cap_bps),
+        loss3 = 3.0 * f64::from(mp.stress_jump_bps) / 10_000.0,
+        share3 = f64::from(mp.stress_loss_cap_bps) / (3.0 * f64::from(mp.stress_jump_bps) - 10_000.0) * 100.0,
     )
 }
