@@ -343,11 +343,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let line = d.step_line("LP withdraws everything", &sent, &out);
     let lp_got = d.chain.bank.balance(lp.collateral).await;
     println!(
-        "\nLP pool: deposited 1,000,000.00 USDC, withdrew {} USDC ({:+.4}%): trade fees, borrow fees, LP fees and the holders' losses, less their gains",
+        "\nLP pool: deposited 1,000,000.00 USDC, withdrew {} USDC ({:+.4}%): trade fees, the funding the book's imbalance paid, borrow, LP fees and the holders' losses, less their gains and the insurance fund's share",
         usd(lp_got),
         (lp_got as f64 / 1e12 - 1.0) * 100.0
     );
     println!("{line}");
+    let m: Market = d.chain.bank.account(d.market.market).await;
+    let insurance = d.chain.bank.balance(d.market.insurance_vault).await.saturating_add(m.insurance_owed);
+    println!("insurance fund: {} USDC ({} % of trade fees and of the pool's funding and borrow income); bad debt {} USDC", usd(insurance), m.params.insurance_share_bps / 100, usd(m.bad_debt_total));
     let keeper_paid = if d.chain.bank.raw_account(keeper_collateral).await.is_some() { d.chain.bank.balance(keeper_collateral).await } else { 0 };
     println!(
         "treasury: {} USDC of mint/redeem/streaming fees; keeper: {} USDC of rewards and {} lamports of executor fees for {} executions",
