@@ -420,15 +420,33 @@ fn defaults_reasons(results: &[AssetResult], mp: &leveraged_token_sdk::MarketPar
         }
         lines.push(format!("{:.0} %/yr: {}", pct(f), cells.join("; ")));
     }
+    // Where the −1x pays more the higher the rate, and when that market's longs were wiped.
+    let mut more = Vec::new();
+    for a in results {
+        let first = SENSITIVITY_FUNDING_BPS.first().and_then(|f| ours_at(a, *f, mp.funding_max_bps)).and_then(|o| total(o, -10_000));
+        let last = SENSITIVITY_FUNDING_BPS.last().and_then(|f| ours_at(a, *f, mp.funding_max_bps)).and_then(|o| total(o, -10_000));
+        if let (Some(x), Some(y)) = (first, last) {
+            if y > x {
+                let wiped: Vec<String> = a.main.runs.iter().filter(|r| r.policy == Policy::Defaults && r.target_bps > 0).filter_map(|r| r.wiped_at.clone()).collect();
+                more.push(match wiped.is_empty() {
+                    true => a.asset.clone(),
+                    false => format!("{}, whose longs were wiped on {}", a.asset, wiped.join(" and ")),
+                });
+            }
+        }
+    }
+    let short_pays_more = if more.is_empty() { String::new() } else { format!(" (on {}, the −1x is then the whole skew and pays more the higher the rate)", more.join("; ")) };
     let why_f = match lowest_paid {
         Some((f, assets)) if f == mp.funding_max_bps => format!(
-            "the default is the lowest rate replayed at which the −1x token ends up paid for taking the book's other side ({}: its funding income larger than its borrow, fees and rebalancing together), as a perp short is while the book leans long; where a market's longs were wiped the −1x is the whole skew and pays more the higher the rate, and above the default the longs pay more for little more LP P&L",
-            assets.join(", ")
+            "the default is the lowest rate replayed at which the −1x token ends up paid for taking the book's other side ({}: its funding income larger than its borrow, fees and rebalancing together), as a perp short is while the book leans long{}; above the default the longs pay more for little more LP P&L",
+            assets.join(", "),
+            short_pays_more
         ),
         Some((f, assets)) => format!("{:.0} %/yr is the lowest rate replayed at which the −1x token ends up paid ({})", pct(f), assets.join(", ")),
         None => "at no rate replayed does the −1x token end up paid: where a market's longs are wiped it is the whole skew and pays".to_string(),
     };
-    let max_u = results.iter().map(|a| findings::max_utilisation(&a.main, Policy::Defaults)).fold(0.0, f64::max);
+    let busiest = results.iter().filter_map(|a| findings::max_utilisation_at(&a.main, Policy::Defaults).map(|(u, day)| (u, format!("{} {day}", a.asset)))).max_by(|a, b| a.0.total_cmp(&b.0));
+    let (max_u, busiest_at) = busiest.unwrap_or((0.0, "—".to_string()));
     let kink_at = leveraged_token::math::funding::kink_rate_bps_ceil(&mp.rates(), (max_u.min(1.0) * 10_000.0) as u128).unwrap_or(0);
     let (jump_debt, jump_ins) = findings::jump_bad_debt(results);
     let debt_dates = findings::jump_bad_debt_dates(results);
@@ -444,20 +462,20 @@ fn defaults_reasons(results: &[AssetResult], mp: &leveraged_token_sdk::MarketPar
     format!(
         "**The market defaults, from this replay** (`sdk::defaults::market_params`). *Funding* {fmax:.0} %/yr at full skew \
 (per year of `ours`' tokens, total cost in bps of equity and the LPs' P&L — {lines}): {why_f}. At the replay's opening \
-skew (+⅔) the longs pay ⅔ of it, about the 10 %/yr every position used to pay. *Borrow*: {base:.1} %/yr on both sides \
+skew (+⅔) the longs pay ⅔ of it, {opening:.0} %/yr (every position used to pay 10 %/yr). *Borrow*: {base:.1} %/yr on both sides \
 (what the pool is paid for holding a balanced book), and on the heavier side a kink at {kutil:.0} % utilisation ({krate:.0} %/yr) \
-rising to {kmax:.0} %/yr at 100 %: `ours`' busiest market reached {maxu:.0} % (|net| / LP cash, in BTC's rallies), where the \
+rising to {kmax:.0} %/yr at 100 %: `ours`' busiest market reached {maxu:.0} % (|net| / LP cash, {busiest_at}), where the \
 heavier side paid {kink_at:.0} bps/yr of kink borrow on top of the base — gentle below the kink, steep above it, so the net is \
 pushed back before the net cap (100 % of pool value) binds. *Insurance share* {ins:.0} %: the funds ended at {ins_end} with \
 no bad debt under the filled oracle; in the jump runs {jump_debt:.0} USDC of bad debt ({dates}) met {jump_ins:.0} USDC of \
 insurance{exhausted}: a fund built from a share of income takes years to grow, so the share is a buffer the \
 LPs build from their income, and bad debt is bounded by the caps and the oracle's continuity. *Caps*: side {side:.0} % and \
-net {net:.0} % of pool value ({cap_seen}); the stress jump {jump:.0} % is the largest \
-close-to-close fall in these histories rounded up to 5 % ({worst}), and a token may leave at most {loss:.0} % of pool value \
+net {net:.0} % of pool value ({cap_seen}); the stress jump {jump:.0} % {jump_vs} ({worst}), and a token may leave at most {loss:.0} % of pool value \
 beyond its equity in it (a 3x token loses {loss3:.2}× its equity in that jump, so one 3x token may hold at most {share3:.0} % of the \
 pool's value: the issue's delta-neutral holder, 330,000 USDC of the 3x long on a 1 M pool, fits).\n",
         fmax = pct(mp.funding_max_bps),
         lines = lines.join(" | "),
+        opening = pct(mp.funding_max_bps) * 2.0 / 3.0,
         base = pct(mp.borrow_base_bps),
         kutil = pct(mp.borrow_kink_utilization_bps),
         krate = pct(mp.borrow_kink_rate_bps),
@@ -470,6 +488,11 @@ pool's value: the issue's delta-neutral holder, 330,000 USDC of the 3x long on a
         side = pct(mp.side_cap_bps),
         net = pct(mp.net_cap_bps),
         jump = pct(mp.stress_jump_bps),
+        jump_vs = match worst.as_ref().map(|(x, ..)| (-x * 20.0).ceil() * 500.0) {
+            Some(j) if j == f64::from(mp.stress_jump_bps) => "is the largest close-to-close fall in these histories rounded up to 5 %",
+            Some(j) if j < f64::from(mp.stress_jump_bps) => "is above the largest close-to-close fall in these histories",
+            _ => "is below the largest close-to-close fall in these histories",
+        },
         worst = worst.map_or("—".into(), |(x, asset, day)| format!("{asset} {day}: {:+.1} %", x * 100.0)),
         loss = pct(mp.stress_loss_cap_bps),
         loss3 = 3.0 * f64::from(mp.stress_jump_bps) / 10_000.0,

@@ -273,7 +273,13 @@ pub fn market_table(results: &[AssetResult]) -> String {
 
 /// The largest utilisation (`|net| / LP cash`) a policy's market reached at a daily close.
 pub fn max_utilisation(out: &ReplayResult, policy: crate::policy::Policy) -> f64 {
-    out.runs.iter().filter(|r| r.policy == policy).flat_map(|r| r.rows.iter()).map(|r| r.utilisation).fold(0.0, f64::max)
+    max_utilisation_at(out, policy).map_or(0.0, |(u, _)| u)
+}
+
+/// The largest utilisation a policy's market reached at a daily close, and the date.
+pub fn max_utilisation_at(out: &ReplayResult, policy: crate::policy::Policy) -> Option<(f64, String)> {
+    let rows = out.runs.iter().filter(|r| r.policy == policy).flat_map(|r| r.rows.iter());
+    rows.max_by(|a, b| a.utilisation.total_cmp(&b.utilisation)).map(|r| (r.utilisation, crate::report::date(r.unix_ms)))
 }
 
 /// The largest `|net| / pool value` (what the net cap counts) a policy's market reached at a daily close.
