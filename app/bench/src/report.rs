@@ -469,8 +469,9 @@ impl Report<'_> {
         let _ = writeln!(w, "\n## Keeper / client throughput (reported, not asserted)\n");
         let _ = writeln!(
             w,
-            "One process, release build, this machine (2 cores, shared: figures drift from run to run). `decide` runs the program's own settlement and gate math on views built in memory from a real decoded token (leverage drift −30 %…+30 %, age 0…1 day); 15 samples, each ≥ 20 ms of passes. The bank loop creates {} tokens (alternately long and short, |leverage| 1.1x, 1.1x, 1.14x, 1.14x, … in 0.04x steps) on one market with a 1,000 USDC position each, moves the price +12 % (past every token's 10 % deviation trigger) and times one loop of the shipped keeper (`lt-keeper`'s `Keeper`, on the bank as a `Chain`): `fetch` (discovery, then one batched read of every account it needs, decoded, the oracle checked), `decide`, and `fire` (per open gate: build, sign, simulate, size the compute limit, send).\n",
-            self.throughput.bank.tokens
+            "One process, release build, this machine (2 cores, shared: figures drift from run to run). `decide` runs the program's own settlement and gate math on views built in memory from a real decoded token (leverage drift −30 %…+30 %, age 0…1 day); 15 samples, each ≥ 20 ms of passes. The bank loop creates {} tokens (alternately long and short, |leverage| 1.1x, 1.1x, 1.14x, 1.14x, … in 0.04x steps) on as many markets as they need ({} tokens at most on each, one oracle) with a 1,000 USDC position each, moves the price +12 % (past every token's 10 % deviation trigger) and times one loop of the shipped keeper (`lt-keeper`'s `Keeper`, on the bank as a `Chain`): `fetch` (discovery, then one batched read of every account it needs, decoded, the oracle checked), `decide`, and `fire` (per open gate: build, sign, simulate, size the compute limit, send).\n",
+            self.throughput.bank.tokens,
+            leveraged_token::constants::MAX_TOKENS_PER_MARKET
         );
         s.push_str(&throughput_table(self.throughput));
 

@@ -136,18 +136,30 @@ pub async fn bank_run(tokens: usize) -> (BankRun, TokenView, NormalizedPrice, u6
     let t0 = Instant::now();
     let mut bank = Bank::new().await;
     let deployer = Deployer::init(&mut bank, None).await;
-    let spec = (0..tokens).fold(MarketSpec::new(Oracle::legacy(Pubkey::new_unique())).liquidity(1_000_000 * USDC), |spec, i| spec.token(leverage_of(i), defaults::token_params(leverage_of(i), USDC)));
-    let d = deployer.market(&mut bank, spec).await;
-    let holder = d.holder(&mut bank, tokens as u64 * 1_000 * USDC).await;
-    for i in 0..tokens {
-        holder.mint(&mut bank, &d, i, 1_000 * USDC).await.unwrap();
+    // A market holds at most MAX_TOKENS_PER_MARKET tokens: as many markets
+    // as the tokens need (each its own collateral mint), on one oracle.
+    let oracle = Oracle::legacy(Pubkey::new_unique());
+    let per_market = leveraged_token::constants::MAX_TOKENS_PER_MARKET;
+    let mut deps = Vec::new();
+    for start in (0..tokens).step_by(per_market) {
+        let ids: Vec<usize> = (start..tokens.min(start + per_market)).collect();
+        let spec = ids.iter().fold(MarketSpec::new(oracle).liquidity(1_000_000 * USDC), |spec, &i| spec.token(leverage_of(i), defaults::token_params(leverage_of(i), USDC)));
+        let d = deployer.market(&mut bank, spec).await;
+        let holder = d.holder(&mut bank, ids.len() as u64 * 1_000 * USDC).await;
+        for j in 0..ids.len() {
+            holder.mint(&mut bank, &d, j, 1_000 * USDC).await.unwrap();
+        }
+        deps.push(d);
     }
     bank.warp(5).await;
-    d.oracle.publish(&mut bank, 112 * USD, Oracle::default_conf(112 * USD)).await;
+    oracle.publish(&mut bank, 112 * USD, Oracle::default_conf(112 * USD)).await;
     let mut keeper = Keeper::new(bank.funded_keypair().await, KeeperConfig::default());
     let mut chain = BankChain::new(bank);
     // Created through the bank directly: tell the chain so the keeper's discovery sees them.
-    chain.track(d.program_accounts());
+    for d in &deps {
+        chain.track(d.program_accounts());
+    }
+    let d = &deps[0];
     let setup = t0.elapsed();
 
     // --- the keeper loop ---
