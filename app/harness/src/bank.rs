@@ -239,12 +239,12 @@ impl Bank {
     /// 400 ms a slot as on a cluster (program-test alone keeps the time).
     pub async fn warp(&mut self, slots: u64) {
         let before = self.clock().await;
-        self.ctx.warp_to_slot(before.slot + slots).expect("warp");
-        self.slot_ms += slots * SLOT_MS;
-        let secs = self.slot_ms / 1_000;
-        self.slot_ms %= 1_000;
+        let slot = before.slot + slots;
+        self.ctx.warp_to_slot(slot).expect("warp");
+        let unix_timestamp = self.unix_time_at_slot(&before, slot);
+        self.slot_ms = (self.slot_ms + slots * SLOT_MS) % 1_000;
         let mut clock = self.clock().await;
-        clock.unix_timestamp = before.unix_timestamp + secs as i64;
+        clock.unix_timestamp = unix_timestamp;
         self.ctx.set_sysvar(&clock);
     }
 
