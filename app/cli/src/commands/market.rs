@@ -177,8 +177,9 @@ pub async fn withdraw<C: Pace>(
         Some(p) => {
             let value = st.pool_value(&p, Side::Low, price_time_unix(&st.market, RequestKind::Withdraw, &st.clock))?;
             r.push("pool_value", format_ui_amount(u64::try_from(value).unwrap_or(u64::MAX), dec));
-            // The program's own quote: the LP fee (rounded up) on the gross stays in the pool for the LPs who stay.
-            let q = quote_lp_withdrawal(lp, st.market.params.lp_fee_bps, st.lp_supply, value, st.pool_amount).map_err(|e| anyhow!("quote: {e:?}"))?;
+            // The program's own quote: the LP fee (rounded up) on the gross stays in the pool for the LPs who stay;
+            // the payout is at most the LPs' cash (the pool vault less the insurance share owed in it).
+            let q = quote_lp_withdrawal(lp, st.market.params.lp_fee_bps, st.lp_supply, value, st.market.lp_cash(st.pool_amount)).map_err(|e| anyhow!("quote: {e:?}"))?;
             r.push("quote_lp_fee", format_ui_amount(q.fee, dec));
             Some(u64::try_from(q.out).unwrap_or(u64::MAX))
         }

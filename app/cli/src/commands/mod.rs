@@ -221,11 +221,6 @@ impl MarketState {
     pub fn pool_value(&self, price: &NormalizedPrice, side: Side, now: i64) -> Result<u128> {
         pool_value_of(&self.market, &self.tokens, self.pool_amount, price, side, now)
     }
-
-    /// The market's tokens' keys (an LP request's execution passes them all).
-    pub fn token_keys(&self) -> Vec<TokenKeys> {
-        self.tokens.iter().map(|t| t.keys).collect()
-    }
 }
 
 /// Fetch a token and everything a quote, a status or a transaction needs, in
