@@ -385,16 +385,8 @@ fn defaults_reasons(results: &[AssetResult], mp: &leveraged_token_sdk::MarketPar
     use crate::metrics::compute;
     let pct = |bps: u32| f64::from(bps) / 100.0;
     // Per funding rate: (rate, −1x total cost per asset, +3x total per asset, LP P&L per asset).
-    let pool = crate::engine::POOL as f64 / crate::engine::UNIT as f64;
-    fn ours_at(a: &AssetResult, f: u32, default_bps: u32) -> Option<&crate::engine::ReplayResult> {
-        if f == default_bps {
-            Some(&a.main)
-        } else {
-            a.sensitivity.iter().find(|(x, _)| *x == f).map(|(_, r)| r)
-        }
-    }
     let total = |out: &crate::engine::ReplayResult, target: i32| out.runs.iter().find(|r| r.policy == Policy::Defaults && r.target_bps == target).map(|r| compute(r).cost_bps_per_year);
-    let lp = |out: &crate::engine::ReplayResult| out.markets.iter().find(|m| m.policy == Policy::Defaults).map(|m| (m.pool_value / pool - 1.0) * 100.0);
+    let lp = |out: &crate::engine::ReplayResult| out.markets.iter().find(|m| m.policy == Policy::Defaults).map(|m| m.lp_pnl() * 100.0);
     let mut lines = Vec::new();
     // The lowest rate at which a −1x token ends up paid on some history, and which.
     let mut lowest_paid: Option<(u32, Vec<String>)> = None;
@@ -402,7 +394,7 @@ fn defaults_reasons(results: &[AssetResult], mp: &leveraged_token_sdk::MarketPar
         let mut cells = Vec::new();
         let mut paid = Vec::new();
         for a in results {
-            let Some(out) = ours_at(a, f, mp.funding_max_bps) else { continue };
+            let Some(out) = a.at_funding(f, mp.funding_max_bps) else { continue };
             let (short, long3) = (total(out, -10_000), total(out, 30_000));
             if short.is_some_and(|c| c < 0.0) {
                 paid.push(a.asset.clone());
@@ -423,8 +415,8 @@ fn defaults_reasons(results: &[AssetResult], mp: &leveraged_token_sdk::MarketPar
     // Where the −1x pays more the higher the rate, and when that market's longs were wiped.
     let mut more = Vec::new();
     for a in results {
-        let first = SENSITIVITY_FUNDING_BPS.first().and_then(|f| ours_at(a, *f, mp.funding_max_bps)).and_then(|o| total(o, -10_000));
-        let last = SENSITIVITY_FUNDING_BPS.last().and_then(|f| ours_at(a, *f, mp.funding_max_bps)).and_then(|o| total(o, -10_000));
+        let first = SENSITIVITY_FUNDING_BPS.first().and_then(|f| a.at_funding(*f, mp.funding_max_bps)).and_then(|o| total(o, -10_000));
+        let last = SENSITIVITY_FUNDING_BPS.last().and_then(|f| a.at_funding(*f, mp.funding_max_bps)).and_then(|o| total(o, -10_000));
         if let (Some(x), Some(y)) = (first, last) {
             if y > x {
                 let wiped: Vec<String> = a.main.runs.iter().filter(|r| r.policy == Policy::Defaults && r.target_bps > 0).filter_map(|r| r.wiped_at.clone()).collect();

@@ -190,6 +190,13 @@ pub struct MarketEnd {
     pub utilisation: f64,
 }
 
+impl MarketEnd {
+    /// The LPs' P&L: the pool's value against their deposit (fraction).
+    pub fn lp_pnl(&self) -> f64 {
+        self.pool_value / (POOL as f64 / UNIT as f64) - 1.0
+    }
+}
+
 pub struct ReplayResult {
     pub runs: Vec<Run>,
     pub markets: Vec<MarketEnd>,
@@ -434,7 +441,7 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
             }
             let mut market_now = Vec::with_capacity(markets.len());
             for m in &markets {
-                market_now.push(market_state(&mut bank, &m.dep, &price, &clock).await?);
+                market_now.push(market_state(&mut bank, m, &price, &clock).await?);
             }
             for (k, run) in runs.iter_mut().enumerate() {
                 let l = f64::from(run.target_bps) / 10_000.0;
@@ -473,7 +480,7 @@ pub async fn replay(path: &[PricePoint], missing_days: usize, cfg: &Config, mut 
     let last = price_of(path.last().map_or(first.price_e8, |p| p.price_e8));
     let mut ends = Vec::with_capacity(markets.len());
     for m in &markets {
-        ends.push(MarketEnd { policy: m.policy, ..market_state(&mut bank, &m.dep, &last, &clock).await? });
+        ends.push(market_state(&mut bank, m, &last, &clock).await?);
     }
     Ok(ReplayResult { runs, markets: ends, points: path.len(), instructions, wall_seconds: started.elapsed().as_secs_f64(), missing_days })
 }
@@ -587,9 +594,10 @@ async fn nav_now(bank: &mut Bank, run: &Run, price: &NormalizedPrice, clock: &Cl
     Ok(TokenNow { nav: s.equity as f64 / supply, leverage: s.leverage_bps.unwrap_or(0) as f64 / 10_000.0, equity: s.equity as f64 / UNIT as f64, token: view.token })
 }
 
-/// A market now, valued by the program's own rule (`settlement::market_pool_value`
-/// over all its tokens, at the price's low side); `policy` is left to the caller.
-async fn market_state(bank: &mut Bank, d: &Deployment, price: &NormalizedPrice, clock: &Clock) -> Result<MarketEnd> {
+/// A policy's market now, valued by the program's own rule
+/// (`settlement::market_pool_value` over all its tokens, at the price's low side).
+async fn market_state(bank: &mut Bank, m: &PolicyMarket, price: &NormalizedPrice, clock: &Clock) -> Result<MarketEnd> {
+    let d = &m.dep;
     let market: Market = bank.account(d.market.market).await;
     let pool_amount = bank.balance(d.market.pool_vault).await;
     let mut tokens = Vec::with_capacity(d.tokens.len());
@@ -602,7 +610,7 @@ async fn market_state(bank: &mut Bank, d: &Deployment, price: &NormalizedPrice, 
     let net = market.aggregates().net_notional_floor(price.price).map_err(|e| anyhow!("net: {e:?}"))?;
     let usdc = |x: u64| x as f64 / UNIT as f64;
     Ok(MarketEnd {
-        policy: Policy::Defaults,
+        policy: m.policy,
         pool_value: value as f64 / UNIT as f64,
         insurance: usdc(insurance),
         bad_debt: usdc(market.bad_debt_total),

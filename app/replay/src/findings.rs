@@ -21,6 +21,22 @@ pub struct AssetResult {
     pub sensitivity: Vec<(u32, ReplayResult)>,
 }
 
+impl AssetResult {
+    /// `ours`' replays by funding rate at full skew, lowest first: the
+    /// sensitivity runs and the main run at the default rate `default_bps`.
+    pub fn funding_runs(&self, default_bps: u32) -> Vec<(u32, &ReplayResult)> {
+        let mut runs: Vec<(u32, &ReplayResult)> = self.sensitivity.iter().map(|(f, r)| (*f, r)).collect();
+        runs.push((default_bps, &self.main));
+        runs.sort_by_key(|(f, _)| *f);
+        runs
+    }
+
+    /// `ours`' replay at funding rate `f` (one of [`AssetResult::funding_runs`]).
+    pub fn at_funding(&self, f: u32, default_bps: u32) -> Option<&ReplayResult> {
+        self.funding_runs(default_bps).into_iter().find(|(x, _)| *x == f).map(|(_, r)| r)
+    }
+}
+
 fn find<'a>(runs: &'a [Run], policy: &str, target_bps: i32) -> Option<&'a Run> {
     runs.iter().find(|r| r.policy.name() == policy && r.target_bps == target_bps)
 }
@@ -247,7 +263,6 @@ pub fn market_table(results: &[AssetResult]) -> String {
     let mut s = String::from(
         "| asset | policy | oracle | largest utilisation (\\|net\\| / LP cash) | LP P&L | pool income (funding + borrow) | insurance fund | bad debt | insurance paid | LPs paid |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
-    let pool = crate::engine::POOL as f64 / crate::engine::UNIT as f64;
     for a in results {
         for (conv, out) in [("filled", &a.main), ("jumps", &a.jumps)] {
             for m in &out.markets {
@@ -257,7 +272,7 @@ pub fn market_table(results: &[AssetResult]) -> String {
                     a.asset,
                     m.policy.name(),
                     max_utilisation(out, m.policy) * 100.0,
-                    (m.pool_value / pool - 1.0) * 100.0,
+                    m.lp_pnl() * 100.0,
                     m.income,
                     m.insurance,
                     m.bad_debt,
@@ -329,12 +344,8 @@ pub fn sensitivity_table(results: &[AssetResult], targets: &[i32], default_bps: 
         s.push_str("---|");
     }
     s.push_str("---|---|\n");
-    let pool = crate::engine::POOL as f64 / crate::engine::UNIT as f64;
     for a in results {
-        let mut runs: Vec<(u32, &ReplayResult)> = a.sensitivity.iter().map(|(f, r)| (*f, r)).collect();
-        runs.push((default_bps, &a.main));
-        runs.sort_by_key(|(f, _)| *f);
-        for (f, out) in runs {
+        for (f, out) in a.funding_runs(default_bps) {
             let Some(m) = out.markets.iter().find(|m| m.policy.name() == "ours") else { continue };
             let mark = if f == default_bps { " (default)" } else { "" };
             write!(s, "| {} | {:.0} %/yr{mark} | ", a.asset, f64::from(f) / 100.0).unwrap();
@@ -347,7 +358,7 @@ pub fn sensitivity_table(results: &[AssetResult], targets: &[i32], default_bps: 
                     None => s.push_str("— | "),
                 }
             }
-            writeln!(s, "{:+.2}% | {:.0} |", (m.pool_value / pool - 1.0) * 100.0, m.insurance).unwrap();
+            writeln!(s, "{:+.2}% | {:.0} |", m.lp_pnl() * 100.0, m.insurance).unwrap();
         }
     }
     s
